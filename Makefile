@@ -1,0 +1,44 @@
+# Every command a contributor needs. `make run` and `make test` set up everything themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= local
+
+.PHONY: setup run test test-unit test-e2e lint format bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI
+	bash tools/dapr/install
+
+run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
+	bash tools/run $(PROFILE)
+
+test: setup  ## the whole suite: unit, contract and end-to-end (real sidecars, real broker)
+	bash tools/pytest tests
+
+test-unit: $(VENV)/.installed
+	bash tools/pytest tests/unit
+
+test-e2e: setup
+	bash tools/pytest tests/e2e
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check apps libs tests tools
+	$(VENV)/bin/ruff format --check apps libs tests tools
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format apps libs tests tools
+	$(VENV)/bin/ruff check --fix apps libs tests tools
+
+bench: setup  ## throughput and latency through the gateway, written to docs/benchmarks.md
+	$(PY) -m bench.run --output docs/benchmarks.md
+
+clean:
+	rm -rf .data .dapr/logs

@@ -1,0 +1,78 @@
+"""Per-client rate limiting at the public edge, in tiers read from YAML, counters shareable in Redis."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from pydantic import BaseModel, Field
+
+from servicekit import RateLimited
+
+
+class TierConfig(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9_-]+$")
+    paths: list[str] = Field(min_length=1)
+    limits: list[str] = Field(min_length=1)
+
+
+class RateLimitsFile(BaseModel):
+    tiers: list[TierConfig] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    paths: tuple[str, ...]
+    limits: tuple[RateLimitItem, ...]
+
+
+def load_tiers(path: Path) -> list[Tier]:
+    """Read and validate the tiers; a bad file stops the gateway at start-up, not at the first request."""
+    config = RateLimitsFile.model_validate(yaml.safe_load(path.read_text()))
+    return [
+        Tier(t.name, tuple(t.paths), tuple(item for spec in t.limits for item in parse_many(spec)))
+        for t in config.tiers
+    ]
+
+
+class RateLimiter:
+    """Count a client's hits per tier; raise RateLimited with the wait until the tightest window frees."""
+
+    def __init__(self, tiers: list[Tier], storage: Storage) -> None:
+        self.tiers = tiers
+        self.storage = storage
+        self.strategy = SlidingWindowCounterRateLimiter(storage)
+
+    @classmethod
+    def from_settings(cls, path: Path, storage_url: str) -> RateLimiter:
+        return cls(load_tiers(path), storage_from_string(_async_url(storage_url)))
+
+    def tier_for(self, path: str) -> Tier:
+        for tier in self.tiers:
+            if any(path.startswith(prefix) for prefix in tier.paths):
+                return tier
+        return self.tiers[-1]
+
+    async def hit(self, path: str, client: str) -> None:
+        tier = self.tier_for(path)
+        for item in tier.limits:
+            if not await self.strategy.hit(item, tier.name, client):
+                stats = await self.strategy.get_window_stats(item, tier.name, client)
+                wait = max(1, int(stats.reset_time - time.time()) + 1)
+                raise RateLimited(f"Too many requests: the limit is {item}.", retry_after=wait)
+
+    async def ready(self) -> None:
+        if not await self.storage.check():
+            raise RuntimeError("the rate-limit counter store is not reachable")
+
+
+def _async_url(url: str) -> str:
+    """Accept plain redis:// or memory:// URLs and pick the `limits` async flavour of each."""
+    return url if url.startswith("async+") else f"async+{url}"

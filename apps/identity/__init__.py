@@ -1,0 +1,1 @@
+"""identity: users, passwords and access tokens."""

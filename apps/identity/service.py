@@ -1,0 +1,76 @@
+"""identity's use cases; every dependency arrives as a keyword argument."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apps.identity.domain import (
+    Authenticate,
+    EmailTaken,
+    InvalidCredentials,
+    RegisterUser,
+    User,
+    UserNotFound,
+    check_password_policy,
+    clean_name,
+    new_user,
+    normalise_email,
+)
+from apps.identity.passwords import hash_password, password_matches
+from apps.identity.storage import UnitOfWork
+from servicekit.events import new_event
+from servicekit.tokens import TokenCodec
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+async def register_user(command: RegisterUser, *, uow: UnitOfWorkFactory) -> User:
+    """Open an account and record `user.registered` in the same transaction."""
+    email = normalise_email(command.email)
+    name = clean_name(command.name)
+    check_password_policy(command.password)
+    async with uow() as work:
+        if await work.users.by_email(email) is not None:
+            raise EmailTaken("An account with this email already exists.")
+        user, registered = new_user(command, email=email, name=name, password_hash=await hash_password(command.password))
+        await work.users.add(user)
+        await work.record(registered.topic, new_event(registered.payload()))
+        await work.commit()
+    return user
+
+
+async def authenticate(command: Authenticate, *, uow: UnitOfWorkFactory, tokens: TokenCodec) -> IssuedToken:
+    """Check credentials and issue an access token; every failure looks the same to the caller."""
+    try:
+        email = normalise_email(command.email)
+    except Exception as exc:
+        raise InvalidCredentials("The email or password is wrong.") from exc
+    async with uow() as work:
+        user = await work.users.by_email(email)
+    if not await password_matches(command.password, user.password_hash if user else None) or user is None:
+        raise InvalidCredentials("The email or password is wrong.")
+    token = tokens.issue(subject=user.id, email=user.email, role=user.role.value)
+    return IssuedToken(token, tokens.ttl_seconds)
+
+
+async def get_user(user_id: str, *, uow: UnitOfWorkFactory) -> User:
+    async with uow() as work:
+        user = await work.users.by_id(user_id)
+    if user is None:
+        raise UserNotFound("No such user.")
+    return user
+
+
+async def ensure_admin(command: RegisterUser, *, uow: UnitOfWorkFactory) -> None:
+    """Seed the admin account once; an existing account with that email is left as it is."""
+    try:
+        await register_user(command, uow=uow)
+    except EmailTaken:
+        return

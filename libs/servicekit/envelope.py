@@ -1,0 +1,86 @@
+"""The response envelope of ARCHITECTURE.md and the handlers that map every error into it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from servicekit.context import current_request_id
+from servicekit.errors import JunctionError, RateLimited, error_for_status
+
+log = logging.getLogger("servicekit.envelope")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ok(data: Any, status: int = 200) -> JSONResponse:
+    """Wrap data in the success envelope."""
+    body = {"success": True, "data": jsonable_encoder(data), "requestId": current_request_id(), "timestamp": _now()}
+    return JSONResponse(body, status_code=status)
+
+
+def error_body(err: JunctionError) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": err.code, "message": err.message}
+    if err.details is not None:
+        error["details"] = jsonable_encoder(err.details)
+    return {
+        "success": False,
+        "error": error,
+        "statusCode": err.status,
+        "requestId": current_request_id(),
+        "timestamp": _now(),
+    }
+
+
+def failure(err: JunctionError) -> JSONResponse:
+    """Wrap an error in the error envelope with its status (and Retry-After for 429)."""
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else None
+    return JSONResponse(error_body(err), status_code=err.status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors, validation errors, routing errors and crashes into the envelope."""
+
+    async def on_junction_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, JunctionError)
+        return failure(exc)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = _validation_details(exc)
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        if malformed:
+            return failure(error_for_status(400, "The request body is not valid JSON.", code="MALFORMED_JSON"))
+        return failure(error_for_status(422, "The request is not valid.", code="VALIDATION_FAILED", details=details))
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        err = error_for_status(exc.status_code, str(exc.detail), code=code)
+        err.status = exc.status_code  # keep 405 and friends exactly
+        return failure(err)
+
+    async def on_crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return failure(JunctionError("An unexpected error occurred.", code="INTERNAL_ERROR"))
+
+    app.add_exception_handler(JunctionError, on_junction_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,108 @@
+"""The one error model of Junction.
+
+Every failure a caller should understand is a ``JunctionError`` carrying a stable ``code``
+and the HTTP status it maps to. Apps subclass the leaves with their own codes.
+
+    JunctionError
+     ├── BadRequest              400
+     ├── Unauthorized            401
+     ├── Forbidden               403
+     ├── NotFound                404
+     ├── Conflict                409
+     ├── PayloadTooLarge         413
+     ├── ValidationFailed        422
+     ├── RateLimited             429  (carries retry_after seconds)
+     └── DependencyUnavailable   503  (a peer, a sidecar or a store did not answer)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JunctionError(Exception):
+    """Base of every error that maps to an envelope."""
+
+    status: int = 500
+    default_code: str = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details = details
+
+
+class BadRequest(JunctionError):
+    status = 400
+    default_code = "BAD_REQUEST"
+
+
+class Unauthorized(JunctionError):
+    status = 401
+    default_code = "UNAUTHORIZED"
+
+
+class Forbidden(JunctionError):
+    status = 403
+    default_code = "FORBIDDEN"
+
+
+class NotFound(JunctionError):
+    status = 404
+    default_code = "NOT_FOUND"
+
+
+class Conflict(JunctionError):
+    status = 409
+    default_code = "CONFLICT"
+
+
+class PayloadTooLarge(JunctionError):
+    status = 413
+    default_code = "PAYLOAD_TOO_LARGE"
+
+
+class ValidationFailed(JunctionError):
+    status = 422
+    default_code = "VALIDATION_FAILED"
+
+
+class RateLimited(JunctionError):
+    status = 429
+    default_code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retryAfter": retry_after})
+        self.retry_after = retry_after
+
+
+class DependencyUnavailable(JunctionError):
+    status = 503
+    default_code = "DEPENDENCY_UNAVAILABLE"
+
+
+_BY_STATUS: dict[int, type[JunctionError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        ValidationFailed,
+        DependencyUnavailable,
+    )
+}
+
+
+def error_for_status(status: int, message: str, *, code: str | None = None, details: Any = None) -> JunctionError:
+    """Rebuild the error a peer answered with, keeping its code, so it crosses services unchanged."""
+    if status == 429:
+        retry = details.get("retryAfter", 1) if isinstance(details, dict) else 1
+        return RateLimited(message, retry_after=int(retry), code=code)
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = BadRequest if 400 <= status < 500 else DependencyUnavailable
+    return cls(message, code=code, details=details)

@@ -1,0 +1,60 @@
+"""In-memory stand-ins for unit tests only; end-to-end tests use real sidecars."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from servicekit.errors import Conflict, DependencyUnavailable
+from servicekit.events import EventEnvelope
+from servicekit.sidecar import StateItem
+
+Handler = Callable[[str, str, Any, dict[str, Any] | None], Awaitable[Any]]
+
+
+class FakeSidecar:
+    """Records published events, keeps state with ETags, routes invocations to registered handlers."""
+
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
+        self.published: list[tuple[str, EventEnvelope]] = []
+        self.state: dict[tuple[str, str], StateItem] = {}
+        self.secrets = dict(secrets or {})
+        self.apps: dict[str, Handler] = {}
+        self.broker_down = False
+
+    async def invoke(
+        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        handler = self.apps.get(app_id)
+        if handler is None:
+            raise DependencyUnavailable(f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE")
+        return await handler(method, path, json, params)
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        if self.broker_down:
+            raise DependencyUnavailable("The message broker is not reachable.", code="PUBLISH_FAILED")
+        self.published.append((topic, event))
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        item = self.state.get((store or "statestore", key))
+        return None if item is None else StateItem(copy.deepcopy(item.value), item.etag)
+
+    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
+        slot = (store or "statestore", key)
+        current = self.state.get(slot)
+        if etag is not None and (current is None or current.etag != etag):
+            raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+        self.state[slot] = StateItem(copy.deepcopy(value), uuid.uuid4().hex)
+
+    async def get_secret(self, key: str, *, store: str | None = None) -> str:
+        if key not in self.secrets:
+            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE")
+        return self.secrets[key]
+
+    async def outbound_ready(self) -> bool:
+        return True
+
+    def topics(self) -> list[str]:
+        return [topic for topic, _ in self.published]

@@ -1,0 +1,85 @@
+"""Liveness (`/healthz`) and readiness (`/readyz`: the sidecar and the app's own stores)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.envelope import failure, ok
+from servicekit.errors import DependencyUnavailable
+from servicekit.sidecar import DaprSidecar, SidecarClient
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises when the thing it checks is not usable."""
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def sidecar_check(sidecar: SidecarClient) -> ReadinessCheck:
+    async def check() -> None:
+        if not await sidecar.outbound_ready():
+            raise RuntimeError("the sidecar is not ready")
+
+    return check
+
+
+def database_check(engine: AsyncEngine) -> ReadinessCheck:
+    async def check() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    return check
+
+
+async def _run(check: ReadinessCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:  # a readiness probe reports every failure, it never raises
+        return f"failed: {type(exc).__name__}: {exc}"[:300]
+    return "ok"
+
+
+ComponentList = Callable[[], Awaitable[list[dict[str, Any]]]]
+
+
+def sidecar_components(sidecar: DaprSidecar) -> ComponentList:
+    """List the components the sidecar loaded (name, type, version) for the detailed health view."""
+
+    async def components() -> list[dict[str, Any]]:
+        metadata = await sidecar.metadata()
+        return [
+            {"name": c.get("name"), "type": c.get("type"), "version": c.get("version")}
+            for c in metadata.get("components", [])
+        ]
+
+    return components
+
+
+def health_router(
+    checks: Callable[[], Mapping[str, ReadinessCheck]], components: Callable[[], ComponentList | None]
+) -> APIRouter:
+    """Build the two probes; both callables are read per call so the lifespan can fill them in."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def liveness() -> JSONResponse:
+        return ok({"status": "ok"})
+
+    @router.get("/readyz")
+    async def readiness() -> JSONResponse:
+        named = dict(checks())
+        results = await asyncio.gather(*(_run(check) for check in named.values()))
+        report: dict[str, Any] = dict(zip(named, results, strict=True))
+        if not all(result == "ok" for result in results):
+            return failure(DependencyUnavailable("Not ready.", code="NOT_READY", details={"checks": report}))
+        listed = components()
+        loaded = await asyncio.wait_for(listed(), CHECK_TIMEOUT_SECONDS) if listed else []
+        return ok({"status": "ready", "checks": report, "components": loaded})
+
+    return router

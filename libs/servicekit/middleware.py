@@ -1,0 +1,138 @@
+"""ASGI middleware every app shares: request ids, access logs, the sidecar token, body size limits."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from servicekit.envelope import error_body
+from servicekit.errors import JunctionError, PayloadTooLarge, RateLimited, Unauthorized
+
+access_log = logging.getLogger("servicekit.access")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def send_error(send: Send, err: JunctionError) -> None:
+    """Answer with an error envelope from inside ASGI middleware, before any route runs."""
+    body = json.dumps(error_body(err)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if isinstance(err, RateLimited):
+        headers.append((b"retry-after", str(err.retry_after).encode()))
+    request_id = request_id_var.get()
+    if request_id:
+        headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+    await send({"type": "http.response.start", "status": err.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Adopt or create the request id, echo it, and write one access line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = accept_request_id(_header(scope, b"x-request-id"))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            fields: dict[str, Any] = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "durationMs": round((time.perf_counter() - started) * 1000, 2),
+            }
+            if not scope["path"].endswith(("/healthz", "/readyz")):
+                access_log.info("request", extra={"fields": fields})
+            request_id_var.reset(token)
+
+
+class SidecarTokenMiddleware:
+    """Refuse every call that does not carry the token the app's own sidecar sends (APP_API_TOKEN).
+
+    Liveness stays open: Dapr's app health probe does not send the token, and it reveals nothing.
+    """
+
+    def __init__(self, app: ASGIApp, *, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] != "/healthz":
+            presented = (_header(scope, b"dapr-api-token") or "").encode()
+            if not hmac.compare_digest(presented, self.token):
+                await send_error(send, Unauthorized("Calls are accepted only from this app's sidecar.", code="NOT_FROM_SIDECAR"))
+                return
+        await self.app(scope, receive, send)
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 in the envelope when a request body is larger than the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_error(send, too_large)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(too_large.message)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_error(send, too_large)
+
+
+class _BodyTooLarge(PayloadTooLarge):
+    """Raised mid-stream; a PayloadTooLarge so any handler in between still answers 413."""

@@ -1,0 +1,39 @@
+"""Typed settings every app extends; values come from the environment (the run file's `env:`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Where the sidecar is, which components to use, and how strict to be."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    app_id: str = Field(validation_alias=AliasChoices("APP_ID"))
+    environment: Literal["development", "production"] = Field(
+        "development", validation_alias=AliasChoices("JUNCTION_ENV")
+    )
+    dapr_http_port: int = 3500
+    dapr_api_token: SecretStr | None = None
+    app_api_token: SecretStr | None = None
+    pubsub_name: str = "pubsub"
+    statestore_name: str = "statestore"
+    secretstore_name: str = "secretstore"
+    sidecar_timeout_seconds: float = Field(15.0, gt=0)
+    sidecar_ready_timeout_seconds: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(64 * 1024, gt=0)
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _refuse_open_apps_in_production(self) -> ServiceSettings:
+        if self.is_production and self.app_api_token is None:
+            raise ValueError("APP_API_TOKEN must be set when JUNCTION_ENV=production")
+        return self

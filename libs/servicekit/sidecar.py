@@ -1,0 +1,203 @@
+"""The app's view of its own Dapr sidecar: invocation, pub/sub, state, secrets and health.
+
+Plain HTTP over one pooled async client: the Python SDK's maintainers recommend HTTP for
+service invocation, and one client for every building block keeps the app free of gRPC
+channels and of the SDK's blocking health poll at construction time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from servicekit.context import REQUEST_ID_HEADER, current_request_id
+from servicekit.errors import Conflict, DependencyUnavailable, JunctionError, error_for_status
+from servicekit.events import EventEnvelope
+from servicekit.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class StateItem:
+    value: Any
+    etag: str | None
+
+
+class SidecarClient(Protocol):
+    """What apps need from a sidecar; DaprSidecar is the real one, FakeSidecar the unit-test one."""
+
+    async def invoke(
+        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any: ...
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None: ...
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None: ...
+
+    async def save_state(
+        self, key: str, value: Any, *, etag: str | None = None, store: str | None = None
+    ) -> None: ...
+
+    async def get_secret(self, key: str, *, store: str | None = None) -> str: ...
+
+    async def outbound_ready(self) -> bool: ...
+
+
+class DaprSidecar:
+    """SidecarClient over the sidecar's HTTP API on 127.0.0.1."""
+
+    def __init__(
+        self,
+        *,
+        http_port: int,
+        api_token: str | None = None,
+        pubsub: str = "pubsub",
+        statestore: str = "statestore",
+        secretstore: str = "secretstore",
+        timeout_seconds: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"dapr-api-token": api_token} if api_token else {}
+        self._http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{http_port}",
+            headers=headers,
+            timeout=httpx.Timeout(timeout_seconds, connect=2.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            transport=transport,
+        )
+        self.pubsub = pubsub
+        self.statestore = statestore
+        self.secretstore = secretstore
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> DaprSidecar:
+        token = settings.dapr_api_token
+        return cls(
+            http_port=settings.dapr_http_port,
+            api_token=token.get_secret_value() if token else None,
+            pubsub=settings.pubsub_name,
+            statestore=settings.statestore_name,
+            secretstore=settings.secretstore_name,
+            timeout_seconds=settings.sidecar_timeout_seconds,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        try:
+            return await self._http.request(method, url, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise DependencyUnavailable(f"{what} did not answer in time.", code="UPSTREAM_TIMEOUT") from exc
+        except httpx.TransportError as exc:
+            raise DependencyUnavailable(f"{what} is not reachable.", code="SIDECAR_UNREACHABLE") from exc
+
+    async def invoke(
+        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Call another app through Dapr and return the `data` of its envelope, or raise its error."""
+        response = await self._send(
+            method, "/" + path.lstrip("/"), f"The {app_id} service", json=json, params=params,
+            headers={"dapr-app-id": app_id},
+        )
+        return unwrap_envelope(response, app_id)
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        """Publish an event as a CloudEvent whose id is the event id."""
+        params = {"metadata.cloudevent.id": event.event_id, "metadata.cloudevent.type": topic}
+        response = await self._send(
+            "POST", f"/v1.0/publish/{self.pubsub}/{quote(topic)}", "The message broker",
+            content=event.model_dump_json(by_alias=True), params=params,
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code >= 300:
+            raise DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=_dapr_error(response))
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        response = await self._send("GET", f"/v1.0/state/{store or self.statestore}/{quote(key)}", "The state store")
+        if response.status_code == 204:
+            return None
+        if response.status_code != 200:
+            raise DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response))
+        return StateItem(response.json(), response.headers.get("etag"))
+
+    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
+        """Save a value; with an ETag the write wins only if nobody wrote in between."""
+        item: dict[str, Any] = {"key": key, "value": value}
+        if etag is not None:
+            item["etag"] = etag
+            item["options"] = {"concurrency": "first-write"}
+        response = await self._send("POST", f"/v1.0/state/{store or self.statestore}", "The state store", json=[item])
+        if response.status_code == 409:
+            raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+        if response.status_code >= 300:
+            raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response))
+
+    async def get_secret(self, key: str, *, store: str | None = None) -> str:
+        response = await self._send("GET", f"/v1.0/secrets/{store or self.secretstore}/{quote(key)}", "The secret store")
+        if response.status_code != 200:
+            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=_dapr_error(response))
+        secrets: dict[str, str] = response.json()
+        return secrets.get(key) or next(iter(secrets.values()))
+
+    async def outbound_ready(self) -> bool:
+        """True once the sidecar has loaded its components and can serve the app's calls."""
+        try:
+            response = await self._http.get("/v1.0/healthz/outbound", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 300
+
+    async def metadata(self) -> dict[str, Any]:
+        response = await self._send("GET", "/v1.0/metadata", "The sidecar")
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def wait_until_ready(self, *, timeout_seconds: float) -> None:
+        """Poll the sidecar's outbound health until it answers or the deadline passes."""
+        deadline = time.monotonic() + timeout_seconds
+        while not await self.outbound_ready():
+            if time.monotonic() > deadline:
+                raise DependencyUnavailable("The sidecar did not become ready.", code="SIDECAR_NOT_READY")
+            await asyncio.sleep(0.2)
+
+
+def _dapr_error(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"status": response.status_code, "body": response.text[:200]}
+
+
+def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
+    """Return an envelope's data; rebuild an app's error; turn anything the sidecar says into a 503."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("success") is True and response.status_code < 300:
+        return body.get("data")
+    if isinstance(body, dict) and body.get("success") is False and isinstance(body.get("error"), dict):
+        error = body["error"]
+        status = int(body.get("statusCode", response.status_code))
+        rebuilt: JunctionError = error_for_status(
+            status, str(error.get("message", "")), code=error.get("code"), details=error.get("details")
+        )
+        return _raise(rebuilt)
+    if response.status_code < 300:
+        return body
+    raise DependencyUnavailable(
+        f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE", details={"service": app_id}
+    )
+
+
+def _raise(err: JunctionError) -> Any:
+    raise err

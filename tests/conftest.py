@@ -1,0 +1,1 @@
+"""Shared pytest set-up: the project root is importable (apps, libs, tools, tests)."""

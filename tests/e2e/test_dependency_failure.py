@@ -1,0 +1,43 @@
+"""A dead dependency: identity stopped -> 503 in the envelope within a bounded time, then recovery."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.e2e.conftest import Account
+from tests.e2e.test_identity_flow import assert_error
+from tests.harness import Stack
+from tests.harness.processes import wait_for
+
+# The resiliency YAML allows 3 attempts of at most 3 s each plus backoff; add room for a slow machine.
+BOUND_SECONDS = 15.0
+
+
+def test_identity_down_gives_503_then_recovers(gateway: httpx.Client, stack: Stack, account: Account) -> None:
+    stack.stop_app("identity")
+    try:
+        for path, call in (
+            ("/users/me", lambda: gateway.get("/users/me", headers=account.auth)),
+            ("/auth/login", lambda: gateway.post("/auth/login", json={"email": account.email, "password": account.password})),
+        ):
+            started = time.monotonic()
+            response = call()
+            elapsed = time.monotonic() - started
+            body = assert_error(response, 503)
+            assert body["error"]["code"] in {"SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"}, (path, body)  # type: ignore[index]
+            assert elapsed < BOUND_SECONDS, (path, elapsed)
+        detailed = gateway.get("/health/detailed").json()["data"]
+        assert detailed["status"] == "degraded"
+        assert detailed["services"]["identity"]["status"] == "unavailable"
+    finally:
+        stack.start_app("identity")
+
+    def signed_in_again() -> bool:
+        return gateway.get("/users/me", headers=account.auth).status_code == 200
+
+    # The circuit breaker stays open for 10 s after the failures above; then a trial call closes it.
+    wait_for(signed_in_again, timeout=60, interval=1.0, what="the gateway to reach identity again")
+    login = gateway.post("/auth/login", json={"email": account.email, "password": account.password})
+    assert login.status_code == 200, login.text

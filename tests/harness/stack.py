@@ -1,0 +1,191 @@
+"""The whole platform on free loopback ports: apps from dapr.yaml (plus test-only apps), real daprd."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.harness.processes import Managed, free_port, wait_for
+from tools.servers import SECRET_NAMES, profile_servers, start_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+DAPRD = ROOT / ".dapr" / "bin" / "runtime" / "daprd"
+BOOT_TIMEOUT = 120.0
+
+
+@dataclass
+class AppProcess:
+    """One app and its sidecar, on ports kept across restarts."""
+
+    app_id: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    app_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    internal_grpc_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    app: Managed | None = None
+    sidecar: Managed | None = None
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def sidecar_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def _read_run_file() -> list[dict[str, object]]:
+    run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+    apps: list[dict[str, object]] = run_file["apps"]
+    return apps
+
+
+class Stack:
+    """Render components for this run, start redis and every app with its sidecar, and stop them all."""
+
+    def __init__(self, run_dir: Path, *, profile: str = "local", extra_apps: list[AppProcess] | None = None) -> None:
+        self.run_dir = run_dir
+        self.profile = profile
+        self.redis_port = free_port()
+        self.redis: Managed | None = None
+        self.app_token = secrets.token_urlsafe(24)
+        self.dapr_token = secrets.token_urlsafe(24)
+        self.apps: dict[str, AppProcess] = {}
+        for entry in _read_run_file():
+            command = [sys.executable if part == ".venv/bin/python" else str(part) for part in entry["command"]]  # type: ignore[attr-defined]
+            env = {str(k): str(v) for k, v in dict(entry.get("env") or {}).items()}  # type: ignore[call-overload]
+            self.apps[str(entry["appID"])] = AppProcess(str(entry["appID"]), command, env)
+        for extra in extra_apps or []:
+            self.apps[extra.app_id] = extra
+
+    # ---- set-up -------------------------------------------------------------------------
+    def _render(self) -> None:
+        """Copy the profile's YAML into the run folder, pointing it at this run's ports and files."""
+        data = str(self.run_dir) + "/"
+        for folder in ("common", self.profile):
+            target = self.run_dir / "components" / folder
+            shutil.copytree(ROOT / "components" / folder, target, dirs_exist_ok=True)
+            for path in target.glob("*.yaml"):
+                text = path.read_text().replace(".data/", data)
+                path.write_text(text.replace("127.0.0.1:6379", f"127.0.0.1:{self.redis_port}"))
+        config = (ROOT / "config.yaml").read_text().replace(".data/", data)
+        (self.run_dir / "config.yaml").write_text(config)
+        (self.run_dir / "secrets.json").write_text(json.dumps({n: secrets.token_urlsafe(48) for n in SECRET_NAMES}))
+        limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
+        for tier in limits["tiers"]:
+            if tier["name"] == "auth":  # every anonymous test call comes from 127.0.0.1
+                tier["limits"] = ["1000/second"]
+        (self.run_dir / "ratelimits.yaml").write_text(yaml.safe_dump(limits))
+
+    def _env(self, app: AppProcess) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
+        return {
+            **base,
+            "PYTHONPATH": str(ROOT),
+            "JUNCTION_ENV": "development",
+            "DAPR_HOST_IP": "127.0.0.1",
+            "APP_API_TOKEN": self.app_token,
+            "DAPR_API_TOKEN": self.dapr_token,
+            "APP_ID": app.app_id,
+            "APP_PORT": str(app.app_port),
+            "DAPR_HTTP_PORT": str(app.http_port),
+            "DAPR_GRPC_PORT": str(app.grpc_port),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
+            "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
+            "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
+            "HEALTH_APPS": json.dumps(sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))),
+            **{k: v for k, v in app.env.items() if k != "RATE_LIMIT_STORAGE_URL"},
+        }
+
+    def _daprd(self, app: AppProcess) -> list[str]:
+        components = self.run_dir / "components"
+        return [
+            str(DAPRD), "--app-id", app.app_id, "--app-port", str(app.app_port), "--app-protocol", "http",
+            "--dapr-http-port", str(app.http_port), "--dapr-grpc-port", str(app.grpc_port),
+            "--dapr-internal-grpc-port", str(app.internal_grpc_port), "--dapr-internal-grpc-listen-address", "127.0.0.1",
+            "--metrics-port", str(app.metrics_port), "--metrics-listen-address", "127.0.0.1",
+            "--dapr-listen-addresses", "127.0.0.1",
+            "--resources-path", str(components / "common"), "--resources-path", str(components / self.profile),
+            "--config", str(self.run_dir / "config.yaml"),
+            "--enable-app-health-check", "--app-health-check-path", "/healthz",
+            "--app-health-probe-interval", "1", "--app-health-threshold", "2", "--log-level", "info",
+        ]
+
+    # ---- life cycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        if not DAPRD.exists():
+            raise RuntimeError(f"{DAPRD} is missing: run `bash tools/dapr/install` (make test does)")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if set(profile_servers(self.profile)) != {"REDIS"}:
+            raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
+        self._render()
+        self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
+        self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
+        for app in self.apps.values():
+            self._launch(app)
+        for app in self.apps.values():
+            self.wait_ready(app.app_id)
+
+    def _launch(self, app: AppProcess) -> None:
+        env = self._env(app)
+        logs = self.run_dir / "logs"
+        app.sidecar = Managed(f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=logs / f"{app.app_id}.daprd.log")
+        app.app = Managed(f"{app.app_id}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.app_id}.app.log")
+        app.sidecar.start()
+        app.app.start()
+
+    def wait_ready(self, app_id: str, timeout: float = BOOT_TIMEOUT) -> None:
+        """Wait until the app answers its liveness probe and its sidecar reports healthy."""
+        app = self.apps[app_id]
+
+        def healthy() -> bool:
+            for managed in (app.app, app.sidecar):
+                if managed is None or not managed.running():
+                    raise RuntimeError(f"{app_id} exited during start-up:\n{managed.tail() if managed else ''}")
+            try:
+                live = httpx.get(f"{app.app_url}/healthz", timeout=1).status_code == 200
+                return live and httpx.get(f"{app.sidecar_url}/v1.0/healthz", timeout=1).status_code < 300
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout=timeout, what=f"{app_id} and its sidecar")
+
+    def stop_app(self, app_id: str) -> None:
+        """Stop an app and its sidecar (both process groups)."""
+        app = self.apps[app_id]
+        for managed in (app.app, app.sidecar):
+            if managed is not None:
+                managed.stop()
+
+    def start_app(self, app_id: str) -> None:
+        self._launch(self.apps[app_id])
+        self.wait_ready(app_id)
+
+    def stop(self) -> None:
+        for app in self.apps.values():
+            self.stop_app(app.app_id)
+        if self.redis is not None:
+            self.redis.stop()
+
+    def log_tails(self, lines: int = 30) -> str:
+        parts = []
+        for app in self.apps.values():
+            for managed in (app.app, app.sidecar):
+                if managed is not None:
+                    parts.append(f"--- {managed.name} ({managed.log}) ---\n{managed.tail(lines)}")
+        return "\n".join(parts)
+
+    def app_log(self, app_id: str) -> str:
+        managed = self.apps[app_id].app
+        return managed.log.read_text(errors="replace") if managed else ""

@@ -1,0 +1,1 @@
+"""Developer tooling: the local servers a profile needs and the Dapr runtime."""

@@ -1,0 +1,128 @@
+"""Start the servers a component profile needs on 127.0.0.1, and stop only those this tool started.
+
+    python -m tools.servers up [PROFILE]     start (or reuse) them, create .data/secrets.json
+    python -m tools.servers down             stop the ones `up` started
+
+A profile lists its servers in components/<profile>/servers.env as NAME=port lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PIDS = DATA / "run"
+SECRET_NAMES = ("jwt-signing-key", "provisioner-key")
+
+
+def profile_servers(profile: str) -> dict[str, int]:
+    path = ROOT / "components" / profile / "servers.env"
+    if not path.is_file():
+        raise SystemExit(f"unknown profile {profile!r}: {path} does not exist")
+    entries = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {name.strip(): int(port) for name, port in entries}
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def apt_install(package: str, binary: str) -> str:
+    """Install a Debian package when its binary is missing; return the binary's path."""
+    found = shutil.which(binary) or (f"/usr/bin/{binary}" if Path(f"/usr/bin/{binary}").exists() else None)
+    if found:
+        return found
+    print(f"[servers] installing {package} from Debian's packages ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], check=True, env=env)
+    found = shutil.which(binary) or f"/usr/bin/{binary}"
+    if not Path(found).exists():
+        raise SystemExit(f"{package} installed but {binary} was not found")
+    return found
+
+
+def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start a redis-server on 127.0.0.1:port in its own process group; wait until it answers PING."""
+    binary = apt_install("redis-server", "redis-server")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+             "--save", "", "--appendonly", "yes", "--protected-mode", "yes"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + 15
+    while not redis_answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"redis-server did not start on 127.0.0.1:{port}; see {log_file}")
+        time.sleep(0.1)
+    return process
+
+
+def ensure_secrets(path: Path) -> None:
+    """Create the local secret store's file once, with random keys."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({name: secrets.token_urlsafe(48) for name in SECRET_NAMES}, indent=2))
+    path.chmod(0o600)
+
+
+def up(profile: str) -> None:
+    PIDS.mkdir(parents=True, exist_ok=True)
+    ensure_secrets(DATA / "secrets.json")
+    for name, port in profile_servers(profile).items():
+        if name != "REDIS":
+            raise SystemExit(f"tools/servers does not know how to start {name}")
+        if redis_answers(port):
+            print(f"[servers] reusing the redis already on 127.0.0.1:{port}", flush=True)
+            continue
+        if port_open(port):
+            raise SystemExit(f"127.0.0.1:{port} is taken by something that is not redis")
+        process = start_redis(port, DATA / "redis", DATA / "redis.log")
+        (PIDS / "redis.pid").write_text(str(process.pid))
+        print(f"[servers] redis-server started on 127.0.0.1:{port} (pid {process.pid})", flush=True)
+
+
+def down() -> None:
+    for pid_file in PIDS.glob("*.pid"):
+        pid = int(pid_file.read_text())
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            print(f"[servers] stopped {pid_file.stem} (pid {pid})", flush=True)
+        except ProcessLookupError:
+            pass
+        pid_file.unlink()
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "up"
+    if command == "up":
+        up(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("JUNCTION_PROFILE", "local"))
+    elif command == "down":
+        down()
+    else:
+        raise SystemExit(__doc__)
