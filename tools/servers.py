@@ -3,7 +3,7 @@
     python -m tools.servers up [PROFILE]     start (or reuse) them, create .data/secrets.json
     python -m tools.servers down             stop the ones `up` started
 
-A profile lists its servers in components/<profile>/servers.env as NAME=port lines.
+components/profiles.yaml lists, per profile, the servers it needs and their ports.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PIDS = DATA / "run"
@@ -26,11 +28,10 @@ SECRET_NAMES = ("jwt-signing-key", "provisioner-key")
 
 
 def profile_servers(profile: str) -> dict[str, int]:
-    path = ROOT / "components" / profile / "servers.env"
-    if not path.is_file():
-        raise SystemExit(f"unknown profile {profile!r}: {path} does not exist")
-    entries = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
-    return {name.strip(): int(port) for name, port in entries}
+    profiles = yaml.safe_load((ROOT / "components" / "profiles.yaml").read_text())
+    if profile not in profiles or not (ROOT / "components" / profile).is_dir():
+        raise SystemExit(f"unknown profile {profile!r}: see components/profiles.yaml")
+    return {str(name): int(port) for name, port in (profiles[profile].get("servers") or {}).items()}
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -70,9 +71,24 @@ def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
-             "--save", "", "--appendonly", "yes", "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 15
     while not redis_answers(port):
@@ -95,7 +111,7 @@ def up(profile: str) -> None:
     PIDS.mkdir(parents=True, exist_ok=True)
     ensure_secrets(DATA / "secrets.json")
     for name, port in profile_servers(profile).items():
-        if name != "REDIS":
+        if name != "redis":
             raise SystemExit(f"tools/servers does not know how to start {name}")
         if redis_answers(port):
             print(f"[servers] reusing the redis already on 127.0.0.1:{port}", flush=True)

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from servicekit.health import sidecar_check, sidecar_components
+from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.peers import Peers
 from apps.gateway.ratelimit import RateLimiter
 from apps.gateway.routes import auth, health
 from apps.gateway.settings import GatewaySettings
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
-from servicekit.health import sidecar_check, sidecar_components
-from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

@@ -9,10 +9,9 @@ from pathlib import Path
 import yaml
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.storage import storage_from_string
 from pydantic import BaseModel, Field
-
 from servicekit import RateLimited
 
 
@@ -52,7 +51,9 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, path: Path, storage_url: str) -> RateLimiter:
-        return cls(load_tiers(path), storage_from_string(_async_url(storage_url)))
+        storage = storage_from_string(_async_url(storage_url))
+        assert isinstance(storage, Storage)  # the async+ scheme yields an async storage
+        return cls(load_tiers(path), storage)
 
     def tier_for(self, path: str) -> Tier:
         for tier in self.tiers:

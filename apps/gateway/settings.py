@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-
 from servicekit import ServiceSettings
 
 HERE = Path(__file__).parent

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from servicekit import ok
 
 from apps.identity import service
 from apps.identity.deps import Services
 from apps.identity.domain import Authenticate, RegisterUser
 from apps.identity.schemas import LoginRequest, TokenRead, UserCreate, UserRead
-from servicekit import ok
 
 router = APIRouter(tags=["identity"])
 
@@ -24,7 +24,9 @@ async def register(body: UserCreate, services: Services) -> JSONResponse:
 @router.post("/sessions")
 async def login(body: LoginRequest, services: Services) -> JSONResponse:
     """Exchange an email and password for an access token."""
-    issued = await service.authenticate(Authenticate(body.email, body.password), uow=services.uow, tokens=services.tokens)
+    issued = await service.authenticate(
+        Authenticate(body.email, body.password), uow=services.uow, tokens=services.tokens
+    )
     token = TokenRead(access_token=issued.access_token, expires_in=issued.expires_in)
     return ok(token.model_dump(by_alias=True))
 

@@ -9,7 +9,6 @@ from enum import StrEnum
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
-
 from servicekit import Conflict, NotFound, Unauthorized, ValidationFailed
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -87,7 +86,9 @@ def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed(str(exc), code="INVALID_EMAIL", details=[{"field": "email", "message": str(exc)}]) from exc
+        raise ValidationFailed(
+            str(exc), code="INVALID_EMAIL", details=[{"field": "email", "message": str(exc)}]
+        ) from exc
 
 
 def check_password_policy(password: str) -> None:

@@ -8,6 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from servicekit.health import database_check, sidecar_check, sidecar_components
+from servicekit.migrations import upgrade_to_head
+from servicekit.outbox import OutboxRelay
+from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from apps.identity import service
@@ -16,11 +21,6 @@ from apps.identity.deps import IdentityServices
 from apps.identity.domain import RegisterUser, Role, allow_local_email_domains
 from apps.identity.settings import IdentitySettings
 from apps.identity.storage import SqlUnitOfWork, outbox
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
-from servicekit.health import database_check, sidecar_check, sidecar_components
-from servicekit.migrations import upgrade_to_head
-from servicekit.outbox import OutboxRelay
-from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,7 +40,9 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
         tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET), ttl_seconds=settings.token_ttl_seconds)
         services = IdentityServices(uow=lambda: SqlUnitOfWork(engine, relay), tokens=tokens)
-        admin = RegisterUser(settings.admin_email, settings.admin_password.get_secret_value(), "Administrator", Role.ADMIN)
+        admin = RegisterUser(
+            settings.admin_email, settings.admin_password.get_secret_value(), "Administrator", Role.ADMIN
+        )
         await service.ensure_admin(admin, uow=services.uow)
 
         app.state.services = services

@@ -36,5 +36,5 @@ class UserRead(Schema):
 
 class TokenRead(Schema):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from servicekit.events import new_event
+from servicekit.tokens import TokenCodec
+
 from apps.identity.domain import (
     Authenticate,
     EmailTaken,
@@ -19,8 +22,6 @@ from apps.identity.domain import (
 )
 from apps.identity.passwords import hash_password, password_matches
 from apps.identity.storage import UnitOfWork
-from servicekit.events import new_event
-from servicekit.tokens import TokenCodec
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
@@ -39,7 +40,9 @@ async def register_user(command: RegisterUser, *, uow: UnitOfWorkFactory) -> Use
     async with uow() as work:
         if await work.users.by_email(email) is not None:
             raise EmailTaken("An account with this email already exists.")
-        user, registered = new_user(command, email=email, name=name, password_hash=await hash_password(command.password))
+        user, registered = new_user(
+            command, email=email, name=name, password_hash=await hash_password(command.password)
+        )
         await work.users.add(user)
         await work.record(registered.topic, new_event(registered.payload()))
         await work.commit()

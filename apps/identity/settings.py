@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
-
 from servicekit import ServiceSettings
 
 DEFAULT_ADMIN_EMAIL = "admin@junction.local"
@@ -21,7 +20,11 @@ class IdentitySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_default_admin_in_production(self) -> IdentitySettings:
-        defaults = self.admin_email == DEFAULT_ADMIN_EMAIL or self.admin_password.get_secret_value() == DEFAULT_ADMIN_PASSWORD
+        defaults = (
+            self.admin_email == DEFAULT_ADMIN_EMAIL or self.admin_password.get_secret_value() == DEFAULT_ADMIN_PASSWORD
+        )
         if self.is_production and defaults:
-            raise ValueError("set JUNCTION_ADMIN_EMAIL and JUNCTION_ADMIN_PASSWORD: the defaults are refused in production")
+            raise ValueError(
+                "set JUNCTION_ADMIN_EMAIL and JUNCTION_ADMIN_PASSWORD: the defaults are refused in production"
+            )
         return self

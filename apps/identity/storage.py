@@ -5,13 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
+from servicekit.events import EventEnvelope
+from servicekit.outbox import OutboxRelay, outbox_table, record_event
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from apps.identity.domain import EmailTaken, Role, User
-from servicekit.events import EventEnvelope
-from servicekit.outbox import OutboxRelay, outbox_table, record_event
 
 metadata = MetaData()
 users = Table(
@@ -39,7 +39,9 @@ class UnitOfWork(Protocol):
     users: UserRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
     async def record(self, topic: str, event: EventEnvelope) -> None: ...
     async def commit(self) -> None: ...
 
@@ -58,8 +60,12 @@ class SqlUserRepository:
             async with self.connection.begin_nested():
                 await self.connection.execute(
                     users.insert().values(
-                        id=user.id, email=user.email, name=user.name, role=user.role.value,
-                        password_hash=user.password_hash, created_at=user.created_at,
+                        id=user.id,
+                        email=user.email,
+                        name=user.name,
+                        role=user.role.value,
+                        password_hash=user.password_hash,
+                        created_at=user.created_at,
                     )
                 )
         except IntegrityError as exc:  # a concurrent registration won the unique index

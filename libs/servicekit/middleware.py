@@ -89,7 +89,9 @@ class SidecarTokenMiddleware:
         if scope["type"] == "http" and scope["path"] != "/healthz":
             presented = (_header(scope, b"dapr-api-token") or "").encode()
             if not hmac.compare_digest(presented, self.token):
-                await send_error(send, Unauthorized("Calls are accepted only from this app's sidecar.", code="NOT_FROM_SIDECAR"))
+                await send_error(
+                    send, Unauthorized("Calls are accepted only from this app's sidecar.", code="NOT_FROM_SIDECAR")
+                )
                 return
         await self.app(scope, receive, send)
 

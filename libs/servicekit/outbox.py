@@ -52,7 +52,13 @@ class OutboxRelay:
     """Publish unsent outbox rows; woken after each commit and on an interval as a safety net."""
 
     def __init__(
-        self, *, engine: AsyncEngine, table: Table, sidecar: SidecarClient, interval_seconds: float = 2.0, batch: int = 100
+        self,
+        *,
+        engine: AsyncEngine,
+        table: Table,
+        sidecar: SidecarClient,
+        interval_seconds: float = 2.0,
+        batch: int = 100,
     ) -> None:
         self.engine = engine
         self.table = table

@@ -38,9 +38,7 @@ class SidecarClient(Protocol):
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None: ...
 
-    async def save_state(
-        self, key: str, value: Any, *, etag: str | None = None, store: str | None = None
-    ) -> None: ...
+    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None: ...
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str: ...
 
@@ -105,7 +103,11 @@ class DaprSidecar:
     ) -> Any:
         """Call another app through Dapr and return the `data` of its envelope, or raise its error."""
         response = await self._send(
-            method, "/" + path.lstrip("/"), f"The {app_id} service", json=json, params=params,
+            method,
+            "/" + path.lstrip("/"),
+            f"The {app_id} service",
+            json=json,
+            params=params,
             headers={"dapr-app-id": app_id},
         )
         return unwrap_envelope(response, app_id)
@@ -114,19 +116,26 @@ class DaprSidecar:
         """Publish an event as a CloudEvent whose id is the event id."""
         params = {"metadata.cloudevent.id": event.event_id, "metadata.cloudevent.type": topic}
         response = await self._send(
-            "POST", f"/v1.0/publish/{self.pubsub}/{quote(topic)}", "The message broker",
-            content=event.model_dump_json(by_alias=True), params=params,
+            "POST",
+            f"/v1.0/publish/{self.pubsub}/{quote(topic)}",
+            "The message broker",
+            content=event.model_dump_json(by_alias=True),
+            params=params,
             headers={"content-type": "application/json"},
         )
         if response.status_code >= 300:
-            raise DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=_dapr_error(response))
+            raise DependencyUnavailable(
+                f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=_dapr_error(response)
+            )
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
         response = await self._send("GET", f"/v1.0/state/{store or self.statestore}/{quote(key)}", "The state store")
         if response.status_code == 204:
             return None
         if response.status_code != 200:
-            raise DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response))
+            raise DependencyUnavailable(
+                "Reading state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response)
+            )
         return StateItem(response.json(), response.headers.get("etag"))
 
     async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
@@ -142,9 +151,13 @@ class DaprSidecar:
             raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response))
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
-        response = await self._send("GET", f"/v1.0/secrets/{store or self.secretstore}/{quote(key)}", "The secret store")
+        response = await self._send(
+            "GET", f"/v1.0/secrets/{store or self.secretstore}/{quote(key)}", "The secret store"
+        )
         if response.status_code != 200:
-            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=_dapr_error(response))
+            raise DependencyUnavailable(
+                f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=_dapr_error(response)
+            )
         secrets: dict[str, str] = response.json()
         return secrets.get(key) or next(iter(secrets.values()))
 

@@ -12,7 +12,7 @@ from servicekit.errors import Unauthorized
 
 ISSUER = "junction-identity"
 AUDIENCE = "junction"
-SIGNING_KEY_SECRET = "jwt-signing-key"
+SIGNING_KEY_SECRET = "jwt-signing-key"  # noqa: S105 - the secret's name, not its value
 """Name of the signing key in the Dapr secret store both apps read."""
 
 

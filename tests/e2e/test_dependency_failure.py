@@ -8,8 +8,8 @@ import httpx
 
 from tests.e2e.conftest import Account
 from tests.e2e.test_identity_flow import assert_error
-from tests.harness import Stack
-from tests.harness.processes import wait_for
+from tools.stack import Stack
+from tools.stack.processes import wait_for
 
 # The resiliency YAML allows 3 attempts of at most 3 s each plus backoff; add room for a slow machine.
 BOUND_SECONDS = 15.0
@@ -20,7 +20,10 @@ def test_identity_down_gives_503_then_recovers(gateway: httpx.Client, stack: Sta
     try:
         for path, call in (
             ("/users/me", lambda: gateway.get("/users/me", headers=account.auth)),
-            ("/auth/login", lambda: gateway.post("/auth/login", json={"email": account.email, "password": account.password})),
+            (
+                "/auth/login",
+                lambda: gateway.post("/auth/login", json={"email": account.email, "password": account.password}),
+            ),
         ):
             started = time.monotonic()
             response = call()

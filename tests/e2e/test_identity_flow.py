@@ -8,8 +8,8 @@ import uuid
 import httpx
 
 from tests.e2e.conftest import Account
-from tests.harness import Stack
-from tests.harness.processes import wait_for
+from tools.stack import Stack
+from tools.stack.processes import wait_for
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, object]:
@@ -51,7 +51,9 @@ def test_duplicate_email_is_409(gateway: httpx.Client, account: Account) -> None
 def test_wrong_password_and_unknown_email_are_401(gateway: httpx.Client, account: Account) -> None:
     wrong = gateway.post("/auth/login", json={"email": account.email, "password": "not-the-password"})
     assert_error(wrong, 401, "INVALID_CREDENTIALS")
-    unknown = gateway.post("/auth/login", json={"email": f"nobody-{uuid.uuid4().hex}@example.com", "password": "whatever1"})
+    unknown = gateway.post(
+        "/auth/login", json={"email": f"nobody-{uuid.uuid4().hex}@example.com", "password": "whatever1"}
+    )
     assert_error(unknown, 401, "INVALID_CREDENTIALS")
 
 
@@ -107,7 +109,9 @@ def test_request_id_is_echoed_and_reaches_identity(gateway: httpx.Client, stack:
     assert any('"path": "/users"' in line for line in identity_lines)
 
 
-def test_user_registered_is_delivered_through_the_broker(gateway: httpx.Client, stack: Stack, unique_email: str) -> None:
+def test_user_registered_is_delivered_through_the_broker(
+    gateway: httpx.Client, stack: Stack, unique_email: str
+) -> None:
     request_id = f"evt-{uuid.uuid4().hex}"
     registered = gateway.post(
         "/auth/register",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from servicekit import ok
 
 from apps.gateway.deps import PeersDep, SignedIn
 from apps.gateway.schemas import LoginRequest, RegisterRequest
-from servicekit import ok
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

@@ -1,4 +1,5 @@
-from apps.identity.storage import metadata
 from servicekit.migrations import run_env
+
+from apps.identity.storage import metadata
 
 run_env(metadata)

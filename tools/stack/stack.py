@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.harness.processes import Managed, free_port, wait_for
+from tools.stack.processes import Managed, free_port, wait_for
 from tools.servers import SECRET_NAMES, profile_servers, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +54,17 @@ def _read_run_file() -> list[dict[str, object]]:
 class Stack:
     """Render components for this run, start redis and every app with its sidecar, and stop them all."""
 
-    def __init__(self, run_dir: Path, *, profile: str = "local", extra_apps: list[AppProcess] | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        profile: str = "local",
+        extra_apps: list[AppProcess] | None = None,
+        rate_limit_overrides: dict[str, list[str]] | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.profile = profile
+        self.rate_limit_overrides = rate_limit_overrides or {}
         self.redis_port = free_port()
         self.redis: Managed | None = None
         self.app_token = secrets.token_urlsafe(24)
@@ -84,8 +92,7 @@ class Stack:
         (self.run_dir / "secrets.json").write_text(json.dumps({n: secrets.token_urlsafe(48) for n in SECRET_NAMES}))
         limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
         for tier in limits["tiers"]:
-            if tier["name"] == "auth":  # every anonymous test call comes from 127.0.0.1
-                tier["limits"] = ["1000/second"]
+            tier["limits"] = self.rate_limit_overrides.get(tier["name"], tier["limits"])
         (self.run_dir / "ratelimits.yaml").write_text(yaml.safe_dump(limits))
 
     def _env(self, app: AppProcess) -> dict[str, str]:
@@ -104,22 +111,51 @@ class Stack:
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
             "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
             "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
-            "HEALTH_APPS": json.dumps(sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))),
+            "HEALTH_APPS": json.dumps(
+                sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))
+            ),
             **{k: v for k, v in app.env.items() if k != "RATE_LIMIT_STORAGE_URL"},
         }
 
     def _daprd(self, app: AppProcess) -> list[str]:
         components = self.run_dir / "components"
         return [
-            str(DAPRD), "--app-id", app.app_id, "--app-port", str(app.app_port), "--app-protocol", "http",
-            "--dapr-http-port", str(app.http_port), "--dapr-grpc-port", str(app.grpc_port),
-            "--dapr-internal-grpc-port", str(app.internal_grpc_port), "--dapr-internal-grpc-listen-address", "127.0.0.1",
-            "--metrics-port", str(app.metrics_port), "--metrics-listen-address", "127.0.0.1",
-            "--dapr-listen-addresses", "127.0.0.1",
-            "--resources-path", str(components / "common"), "--resources-path", str(components / self.profile),
-            "--config", str(self.run_dir / "config.yaml"),
-            "--enable-app-health-check", "--app-health-check-path", "/healthz",
-            "--app-health-probe-interval", "1", "--app-health-threshold", "2", "--log-level", "info",
+            str(DAPRD),
+            "--app-id",
+            app.app_id,
+            "--app-port",
+            str(app.app_port),
+            "--app-protocol",
+            "http",
+            "--dapr-http-port",
+            str(app.http_port),
+            "--dapr-grpc-port",
+            str(app.grpc_port),
+            "--dapr-internal-grpc-port",
+            str(app.internal_grpc_port),
+            "--dapr-internal-grpc-listen-address",
+            "127.0.0.1",
+            "--metrics-port",
+            str(app.metrics_port),
+            "--metrics-listen-address",
+            "127.0.0.1",
+            "--dapr-listen-addresses",
+            "127.0.0.1",
+            "--resources-path",
+            str(components / "common"),
+            "--resources-path",
+            str(components / self.profile),
+            "--config",
+            str(self.run_dir / "config.yaml"),
+            "--enable-app-health-check",
+            "--app-health-check-path",
+            "/healthz",
+            "--app-health-probe-interval",
+            "1",
+            "--app-health-threshold",
+            "2",
+            "--log-level",
+            "info",
         ]
 
     # ---- life cycle ---------------------------------------------------------------------
@@ -127,7 +163,7 @@ class Stack:
         if not DAPRD.exists():
             raise RuntimeError(f"{DAPRD} is missing: run `bash tools/dapr/install` (make test does)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if set(profile_servers(self.profile)) != {"REDIS"}:
+        if set(profile_servers(self.profile)) != {"redis"}:
             raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
         self._render()
         self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
@@ -140,7 +176,9 @@ class Stack:
     def _launch(self, app: AppProcess) -> None:
         env = self._env(app)
         logs = self.run_dir / "logs"
-        app.sidecar = Managed(f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=logs / f"{app.app_id}.daprd.log")
+        app.sidecar = Managed(
+            f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=logs / f"{app.app_id}.daprd.log"
+        )
         app.app = Managed(f"{app.app_id}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.app_id}.app.log")
         app.sidecar.start()
         app.app.start()

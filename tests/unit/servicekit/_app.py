@@ -1,0 +1,32 @@
+"""A minimal service app built the way every Junction app is, for exercising servicekit's edges."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from servicekit import ReadinessCheck, ServiceSettings, create_service_app
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def _no_checks(_: FastAPI) -> Mapping[str, ReadinessCheck]:
+    return {}
+
+
+def build_app(routers: Sequence[APIRouter] = (), *, public: bool = False, **settings: Any) -> FastAPI:
+    """Assemble a service app with a trivial lifespan and no readiness checks."""
+    return create_service_app(
+        ServiceSettings(APP_ID="unit-test", **settings),
+        title="unit test",
+        lifespan=_lifespan,
+        routers=list(routers),
+        readiness=_no_checks,
+        public=public,
+    )

@@ -1,0 +1,168 @@
+"""Every answer of a service app, success or failure, leaves in the envelope with the request id."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from servicekit import Conflict, RateLimited, ok
+from tests.unit.servicekit._app import build_app
+
+router = APIRouter()
+
+
+class ItemCreate(BaseModel):
+    name: str = Field(min_length=1)
+    quantity: int
+
+
+@router.get("/conflict")
+async def conflict() -> JSONResponse:
+    raise Conflict("That email is taken.", code="EMAIL_TAKEN", details={"field": "email"})
+
+
+@router.get("/limited")
+async def limited() -> JSONResponse:
+    raise RateLimited("Slow down.", retry_after=7)
+
+
+@router.get("/boom")
+async def boom() -> JSONResponse:
+    raise RuntimeError("internal detail that must not leak")
+
+
+@router.post("/items")
+async def create_item(body: ItemCreate) -> JSONResponse:
+    return ok(body.model_dump(), status=201)
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(build_app([router]), raise_server_exceptions=False) as client:
+        yield client
+
+
+def assert_timestamp(value: str) -> None:
+    assert value.endswith("Z")
+    assert datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+
+
+def test_success_envelope_carries_data_and_request_id(client: TestClient) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = client.post("/items", json={"name": "pen", "quantity": 2}, headers={"X-Request-ID": request_id})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["success"] is True
+    assert body["data"] == {"name": "pen", "quantity": 2}
+    assert body["requestId"] == request_id
+    assert_timestamp(body["timestamp"])
+
+
+def test_junction_error_becomes_error_envelope(client: TestClient) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = client.get("/conflict", headers={"X-Request-ID": request_id})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 409
+    assert body["error"] == {"code": "EMAIL_TAKEN", "message": "That email is taken.", "details": {"field": "email"}}
+    assert body["requestId"] == request_id
+    assert response.headers["x-request-id"] == request_id
+    assert_timestamp(body["timestamp"])
+
+
+def test_rate_limited_error_sets_retry_after_header(client: TestClient) -> None:
+    response = client.get("/limited")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert response.json()["error"]["code"] == "RATE_LIMITED"
+    assert response.json()["error"]["details"] == {"retryAfter": 7}
+
+
+def test_request_validation_is_422_with_field_details(client: TestClient) -> None:
+    response = client.post("/items", json={"name": "", "quantity": "many"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["statusCode"] == 422
+    assert body["error"]["code"] == "VALIDATION_FAILED"
+    fields = {detail["field"] for detail in body["error"]["details"]}
+    assert fields == {"name", "quantity"}
+    assert all(detail["message"] for detail in body["error"]["details"])
+
+
+def test_missing_field_is_named_in_details(client: TestClient) -> None:
+    response = client.post("/items", json={"name": "pen"})
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["quantity"]
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    response = client.post("/items", content=b'{"name": ', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["statusCode"] == 400
+    assert body["error"]["code"] == "MALFORMED_JSON"
+    assert "details" not in body["error"]
+
+
+def test_unknown_route_is_404_route_not_found(client: TestClient) -> None:
+    response = client.get(f"/nowhere/{uuid.uuid4().hex}")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 404
+    assert body["error"]["code"] == "ROUTE_NOT_FOUND"
+
+
+def test_wrong_method_keeps_405(client: TestClient) -> None:
+    response = client.delete("/items")
+    assert response.status_code == 405
+    assert response.json()["statusCode"] == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_unhandled_exception_is_500_envelope_without_internals(client: TestClient) -> None:
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 500
+    assert body["error"]["code"] == "INTERNAL_ERROR"
+    assert "internal detail" not in response.text
+    assert_timestamp(body["timestamp"])
+
+
+def test_safe_request_id_is_echoed(client: TestClient) -> None:
+    request_id = f"trace.{uuid.uuid4().hex}:span-1_a"
+    response = client.get("/healthz", headers={"X-Request-ID": request_id})
+    assert response.headers["x-request-id"] == request_id
+    assert response.json()["requestId"] == request_id
+
+
+@pytest.mark.parametrize("unsafe", ["has spaces in it", "x" * 129, "semi;colon", "<script>"])
+def test_unsafe_request_id_is_replaced(client: TestClient, unsafe: str) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": unsafe})
+    replaced = response.headers["x-request-id"]
+    assert replaced != unsafe
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+    assert response.json()["requestId"] == replaced
+
+
+def test_missing_request_id_is_generated_per_request(client: TestClient) -> None:
+    first = client.get("/healthz").headers["x-request-id"]
+    second = client.get("/healthz").headers["x-request-id"]
+    assert first and second and first != second
+
+
+def test_request_id_of_exactly_128_chars_is_kept(client: TestClient) -> None:
+    request_id = ("a" + uuid.uuid4().hex * 4)[:128]
+    assert len(request_id) == 128
+    assert client.get("/healthz", headers={"X-Request-ID": request_id}).headers["x-request-id"] == request_id

@@ -1,0 +1,122 @@
+"""Shared middleware: only the app's own sidecar may call it, and bodies have a size limit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+
+from servicekit import ok
+from tests.unit.servicekit._app import build_app
+
+SIDECAR_TOKEN = "token-the-sidecar-sends-" + "x" * 8
+
+router = APIRouter()
+
+
+@router.get("/private")
+async def private() -> JSONResponse:
+    return ok({"reached": True})
+
+
+@router.post("/upload")
+async def upload(request: Request) -> JSONResponse:
+    return ok({"bytes": len(await request.body())})
+
+
+@pytest.fixture
+def guarded() -> Iterator[TestClient]:
+    with TestClient(build_app([router], app_api_token=SIDECAR_TOKEN)) as client:
+        yield client
+
+
+def assert_not_from_sidecar(response_status: int, body: dict[str, object]) -> None:
+    assert response_status == 401
+    assert body["success"] is False
+    assert body["statusCode"] == 401
+    assert body["error"] == {"code": "NOT_FROM_SIDECAR", "message": "Calls are accepted only from this app's sidecar."}
+
+
+def test_call_without_sidecar_token_is_refused(guarded: TestClient) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = guarded.get("/private", headers={"X-Request-ID": request_id})
+    assert_not_from_sidecar(response.status_code, response.json())
+    assert response.json()["requestId"] == request_id
+    assert response.headers["x-request-id"] == request_id
+
+
+@pytest.mark.parametrize("wrong", ["", "nope", SIDECAR_TOKEN + "x", SIDECAR_TOKEN[:-1]])
+def test_call_with_wrong_sidecar_token_is_refused(guarded: TestClient, wrong: str) -> None:
+    response = guarded.get("/private", headers={"dapr-api-token": wrong})
+    assert_not_from_sidecar(response.status_code, response.json())
+
+
+def test_call_with_right_sidecar_token_passes(guarded: TestClient) -> None:
+    response = guarded.get("/private", headers={"dapr-api-token": SIDECAR_TOKEN})
+    assert response.status_code == 200
+    assert response.json()["data"] == {"reached": True}
+
+
+def test_liveness_is_open_but_readiness_is_guarded(guarded: TestClient) -> None:
+    assert guarded.get("/healthz").status_code == 200
+    assert guarded.get("/readyz").status_code == 401
+    assert guarded.get("/readyz", headers={"dapr-api-token": SIDECAR_TOKEN}).status_code == 200
+
+
+def test_unknown_route_is_refused_before_routing(guarded: TestClient) -> None:
+    response = guarded.get(f"/nowhere/{uuid.uuid4().hex}")
+    assert response.json()["error"]["code"] == "NOT_FROM_SIDECAR"
+
+
+def test_without_app_api_token_no_sidecar_token_is_needed() -> None:
+    with TestClient(build_app([router])) as client:
+        assert client.get("/private").status_code == 200
+
+
+def test_public_app_skips_the_sidecar_token_check() -> None:
+    with TestClient(build_app([router], public=True, app_api_token=SIDECAR_TOKEN)) as client:
+        assert client.get("/private").status_code == 200
+
+
+@pytest.fixture
+def limited() -> Iterator[TestClient]:
+    with TestClient(build_app([router], max_body_bytes=32)) as client:
+        yield client
+
+
+def test_declared_body_over_the_limit_is_413(limited: TestClient) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = limited.post("/upload", content=b"x" * 33, headers={"X-Request-ID": request_id})
+    assert response.status_code == 413
+    body = response.json()
+    assert body["statusCode"] == 413
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "32 bytes" in body["error"]["message"]
+    assert body["requestId"] == request_id
+
+
+def test_body_at_the_limit_passes(limited: TestClient) -> None:
+    response = limited.post("/upload", content=b"x" * 32)
+    assert response.status_code == 200
+    assert response.json()["data"] == {"bytes": 32}
+
+
+def test_streamed_body_over_the_limit_is_413_for_a_raw_reader(limited: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"x" * 20
+        yield b"x" * 20
+
+    response = limited.post("/upload", content=chunks())
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_sidecar_token_is_checked_before_body_size() -> None:
+    with TestClient(build_app([router], app_api_token=SIDECAR_TOKEN, max_body_bytes=8)) as client:
+        response = client.post("/upload", content=b"x" * 100)
+    assert response.json()["error"]["code"] == "NOT_FROM_SIDECAR"
