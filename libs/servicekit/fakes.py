@@ -9,7 +9,7 @@ from typing import Any
 
 from servicekit.errors import Conflict, DependencyUnavailable
 from servicekit.events import EventEnvelope
-from servicekit.sidecar import StateItem
+from servicekit.sidecar import StateItem, StateOp
 
 Handler = Callable[[str, str, Any, dict[str, Any] | None], Awaitable[Any]]
 
@@ -47,6 +47,20 @@ class FakeSidecar:
         if etag is not None and (current is None or current.etag != etag):
             raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
         self.state[slot] = StateItem(copy.deepcopy(value), uuid.uuid4().hex)
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        name = store or "statestore"
+        for op in operations:  # check everything first: all or nothing
+            current = self.state.get((name, op.key))
+            if op.etag is not None and (current is None or current.etag != op.etag):
+                raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+            if op.insert_only and op.etag is None and current is not None:
+                raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+        for op in operations:
+            if op.delete:
+                self.state.pop((name, op.key), None)
+            else:
+                self.state[(name, op.key)] = StateItem(copy.deepcopy(op.value), uuid.uuid4().hex)
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
         if key not in self.secrets:

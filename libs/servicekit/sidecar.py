@@ -27,6 +27,27 @@ class StateItem:
     etag: str | None
 
 
+@dataclass(frozen=True)
+class StateOp:
+    """One operation of a state transaction: an upsert (guarded by an ETag, or insert-only) or a delete."""
+
+    key: str
+    value: Any = None
+    etag: str | None = None
+    insert_only: bool = False
+    delete: bool = False
+
+    def as_dapr(self) -> dict[str, Any]:
+        request: dict[str, Any] = {"key": self.key}
+        if not self.delete:
+            request["value"] = self.value
+        if self.etag is not None:
+            request["etag"] = self.etag
+        if self.etag is not None or self.insert_only:
+            request["options"] = {"concurrency": "first-write"}
+        return {"operation": "delete" if self.delete else "upsert", "request": request}
+
+
 class SidecarClient(Protocol):
     """What apps need from a sidecar; DaprSidecar is the real one, FakeSidecar the unit-test one."""
 
@@ -39,6 +60,8 @@ class SidecarClient(Protocol):
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None: ...
 
     async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None: ...
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None: ...
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str: ...
 
@@ -140,15 +163,15 @@ class DaprSidecar:
 
     async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
         """Save a value; with an ETag the write wins only if nobody wrote in between."""
-        item: dict[str, Any] = {"key": key, "value": value}
-        if etag is not None:
-            item["etag"] = etag
-            item["options"] = {"concurrency": "first-write"}
+        item = StateOp(key, value, etag).as_dapr()["request"]
         response = await self._send("POST", f"/v1.0/state/{store or self.statestore}", "The state store", json=[item])
-        if response.status_code == 409:
-            raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
-        if response.status_code >= 300:
-            raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response))
+        _raise_for_state(response)
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        """Apply every operation or none; an ETag or insert-only clash raises Conflict(ETAG_MISMATCH)."""
+        body = {"operations": [op.as_dapr() for op in operations]}
+        url = f"/v1.0/state/{store or self.statestore}/transaction"
+        _raise_for_state(await self._send("POST", url, "The state store", json=body))
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
         response = await self._send(
@@ -181,6 +204,15 @@ class DaprSidecar:
             if time.monotonic() > deadline:
                 raise DependencyUnavailable("The sidecar did not become ready.", code="SIDECAR_NOT_READY")
             await asyncio.sleep(0.2)
+
+
+def _raise_for_state(response: httpx.Response) -> None:
+    if response.status_code < 300:
+        return
+    details = _dapr_error(response)
+    if response.status_code == 409 or "etag" in str(details).lower():
+        raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+    raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=details)
 
 
 def _dapr_error(response: httpx.Response) -> Any:

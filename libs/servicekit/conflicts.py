@@ -1,0 +1,26 @@
+"""Optimistic concurrency: redo a read-modify-write when someone else wrote first."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from servicekit.errors import Conflict, DependencyUnavailable
+
+T = TypeVar("T")
+
+
+async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], *, attempts: int = 60) -> T:
+    """Run `attempt` until it commits without an ETag clash, with short jittered pauses between tries."""
+    for tried in range(1, attempts + 1):
+        try:
+            return await attempt()
+        except Conflict as clash:
+            if clash.code != "ETAG_MISMATCH" or tried == attempts:
+                if clash.code == "ETAG_MISMATCH":
+                    raise DependencyUnavailable("Too much contention; try again.", code="CONTENDED") from clash
+                raise
+            await asyncio.sleep(random.uniform(0.002, 0.01 * min(tried, 10)))  # noqa: S311 - jitter, not crypto
+    raise AssertionError("unreachable")

@@ -1,0 +1,174 @@
+"""identity's use cases against the real SqlUnitOfWork on a migrated SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from apps.identity import service
+from apps.identity.domain import Authenticate, EmailTaken, InvalidCredentials, RegisterUser, Role, UserNotFound
+from apps.identity.main import MIGRATIONS
+from apps.identity.service import UnitOfWorkFactory
+from apps.identity.storage import SqlUnitOfWork, outbox, users
+from servicekit import EventEnvelope, ValidationFailed
+from servicekit.migrations import upgrade_to_head
+from servicekit.tokens import TokenCodec
+
+TOKENS = TokenCodec("k" * 32, ttl_seconds=600)
+Scenario = Callable[[UnitOfWorkFactory, AsyncEngine], Awaitable[None]]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}"
+    upgrade_to_head(MIGRATIONS, url)
+    return url
+
+
+def run(database_url: str, scenario: Scenario) -> None:
+    async def main() -> None:
+        engine = create_async_engine(database_url)
+        try:
+            await scenario(lambda: SqlUnitOfWork(engine), engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+def unique_email() -> str:
+    return f"user-{uuid.uuid4().hex}@example.com"
+
+
+async def count(engine: AsyncEngine, table: object) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+
+
+def test_register_stores_user_and_records_user_registered(database_url: str) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        user = await service.register_user(RegisterUser(email.upper(), "s3cret-pass", "  Grace   Hopper "), uow=uow)
+        assert (user.email, user.name, user.role) == (email, "Grace Hopper", Role.CUSTOMER)
+        assert "s3cret-pass" not in user.password_hash
+        stored = await service.get_user(user.id, uow=uow)
+        assert (stored.id, stored.email, stored.name, stored.role) == (user.id, email, "Grace Hopper", Role.CUSTOMER)
+        assert stored.password_hash == user.password_hash
+        async with engine.connect() as connection:
+            [(topic, body)] = (await connection.execute(select(outbox.c.topic, outbox.c.body))).all()
+        event = EventEnvelope.model_validate_json(body)
+        assert topic == "user.registered"
+        assert event.schema_version == 1
+        assert event.payload == {"userId": user.id, "email": email, "name": "Grace Hopper", "role": "customer"}
+
+    run(database_url, scenario)
+
+
+def test_same_email_in_another_case_is_taken_and_writes_nothing(database_url: str) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
+        with pytest.raises(EmailTaken) as caught:
+            await service.register_user(RegisterUser(email.title(), "second-pass", "Second"), uow=uow)
+        assert (caught.value.code, caught.value.status) == ("EMAIL_TAKEN", 409)
+        assert await count(engine, users) == 1
+        assert await count(engine, outbox) == 1
+
+    run(database_url, scenario)
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (RegisterUser("not-an-email", "good-password", "Name"), "INVALID_EMAIL"),
+        (RegisterUser("ok@example.com", "short", "Name"), "WEAK_PASSWORD"),
+        (RegisterUser("ok@example.com", "good-password", "   "), "INVALID_NAME"),
+    ],
+)
+def test_invalid_registration_is_refused_before_storage(database_url: str, command: RegisterUser, code: str) -> None:
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            await service.register_user(command, uow=uow)
+        assert caught.value.code == code
+        assert await count(engine, users) == 0
+        assert await count(engine, outbox) == 0
+
+    run(database_url, scenario)
+
+
+def test_authenticate_issues_a_token_for_the_user(database_url: str) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        user = await service.register_user(RegisterUser(email, "right-password", "Ada", Role.ADMIN), uow=uow)
+        issued = await service.authenticate(Authenticate(f"  {email.upper()} ", "right-password"), uow=uow, tokens=TOKENS)
+        assert issued.expires_in == 600
+        claims = TOKENS.verify(issued.access_token)
+        assert (claims.subject, claims.email, claims.role) == (user.id, email, "admin")
+
+    run(database_url, scenario)
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda email: Authenticate(email, "wrong-password"),
+        lambda email: Authenticate(unique_email(), "right-password"),
+        lambda email: Authenticate("not an email", "right-password"),
+        lambda email: Authenticate(email, ""),
+    ],
+    ids=["wrong-password", "unknown-email", "junk-email", "empty-password"],
+)
+def test_bad_credentials_all_look_the_same(database_url: str, attempt: Callable[[str], Authenticate]) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        await service.register_user(RegisterUser(email, "right-password", "Ada"), uow=uow)
+        with pytest.raises(InvalidCredentials) as caught:
+            await service.authenticate(attempt(email), uow=uow, tokens=TOKENS)
+        assert (caught.value.code, caught.value.status) == ("INVALID_CREDENTIALS", 401)
+        assert caught.value.message == "The email or password is wrong."
+
+    run(database_url, scenario)
+
+
+def test_get_unknown_user_is_user_not_found(database_url: str) -> None:
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        with pytest.raises(UserNotFound) as caught:
+            await service.get_user(uuid.uuid4().hex, uow=uow)
+        assert (caught.value.code, caught.value.status) == ("USER_NOT_FOUND", 404)
+
+    run(database_url, scenario)
+
+
+def test_ensure_admin_seeds_once_and_keeps_the_first_password(database_url: str) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        await service.ensure_admin(RegisterUser(email, "admin-password", "Administrator", Role.ADMIN), uow=uow)
+        await service.ensure_admin(RegisterUser(email, "other-password", "Someone Else", Role.ADMIN), uow=uow)
+        assert await count(engine, users) == 1
+        assert await count(engine, outbox) == 1
+        issued = await service.authenticate(Authenticate(email, "admin-password"), uow=uow, tokens=TOKENS)
+        assert TOKENS.verify(issued.access_token).role == "admin"
+        with pytest.raises(InvalidCredentials):
+            await service.authenticate(Authenticate(email, "other-password"), uow=uow, tokens=TOKENS)
+
+    run(database_url, scenario)
+
+
+def test_ensure_admin_still_refuses_invalid_input(database_url: str) -> None:
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        with pytest.raises(ValidationFailed):
+            await service.ensure_admin(RegisterUser(unique_email(), "short", "Admin", Role.ADMIN), uow=uow)
+        assert await count(engine, users) == 0
+
+    run(database_url, scenario)

@@ -1,0 +1,176 @@
+"""DaprSidecar against a fake sidecar (httpx.MockTransport): headers, envelopes, Dapr errors, state, publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from servicekit import Conflict, DaprSidecar, DependencyUnavailable, RateLimited, StateItem, new_event
+from servicekit.context import request_id_var
+
+T = TypeVar("T")
+Handler = Callable[[httpx.Request], httpx.Response]
+DAPR_TOKEN = "dapr-token-" + "y" * 16
+
+
+def run(handler: Handler, call: Callable[[DaprSidecar], Awaitable[T]], *, request_id: str | None = None) -> T:
+    """Run one call through a DaprSidecar whose peer is `handler`, inside a request with `request_id`."""
+
+    async def scenario() -> T:
+        sidecar = DaprSidecar(http_port=3511, api_token=DAPR_TOKEN, transport=httpx.MockTransport(handler))
+        token = request_id_var.set(request_id)
+        try:
+            return await call(sidecar)
+        finally:
+            request_id_var.reset(token)
+            await sidecar.aclose()
+
+    return asyncio.run(scenario())
+
+
+def recording(response: httpx.Response, seen: list[httpx.Request]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return response
+
+    return handler
+
+
+def envelope_error(status: int, code: str, details: Any = None) -> httpx.Response:
+    error = {"code": code, "message": f"{code} happened", "details": details}
+    return httpx.Response(status, json={"success": False, "error": error, "statusCode": status, "requestId": "r"})
+
+
+def test_invoke_routes_through_headers_and_returns_envelope_data() -> None:
+    seen: list[httpx.Request] = []
+    ok = httpx.Response(201, json={"success": True, "data": {"id": "u-1"}, "requestId": "r", "timestamp": "t"})
+    request_id = f"req-{uuid.uuid4().hex}"
+    data = run(
+        recording(ok, seen),
+        lambda s: s.invoke("identity", "POST", "users", json={"email": "a@example.com"}, params={"q": "1"}),
+        request_id=request_id,
+    )
+    assert data == {"id": "u-1"}
+    [request] = seen
+    assert request.method == "POST"
+    assert (request.url.host, request.url.port, request.url.path) == ("127.0.0.1", 3511, "/users")
+    assert request.url.params["q"] == "1"
+    assert request.headers["dapr-app-id"] == "identity"
+    assert request.headers["x-request-id"] == request_id
+    assert request.headers["dapr-api-token"] == DAPR_TOKEN
+    assert json.loads(request.content) == {"email": "a@example.com"}
+
+
+def test_invoke_outside_a_request_sends_no_request_id() -> None:
+    seen: list[httpx.Request] = []
+    run(recording(httpx.Response(200, json={"success": True, "data": None}), seen), lambda s: s.invoke("a", "GET", "/x"))
+    assert "x-request-id" not in seen[0].headers
+
+
+def test_invoke_rebuilds_the_peer_error_envelope() -> None:
+    response = envelope_error(409, "EMAIL_TAKEN", details={"field": "email"})
+    with pytest.raises(Conflict) as caught:
+        run(recording(response, []), lambda s: s.invoke("identity", "POST", "/users", json={}))
+    assert caught.value.code == "EMAIL_TAKEN"
+    assert caught.value.status == 409
+    assert caught.value.message == "EMAIL_TAKEN happened"
+    assert caught.value.details == {"field": "email"}
+
+
+def test_invoke_rebuilds_rate_limited_with_retry_after() -> None:
+    response = envelope_error(429, "RATE_LIMITED", details={"retryAfter": 4})
+    with pytest.raises(RateLimited) as caught:
+        run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
+    assert caught.value.retry_after == 4
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(500, json={"errorCode": "ERR_DIRECT_INVOKE", "message": "fail to invoke"}),
+        httpx.Response(502, text="Bad Gateway"),
+        httpx.Response(500, json={"success": True, "data": "not an ok status"}),
+    ],
+)
+def test_anything_but_an_envelope_on_failure_is_service_unavailable(response: httpx.Response) -> None:
+    with pytest.raises(DependencyUnavailable) as caught:
+        run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
+    assert caught.value.code == "SERVICE_UNAVAILABLE"
+    assert caught.value.status == 503
+    assert caught.value.details == {"service": "identity"}
+
+
+def test_unreachable_sidecar_is_dependency_unavailable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        run(refuse, lambda s: s.invoke("identity", "GET", "/users/1"))
+    assert caught.value.code == "SIDECAR_UNREACHABLE"
+
+
+def test_slow_sidecar_is_upstream_timeout() -> None:
+    def stall(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("too slow", request=request)
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        run(stall, lambda s: s.invoke("identity", "GET", "/users/1"))
+    assert caught.value.code == "UPSTREAM_TIMEOUT"
+
+
+def test_publish_uses_the_event_id_as_cloudevent_id() -> None:
+    seen: list[httpx.Request] = []
+    event = new_event({"userId": "u-1"})
+    run(recording(httpx.Response(204), seen), lambda s: s.publish("user.registered", event))
+    [request] = seen
+    assert request.method == "POST"
+    assert request.url.path == "/v1.0/publish/pubsub/user.registered"
+    assert request.url.params["metadata.cloudevent.id"] == event.event_id
+    assert request.headers["dapr-api-token"] == DAPR_TOKEN
+    assert request.headers["content-type"] == "application/json"
+    body = json.loads(request.content)
+    assert body["eventId"] == event.event_id
+    assert body["payload"] == {"userId": "u-1"}
+
+
+def test_failed_publish_raises_with_the_dapr_error() -> None:
+    failed = httpx.Response(500, json={"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"})
+    with pytest.raises(DependencyUnavailable) as caught:
+        run(recording(failed, []), lambda s: s.publish("user.registered", new_event({})))
+    assert caught.value.code == "PUBLISH_FAILED"
+    assert caught.value.details == {"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
+
+
+def test_save_state_with_etag_asks_for_first_write() -> None:
+    seen: list[httpx.Request] = []
+    run(recording(httpx.Response(204), seen), lambda s: s.save_state("cart-1", {"n": 1}, etag="7"))
+    assert seen[0].url.path == "/v1.0/state/statestore"
+    assert json.loads(seen[0].content) == [
+        {"key": "cart-1", "value": {"n": 1}, "etag": "7", "options": {"concurrency": "first-write"}}
+    ]
+
+
+def test_save_state_without_etag_sends_no_concurrency_option() -> None:
+    seen: list[httpx.Request] = []
+    run(recording(httpx.Response(204), seen), lambda s: s.save_state("cart-1", [1, 2], store="other"))
+    assert seen[0].url.path == "/v1.0/state/other"
+    assert json.loads(seen[0].content) == [{"key": "cart-1", "value": [1, 2]}]
+
+
+def test_save_state_etag_mismatch_is_conflict() -> None:
+    mismatch = httpx.Response(409, json={"errorCode": "ERR_STATE_SAVE", "message": "possible etag mismatch"})
+    with pytest.raises(Conflict) as caught:
+        run(recording(mismatch, []), lambda s: s.save_state("cart-1", {}, etag="7"))
+    assert caught.value.code == "ETAG_MISMATCH"
+
+
+def test_get_state_returns_value_and_etag_or_none() -> None:
+    found = httpx.Response(200, json={"n": 3}, headers={"etag": "12"})
+    assert run(recording(found, []), lambda s: s.get_state("cart-1")) == StateItem({"n": 3}, "12")
+    assert run(recording(httpx.Response(204), []), lambda s: s.get_state("cart-1")) is None
