@@ -78,7 +78,7 @@ def rss_mib(pid: int) -> float:
 async def measure(stack: Stack, scale: float) -> tuple[list[Result], dict[str, float]]:
     base = f"{stack.apps['gateway'].app_url}/api/v1"
     tag = uuid.uuid4().hex[:8]
-    password = "benchmark-password"
+    password = "benchmark-password"  # noqa: S105 - a throwaway account of the benchmark run
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         seed = f"bench-{tag}@example.com"

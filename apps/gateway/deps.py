@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from servicekit import Forbidden, Unauthorized
-from servicekit.tokens import Claims, TokenCodec
 
 from apps.gateway.peers import Peers
+from servicekit import Forbidden, Unauthorized
+from servicekit.tokens import Claims, TokenCodec
 
 
 def _peers(request: Request) -> Peers:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from servicekit import JunctionError, RateLimited
-from servicekit.middleware import send_error
-from servicekit.tokens import TokenCodec
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apps.gateway.ratelimit import RateLimiter
+from servicekit import JunctionError, RateLimited
+from servicekit.middleware import send_error
+from servicekit.tokens import TokenCodec
 
 log = logging.getLogger("gateway.edge")
 API_PREFIX = "/api/v1"

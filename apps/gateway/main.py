@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from apps.gateway.edge import RateLimitMiddleware
+from apps.gateway.peers import AppIds, Peers
+from apps.gateway.ratelimit import RateLimiter
+from apps.gateway.routes import admin, auth, catalog, health, orders
+from apps.gateway.settings import GatewaySettings
 from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
 from servicekit.health import sidecar_check, sidecar_components
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
-
-from apps.gateway.edge import RateLimitMiddleware
-from apps.gateway.peers import Peers
-from apps.gateway.ratelimit import RateLimiter
-from apps.gateway.routes import auth, health
-from apps.gateway.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -27,7 +27,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         sidecar = DaprSidecar.from_settings(settings)
         await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
         app.state.tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET))
-        app.state.peers = Peers(sidecar, settings.identity_app_id, tuple(settings.health_apps))
+        app.state.peers = Peers(sidecar, AppIds(), tuple(settings.health_apps))
         app.state.limiter = limiter
         app.state.checks = {"sidecar": sidecar_check(sidecar), "rate-limit counters": limiter.ready}
         app.state.components = sidecar_components(sidecar)
@@ -43,7 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         title="Junction gateway",
         lifespan=lifespan,
-        routers=[auth.router, health.router],
+        routers=[auth.router, health.router, catalog.router, orders.router, admin.router],
         readiness=readiness,
         public=True,
     )

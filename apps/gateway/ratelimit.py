@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,10 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from pydantic import BaseModel, Field
+
 from servicekit import RateLimited
+
+COUNTER_TIMEOUT_SECONDS = 0.5
 
 
 class TierConfig(BaseModel):
@@ -62,6 +66,11 @@ class RateLimiter:
         return self.tiers[-1]
 
     async def hit(self, path: str, client: str) -> None:
+        """Count one request; a counter store that does not answer in time raises TimeoutError."""
+        async with asyncio.timeout(COUNTER_TIMEOUT_SECONDS):
+            await self._hit(path, client)
+
+    async def _hit(self, path: str, client: str) -> None:
         tier = self.tier_for(path)
         for item in tier.limits:
             if not await self.strategy.hit(item, tier.name, client):

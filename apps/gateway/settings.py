@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
+
 from servicekit import ServiceSettings
 
 HERE = Path(__file__).parent
@@ -13,7 +14,6 @@ HERE = Path(__file__).parent
 class GatewaySettings(ServiceSettings):
     app_id: str = Field("gateway", validation_alias=AliasChoices("APP_ID"))
     public_host: str = "127.0.0.1"
-    identity_app_id: str = "identity"
-    health_apps: list[str] = ["identity"]
+    health_apps: list[str] = ["identity", "catalog", "orders", "payments", "notifications", "analytics", "admin"]
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"

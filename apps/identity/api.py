@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from servicekit import ok
 
 from apps.identity import service
 from apps.identity.deps import Services
 from apps.identity.domain import Authenticate, RegisterUser
 from apps.identity.schemas import LoginRequest, TokenRead, UserCreate, UserRead
+from servicekit import ok
 
 router = APIRouter(tags=["identity"])
 

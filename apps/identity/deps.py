@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from servicekit.tokens import TokenCodec
 
 from apps.identity.service import UnitOfWorkFactory
+from servicekit.tokens import TokenCodec
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
+
 from servicekit import Conflict, NotFound, Unauthorized, ValidationFailed
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128

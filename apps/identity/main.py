@@ -8,12 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
-from servicekit.health import database_check, sidecar_check, sidecar_components
-from servicekit.migrations import upgrade_to_head
-from servicekit.outbox import OutboxRelay
-from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from apps.identity import service
 from apps.identity.api import router
@@ -21,6 +15,12 @@ from apps.identity.deps import IdentityServices
 from apps.identity.domain import RegisterUser, Role, allow_local_email_domains
 from apps.identity.settings import IdentitySettings
 from apps.identity.storage import SqlUnitOfWork, outbox
+from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from servicekit.database import create_engine
+from servicekit.health import database_check, sidecar_check, sidecar_components
+from servicekit.migrations import upgrade_to_head
+from servicekit.outbox import OutboxRelay
+from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,7 +36,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         sidecar = DaprSidecar.from_settings(settings)
         await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
-        engine = create_async_engine(settings.database_url, pool_pre_ping=True)
+        engine = create_engine(settings.database_url)
         relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
         tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET), ttl_seconds=settings.token_ttl_seconds)
         services = IdentityServices(uow=lambda: SqlUnitOfWork(engine, relay), tokens=tokens)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from servicekit.events import new_event
-from servicekit.tokens import TokenCodec
-
 from apps.identity.domain import (
     Authenticate,
     EmailTaken,
@@ -22,6 +19,8 @@ from apps.identity.domain import (
 )
 from apps.identity.passwords import hash_password, password_matches
 from apps.identity.storage import UnitOfWork
+from servicekit.events import new_event
+from servicekit.tokens import TokenCodec
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 

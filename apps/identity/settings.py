@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
+
 from servicekit import ServiceSettings
 
 DEFAULT_ADMIN_EMAIL = "admin@junction.local"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
-from servicekit.events import EventEnvelope
-from servicekit.outbox import OutboxRelay, outbox_table, record_event
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from apps.identity.domain import EmailTaken, Role, User
+from servicekit.events import EventEnvelope
+from servicekit.outbox import OutboxRelay, outbox_table, record_event
 
 metadata = MetaData()
 users = Table(

@@ -71,7 +71,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        codes = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+        code = codes.get(exc.status_code, "HTTP_ERROR")
         err = error_for_status(exc.status_code, str(exc.detail), code=code)
         err.status = exc.status_code  # keep 405 and friends exactly
         return failure(err)

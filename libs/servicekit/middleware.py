@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
@@ -49,12 +50,13 @@ class RequestContextMiddleware:
             return
         request_id = accept_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
+        began = time.perf_counter()
+        status, started = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
@@ -63,12 +65,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, not by Starlette's outermost handler, so the envelope keeps the request id.
+            status = 500
+            logging.getLogger("servicekit.errors").exception("unhandled error")
+            if not started:
+                await send_error(send_with_id, JunctionError("An unexpected error occurred."))
         finally:
             fields: dict[str, Any] = {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
-                "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                "durationMs": round((time.perf_counter() - began) * 1000, 2),
             }
             if not scope["path"].endswith(("/healthz", "/readyz")):
                 access_log.info("request", extra={"fields": fields})
@@ -136,5 +144,8 @@ class BodySizeLimitMiddleware:
                 await send_error(send, too_large)
 
 
-class _BodyTooLarge(PayloadTooLarge):
-    """Raised mid-stream; a PayloadTooLarge so any handler in between still answers 413."""
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised mid-stream; an HTTPException(413), which FastAPI re-raises while it parses a body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=413, detail=message)

@@ -37,7 +37,9 @@ class StateOutbox:
         current = await self.sidecar.get_state(self.key)
         pending: list[dict[str, Any]] = list(current.value.get("pending", [])) if current else []
         pending += [{"topic": topic, "event": event.model_dump(mode="json", by_alias=True)} for topic, event in events]
-        staged = StateOp(self.key, {"pending": pending}, etag=current.etag if current else None, insert_only=not current)
+        staged = StateOp(
+            self.key, {"pending": pending}, etag=current.etag if current else None, insert_only=not current
+        )
         await self.sidecar.transact([*operations, staged])
         self.kick()
 

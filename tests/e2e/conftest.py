@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -15,8 +15,10 @@ import pytest
 from tools.stack import AppProcess, Stack
 from tools.stack.stack import ROOT
 
-PROBE_TOPICS = "user.registered"
+PROBE_TOPICS = "user.registered,order.created"
+PAYMENT_TIMEOUT_SECONDS = 12  # long enough to restart payments, short enough to watch an order expire
 _stack: Stack | None = None
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +29,13 @@ def stack() -> Iterator[Stack]:
         "probe", [sys.executable, str(Path(__file__).with_name("probe_app.py"))], {"PROBE_TOPICS": PROBE_TOPICS}
     )
     # Every anonymous test call comes from 127.0.0.1: loosen that one tier, keep the others as shipped.
-    _stack = Stack(run_dir, extra_apps=[probe], rate_limit_overrides={"auth": ["1000/second"]})
+    _stack = Stack(
+        run_dir,
+        extra_apps=[probe],
+        # One test client plays many users from 127.0.0.1 and fires parallel orders: loosen those tiers.
+        rate_limit_overrides={"auth": ["1000/second"], "payments": ["1000/second"]},
+        app_env={"orders": {"PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS)}},
+    )
     try:
         _stack.start()
         yield _stack
@@ -76,3 +84,43 @@ def account(gateway: httpx.Client, unique_email: str) -> Account:
     login = gateway.post("/auth/login", json={"email": unique_email, "password": password})
     assert login.status_code == 200, login.text
     return Account(unique_email, password, login.json()["data"]["accessToken"], registered.json()["data"]["id"])
+
+
+def wait_until(fetch: Callable[[], T], accept: Callable[[T], bool], *, timeout: float, what: str) -> T:
+    """Poll `fetch` until `accept` holds for its result; return that result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {value!r}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def admin_auth(gateway: httpx.Client) -> dict[str, str]:
+    login = gateway.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
+
+
+@pytest.fixture
+def make_product(gateway: httpx.Client, admin_auth: dict[str, str]) -> Callable[..., dict[str, Any]]:
+    def create(stock: int = 10, price: float = 12.5) -> dict[str, Any]:
+        sku = f"SKU-{uuid.uuid4().hex[:10]}"
+        body = {"sku": sku, "name": f"Widget {sku}", "price": price, "stock": stock}
+        response = gateway.post("/products", json=body, headers=admin_auth)
+        assert response.status_code == 201, response.text
+        product: dict[str, Any] = response.json()["data"]
+        return product
+
+    return create
+
+
+@pytest.fixture
+def other_account(gateway: httpx.Client) -> Account:
+    email, password = f"other-{uuid.uuid4().hex[:12]}@example.com", "another password"
+    registered = gateway.post("/auth/register", json={"email": email, "password": password, "name": "Other"})
+    login = gateway.post("/auth/login", json={"email": email, "password": password})
+    return Account(email, password, login.json()["data"]["accessToken"], registered.json()["data"]["id"])

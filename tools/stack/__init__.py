@@ -1,4 +1,4 @@
-"""Boot the real stack (for end-to-end tests and benchmarks): redis, every app of dapr.yaml, each beside a real daprd."""
+"""Boot the real stack for end-to-end tests and benchmarks: redis, every app of dapr.yaml beside a real daprd."""
 
 from tools.stack.stack import AppProcess, Stack
 

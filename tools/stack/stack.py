@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools.stack.processes import Managed, free_port, wait_for
 from tools.servers import SECRET_NAMES, profile_servers, start_redis
+from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DAPRD = ROOT / ".dapr" / "bin" / "runtime" / "daprd"
@@ -61,6 +62,7 @@ class Stack:
         profile: str = "local",
         extra_apps: list[AppProcess] | None = None,
         rate_limit_overrides: dict[str, list[str]] | None = None,
+        app_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.profile = profile
@@ -76,6 +78,8 @@ class Stack:
             self.apps[str(entry["appID"])] = AppProcess(str(entry["appID"]), command, env)
         for extra in extra_apps or []:
             self.apps[extra.app_id] = extra
+        for app_id, env in (app_env or {}).items():
+            self.apps[app_id].env.update(env)
 
     # ---- set-up -------------------------------------------------------------------------
     def _render(self) -> None:
@@ -206,9 +210,37 @@ class Stack:
             if managed is not None:
                 managed.stop()
 
-    def start_app(self, app_id: str) -> None:
-        self._launch(self.apps[app_id])
+    def start_app(self, app_id: str, *, env: dict[str, str] | None = None) -> None:
+        """Start an app and its sidecar again on the same ports, optionally with changed settings."""
+        app = self.apps[app_id]
+        if env is not None:
+            app.env = {**app.env, **env}
+        self._launch(app)
         self.wait_ready(app_id)
+
+    def kill_app(self, app_id: str) -> None:
+        """Kill an app's process at once (no shutdown), leaving its sidecar up."""
+        managed = self.apps[app_id].app
+        if managed is not None and managed.process is not None:
+            os.killpg(managed.process.pid, signal.SIGKILL)
+            managed.process.wait(timeout=5)
+            managed.process = None
+
+    def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str = "probe") -> None:
+        """Publish raw event data through an app's sidecar, as a misbehaving or replaying producer would."""
+        app = self.apps[via]
+        response = httpx.post(
+            f"{app.sidecar_url}/v1.0/publish/pubsub/{topic}",
+            params={"metadata.cloudevent.id": cloud_event_id, "metadata.cloudevent.type": topic},
+            json=data,
+            headers={"dapr-api-token": self.dapr_token},
+            timeout=10,
+        )
+        response.raise_for_status()
+
+    def sidecar_log(self, app_id: str) -> str:
+        managed = self.apps[app_id].sidecar
+        return managed.log.read_text(errors="replace") if managed else ""
 
     def stop(self) -> None:
         for app in self.apps.values():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from servicekit import ok
 
 from apps.gateway.deps import PeersDep, SignedIn
 from apps.gateway.schemas import LoginRequest, RegisterRequest
+from servicekit import ok
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -15,16 +15,16 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 @router.post("/auth/register", status_code=201)
 async def register(body: RegisterRequest, peers: PeersDep) -> JSONResponse:
     """Open a customer account."""
-    return ok(await peers.register(body.model_dump()), status=201)
+    return ok(await peers.call(peers.apps.identity, "POST", "/users", json=body.model_dump()), status=201)
 
 
 @router.post("/auth/login")
 async def login(body: LoginRequest, peers: PeersDep) -> JSONResponse:
     """Exchange an email and password for a bearer token."""
-    return ok(await peers.login(body.model_dump()))
+    return ok(await peers.call(peers.apps.identity, "POST", "/sessions", json=body.model_dump()))
 
 
 @router.get("/users/me")
 async def me(claims: SignedIn, peers: PeersDep) -> JSONResponse:
     """The signed-in caller's profile."""
-    return ok(await peers.user(claims.subject))
+    return ok(await peers.call(peers.apps.identity, "GET", f"/users/{claims.subject}"))

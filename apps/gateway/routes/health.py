@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from servicekit import ok
 
 from apps.gateway.deps import PeersDep
+from servicekit import ok
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 

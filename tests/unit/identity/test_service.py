@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from apps.identity import service
@@ -46,9 +47,9 @@ def unique_email() -> str:
     return f"user-{uuid.uuid4().hex}@example.com"
 
 
-async def count(engine: AsyncEngine, table: object) -> int:
+async def count(engine: AsyncEngine, table: Table) -> int:
     async with engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 def test_register_stores_user_and_records_user_registered(database_url: str) -> None:
@@ -109,7 +110,9 @@ def test_authenticate_issues_a_token_for_the_user(database_url: str) -> None:
 
     async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
         user = await service.register_user(RegisterUser(email, "right-password", "Ada", Role.ADMIN), uow=uow)
-        issued = await service.authenticate(Authenticate(f"  {email.upper()} ", "right-password"), uow=uow, tokens=TOKENS)
+        issued = await service.authenticate(
+            Authenticate(f"  {email.upper()} ", "right-password"), uow=uow, tokens=TOKENS
+        )
         assert issued.expires_in == 600
         claims = TOKENS.verify(issued.access_token)
         assert (claims.subject, claims.email, claims.role) == (user.id, email, "admin")
@@ -170,5 +173,19 @@ def test_ensure_admin_still_refuses_invalid_input(database_url: str) -> None:
         with pytest.raises(ValidationFailed):
             await service.ensure_admin(RegisterUser(unique_email(), "short", "Admin", Role.ADMIN), uow=uow)
         assert await count(engine, users) == 0
+
+    run(database_url, scenario)
+
+
+def test_unique_index_turns_a_racing_duplicate_into_email_taken(database_url: str) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        first = await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
+        racing = replace(first, id=uuid.uuid4().hex, name="Racer")
+        async with uow() as work:  # as if the by_email check had run before the first commit
+            with pytest.raises(EmailTaken):
+                await work.users.add(racing)
+        assert await count(engine, users) == 1
 
     run(database_url, scenario)

@@ -69,7 +69,9 @@ def test_invoke_routes_through_headers_and_returns_envelope_data() -> None:
 
 def test_invoke_outside_a_request_sends_no_request_id() -> None:
     seen: list[httpx.Request] = []
-    run(recording(httpx.Response(200, json={"success": True, "data": None}), seen), lambda s: s.invoke("a", "GET", "/x"))
+    run(
+        recording(httpx.Response(200, json={"success": True, "data": None}), seen), lambda s: s.invoke("a", "GET", "/x")
+    )
     assert "x-request-id" not in seen[0].headers
 
 

@@ -64,7 +64,7 @@ def test_garbage_token_is_invalid(token: str) -> None:
 
 def test_tampered_token_is_invalid() -> None:
     codec = TokenCodec(SECRET)
-    header, payload, signature = codec.issue(subject="u-1", email="a@example.com", role="customer").split(".")
+    header, _payload, signature = codec.issue(subject="u-1", email="a@example.com", role="customer").split(".")
     forged = codec.issue(subject="u-1", email="a@example.com", role="admin").split(".")[1]
     with pytest.raises(Unauthorized) as caught:
         codec.verify(f"{header}.{forged}.{signature}")

@@ -1,0 +1,1 @@
+"""admin: dead letters (stored for inspection and replay); tenant onboarding sits beside them."""

@@ -1,0 +1,3 @@
+from servicekit.serve import serve
+
+serve("apps.admin.main:create_app")

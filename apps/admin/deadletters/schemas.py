@@ -1,0 +1,49 @@
+"""Dead letters on the wire (camelCase JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from apps.admin.deadletters.domain import DeadLetter, utc_text
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class DeadLetterRead(Schema):
+    id: str
+    received_at: str
+    original_topic: str | None
+    event_id: str | None
+    status: str
+    replays: int
+    replayed_at: str | None
+    cloud_event: Any
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> DeadLetterRead:
+        return cls(
+            id=letter.id,
+            received_at=utc_text(letter.received_at) or "",
+            original_topic=letter.original_topic,
+            event_id=letter.event_id,
+            status=letter.status.value,
+            replays=letter.replays,
+            replayed_at=utc_text(letter.replayed_at),
+            cloud_event=letter.cloud_event,
+        )
+
+
+class DeadLetterList(Schema):
+    items: list[DeadLetterRead]
+    total: int
+
+
+class ReplayRequest(Schema):
+    """Optional: the corrected payload to send instead of the one that failed."""
+
+    payload: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""catalog: products, stock and reservations in Dapr state."""

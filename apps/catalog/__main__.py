@@ -1,0 +1,3 @@
+from servicekit.serve import serve
+
+serve("apps.catalog.main:create_app")

@@ -1,0 +1,153 @@
+"""catalog's use cases; every dependency arrives as a keyword argument.
+
+Each change is one read-modify-write of the state store: read the values with their ETags, let the
+domain decide, write everything (plus the staged events) in one transaction, and start over when
+somebody else wrote first. That is what keeps concurrent reservations from overselling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apps.catalog import domain, reservations
+from apps.catalog.domain import (
+    CreateProduct,
+    Product,
+    ProductNotFound,
+    ReservationNotFound,
+    ReservationStatus,
+    SkuTaken,
+    valid_id,
+)
+from apps.catalog.reservations import Reservation, ReserveStock, StockMoved
+from apps.catalog.storage import (
+    DaprStateCatalog,
+    Versioned,
+    claim_sku,
+    put_index,
+    put_product,
+    put_reservation,
+)
+from servicekit.conflicts import retry_on_conflict
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Product]
+    total: int
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservation: Reservation
+    created: bool
+    """False when the order already had a reservation, which is returned unchanged."""
+
+
+async def create_product(command: CreateProduct, *, store: DaprStateCatalog) -> Product:
+    """Put a product on sale, claim its SKU and append it to the index, all in one transaction."""
+    product, created = domain.new_product(command)
+
+    async def attempt() -> None:
+        if await store.sku_owner(product.sku) is not None:
+            raise SkuTaken("A product with this SKU already exists.", details={"sku": product.sku})
+        index = await store.index()
+        operations = [
+            put_product(product, None),
+            claim_sku(product.sku, product.id),
+            put_index(Versioned([*index.value, product.id], index.etag)),
+        ]
+        await store.save(operations, [created])
+
+    # A clash on the SKU claim comes back as ETAG_MISMATCH too; the next attempt then sees the SKU taken.
+    await retry_on_conflict(attempt)
+    return product
+
+
+async def list_products(limit: int, offset: int, *, store: DaprStateCatalog) -> Page:
+    """One page of products in creation order, and how many there are."""
+    ids = (await store.index()).value
+    found = await store.products(ids[offset : offset + limit])
+    return Page([item.value for item in found if item is not None], len(ids))
+
+
+async def get_product(product_id: str, *, store: DaprStateCatalog) -> Product:
+    found = await store.product(product_id) if valid_id(product_id) else None
+    if found is None:
+        raise ProductNotFound("No such product.", details={"productId": product_id})
+    return found.value
+
+
+async def reserve_stock(command: ReserveStock, *, store: DaprStateCatalog) -> Reserved:
+    """Reserve every line of an order or none; an order that already has a reservation gets it back."""
+    quantities = reservations.merge_lines(command.lines)
+    unknown = next((product_id for product_id in quantities if not valid_id(product_id)), None)
+    if unknown is not None:
+        raise ProductNotFound("No such product.", details={"productId": unknown})
+
+    async def attempt() -> Reserved:
+        existing = await store.reservation(command.order_id)
+        if existing is not None:
+            return Reserved(existing.value, created=False)
+        products = await _products(store, list(quantities))
+        moved = reservations.reserve(command.order_id, quantities, {pid: p.value for pid, p in products.items()})
+        await _save(store, moved, products, reservation_etag=None)
+        return Reserved(moved.reservation, created=True)
+
+    return await retry_on_conflict(attempt)
+
+
+async def commit_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
+    """Mark a reservation COMMITTED (the order was paid); committing twice changes nothing."""
+    return await _advance(order_id, ReservationStatus.COMMITTED, reservations.commit, store=store)
+
+
+async def release_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
+    """Give a reservation's units back to stock; releasing twice changes nothing."""
+    return await _advance(order_id, ReservationStatus.RELEASED, reservations.release, store=store)
+
+
+async def get_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
+    return (await _reservation(store, order_id)).value
+
+
+Step = Callable[[Reservation, dict[str, Product]], StockMoved]
+
+
+async def _advance(order_id: str, target: ReservationStatus, step: Step, *, store: DaprStateCatalog) -> Reservation:
+    async def attempt() -> Reservation:
+        current = await _reservation(store, order_id)
+        if current.value.status is target:
+            return current.value
+        products = await _products(store, [line.product_id for line in current.value.items])
+        moved = step(current.value, {pid: p.value for pid, p in products.items()})
+        await _save(store, moved, products, reservation_etag=current.etag)
+        return moved.reservation
+
+    return await retry_on_conflict(attempt)
+
+
+async def _reservation(store: DaprStateCatalog, order_id: str) -> Versioned[Reservation]:
+    found = await store.reservation(order_id) if valid_id(order_id) else None
+    if found is None:
+        raise ReservationNotFound("No such reservation.", details={"orderId": order_id})
+    return found
+
+
+async def _products(store: DaprStateCatalog, product_ids: list[str]) -> dict[str, Versioned[Product]]:
+    read: dict[str, Versioned[Product]] = {}
+    for product_id, item in zip(product_ids, await store.products(product_ids), strict=True):
+        if item is None:
+            raise ProductNotFound("No such product.", details={"productId": product_id})
+        read[product_id] = item
+    return read
+
+
+async def _save(
+    store: DaprStateCatalog, moved: StockMoved, read: dict[str, Versioned[Product]], *, reservation_etag: str | None
+) -> None:
+    """Write each product under the ETag it was read with, and the reservation, in one transaction."""
+    operations = [put_product(product, read[product.id].etag) for product in moved.products]
+    operations.append(put_reservation(moved.reservation, reservation_etag))
+    await store.save(operations, moved.events)

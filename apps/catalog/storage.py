@@ -1,0 +1,130 @@
+"""catalog's Dapr state: products, SKU claims, the product index and reservations, with their ETags.
+
+Keys (Dapr prefixes them with the app id): `product:{id}`, `sku:{sku}`, `products-index`,
+`reservation:{orderId}`. Every write goes through the state outbox, so the events a change
+causes are staged in the same state transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from apps.catalog.domain import Product, ReservationStatus, StockChanged
+from apps.catalog.reservations import Reservation, ReservationLine
+from servicekit.events import new_event
+from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.state_outbox import StateOutbox
+
+T = TypeVar("T")
+INDEX_KEY = "products-index"
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    """A stored value and the ETag that guards the next write of it."""
+
+    value: T
+    etag: str | None
+
+
+def product_key(product_id: str) -> str:
+    return f"product:{product_id}"
+
+
+def sku_key(sku: str) -> str:
+    return f"sku:{sku}"
+
+
+def reservation_key(order_id: str) -> str:
+    return f"reservation:{order_id}"
+
+
+def product_doc(product: Product) -> dict[str, Any]:
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name,
+        "price": f"{product.price:.2f}",
+        "stock": product.stock,
+        "reserved": product.reserved,
+    }
+
+
+def product_of(doc: dict[str, Any]) -> Product:
+    return Product(doc["id"], doc["sku"], doc["name"], Decimal(doc["price"]), int(doc["stock"]), int(doc["reserved"]))
+
+
+def reservation_doc(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "orderId": reservation.order_id,
+        "status": reservation.status.value,
+        "items": [
+            {"productId": i.product_id, "name": i.name, "unitPrice": f"{i.unit_price:.2f}", "quantity": i.quantity}
+            for i in reservation.items
+        ],
+        "total": f"{reservation.total:.2f}",
+    }
+
+
+def reservation_of(doc: dict[str, Any]) -> Reservation:
+    items = tuple(
+        ReservationLine(i["productId"], i["name"], Decimal(i["unitPrice"]), int(i["quantity"])) for i in doc["items"]
+    )
+    return Reservation(doc["orderId"], ReservationStatus(doc["status"]), items)
+
+
+class DaprStateCatalog:
+    """Reads and atomic writes of catalog's state through the app's sidecar."""
+
+    def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
+        self.sidecar = sidecar
+        self.outbox = outbox
+
+    async def product(self, product_id: str) -> Versioned[Product] | None:
+        item = await self.sidecar.get_state(product_key(product_id))
+        return None if item is None else Versioned(product_of(item.value), item.etag)
+
+    async def products(self, product_ids: Sequence[str]) -> list[Versioned[Product] | None]:
+        """Read several products at once, in the order asked."""
+        return list(await asyncio.gather(*(self.product(product_id) for product_id in product_ids)))
+
+    async def sku_owner(self, sku: str) -> str | None:
+        item = await self.sidecar.get_state(sku_key(sku))
+        return None if item is None else str(item.value["productId"])
+
+    async def index(self) -> Versioned[list[str]]:
+        """The product ids in creation order (an empty, never-written index has no ETag)."""
+        item = await self.sidecar.get_state(INDEX_KEY)
+        return Versioned([], None) if item is None else Versioned(list(item.value["ids"]), item.etag)
+
+    async def reservation(self, order_id: str) -> Versioned[Reservation] | None:
+        item = await self.sidecar.get_state(reservation_key(order_id))
+        return None if item is None else Versioned(reservation_of(item.value), item.etag)
+
+    async def save(self, operations: list[StateOp], events: Sequence[StockChanged]) -> None:
+        """Write everything and stage the events in one transaction; Conflict(ETAG_MISMATCH) on a clash."""
+        await self.outbox.commit(operations, [(event.topic, new_event(event.payload())) for event in events])
+
+
+def put_product(product: Product, etag: str | None) -> StateOp:
+    """Update a product under the ETag it was read with; without one, insert it (never overwrite blindly)."""
+    return StateOp(product_key(product.id), product_doc(product), etag=etag, insert_only=etag is None)
+
+
+def claim_sku(sku: str, product_id: str) -> StateOp:
+    return StateOp(sku_key(sku), {"productId": product_id}, insert_only=True)
+
+
+def put_index(index: Versioned[list[str]]) -> StateOp:
+    return StateOp(INDEX_KEY, {"ids": index.value}, etag=index.etag, insert_only=index.etag is None)
+
+
+def put_reservation(reservation: Reservation, etag: str | None) -> StateOp:
+    """Update a reservation under its ETag, or insert it (insert-only: one reservation per order)."""
+    return StateOp(
+        reservation_key(reservation.order_id), reservation_doc(reservation), etag=etag, insert_only=etag is None
+    )

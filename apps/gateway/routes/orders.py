@@ -1,0 +1,66 @@
+"""Orders, their payments, the caller's notifications and the admin report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from apps.gateway.deps import AdminOnly, PeersDep, SignedIn
+from apps.gateway.schemas import OrderCreate
+from servicekit import ok
+from servicekit.tokens import Claims
+
+router = APIRouter(prefix="/api/v1", tags=["orders"])
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _viewer(claims: Claims) -> dict[str, str | bool]:
+    return {"userId": claims.subject, "isAdmin": claims.role == "admin"}
+
+
+@router.post("/orders", status_code=201)
+async def place_order(body: OrderCreate, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+    order = {"userId": claims.subject, **body.model_dump(by_alias=True)}
+    return ok(await peers.call(peers.apps.orders, "POST", "/orders", json=order), status=201)
+
+
+@router.get("/orders")
+async def list_orders(claims: SignedIn, peers: PeersDep, limit: Limit = 20, offset: Offset = 0) -> JSONResponse:
+    """The caller's orders; an admin sees everyone's."""
+    params: dict[str, str | int] = {"limit": limit, "offset": offset}
+    if claims.role != "admin":
+        params["userId"] = claims.subject
+    return ok(await peers.call(peers.apps.orders, "GET", "/orders", params=params))
+
+
+@router.get("/orders/{order_id}")
+async def get_order(order_id: str, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.orders, "GET", f"/orders/{order_id}", params=_viewer(claims)))
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_order(order_id: str, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.orders, "POST", f"/orders/{order_id}/cancel", json=_viewer(claims)))
+
+
+@router.get("/payments")
+async def payments_of_order(
+    claims: SignedIn, peers: PeersDep, order_id: Annotated[str, Query(alias="orderId", min_length=1, max_length=64)]
+) -> JSONResponse:
+    """The payments of one order, for its owner or an admin (someone else's order is a 404)."""
+    await peers.call(peers.apps.orders, "GET", f"/orders/{order_id}", params=_viewer(claims))
+    return ok(await peers.call(peers.apps.payments, "GET", "/payments", params={"orderId": order_id}))
+
+
+@router.get("/notifications")
+async def my_notifications(claims: SignedIn, peers: PeersDep, limit: Limit = 50) -> JSONResponse:
+    params = {"userId": claims.subject, "limit": limit}
+    return ok(await peers.call(peers.apps.notifications, "GET", "/notifications", params=params))
+
+
+@router.get("/reports/summary")
+async def report(_: AdminOnly, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.analytics, "GET", "/reports/summary"))

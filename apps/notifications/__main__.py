@@ -1,0 +1,3 @@
+from servicekit.serve import serve
+
+serve("apps.notifications.main:create_app")

@@ -1,0 +1,78 @@
+"""notifications' event edge: parse the payload, word the message, call the use case."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from apps.notifications import messages, service
+from apps.notifications.deps import NotificationsServices
+from apps.notifications.domain import Notify
+from apps.notifications.payloads import (
+    OrderCancelled,
+    OrderFact,
+    PaymentFailed,
+    PaymentSucceeded,
+    UserRegistered,
+    parse,
+)
+from servicekit import EventEnvelope
+from servicekit.consumer import Consumer
+
+consumer: Consumer[NotificationsServices] = Consumer()
+
+
+async def _notify(
+    event: EventEnvelope, services: NotificationsServices, topic: str, user_id: str, message: str, order_id: str | None
+) -> None:
+    occurred = event.occurred_at
+    if occurred.tzinfo is None:  # a producer without a zone meant UTC; mixing naive and aware times cannot sort
+        occurred = occurred.replace(tzinfo=UTC)
+    command = Notify(user_id, topic, message, event.event_id, occurred, order_id)
+    await service.notify(command, inboxes=services.inboxes)
+
+
+@consumer.on("user.registered")
+async def user_registered(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(UserRegistered, event)
+    await _notify(event, services, "user.registered", p.user_id, messages.welcome(p.name), None)
+
+
+@consumer.on("order.created")
+async def order_created(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(OrderFact, event)
+    message = messages.order_received(p.order_id, p.total)
+    await _notify(event, services, "order.created", p.user_id, message, p.order_id)
+
+
+@consumer.on("order.confirmed")
+async def order_confirmed(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(OrderFact, event)
+    message = messages.order_confirmed(p.order_id, p.total)
+    await _notify(event, services, "order.confirmed", p.user_id, message, p.order_id)
+
+
+@consumer.on("order.cancelled")
+async def order_cancelled(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(OrderCancelled, event)
+    message = messages.order_cancelled(p.order_id, p.reason)
+    await _notify(event, services, "order.cancelled", p.user_id, message, p.order_id)
+
+
+@consumer.on("order.expired")
+async def order_expired(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(OrderFact, event)
+    await _notify(event, services, "order.expired", p.user_id, messages.order_expired(p.order_id), p.order_id)
+
+
+@consumer.on("payment.succeeded")
+async def payment_succeeded(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(PaymentSucceeded, event)
+    message = messages.payment_received(p.order_id, p.amount)
+    await _notify(event, services, "payment.succeeded", p.user_id, message, p.order_id)
+
+
+@consumer.on("payment.failed")
+async def payment_failed(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(PaymentFailed, event)
+    message = messages.payment_declined(p.order_id, p.reason)
+    await _notify(event, services, "payment.failed", p.user_id, message, p.order_id)

@@ -1,0 +1,31 @@
+"""notifications' wire shapes (camelCase JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from apps.notifications.domain import Notification
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class NotificationRead(Schema):
+    id: str
+    type: str
+    message: str
+    created_at: datetime
+    order_id: str | None
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationRead:
+        return cls(id=n.id, type=n.type, message=n.message, created_at=n.created_at, order_id=n.order_id)
+
+
+class NotificationList(Schema):
+    items: list[NotificationRead]
+    total: int

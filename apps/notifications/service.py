@@ -1,0 +1,36 @@
+"""notifications' use cases; every dependency arrives as a keyword argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.notifications.domain import Inbox, Notification, Notify
+from apps.notifications.storage import InboxStore
+from servicekit.conflicts import retry_on_conflict
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[Notification]
+    total: int
+
+
+async def notify(command: Notify, *, inboxes: InboxStore) -> bool:
+    """Add a notification to its user's inbox once; False when the event was already applied."""
+
+    async def attempt() -> bool:
+        stored = await inboxes.get(command.user_id)
+        changed = (stored.inbox if stored else Inbox()).receive(command)
+        if changed is None:
+            return False
+        await inboxes.save(command.user_id, changed, stored.etag if stored else None)
+        return True
+
+    return await retry_on_conflict(attempt)
+
+
+async def list_notifications(user_id: str, *, limit: int, inboxes: InboxStore) -> NotificationPage:
+    """A user's newest notifications first."""
+    stored = await inboxes.get(user_id)
+    items = list(stored.inbox.items) if stored else []
+    return NotificationPage(items[:limit], len(items))

@@ -1,0 +1,11 @@
+"""notifications' settings: only its app id differs from the shared defaults."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from servicekit import ServiceSettings
+
+
+class NotificationsSettings(ServiceSettings):
+    app_id: str = Field("notifications", validation_alias=AliasChoices("APP_ID"))

@@ -1,0 +1,73 @@
+"""notifications' Dapr state: one `notifications:{userId}` document per user, guarded by its ETag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from apps.notifications.domain import Inbox, Notification
+from servicekit.sidecar import SidecarClient, StateOp
+
+
+def inbox_key(user_id: str) -> str:
+    return f"notifications:{user_id}"
+
+
+@dataclass(frozen=True)
+class StoredInbox:
+    inbox: Inbox
+    etag: str | None
+
+
+class InboxStore(Protocol):
+    async def get(self, user_id: str) -> StoredInbox | None: ...
+
+    async def save(self, user_id: str, inbox: Inbox, etag: str | None) -> None:
+        """Write only if nobody wrote since `etag` was read; with no ETag, only if the inbox is new."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _item(n: Notification) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": n.id,
+        "type": n.type,
+        "message": n.message,
+        "createdAt": _iso(n.created_at),
+        "eventId": n.event_id,
+    }
+    if n.order_id is not None:
+        item["orderId"] = n.order_id
+    return item
+
+
+def to_state(inbox: Inbox) -> dict[str, Any]:
+    return {"items": [_item(n) for n in inbox.items], "seen": list(inbox.seen)}
+
+
+def from_state(value: dict[str, Any]) -> Inbox:
+    items = tuple(
+        Notification(
+            i["id"], i["type"], i["message"], datetime.fromisoformat(i["createdAt"]), i["eventId"], i.get("orderId")
+        )
+        for i in value.get("items", [])
+    )
+    return Inbox(items, tuple(value.get("seen", [])))
+
+
+class DaprInboxStore:
+    def __init__(self, sidecar: SidecarClient) -> None:
+        self.sidecar = sidecar
+
+    async def get(self, user_id: str) -> StoredInbox | None:
+        item = await self.sidecar.get_state(inbox_key(user_id))
+        if item is None or not item.value:
+            return None
+        return StoredInbox(from_state(item.value), item.etag)
+
+    async def save(self, user_id: str, inbox: Inbox, etag: str | None) -> None:
+        op = StateOp(inbox_key(user_id), to_state(inbox), etag=etag, insert_only=etag is None)
+        await self.sidecar.transact([op])

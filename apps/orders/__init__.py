@@ -1,0 +1,1 @@
+"""orders: the order lifecycle, from placement to payment, cancellation and expiry."""

@@ -1,0 +1,60 @@
+"""orders' internal HTTP edge (through its sidecar) and the expiry tick of the cron binding."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from apps.orders import service
+from apps.orders.deps import Services
+from apps.orders.domain import CancelOrder, PlaceOrder, RequestedLine
+from apps.orders.schemas import OrderCancel, OrderCreate, OrderRead
+from servicekit import ok
+
+router = APIRouter(tags=["orders"])
+EXPIRY_BINDING = "order-expiry"
+
+
+@router.post("/orders", status_code=201)
+async def place(body: OrderCreate, services: Services) -> JSONResponse:
+    """Place an order for a user the gateway has authenticated."""
+    lines = tuple(RequestedLine(item.product_id, item.quantity) for item in body.items)
+    order = await service.place_order(PlaceOrder(body.user_id, lines, body.payment_method.token), deps=services)
+    return ok(OrderRead.of(order).wire(), status=201)
+
+
+@router.get("/orders")
+async def list_orders(
+    services: Services,
+    user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """A user's orders (or everyone's when no userId is given: the gateway sends none only for admins)."""
+    orders, total = await service.list_orders(user_id=user_id, limit=limit, offset=offset, deps=services)
+    return ok({"items": [OrderRead.of(o).wire() for o in orders], "total": total})
+
+
+@router.get("/orders/{order_id}")
+async def get_order(
+    order_id: str,
+    services: Services,
+    user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=64)],
+    is_admin: Annotated[bool, Query(alias="isAdmin")] = False,
+) -> JSONResponse:
+    order = await service.get_order(order_id, user_id=user_id, is_admin=is_admin, deps=services)
+    return ok(OrderRead.of(order).wire())
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(order_id: str, body: OrderCancel, services: Services) -> JSONResponse:
+    order = await service.cancel_order(CancelOrder(order_id, body.user_id, body.is_admin), deps=services)
+    return ok(OrderRead.of(order).wire())
+
+
+@router.post(f"/{EXPIRY_BINDING}")
+async def expiry_tick(services: Services) -> JSONResponse:
+    """Called by the Dapr cron input binding `order-expiry`."""
+    return ok({"expired": await service.expire_overdue(batch=services.expiry_batch, deps=services)})

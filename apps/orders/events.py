@@ -1,0 +1,20 @@
+"""orders' event edge: payment outcomes move orders on."""
+
+from __future__ import annotations
+
+from apps.orders import service
+from apps.orders.deps import OrdersServices
+from servicekit import EventEnvelope
+from servicekit.consumer import Consumer
+
+consumer: Consumer[OrdersServices] = Consumer()
+
+
+@consumer.on("payment.succeeded")
+async def payment_succeeded(event: EventEnvelope, services: OrdersServices) -> None:
+    await service.apply_payment(event, topic="payment.succeeded", deps=services)
+
+
+@consumer.on("payment.failed")
+async def payment_failed(event: EventEnvelope, services: OrdersServices) -> None:
+    await service.apply_payment(event, topic="payment.failed", deps=services)

@@ -1,0 +1,188 @@
+"""orders' database: orders and their lines, applied event ids, and the outbox, in one unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from apps.orders.domain import Order, OrderLine, OrderStatus
+from servicekit.events import EventEnvelope
+from servicekit.outbox import OutboxRelay, outbox_table, record_event
+
+metadata = MetaData()
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("total_cents", Integer, nullable=False),
+    Column("payment_token", String(64), nullable=False),
+    Column("payment_id", String(64), nullable=True),
+    Column("cancel_reason", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(32), ForeignKey("orders.id"), primary_key=True),
+    Column("product_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("unit_price_cents", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+)
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("topic", String(200), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+outbox = outbox_table(metadata)
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _amount(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+class SqlOrderRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def add(self, order: Order) -> None:
+        await self.connection.execute(
+            orders.insert().values(
+                id=order.id,
+                user_id=order.user_id,
+                status=order.status.value,
+                total_cents=_cents(order.total),
+                payment_token=order.payment_token,
+                created_at=order.created_at,
+                updated_at=order.updated_at,
+                expires_at=order.expires_at,
+            )
+        )
+        await self.connection.execute(
+            order_lines.insert(),
+            [
+                {
+                    "order_id": order.id,
+                    "product_id": x.product_id,
+                    "name": x.name,
+                    "unit_price_cents": _cents(x.unit_price),
+                    "quantity": x.quantity,
+                }
+                for x in order.lines
+            ],
+        )
+
+    async def get(self, order_id: str) -> Order | None:
+        found = await self._load(select(orders).where(orders.c.id == order_id))
+        return found[0] if found else None
+
+    async def page(self, *, user_id: str | None, limit: int, offset: int) -> tuple[list[Order], int]:
+        query = select(orders).order_by(orders.c.created_at.desc(), orders.c.id)
+        counting = select(func.count()).select_from(orders)
+        if user_id is not None:
+            query, counting = query.where(orders.c.user_id == user_id), counting.where(orders.c.user_id == user_id)
+        total = (await self.connection.execute(counting)).scalar_one()
+        return await self._load(query.limit(limit).offset(offset)), int(total)
+
+    async def overdue(self, now: datetime, limit: int) -> list[Order]:
+        pending = orders.c.status == OrderStatus.PENDING_PAYMENT.value
+        return await self._load(select(orders).where(pending, orders.c.expires_at < now).limit(limit))
+
+    async def transition(self, order: Order, *, expected: OrderStatus) -> bool:
+        """Save the order's new state only if it is still in `expected`; False when it moved meanwhile."""
+        result = await self.connection.execute(
+            update(orders)
+            .where(orders.c.id == order.id, orders.c.status == expected.value)
+            .values(
+                status=order.status.value,
+                payment_id=order.payment_id,
+                cancel_reason=order.cancel_reason,
+                updated_at=order.updated_at,
+            )
+        )
+        return result.rowcount == 1
+
+    async def _load(self, query: object) -> list[Order]:
+        rows = (await self.connection.execute(query)).all()  # type: ignore[call-overload]
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        line_rows = (await self.connection.execute(select(order_lines).where(order_lines.c.order_id.in_(ids)))).all()
+        lines: dict[str, list[OrderLine]] = {}
+        for x in line_rows:
+            lines.setdefault(x.order_id, []).append(
+                OrderLine(x.product_id, x.name, _amount(x.unit_price_cents), x.quantity)
+            )
+        return [
+            Order(
+                row.id,
+                row.user_id,
+                OrderStatus(row.status),
+                _amount(row.total_cents),
+                tuple(lines.get(row.id, [])),
+                row.payment_token,
+                row.created_at,
+                row.updated_at,
+                row.expires_at,
+                row.payment_id,
+                row.cancel_reason,
+            )
+            for row in rows
+        ]
+
+
+class SqlUnitOfWork:
+    """One transaction over orders, applied event ids and the outbox."""
+
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+        self.engine = engine
+        self.relay = relay
+        self._wrote_events = False
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.connection = await self.engine.connect()
+        await self.connection.begin()
+        self.orders = SqlOrderRepository(self.connection)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.connection.in_transaction():
+            await self.connection.rollback()
+        await self.connection.close()
+
+    async def record(self, topic: str, event: EventEnvelope) -> None:
+        await record_event(self.connection, outbox, topic, event)
+        self._wrote_events = True
+
+    async def mark_processed(self, event_id: str, topic: str, now: datetime) -> bool:
+        """Remember an applied event; False when it was applied before (a redelivery)."""
+        try:
+            async with self.connection.begin_nested():
+                await self.connection.execute(
+                    processed_events.insert().values(event_id=event_id, topic=topic, processed_at=now)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+        if self._wrote_events and self.relay is not None:
+            self.relay.kick()

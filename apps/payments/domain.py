@@ -1,0 +1,118 @@
+"""Payments: the pure model, its commands, events and errors. No web, no sidecar, no provider calls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from apps.payments.provider import ChargeResult, Decision
+
+CENT = Decimal("0.01")
+EXPIRED_REASON = "ORDER_EXPIRED"
+
+
+def to_money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class PaymentStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    VOIDED = "VOIDED"
+    REFUNDED = "REFUNDED"
+
+
+@dataclass(frozen=True)
+class ChargeOrder:
+    """Command: take the payment of a freshly created order."""
+
+    order_id: str
+    user_id: str
+    amount: Decimal
+    payment_token: str
+
+
+@dataclass(frozen=True)
+class CloseOrder:
+    """Command: the order was cancelled or expired; give money back or make sure none is taken."""
+
+    order_id: str
+    user_id: str
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    order_id: str
+    user_id: str
+    amount: Decimal
+    status: PaymentStatus
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def settled(self, status: PaymentStatus, reason: str | None, now: datetime) -> Payment:
+        return replace(self, status=status, reason=reason, updated_at=now)
+
+
+@dataclass(frozen=True)
+class PaymentSucceeded:
+    """Event: the order's amount was captured."""
+
+    payment: Payment
+    topic = "payment.succeeded"
+
+    def payload(self) -> dict[str, Any]:
+        p = self.payment
+        return {"paymentId": p.id, "orderId": p.order_id, "userId": p.user_id, "amount": float(p.amount)}
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    """Event: the provider declined the charge."""
+
+    payment: Payment
+    topic = "payment.failed"
+
+    def payload(self) -> dict[str, Any]:
+        p = self.payment
+        return {
+            "paymentId": p.id,
+            "orderId": p.order_id,
+            "userId": p.user_id,
+            "amount": float(p.amount),
+            "reason": p.reason,
+        }
+
+
+PaymentEvent = PaymentSucceeded | PaymentFailed
+
+
+def _new_payment(
+    order_id: str, user_id: str, amount: Decimal, status: PaymentStatus, reason: str | None, now: datetime
+) -> Payment:
+    return Payment(uuid.uuid4().hex, order_id, user_id, to_money(amount), status, reason, now, now)
+
+
+def record_charge(command: ChargeOrder, result: ChargeResult, now: datetime) -> tuple[Payment, PaymentEvent | None]:
+    """The payment a provider decision leaves, and the event announcing it (none while held)."""
+    if result.decision is Decision.APPROVED:
+        payment = _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.SUCCEEDED, None, now)
+        return payment, PaymentSucceeded(payment)
+    if result.decision is Decision.DECLINED:
+        reason = result.reason or "DECLINED"
+        payment = _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.FAILED, reason, now)
+        return payment, PaymentFailed(payment)
+    return _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.PENDING, None, now), None
+
+
+def void_before_charge(command: CloseOrder, now: datetime) -> Payment:
+    """A VOIDED record for an order closed before its charge arrived, so a late charge takes nothing."""
+    return _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.VOIDED, command.reason, now)

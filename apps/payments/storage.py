@@ -1,0 +1,83 @@
+"""payments' Dapr state: one `payment:{orderId}` document per order, written with its events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from apps.payments.domain import Payment, PaymentStatus
+from servicekit.events import EventEnvelope
+from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.state_outbox import StateOutbox
+
+
+def payment_key(order_id: str) -> str:
+    return f"payment:{order_id}"
+
+
+@dataclass(frozen=True)
+class StoredPayment:
+    payment: Payment
+    etag: str | None
+
+
+class PaymentStore(Protocol):
+    async def get(self, order_id: str) -> StoredPayment | None: ...
+
+    async def add(self, payment: Payment, events: list[tuple[str, EventEnvelope]]) -> None:
+        """Insert a payment (never over an existing one) together with its events."""
+
+    async def replace(self, payment: Payment, etag: str | None) -> None:
+        """Overwrite a payment only if nobody wrote it since it was read with `etag`."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def to_state(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "orderId": payment.order_id,
+        "userId": payment.user_id,
+        "amount": float(payment.amount),
+        "status": payment.status.value,
+        "reason": payment.reason,
+        "createdAt": _iso(payment.created_at),
+        "updatedAt": _iso(payment.updated_at),
+    }
+
+
+def from_state(value: dict[str, Any]) -> Payment:
+    return Payment(
+        id=value["id"],
+        order_id=value["orderId"],
+        user_id=value["userId"],
+        amount=Decimal(str(value["amount"])),
+        status=PaymentStatus(value["status"]),
+        reason=value.get("reason"),
+        created_at=datetime.fromisoformat(value["createdAt"]),
+        updated_at=datetime.fromisoformat(value["updatedAt"]),
+    )
+
+
+class DaprPaymentStore:
+    def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
+        self.sidecar = sidecar
+        self.outbox = outbox
+
+    async def get(self, order_id: str) -> StoredPayment | None:
+        item = await self.sidecar.get_state(payment_key(order_id))
+        if item is None or not item.value:
+            return None
+        return StoredPayment(from_state(item.value), item.etag)
+
+    async def add(self, payment: Payment, events: list[tuple[str, EventEnvelope]]) -> None:
+        op = StateOp(payment_key(payment.order_id), to_state(payment), insert_only=True)
+        await self.outbox.commit([op], events)
+
+    async def replace(self, payment: Payment, etag: str | None) -> None:
+        op = StateOp(payment_key(payment.order_id), to_state(payment), etag=etag, insert_only=etag is None)
+        await self.outbox.commit([op], [])

@@ -1,0 +1,52 @@
+"""Shared pieces of admin's unit tests: CloudEvents as Dapr forwards them, and the app on a FakeSidecar."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from apps.admin.deadletters.storage import DaprStateDeadLetters
+from apps.admin.deps import AdminServices
+from apps.admin.main import create_app
+from apps.admin.settings import AdminSettings
+from servicekit.fakes import FakeSidecar
+
+
+def envelope(**payload: Any) -> dict[str, Any]:
+    return {
+        "eventId": uuid.uuid4().hex,
+        "schemaVersion": 1,
+        "occurredAt": "2026-01-02T03:04:05Z",
+        "requestId": f"req-{uuid.uuid4().hex}",
+        "payload": payload,
+    }
+
+
+def cloud_event(topic: str = "order.created", data: Any = None, **fields: Any) -> dict[str, Any]:
+    """A CloudEvent the way Dapr forwards it to the dead-letter topic: unchanged, id = data.eventId."""
+    data = envelope(orderId=uuid.uuid4().hex) if data is None else data
+    event_id = data["eventId"] if isinstance(data, dict) and "eventId" in data else uuid.uuid4().hex
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": topic,
+        "source": "orders",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "datacontenttype": "application/json",
+        "data": data,
+        **fields,
+    }
+
+
+def services(sidecar: FakeSidecar) -> AdminServices:
+    return AdminServices(sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar))
+
+
+def client(sidecar: FakeSidecar) -> TestClient:
+    """admin's real app with its services on the fake sidecar; the lifespan (a real sidecar) is not entered."""
+    app = create_app(AdminSettings(APP_ID="admin"))
+    app.state.services = services(sidecar)
+    return TestClient(app)

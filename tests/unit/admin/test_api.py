@@ -1,0 +1,157 @@
+"""admin's HTTP edges through its real app: the dead-letter subscription and the dead-letter API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from apps.admin.deadletters.storage import INDEX_KEY, letter_key
+from servicekit import DependencyUnavailable
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem, StateOp
+from tests.unit.admin._support import client, cloud_event, envelope
+
+CLOUD_EVENT_JSON = {"content-type": "application/cloudevents+json"}
+
+
+def deliver(sidecar: FakeSidecar, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    response = client(sidecar).post("/deadletters", content=body, headers=headers or CLOUD_EVENT_JSON)
+    assert response.status_code == 200
+    return response.json()
+
+
+def letters(sidecar: FakeSidecar) -> list[Any]:
+    index = sidecar.state[("statestore", INDEX_KEY)].value["ids"]
+    return [sidecar.state[("statestore", letter_key(i))].value for i in index]
+
+
+def test_subscription_is_the_dead_letter_topic_without_a_dead_letter_topic_of_its_own() -> None:
+    response = client(FakeSidecar()).get("/dapr/subscribe")
+    assert response.status_code == 200
+    assert response.json() == [{"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"}]
+
+
+def test_any_delivery_is_stored_and_answered_success() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event("user.registered")
+    bodies = [json.dumps(event).encode(), b'["garbage", {"json": true}]', b"<<not json>>", b""]
+    for body in bodies:
+        assert deliver(sidecar, body) == {"status": "SUCCESS"}
+    assert deliver(sidecar, b"plain text", {"content-type": "text/plain"}) == {"status": "SUCCESS"}
+    assert [letter["cloudEvent"] for letter in letters(sidecar)] == [
+        event,
+        ["garbage", {"json": True}],
+        {"raw": "<<not json>>"},
+        {"raw": ""},
+        {"raw": "plain text"},
+    ]
+
+
+def test_redelivered_dead_letter_is_answered_success_and_stored_once() -> None:
+    sidecar = FakeSidecar()
+    body = json.dumps(cloud_event()).encode()
+    assert deliver(sidecar, body) == deliver(sidecar, body) == {"status": "SUCCESS"}
+    assert len(letters(sidecar)) == 1
+
+
+def test_dead_letter_bigger_than_the_usual_body_limit_is_kept() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event(data=envelope(blob="x" * 200_000))
+    assert deliver(sidecar, json.dumps(event).encode()) == {"status": "SUCCESS"}
+    assert letters(sidecar)[0]["cloudEvent"] == event
+
+
+class StoreDown(FakeSidecar):
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        raise DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE")
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE")
+
+
+def test_store_down_asks_dapr_to_retry() -> None:
+    assert deliver(StoreDown(), json.dumps(cloud_event()).encode()) == {"status": "RETRY"}
+    assert deliver(StoreDown(), b"garbage") == {"status": "RETRY"}
+
+
+def test_list_is_enveloped_newest_first_and_paged() -> None:
+    sidecar = FakeSidecar()
+    events = [cloud_event(f"topic.{n}") for n in range(3)]
+    for event in events:
+        deliver(sidecar, json.dumps(event).encode())
+    api = client(sidecar)
+
+    body = api.get("/dead-letters").json()
+    assert body["success"] is True
+    assert body["data"]["total"] == 3
+    assert [item["cloudEvent"] for item in body["data"]["items"]] == events[::-1]
+    first = body["data"]["items"][0]
+    assert set(first) == {
+        "id",
+        "receivedAt",
+        "originalTopic",
+        "eventId",
+        "status",
+        "replays",
+        "replayedAt",
+        "cloudEvent",
+    }
+    assert (first["originalTopic"], first["eventId"], first["status"], first["replays"]) == (
+        "topic.2",
+        events[2]["id"],
+        "PENDING",
+        0,
+    )
+    paged = api.get("/dead-letters", params={"limit": 1, "offset": 1}).json()["data"]
+    assert ([item["eventId"] for item in paged["items"]], paged["total"]) == ([events[1]["id"]], 3)
+
+
+def test_list_refuses_bad_paging() -> None:
+    api = client(FakeSidecar())
+    for params in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "many"}):
+        response = api.get("/dead-letters", params=params)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_replay_publishes_and_answers_the_replayed_letter() -> None:
+    sidecar = FakeSidecar()
+    data = envelope(paymentId="p-1", orderId="o-1")
+    deliver(sidecar, json.dumps(cloud_event("payment.succeeded", data)).encode())
+    letter_id = letters(sidecar)[0]["id"]
+
+    response = client(sidecar).post(f"/dead-letters/{letter_id}/replay")
+    assert response.status_code == 200
+    replayed = response.json()["data"]
+    assert (replayed["id"], replayed["status"], replayed["replays"]) == (letter_id, "REPLAYED", 1)
+    assert replayed["replayedAt"].endswith("Z")
+    assert [(topic, event.event_id) for topic, event in sidecar.published] == [("payment.succeeded", data["eventId"])]
+
+
+def test_replay_of_unknown_letter_is_404() -> None:
+    response = client(FakeSidecar()).post(f"/dead-letters/{uuid.uuid4().hex}/replay")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "DEAD_LETTER_NOT_FOUND"
+
+
+def test_replay_of_garbage_is_422_with_the_reason() -> None:
+    sidecar = FakeSidecar()
+    deliver(sidecar, json.dumps(cloud_event("order.created", {"eventId": "only-an-id"})).encode())
+    response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "DEAD_LETTER_NOT_REPLAYABLE"
+    assert error["details"]["reason"] == "INVALID_ENVELOPE"
+    assert {problem["field"] for problem in error["details"]["problems"]} >= {"schemaVersion", "payload"}
+    assert sidecar.published == []
+
+
+def test_replay_with_the_broker_down_is_503() -> None:
+    sidecar = FakeSidecar()
+    deliver(sidecar, json.dumps(cloud_event()).encode())
+    sidecar.broker_down = True
+    response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "PUBLISH_FAILED"
+    assert letters(sidecar)[0]["status"] == "PENDING"

@@ -1,0 +1,192 @@
+"""Dead-letter use cases on admin's real Dapr-state repository, over the FakeSidecar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from apps.admin.deadletters import service
+from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus
+from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
+from servicekit import DependencyUnavailable
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateOp
+from tests.unit.admin._support import cloud_event, envelope
+
+
+def stored(sidecar: FakeSidecar, key: str) -> Any:
+    item = sidecar.state.get(("statestore", key))
+    return None if item is None else item.value
+
+
+def record(sidecar: FakeSidecar, body: Any) -> str:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return asyncio.run(service.record_dead_letter(raw, dead_letters=DaprStateDeadLetters(sidecar)))
+
+
+def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event("payment.failed")
+    letter_id = record(sidecar, event)
+    document = stored(sidecar, letter_key(letter_id))
+    assert document["receivedAt"].endswith("Z")
+    assert {k: v for k, v in document.items() if k != "receivedAt"} == {
+        "id": letter_id,
+        "originalTopic": "payment.failed",
+        "eventId": event["id"],
+        "cloudEvent": event,
+        "status": "PENDING",
+        "replayedAt": None,
+        "replays": 0,
+    }
+    assert stored(sidecar, INDEX_KEY) == {"ids": [letter_id]}
+    assert stored(sidecar, f"deadletter-event:{event['id']}") == {"id": letter_id}
+
+
+@pytest.mark.parametrize("garbage", [[1, 2, 3], {"hello": "world"}, "just a string", None, 12.5])
+def test_garbage_json_is_stored_as_it_arrived(garbage: Any) -> None:
+    sidecar = FakeSidecar()
+    letter_id = record(sidecar, garbage)
+    document = stored(sidecar, letter_key(letter_id))
+    assert (document["cloudEvent"], document["originalTopic"], document["eventId"]) == (garbage, None, None)
+
+
+def test_non_json_body_is_stored_as_text_and_never_deduplicated() -> None:
+    sidecar = FakeSidecar()
+    first, second = record(sidecar, b"\x00garbage"), record(sidecar, b"\x00garbage")
+    assert first != second
+    assert stored(sidecar, letter_key(first))["cloudEvent"] == {"raw": "\x00garbage"}
+    assert stored(sidecar, INDEX_KEY) == {"ids": [first, second]}
+
+
+def test_redelivered_event_id_is_stored_once() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event()
+    first = record(sidecar, event)
+    again = record(sidecar, {**event, "traceparent": "00-redelivered"})
+    assert again == first
+    assert stored(sidecar, INDEX_KEY) == {"ids": [first]}
+    assert len([key for _, key in sidecar.state if key.startswith("deadletter:")]) == 1
+
+
+def test_odd_event_ids_get_a_safe_marker_key() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event(id="a||b c/ü")
+    letter_id = record(sidecar, event)
+    assert event_key("a||b c/ü").startswith("deadletter-event:sha256-")
+    assert stored(sidecar, event_key("a||b c/ü")) == {"id": letter_id}
+    assert record(sidecar, event) == letter_id
+
+
+class RacedSidecar(FakeSidecar):
+    """Lets a concurrent delivery of the same dead letter commit just before the first transaction."""
+
+    def __init__(self, rival: bytes) -> None:
+        super().__init__()
+        self.rival: bytes | None = rival
+        self.rival_id: str | None = None
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            self.rival_id = await service.record_dead_letter(rival, dead_letters=DaprStateDeadLetters(self))
+        await super().transact(operations, store=store)
+
+
+def test_concurrent_deliveries_of_one_event_id_store_it_once() -> None:
+    body = json.dumps(cloud_event()).encode()
+    sidecar = RacedSidecar(rival=body)
+    letter_id = asyncio.run(service.record_dead_letter(body, dead_letters=DaprStateDeadLetters(sidecar)))
+    assert letter_id == sidecar.rival_id
+    assert stored(sidecar, INDEX_KEY) == {"ids": [letter_id]}
+
+
+def test_concurrent_deliveries_of_different_events_both_get_indexed() -> None:
+    sidecar = RacedSidecar(rival=json.dumps(cloud_event()).encode())
+    letter_id = asyncio.run(
+        service.record_dead_letter(json.dumps(cloud_event()).encode(), dead_letters=DaprStateDeadLetters(sidecar))
+    )
+    assert stored(sidecar, INDEX_KEY) == {"ids": [sidecar.rival_id, letter_id]}
+
+
+def test_listing_is_newest_first_and_paged() -> None:
+    sidecar = FakeSidecar()
+    ids = [record(sidecar, cloud_event()) for _ in range(5)]
+    repository = DaprStateDeadLetters(sidecar)
+
+    def page(limit: int, offset: int) -> tuple[list[str], int]:
+        letters, total = asyncio.run(service.list_dead_letters(limit=limit, offset=offset, dead_letters=repository))
+        return [letter.id for letter in letters], total
+
+    assert page(50, 0) == (ids[::-1], 5)
+    assert page(2, 1) == ([ids[3], ids[2]], 5)
+    assert page(2, 4) == ([ids[0]], 5)
+    assert page(2, 5) == ([], 5)
+    assert (
+        asyncio.run(service.list_dead_letters(limit=5, offset=0, dead_letters=DaprStateDeadLetters(FakeSidecar())))[1]
+        == 0
+    )
+
+
+def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
+    return asyncio.run(
+        service.replay_dead_letter(letter_id, dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
+    )
+
+
+def test_replay_publishes_the_original_envelope_to_the_original_topic_and_counts() -> None:
+    sidecar = FakeSidecar()
+    data = envelope(orderId="o-1", userId="u-1", total=12.5)
+    letter_id = record(sidecar, cloud_event("order.created", data))
+
+    letter = replay(sidecar, letter_id)
+    [(topic, event)] = sidecar.published
+    assert topic == "order.created"
+    assert event.event_id == data["eventId"]
+    assert event.request_id == data["requestId"]
+    assert event.payload == data["payload"]
+    assert (letter.status, letter.replays) == (DeadLetterStatus.REPLAYED, 1)
+    document = stored(sidecar, letter_key(letter_id))
+    assert (document["status"], document["replays"]) == ("REPLAYED", 1)
+    assert document["replayedAt"].endswith("Z")
+
+    assert replay(sidecar, letter_id).replays == 2
+    assert [(t, e.event_id) for t, e in sidecar.published] == [("order.created", data["eventId"])] * 2
+
+
+def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
+    with pytest.raises(DeadLetterNotFound) as caught:
+        replay(FakeSidecar(), uuid.uuid4().hex)
+    assert (caught.value.status, caught.value.code) == (404, "DEAD_LETTER_NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "NO_ORIGINAL_TOPIC"),
+        (json.dumps({"id": "x", "data": envelope()}).encode(), "NO_ORIGINAL_TOPIC"),
+        (json.dumps(cloud_event("order.created", {"not": "an envelope"})).encode(), "INVALID_ENVELOPE"),
+    ],
+)
+def test_non_replayable_letter_publishes_nothing_and_stays_pending(body: bytes, reason: str) -> None:
+    sidecar = FakeSidecar()
+    letter_id = record(sidecar, body)
+    with pytest.raises(DeadLetterNotReplayable) as caught:
+        replay(sidecar, letter_id)
+    assert caught.value.details["reason"] == reason
+    assert sidecar.published == []
+    assert stored(sidecar, letter_key(letter_id))["status"] == "PENDING"
+
+
+def test_broker_down_leaves_the_letter_pending() -> None:
+    sidecar = FakeSidecar()
+    letter_id = record(sidecar, cloud_event())
+    sidecar.broker_down = True
+    with pytest.raises(DependencyUnavailable):
+        replay(sidecar, letter_id)
+    document = stored(sidecar, letter_key(letter_id))
+    assert (document["status"], document["replays"]) == ("PENDING", 0)

@@ -1,0 +1,59 @@
+"""catalog's test kit: a store over FakeSidecar, an interleaving fake, and readers of the staged events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from apps.catalog import service
+from apps.catalog.domain import CreateProduct, Product
+from apps.catalog.storage import DaprStateCatalog
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem, StateOp
+from servicekit.state_outbox import StateOutbox
+
+
+class InterleavingSidecar(FakeSidecar):
+    """Gives the event loop away around every read and write, as a real sidecar's network calls do."""
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        await asyncio.sleep(0)
+        item = await super().get_state(key, store=store)
+        await asyncio.sleep(0)
+        return item
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        await asyncio.sleep(0)
+        await super().transact(operations, store=store)
+
+
+def new_store(fake: FakeSidecar | None = None) -> tuple[DaprStateCatalog, FakeSidecar]:
+    fake = fake or FakeSidecar()
+    return DaprStateCatalog(fake, StateOutbox(fake)), fake
+
+
+def unique_sku() -> str:
+    return f"SKU-{uuid.uuid4().hex[:12]}"
+
+
+async def add_product(store: DaprStateCatalog, *, stock: int = 10, price: str = "12.50") -> Product:
+    return await service.create_product(CreateProduct(unique_sku(), "A product", Decimal(price), stock), store=store)
+
+
+def doc(fake: FakeSidecar, key: str) -> Any:
+    item = fake.state.get(("statestore", key))
+    return None if item is None else item.value
+
+
+def counts(fake: FakeSidecar, product_id: str) -> tuple[int, int]:
+    """A stored product's (stock, reserved)."""
+    product = doc(fake, f"product:{product_id}")
+    return product["stock"], product["reserved"]
+
+
+def staged(fake: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
+    """The topics and payloads waiting in the state outbox, oldest first."""
+    outbox = doc(fake, "outbox") or {"pending": []}
+    return [(entry["topic"], entry["event"]["payload"]) for entry in outbox["pending"]]

@@ -1,0 +1,158 @@
+"""Rate-limit tiers from YAML, and the limiter that counts each client per tier in `limits` memory storage."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from limits.aio.storage import MemoryStorage
+from limits.storage import storage_from_string
+from pydantic import ValidationError
+
+from apps.gateway.ratelimit import RateLimiter, load_tiers
+from apps.gateway.settings import GatewaySettings
+from servicekit import RateLimited
+
+TIERS_YAML = """
+tiers:
+  - name: auth
+    paths: [/api/v1/auth/]
+    limits: ["2/hour"]
+  - name: payments
+    paths: [/api/v1/payments, /api/v1/orders]
+    limits: ["5/hour; 1/minute"]
+  - name: default
+    paths: [/]
+    limits: ["3 per 1 hour"]
+"""
+
+
+@pytest.fixture
+def tiers_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ratelimits.yaml"
+    path.write_text(TIERS_YAML)
+    return path
+
+
+def run(tiers_file: Path, scenario: Callable[[RateLimiter], Awaitable[None]]) -> None:
+    async def main() -> None:
+        await scenario(RateLimiter(load_tiers(tiers_file), storage_from_string("async+memory://")))
+
+    asyncio.run(main())
+
+
+def client() -> str:
+    return f"addr:{uuid.uuid4().hex}"
+
+
+async def hits_allowed(limiter: RateLimiter, path: str, who: str, *, attempts: int = 10) -> int:
+    """Hit until refused; return how many hits were allowed."""
+    for allowed in range(attempts):
+        try:
+            await limiter.hit(path, who)
+        except RateLimited:
+            return allowed
+    return attempts
+
+
+def test_load_tiers_reads_names_paths_and_limits(tiers_file: Path) -> None:
+    tiers = load_tiers(tiers_file)
+    assert [t.name for t in tiers] == ["auth", "payments", "default"]
+    assert tiers[1].paths == ("/api/v1/payments", "/api/v1/orders")
+    assert [(i.amount, i.get_expiry()) for i in tiers[0].limits] == [(2, 3600)]
+    assert [(i.amount, i.get_expiry()) for i in tiers[1].limits] == [(5, 3600), (1, 60)]
+    assert [(i.amount, i.get_expiry()) for i in tiers[2].limits] == [(3, 3600)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tiers: []",
+        "tiers:\n  - name: Bad Name\n    paths: [/]\n    limits: ['1/second']",
+        "tiers:\n  - name: ok\n    paths: []\n    limits: ['1/second']",
+        "tiers:\n  - name: ok\n    paths: [/]\n    limits: []",
+        "something: else",
+    ],
+)
+def test_load_tiers_refuses_a_bad_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValidationError):
+        load_tiers(path)
+
+
+def test_shipped_tiers_file_loads() -> None:
+    tiers = load_tiers(GatewaySettings.model_fields["rate_limits_file"].default)
+    assert tiers[-1].paths == ("/",)
+    assert all(t.limits for t in tiers)
+
+
+def test_tier_is_chosen_by_path_prefix_in_order(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), storage_from_string("async+memory://"))
+    assert limiter.tier_for("/api/v1/auth/login").name == "auth"
+    assert limiter.tier_for("/api/v1/orders/o-1").name == "payments"
+    assert limiter.tier_for("/api/v1/payments").name == "payments"
+    assert limiter.tier_for("/api/v1/users/me").name == "default"
+    assert limiter.tier_for("/api/v1/auth").name == "default"
+
+
+def test_hits_past_the_limit_are_rate_limited(tiers_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        who = client()
+        await limiter.hit("/api/v1/auth/login", who)
+        await limiter.hit("/api/v1/auth/register", who)
+        with pytest.raises(RateLimited) as caught:
+            await limiter.hit("/api/v1/auth/login", who)
+        assert caught.value.status == 429
+        assert caught.value.code == "RATE_LIMITED"
+        assert caught.value.retry_after >= 1
+        assert caught.value.details == {"retryAfter": caught.value.retry_after}
+        assert "2 per 1 hour" in caught.value.message
+
+    run(tiers_file, scenario)
+
+
+def test_clients_are_counted_separately(tiers_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        first, second = client(), client()
+        assert await hits_allowed(limiter, "/api/v1/auth/login", first) == 2
+        assert await hits_allowed(limiter, "/api/v1/auth/login", second) == 2
+
+    run(tiers_file, scenario)
+
+
+def test_tiers_are_counted_separately(tiers_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        who = client()
+        assert await hits_allowed(limiter, "/api/v1/auth/login", who) == 2
+        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
+        assert await hits_allowed(limiter, "/api/v1/orders", who) == 1
+
+    run(tiers_file, scenario)
+
+
+def test_tightest_limit_of_a_tier_applies(tiers_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        who = client()
+        await limiter.hit("/api/v1/payments", who)
+        with pytest.raises(RateLimited, match="1 per 1 minute"):
+            await limiter.hit("/api/v1/payments", who)
+
+    run(tiers_file, scenario)
+
+
+class UnreachableStorage(MemoryStorage):
+    async def check(self) -> bool:
+        return False
+
+
+def test_readiness_follows_the_counter_store(tiers_file: Path) -> None:
+    async def scenario() -> None:
+        await RateLimiter(load_tiers(tiers_file), MemoryStorage()).ready()
+        with pytest.raises(RuntimeError, match="not reachable"):
+            await RateLimiter(load_tiers(tiers_file), UnreachableStorage()).ready()
+
+    asyncio.run(scenario())

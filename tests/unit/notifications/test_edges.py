@@ -1,0 +1,86 @@
+"""notifications' edges: bad events are dropped, and the internal HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from apps.notifications.events import consumer
+from apps.notifications.main import create_app
+from apps.notifications.settings import NotificationsSettings
+from servicekit import Delivery
+from servicekit.fakes import FakeSidecar
+from tests.unit.notifications._support import cloud_event, envelope, new_id, services_on
+
+ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "paymentToken": "tok_ok"}
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("user.registered", {"name": "Ada"}),
+        ("user.registered", {"userId": 12, "name": "Ada"}),
+        ("user.registered", {"userId": "u-1", "name": ""}),
+        ("order.created", {**ORDER_CREATED, "userId": None}),
+        ("order.created", {**ORDER_CREATED, "total": "5.00"}),
+        ("order.confirmed", {"orderId": "o-1", "userId": "u-1"}),
+        ("order.cancelled", {"orderId": "o-1", "userId": "u-1", "total": 5}),
+        ("order.expired", {"orderId": ["o-1"], "userId": "u-1", "total": 5}),
+        ("payment.succeeded", {"orderId": "o-1", "userId": "u-1", "amount": None}),
+        ("payment.failed", {"orderId": "o-1", "userId": "u-1", "amount": 5, "reason": 3}),
+    ],
+)
+def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[str, Any]) -> None:
+    sidecar = FakeSidecar()
+    outcome = asyncio.run(consumer.deliver(topic, cloud_event(topic, envelope(payload)), services_on(sidecar)))
+    assert outcome is Delivery.DROP
+    assert sidecar.state == {}
+
+
+def test_topics_it_does_not_consume_are_dropped() -> None:
+    event = cloud_event("tenant.provisioned", envelope({"tenantId": "t-1"}))
+    assert asyncio.run(consumer.deliver("tenant.provisioned", event, services_on(FakeSidecar()))) is Delivery.DROP
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = create_app(NotificationsSettings())
+    app.state.services = services_on(FakeSidecar())  # no lifespan: no real sidecar is needed
+    return TestClient(app)
+
+
+def test_subscriptions_use_the_dead_letter_topic(client: TestClient) -> None:
+    subscriptions = client.get("/dapr/subscribe").json()
+    assert len(subscriptions) == 7
+    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters")}
+
+
+def test_list_is_newest_first_with_a_limit_and_the_total(client: TestClient) -> None:
+    user_id = new_id()
+    for minute, order_id in enumerate(["o-first", "o-second", "o-third"]):
+        event = envelope({"orderId": order_id, "userId": user_id, "total": 2}, minute=minute)
+        assert client.post("/events/order.expired", json=cloud_event("order.expired", event)).json() == {
+            "status": "SUCCESS"
+        }
+    welcome = envelope({"userId": user_id, "name": "A"}, minute=-1)  # delivered last, happened first
+    client.post("/events/user.registered", json=cloud_event("user.registered", welcome))
+    body = client.get("/notifications", params={"userId": user_id, "limit": 3}).json()["data"]
+    assert body["total"] == 4
+    assert [i["orderId"] for i in body["items"]] == ["o-third", "o-second", "o-first"]
+    assert set(body["items"][0]) == {"id", "type", "message", "createdAt", "orderId"}
+    assert body["items"][0]["createdAt"] == "2026-03-01T12:02:00Z"
+
+
+def test_unknown_user_has_no_notifications(client: TestClient) -> None:
+    response = client.get("/notifications", params={"userId": new_id()})
+    assert (response.status_code, response.json()["data"]) == (200, {"items": [], "total": 0})
+
+
+@pytest.mark.parametrize("params", [{}, {"userId": ""}, {"userId": "u-1", "limit": 0}, {"userId": "u-1", "limit": 201}])
+def test_bad_queries_are_refused(client: TestClient, params: dict[str, Any]) -> None:
+    response = client.get("/notifications", params=params)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_FAILED"

@@ -1,0 +1,68 @@
+"""Shared helpers for payments' unit tests: CloudEvents, a store on a FakeSidecar, published events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from apps.payments.deps import PaymentsServices
+from apps.payments.storage import DaprPaymentStore
+from servicekit import EventEnvelope, new_event
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem, StateOp
+from servicekit.state_outbox import StateOutbox
+
+
+class InterleavingSidecar(FakeSidecar):
+    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        item = await super().get_state(key, store=store)
+        await asyncio.sleep(0)
+        return item
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        await asyncio.sleep(0)
+        await super().transact(operations, store=store)
+
+
+def services_on(sidecar: FakeSidecar) -> PaymentsServices:
+    return PaymentsServices(payments=DaprPaymentStore(sidecar, StateOutbox(sidecar)))
+
+
+def new_order_id() -> str:
+    return uuid.uuid4().hex
+
+
+def cloud_event(topic: str, payload: dict[str, Any], *, event: EventEnvelope | None = None) -> dict[str, Any]:
+    """Wrap a payload the way Dapr delivers it: a CloudEvent whose data is the envelope."""
+    envelope = event or new_event(payload)
+    return {"id": envelope.event_id, "type": topic, "data": envelope.model_dump(mode="json", by_alias=True)}
+
+
+def order_created(order_id: str, *, card: str = "tok_ok", total: float = 42.5, user_id: str = "u-1") -> dict[str, Any]:
+    item = {"productId": "p-1", "name": "Pen", "unitPrice": total, "quantity": 1}
+    return {"orderId": order_id, "userId": user_id, "total": total, "items": [item], "paymentToken": card}
+
+
+def order_cancelled(order_id: str, *, total: float = 42.5, previous: str = "CONFIRMED") -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "userId": "u-1",
+        "total": total,
+        "previousStatus": previous,
+        "reason": "CUSTOMER_CANCELLED",
+    }
+
+
+def stored(sidecar: FakeSidecar, order_id: str) -> dict[str, Any] | None:
+    item = sidecar.state.get(("statestore", f"payment:{order_id}"))
+    return None if item is None else dict(item.value)
+
+
+def staged(sidecar: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
+    """The events waiting in the state outbox: (topic, payload)."""
+    item = sidecar.state.get(("statestore", "outbox"))
+    pending = [] if item is None else item.value.get("pending", [])
+    return [(entry["topic"], entry["event"]["payload"]) for entry in pending]

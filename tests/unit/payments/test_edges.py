@@ -1,0 +1,103 @@
+"""payments' edges: bad events are dropped, a dead store is retried, and the internal HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from apps.payments.events import consumer
+from apps.payments.main import create_app
+from apps.payments.settings import PaymentsSettings
+from servicekit import Delivery, DependencyUnavailable
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem
+from tests.unit.payments._support import cloud_event, new_order_id, order_created, services_on
+
+
+def good(order_id: str) -> dict[str, Any]:
+    return order_created(order_id)
+
+
+@pytest.mark.parametrize(
+    ("topic", "change"),
+    [
+        ("order.created", {"userId": None}),
+        ("order.created", {"userId": 7}),
+        ("order.created", {"total": "42.50"}),
+        ("order.created", {"total": True}),
+        ("order.created", {"total": -1}),
+        ("order.created", {"items": "pen"}),
+        ("order.created", {"paymentToken": None}),
+        ("order.cancelled", {"orderId": ""}),
+        ("order.expired", {"total": None}),
+    ],
+)
+def test_bad_payloads_are_dropped_and_write_nothing(topic: str, change: dict[str, Any]) -> None:
+    sidecar = FakeSidecar()
+    payload = {k: v for k, v in {**good(new_order_id()), **change}.items() if v is not None}
+    assert asyncio.run(consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar))) is Delivery.DROP
+    assert sidecar.state == {}
+
+
+def test_unknown_schema_version_is_dropped() -> None:
+    event = cloud_event("order.created", good(new_order_id()))
+    event["data"]["schemaVersion"] = 2
+    assert asyncio.run(consumer.deliver("order.created", event, services_on(FakeSidecar()))) is Delivery.DROP
+
+
+class DeadStore(FakeSidecar):
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        raise DependencyUnavailable("The state store is not reachable.", code="STATE_UNAVAILABLE")
+
+
+def test_unreachable_store_is_retried() -> None:
+    event = cloud_event("order.created", good(new_order_id()))
+    assert asyncio.run(consumer.deliver("order.created", event, services_on(DeadStore()))) is Delivery.RETRY
+
+
+@pytest.fixture
+def client_and_sidecar() -> tuple[TestClient, FakeSidecar]:
+    sidecar = FakeSidecar()
+    app = create_app(PaymentsSettings())
+    app.state.services = services_on(sidecar)  # no lifespan: no real sidecar is needed
+    return TestClient(app), sidecar
+
+
+def test_subscriptions_name_every_topic_with_the_dead_letter_topic(
+    client_and_sidecar: tuple[TestClient, FakeSidecar],
+) -> None:
+    client, _ = client_and_sidecar
+    subscriptions = client.get("/dapr/subscribe").json()
+    assert {s["topic"] for s in subscriptions} == {"order.created", "order.cancelled", "order.expired"}
+    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters")}
+
+
+def test_payment_of_an_order_is_listed(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
+    client, _ = client_and_sidecar
+    order_id = new_order_id()
+    delivered = client.post(
+        "/events/order.created", json=cloud_event("order.created", order_created(order_id, total=12.3))
+    )
+    assert delivered.json() == {"status": "SUCCESS"}
+    body = client.get("/payments", params={"orderId": order_id}).json()
+    assert body["success"] is True
+    [item] = body["data"]["items"]
+    assert set(item) == {"id", "orderId", "amount", "status", "reason"}
+    assert (item["orderId"], item["amount"], item["status"], item["reason"]) == (order_id, 12.3, "SUCCEEDED", None)
+
+
+def test_order_without_payment_lists_nothing(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
+    client, _ = client_and_sidecar
+    response = client.get("/payments", params={"orderId": new_order_id()})
+    assert (response.status_code, response.json()["data"]) == (200, {"items": []})
+
+
+@pytest.mark.parametrize("params", [{}, {"orderId": ""}])
+def test_order_id_is_required(client_and_sidecar: tuple[TestClient, FakeSidecar], params: dict[str, str]) -> None:
+    client, _ = client_and_sidecar
+    response = client.get("/payments", params=params)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_FAILED"
