@@ -1,0 +1,3 @@
+from servicekit.serve import serve
+
+serve("apps.analytics.main:create_app")

@@ -1,0 +1,28 @@
+"""analytics' wire shapes (camelCase JSON)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from apps.analytics.domain import Summary
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class SummaryRead(Schema):
+    orders_by_status: dict[str, int]
+    revenue: float
+    registrations: int
+    event_counts: dict[str, int]
+
+    @classmethod
+    def of(cls, summary: Summary) -> SummaryRead:
+        return cls(
+            orders_by_status={status.value: n for status, n in summary.orders_by_status.items()},
+            revenue=float(summary.revenue),
+            registrations=summary.registrations,
+            event_counts=dict(summary.event_counts),
+        )

@@ -1,0 +1,75 @@
+"""The summary's arithmetic, without storage."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from apps.analytics import domain
+from apps.analytics.domain import OrderStatus, Summary
+
+P, C, X, E = OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.CANCELLED, OrderStatus.EXPIRED
+
+
+def run(*commands: domain.Observe) -> Summary:
+    summary = Summary()
+    for command in commands:
+        changed = summary.observe(command)
+        assert changed is not None
+        summary = changed
+    return summary
+
+
+def test_confirmed_order_moves_to_confirmed_and_earns_its_total() -> None:
+    summary = run(domain.order_created("e1"), domain.order_confirmed("e2", Decimal("10.10")))
+    assert summary.orders_by_status == {P: 0, C: 1, X: 0, E: 0}
+    assert summary.revenue == Decimal("10.10")
+    assert summary.event_counts == {"order.created": 1, "order.confirmed": 1}
+
+
+def test_cancelling_a_confirmed_order_gives_its_revenue_back() -> None:
+    summary = run(
+        domain.order_created("e1"),
+        domain.order_confirmed("e2", Decimal("10.10")),
+        domain.order_created("e3"),
+        domain.order_confirmed("e4", Decimal("0.20")),
+        domain.order_cancelled("e5", C, Decimal("10.10")),
+    )
+    assert summary.orders_by_status == {P: 0, C: 1, X: 1, E: 0}
+    assert summary.revenue == Decimal("0.20")
+
+
+def test_cancelling_or_expiring_an_unpaid_order_earns_nothing() -> None:
+    summary = run(
+        domain.order_created("e1"),
+        domain.order_created("e2"),
+        domain.order_created("e3"),
+        domain.order_cancelled("e4", P, Decimal("5.00")),
+        domain.order_expired("e5"),
+    )
+    assert summary.orders_by_status == {P: 1, C: 0, X: 1, E: 1}
+    assert summary.revenue == Decimal("0.00")
+
+
+def test_revenue_adds_in_cents_without_float_drift() -> None:
+    summary = run(*(domain.order_confirmed(f"e{n}", Decimal("0.10")) for n in range(3)))
+    assert summary.revenue == Decimal("0.30")
+    assert str(summary.revenue) == "0.30"
+
+
+def test_counts_never_go_below_zero() -> None:
+    summary = run(domain.order_confirmed("e1", Decimal("1")), domain.order_expired("e2"))
+    assert summary.orders_by_status == {P: 0, C: 1, X: 0, E: 1}
+
+
+def test_registrations_and_other_topics_are_counted() -> None:
+    summary = run(
+        domain.user_registered("e1"), domain.counted("tenant.provisioned", "e2"), domain.user_registered("e3")
+    )
+    assert summary.registrations == 2
+    assert summary.event_counts == {"user.registered": 2, "tenant.provisioned": 1}
+
+
+def test_an_event_is_counted_once() -> None:
+    summary = run(domain.order_confirmed("e1", Decimal("3")))
+    assert summary.observe(domain.order_confirmed("e1", Decimal("3"))) is None
+    assert summary.seen == ("e1",)
