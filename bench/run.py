@@ -156,8 +156,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's request count")
     args = parser.parse_args()
-    unlimited = {tier: ["1000000/second"] for tier in ("payments", "auth", "default")}
-    stack = Stack(ROOT / ".data" / "bench-runs" / time.strftime("%Y%m%d-%H%M%S"), rate_limit_overrides=unlimited)
+    unlimited: list[dict[str, object]] = [{"name": "default", "paths": ["/"], "limits": ["1000000/second"]}]
+    stack = Stack(ROOT / ".data" / "bench-runs" / time.strftime("%Y%m%d-%H%M%S"), rate_limit_tiers=unlimited)
     try:
         stack.start()
         results, memory = asyncio.run(measure(stack, args.scale))

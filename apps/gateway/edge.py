@@ -33,15 +33,15 @@ def client_key(scope: Scope, tokens: TokenCodec | None) -> str:
 class RateLimitMiddleware:
     """Answer 429 with Retry-After once a client passes a limit of its tier."""
 
-    def __init__(self, app: ASGIApp, *, state: State) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.state = state  # the lifespan puts `limiter` and `tokens` here
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter: RateLimiter | None = getattr(self.state, "limiter", None)
+        state: State = scope["app"].state  # the lifespan puts `limiter` and `tokens` there
+        limiter: RateLimiter | None = getattr(state, "limiter", None)
         if limiter and scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
             try:
-                await limiter.hit(scope["path"], client_key(scope, getattr(self.state, "tokens", None)))
+                await limiter.hit(scope["path"], client_key(scope, getattr(state, "tokens", None)))
             except RateLimited as limited:
                 await send_error(send, limited)
                 return

@@ -39,13 +39,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def readiness(app: FastAPI) -> Mapping[str, ReadinessCheck]:
         return getattr(app.state, "checks", {})
 
-    app = create_service_app(
+    return create_service_app(
         settings,
         title="Junction gateway",
         lifespan=lifespan,
         routers=[auth.router, health.router, catalog.router, orders.router, admin.router],
         readiness=readiness,
         public=True,
+        edge_middleware=[RateLimitMiddleware],
     )
-    app.add_middleware(RateLimitMiddleware, state=app.state)
-    return app

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from servicekit.envelope import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
@@ -23,11 +24,16 @@ def create_service_app(
     routers: Sequence[APIRouter],
     readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]],
     public: bool = False,
+    edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> FastAPI:
-    """Build the FastAPI app; `public` apps (the gateway) skip the own-sidecar-only check."""
+    """Build the FastAPI app; `public` apps (the gateway) skip the own-sidecar-only check.
+
+    `edge_middleware` runs inside the request context (so its refusals carry the request id),
+    outside everything else; it finds the app's state at `scope["app"].state`.
+    """
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, refusals_as_200=not public)
     app.include_router(health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None)))
     for router in routers:
         app.include_router(router)
@@ -35,5 +41,7 @@ def create_service_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if not public and settings.app_api_token is not None:
         app.add_middleware(SidecarTokenMiddleware, token=settings.app_api_token.get_secret_value())
+    for middleware in edge_middleware:
+        app.add_middleware(middleware)
     app.add_middleware(RequestContextMiddleware)
     return app

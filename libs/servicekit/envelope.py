@@ -41,10 +41,19 @@ def error_body(err: JunctionError) -> dict[str, Any]:
     }
 
 
-def failure(err: JunctionError) -> JSONResponse:
-    """Wrap an error in the error envelope with its status (and Retry-After for 429)."""
+def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONResponse:
+    """Wrap an error in the error envelope with its status (and Retry-After for 429).
+
+    With `refusals_as_200` (apps inside the mesh), a business refusal (a 4xx other than 429)
+    travels as HTTP 200 and its status only in the envelope's `statusCode`: Dapr 1.18 counts
+    every non-2xx answer as a failure of the target, so "out of stock" or "not found" would
+    open circuit breakers (dapr/dapr#6683). Callers read the envelope (`unwrap_envelope`);
+    the public gateway always answers the real status.
+    """
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else None
-    return JSONResponse(error_body(err), status_code=err.status, headers=headers)
+    refusal = 400 <= err.status < 500 and err.status != 429
+    status = 200 if refusals_as_200 and refusal else err.status
+    return JSONResponse(error_body(err), status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -54,8 +63,11 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> None:
     """Map domain errors, validation errors, routing errors and crashes into the envelope."""
+
+    def failure(err: JunctionError) -> JSONResponse:
+        return _failure(err, refusals_as_200=refusals_as_200)
 
     async def on_junction_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, JunctionError)
@@ -85,3 +97,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_crash)
+
+
+def failure(err: JunctionError) -> JSONResponse:
+    """Wrap an error in the error envelope with its real HTTP status."""
+    return _failure(err)

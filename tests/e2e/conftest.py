@@ -16,6 +16,12 @@ from tools.stack import AppProcess, Stack
 from tools.stack.stack import ROOT
 
 PROBE_TOPICS = "user.registered,order.created"
+# One test client plays every user from 127.0.0.1 and fires parallel orders, so the shipped tiers would
+# throttle the suite itself; the run keeps one strict tier to show the edge enforcing what YAML says.
+RATE_LIMIT_TIERS: list[dict[str, object]] = [
+    {"name": "strict", "paths": ["/api/v1/users/me"], "limits": ["10/second", "100 per 10 seconds"]},
+    {"name": "default", "paths": ["/"], "limits": ["1000/second"]},
+]
 PAYMENT_TIMEOUT_SECONDS = 12  # long enough to restart payments, short enough to watch an order expire
 _stack: Stack | None = None
 T = TypeVar("T")
@@ -32,8 +38,7 @@ def stack() -> Iterator[Stack]:
     _stack = Stack(
         run_dir,
         extra_apps=[probe],
-        # One test client plays many users from 127.0.0.1 and fires parallel orders: loosen those tiers.
-        rate_limit_overrides={"auth": ["1000/second"], "payments": ["1000/second"]},
+        rate_limit_tiers=RATE_LIMIT_TIERS,
         app_env={"orders": {"PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS)}},
     )
     try:

@@ -61,12 +61,12 @@ class Stack:
         *,
         profile: str = "local",
         extra_apps: list[AppProcess] | None = None,
-        rate_limit_overrides: dict[str, list[str]] | None = None,
+        rate_limit_tiers: list[dict[str, object]] | None = None,
         app_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.profile = profile
-        self.rate_limit_overrides = rate_limit_overrides or {}
+        self.rate_limit_tiers = rate_limit_tiers
         self.redis_port = free_port()
         self.redis: Managed | None = None
         self.app_token = secrets.token_urlsafe(24)
@@ -95,8 +95,8 @@ class Stack:
         (self.run_dir / "config.yaml").write_text(config)
         (self.run_dir / "secrets.json").write_text(json.dumps({n: secrets.token_urlsafe(48) for n in SECRET_NAMES}))
         limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
-        for tier in limits["tiers"]:
-            tier["limits"] = self.rate_limit_overrides.get(tier["name"], tier["limits"])
+        if self.rate_limit_tiers is not None:
+            limits["tiers"] = self.rate_limit_tiers
         (self.run_dir / "ratelimits.yaml").write_text(yaml.safe_dump(limits))
 
     def _env(self, app: AppProcess) -> dict[str, str]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from limits.storage import storage_from_string
 
 from apps.gateway.edge import RateLimitMiddleware, client_key
 from apps.gateway.ratelimit import RateLimiter, load_tiers
-from servicekit import ok
+from servicekit import ServiceSettings, create_service_app, ok
 from servicekit.tokens import TokenCodec
 
 TOKENS = TokenCodec("g" * 32)
@@ -80,7 +81,7 @@ def edge(tmp_path: Path) -> Iterator[TestClient]:
     app.include_router(router)
     app.state.limiter = RateLimiter(load_tiers(tiers), storage_from_string("async+memory://"))
     app.state.tokens = TOKENS
-    app.add_middleware(RateLimitMiddleware, state=app.state)
+    app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
         yield client
 
@@ -95,6 +96,31 @@ def test_middleware_answers_429_envelope_with_retry_after(edge: TestClient) -> N
     assert body["error"]["code"] == "RATE_LIMITED"
     assert int(refused.headers["retry-after"]) >= 1
     assert body["error"]["details"] == {"retryAfter": int(refused.headers["retry-after"])}
+
+
+def test_refusals_carry_the_request_id_in_the_real_gateway_stack(tmp_path: Path) -> None:
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['1/hour']\n")
+    app = create_service_app(
+        ServiceSettings(app_id="gateway"),
+        title="t",
+        lifespan=_no_lifespan,
+        routers=[router],
+        readiness=lambda _: {},
+        public=True,
+        edge_middleware=[RateLimitMiddleware],
+    )
+    app.state.limiter = RateLimiter(load_tiers(tiers), storage_from_string("async+memory://"))
+    with TestClient(app) as client:
+        client.get("/api/v1/ping")
+        refused = client.get("/api/v1/ping", headers={"X-Request-ID": "rl-check-1"})
+    assert refused.status_code == 429
+    assert refused.json()["requestId"] == "rl-check-1" == refused.headers["x-request-id"]
+
+
+@asynccontextmanager
+async def _no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
 
 
 def test_signed_in_users_have_their_own_budget(edge: TestClient) -> None:
@@ -112,6 +138,6 @@ def test_paths_outside_the_api_are_not_limited(edge: TestClient) -> None:
 def test_without_a_limiter_everything_passes() -> None:
     app = FastAPI()
     app.include_router(router)
-    app.add_middleware(RateLimitMiddleware, state=app.state)
+    app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
         assert {client.get("/api/v1/ping").status_code for _ in range(5)} == {200}

@@ -21,7 +21,11 @@ def _no_checks(_: FastAPI) -> Mapping[str, ReadinessCheck]:
 
 
 def build_app(routers: Sequence[APIRouter] = (), *, public: bool = False, **settings: Any) -> FastAPI:
-    """Assemble a service app with a trivial lifespan and no readiness checks."""
+    """Assemble a service app with a trivial lifespan and no readiness checks.
+
+    Like create_service_app, it builds an app inside the mesh unless `public`: such an app answers
+    business refusals (4xx but 429) with HTTP 200 and the real status in the envelope's `statusCode`.
+    """
     return create_service_app(
         ServiceSettings(APP_ID="unit-test", **settings),
         title="unit test",

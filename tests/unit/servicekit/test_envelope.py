@@ -1,4 +1,9 @@
-"""Every answer of a service app, success or failure, leaves in the envelope with the request id."""
+"""Every answer of a service app, success or failure, leaves in the envelope with the request id.
+
+The public gateway answers an error with its real HTTP status. Apps inside the mesh answer a
+business refusal (a 4xx other than 429) with HTTP 200 and the real status in `statusCode`, so
+Dapr's circuit breakers do not count it; 429 and 5xx keep their real status everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
+import httpx
 import pytest
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from servicekit import Conflict, RateLimited, ok
+from servicekit import Conflict, DependencyUnavailable, JunctionError, RateLimited, ValidationFailed, ok
+from servicekit.sidecar import unwrap_envelope
 from tests.unit.servicekit._app import build_app
 
 router = APIRouter()
@@ -34,6 +42,11 @@ async def limited() -> JSONResponse:
     raise RateLimited("Slow down.", retry_after=7)
 
 
+@router.get("/unavailable")
+async def unavailable() -> JSONResponse:
+    raise DependencyUnavailable("The store is down.", code="STATE_UNAVAILABLE", details={"store": "statestore"})
+
+
 @router.get("/boom")
 async def boom() -> JSONResponse:
     raise RuntimeError("internal detail that must not leak")
@@ -46,6 +59,14 @@ async def create_item(body: ItemCreate) -> JSONResponse:
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
+    """A public app (the gateway's kind): every error leaves with its real HTTP status."""
+    with TestClient(build_app([router], public=True), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def internal() -> Iterator[TestClient]:
+    """An app inside the mesh (the default): business refusals leave as HTTP 200."""
     with TestClient(build_app([router]), raise_server_exceptions=False) as client:
         yield client
 
@@ -166,3 +187,119 @@ def test_request_id_of_exactly_128_chars_is_kept(client: TestClient) -> None:
     request_id = ("a" + uuid.uuid4().hex * 4)[:128]
     assert len(request_id) == 128
     assert client.get("/healthz", headers={"X-Request-ID": request_id}).headers["x-request-id"] == request_id
+
+
+def assert_refusal_in_a_200(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An internal app's refusal: HTTP 200, and the real status and code only in the envelope."""
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == status
+    assert body["error"]["code"] == code
+    assert_timestamp(body["timestamp"])
+    return body
+
+
+def test_internal_app_answers_a_domain_refusal_with_200_and_the_real_status_in_the_envelope(
+    internal: TestClient,
+) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = internal.get("/conflict", headers={"X-Request-ID": request_id})
+    body = assert_refusal_in_a_200(response, 409, "EMAIL_TAKEN")
+    assert body["error"] == {"code": "EMAIL_TAKEN", "message": "That email is taken.", "details": {"field": "email"}}
+    assert body["requestId"] == request_id
+    assert response.headers["x-request-id"] == request_id
+    assert "retry-after" not in response.headers
+
+
+def test_internal_app_answers_request_validation_with_200_and_status_422(internal: TestClient) -> None:
+    response = internal.post("/items", json={"name": "", "quantity": "many"})
+    body = assert_refusal_in_a_200(response, 422, "VALIDATION_FAILED")
+    assert {detail["field"] for detail in body["error"]["details"]} == {"name", "quantity"}
+    assert all(detail["message"] for detail in body["error"]["details"])
+
+
+def test_internal_app_answers_malformed_json_with_200_and_status_400(internal: TestClient) -> None:
+    response = internal.post("/items", content=b'{"name": ', headers={"content-type": "application/json"})
+    body = assert_refusal_in_a_200(response, 400, "MALFORMED_JSON")
+    assert "details" not in body["error"]
+
+
+def test_internal_app_answers_routing_refusals_with_200_and_their_status(internal: TestClient) -> None:
+    assert_refusal_in_a_200(internal.get(f"/nowhere/{uuid.uuid4().hex}"), 404, "ROUTE_NOT_FOUND")
+    assert_refusal_in_a_200(internal.delete("/items"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_internal_app_keeps_503_for_an_unavailable_dependency(internal: TestClient) -> None:
+    response = internal.get("/unavailable")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 503
+    assert body["error"] == {
+        "code": "STATE_UNAVAILABLE",
+        "message": "The store is down.",
+        "details": {"store": "statestore"},
+    }
+
+
+def test_internal_app_keeps_429_with_retry_after(internal: TestClient) -> None:
+    response = internal.get("/limited")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 429
+    assert body["error"]["code"] == "RATE_LIMITED"
+    assert body["error"]["details"] == {"retryAfter": 7}
+
+
+def test_internal_app_keeps_500_for_a_crash(internal: TestClient) -> None:
+    response = internal.get("/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert (body["success"], body["statusCode"], body["error"]["code"]) == (False, 500, "INTERNAL_ERROR")
+    assert "internal detail" not in response.text
+
+
+def test_caller_rebuilds_a_200_refusal_of_an_internal_app_with_its_real_status(internal: TestClient) -> None:
+    response = internal.get("/conflict")
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 200
+    with pytest.raises(Conflict) as caught:
+        unwrap_envelope(response, "unit-test")
+    assert (caught.value.status, caught.value.code) == (409, "EMAIL_TAKEN")
+    assert caught.value.message == "That email is taken."
+    assert caught.value.details == {"field": "email"}
+
+
+def test_caller_rebuilds_a_200_validation_refusal_with_its_details(internal: TestClient) -> None:
+    response = internal.post("/items", json={"name": "pen"})
+    assert response.status_code == 200
+    with pytest.raises(ValidationFailed) as caught:
+        unwrap_envelope(response, "unit-test")
+    assert (caught.value.status, caught.value.code) == (422, "VALIDATION_FAILED")
+    assert [detail["field"] for detail in caught.value.details] == ["quantity"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "status", "code"),
+    [
+        ("/unavailable", DependencyUnavailable, 503, "STATE_UNAVAILABLE"),
+        ("/limited", RateLimited, 429, "RATE_LIMITED"),
+    ],
+)
+def test_caller_rebuilds_real_status_errors_of_an_internal_app(
+    internal: TestClient, path: str, kind: type[JunctionError], status: int, code: str
+) -> None:
+    response = internal.get(path)
+    assert response.status_code == status
+    with pytest.raises(kind) as caught:
+        unwrap_envelope(response, "unit-test")
+    assert (caught.value.status, caught.value.code) == (status, code)
+
+
+def test_caller_reads_the_data_of_an_internal_success(internal: TestClient) -> None:
+    response = internal.post("/items", json={"name": "pen", "quantity": 2})
+    assert response.status_code == 201
+    assert unwrap_envelope(response, "unit-test") == {"name": "pen", "quantity": 2}

@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from servicekit import ok
 from tests.unit.servicekit._app import build_app
@@ -26,6 +27,15 @@ async def private() -> JSONResponse:
 @router.post("/upload")
 async def upload(request: Request) -> JSONResponse:
     return ok({"bytes": len(await request.body())})
+
+
+class Note(BaseModel):
+    text: str
+
+
+@router.post("/notes")
+async def note(body: Note) -> JSONResponse:
+    return ok(body.model_dump())
 
 
 @pytest.fixture
@@ -84,15 +94,31 @@ def test_public_app_skips_the_sidecar_token_check() -> None:
 
 @pytest.fixture
 def limited() -> Iterator[TestClient]:
+    """An app inside the mesh (the default) with a 32-byte body limit."""
     with TestClient(build_app([router], max_body_bytes=32)) as client:
         yield client
 
 
+@pytest.fixture
+def limited_public() -> Iterator[TestClient]:
+    """A public app (the gateway's kind) with a 32-byte body limit."""
+    with TestClient(build_app([router], public=True, max_body_bytes=32)) as client:
+        yield client
+
+
+def streamed_json_over_32_bytes() -> Iterator[bytes]:
+    """A body sent in chunks without Content-Length, so only counting what arrives can find it too large."""
+    yield b'{"text": "' + b"x" * 20
+    yield b"x" * 20 + b'"}'
+
+
 def test_declared_body_over_the_limit_is_413(limited: TestClient) -> None:
+    # Refused by the middleware before any route runs: the real status even inside the mesh.
     request_id = f"req-{uuid.uuid4().hex}"
     response = limited.post("/upload", content=b"x" * 33, headers={"X-Request-ID": request_id})
     assert response.status_code == 413
     body = response.json()
+    assert body["success"] is False
     assert body["statusCode"] == 413
     assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
     assert "32 bytes" in body["error"]["message"]
@@ -105,15 +131,44 @@ def test_body_at_the_limit_passes(limited: TestClient) -> None:
     assert response.json()["data"] == {"bytes": 32}
 
 
-def test_streamed_body_over_the_limit_is_413_for_a_raw_reader(limited: TestClient) -> None:
-    def chunks() -> Iterator[bytes]:
-        yield b"x" * 20
-        yield b"x" * 20
-
-    response = limited.post("/upload", content=chunks())
+@pytest.mark.parametrize("path", ["/upload", "/notes"])
+def test_streamed_body_over_the_limit_is_413_for_a_public_app(limited_public: TestClient, path: str) -> None:
+    # `/upload` reads the raw body; `/notes` has FastAPI parse it, which must not turn the 413 into a 400.
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = limited_public.post(
+        path,
+        content=streamed_json_over_32_bytes(),
+        headers={"content-type": "application/json", "X-Request-ID": request_id},
+    )
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 413
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "32 bytes" in body["error"]["message"]
+    assert body["requestId"] == request_id
+
+
+@pytest.mark.parametrize("path", ["/upload", "/notes"])
+def test_streamed_body_over_the_limit_is_a_200_refusal_with_status_413_inside_the_mesh(
+    limited: TestClient, path: str
+) -> None:
+    # Found while the route reads the body, so the app's handlers answer it: a refusal, HTTP 200.
+    request_id = f"req-{uuid.uuid4().hex}"
+    response = limited.post(
+        path,
+        content=streamed_json_over_32_bytes(),
+        headers={"content-type": "application/json", "X-Request-ID": request_id},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is False
+    assert body["statusCode"] == 413
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "32 bytes" in body["error"]["message"]
+    assert body["requestId"] == request_id
 
 
 def test_sidecar_token_is_checked_before_body_size() -> None:
