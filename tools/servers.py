@@ -24,7 +24,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PIDS = DATA / "run"
-SECRET_NAMES = ("jwt-signing-key", "provisioner-key")
+SECRET_FILES = {"secrets.json": ("jwt-signing-key",), "provisioning-secrets.json": ("provisioner-key",)}
+"""The local secret stores' files (see components/local/*secret*.yaml) and the keys each holds."""
 
 
 def profile_servers(profile: str) -> dict[str, int]:
@@ -98,18 +99,19 @@ def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
     return process
 
 
-def ensure_secrets(path: Path) -> None:
-    """Create the local secret store's file once, with random keys."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({name: secrets.token_urlsafe(48) for name in SECRET_NAMES}, indent=2))
-    path.chmod(0o600)
+def ensure_secrets(folder: Path) -> None:
+    """Create the local secret stores' files once, with random keys."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name, names in SECRET_FILES.items():
+        path = folder / file_name
+        if not path.exists():
+            path.write_text(json.dumps({name: secrets.token_urlsafe(48) for name in names}, indent=2))
+            path.chmod(0o600)
 
 
 def up(profile: str) -> None:
     PIDS.mkdir(parents=True, exist_ok=True)
-    ensure_secrets(DATA / "secrets.json")
+    ensure_secrets(DATA)
     for name, port in profile_servers(profile).items():
         if name != "redis":
             raise SystemExit(f"tools/servers does not know how to start {name}")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.peers import AppIds, Peers
 from apps.gateway.ratelimit import RateLimiter
-from apps.gateway.routes import admin, auth, catalog, health, orders
+from apps.gateway.routes import admin, auth, catalog, health, orders, tenants
 from apps.gateway.settings import GatewaySettings
 from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
 from servicekit.health import sidecar_check, sidecar_components
@@ -43,7 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         title="Junction gateway",
         lifespan=lifespan,
-        routers=[auth.router, health.router, catalog.router, orders.router, admin.router],
+        routers=[auth.router, health.router, catalog.router, orders.router, admin.router, tenants.router],
         readiness=readiness,
         public=True,
         edge_middleware=[RateLimitMiddleware],

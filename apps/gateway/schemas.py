@@ -45,3 +45,10 @@ class OrderCreate(PublicSchema):
 
 class ReplayRequest(PublicSchema):
     payload: dict[str, Any] | None = None
+
+
+class TenantCreate(PublicSchema):
+    name: str = Field(min_length=1, max_length=400)
+    subdomain: str = Field(min_length=1, max_length=63)
+    admin_email: str = Field(alias="adminEmail", min_length=3, max_length=320)
+    admin_password: str = Field(alias="adminPassword", min_length=1, max_length=128)

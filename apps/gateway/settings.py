@@ -14,6 +14,15 @@ HERE = Path(__file__).parent
 class GatewaySettings(ServiceSettings):
     app_id: str = Field("gateway", validation_alias=AliasChoices("APP_ID"))
     public_host: str = "127.0.0.1"
-    health_apps: list[str] = ["identity", "catalog", "orders", "payments", "notifications", "analytics", "admin"]
+    health_apps: list[str] = [
+        "identity",
+        "catalog",
+        "orders",
+        "payments",
+        "notifications",
+        "analytics",
+        "admin",
+        "provisioner",
+    ]
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"

@@ -16,6 +16,7 @@ from servicekit.context import current_request_id
 from servicekit.errors import JunctionError, RateLimited, error_for_status
 
 log = logging.getLogger("servicekit.envelope")
+REFUSAL_STATUS_HEADER = "X-Junction-Status"
 
 
 def _now() -> str:
@@ -50,10 +51,12 @@ def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONRespon
     open circuit breakers (dapr/dapr#6683). Callers read the envelope (`unwrap_envelope`);
     the public gateway always answers the real status.
     """
-    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else None
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else {}
     refusal = 400 <= err.status < 500 and err.status != 429
-    status = 200 if refusals_as_200 and refusal else err.status
-    return JSONResponse(error_body(err), status_code=status, headers=headers)
+    if refusals_as_200 and refusal:
+        headers[REFUSAL_STATUS_HEADER] = str(err.status)  # so access logs still show the real status
+        return JSONResponse(error_body(err), status_code=200, headers=headers)
+    return JSONResponse(error_body(err), status_code=err.status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:

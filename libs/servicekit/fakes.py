@@ -23,10 +23,19 @@ class FakeSidecar:
         self.secrets = dict(secrets or {})
         self.apps: dict[str, Handler] = {}
         self.broker_down = False
+        self.invocations: list[tuple[str, str, str, dict[str, str]]] = []
 
     async def invoke(
-        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        app_id: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
+        self.invocations.append((app_id, method, path, dict(headers or {})))
         handler = self.apps.get(app_id)
         if handler is None:
             raise DependencyUnavailable(f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE")

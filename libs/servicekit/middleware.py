@@ -58,6 +58,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
+                for key, value in message.get("headers", []):
+                    if key == b"x-junction-status":  # a refusal sent as 200 inside the mesh
+                        status = int(value)
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers

@@ -52,7 +52,14 @@ class SidecarClient(Protocol):
     """What apps need from a sidecar; DaprSidecar is the real one, FakeSidecar the unit-test one."""
 
     async def invoke(
-        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        app_id: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any: ...
 
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
@@ -122,7 +129,14 @@ class DaprSidecar:
             raise DependencyUnavailable(f"{what} is not reachable.", code="SIDECAR_UNREACHABLE") from exc
 
     async def invoke(
-        self, app_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        app_id: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """Call another app through Dapr and return the `data` of its envelope, or raise its error."""
         response = await self._send(
@@ -131,7 +145,7 @@ class DaprSidecar:
             f"The {app_id} service",
             json=json,
             params=params,
-            headers={"dapr-app-id": app_id},
+            headers={**(headers or {}), "dapr-app-id": app_id},
         )
         return unwrap_envelope(response, app_id)
 

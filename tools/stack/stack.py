@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools.servers import SECRET_NAMES, profile_servers, start_redis
+from tools.servers import ensure_secrets, profile_servers, start_redis
 from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ class Stack:
                 path.write_text(text.replace("127.0.0.1:6379", f"127.0.0.1:{self.redis_port}"))
         config = (ROOT / "config.yaml").read_text().replace(".data/", data)
         (self.run_dir / "config.yaml").write_text(config)
-        (self.run_dir / "secrets.json").write_text(json.dumps({n: secrets.token_urlsafe(48) for n in SECRET_NAMES}))
+        ensure_secrets(self.run_dir)
         limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
         if self.rate_limit_tiers is not None:
             limits["tiers"] = self.rate_limit_tiers
@@ -113,6 +113,7 @@ class Stack:
             "DAPR_HTTP_PORT": str(app.http_port),
             "DAPR_GRPC_PORT": str(app.grpc_port),
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
+            "TENANT_DATABASE_URL_TEMPLATE": f"sqlite+aiosqlite:///{self.run_dir}/tenants/{{subdomain}}.db",
             "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
             "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
             "HEALTH_APPS": json.dumps(
@@ -237,6 +238,17 @@ class Stack:
             timeout=10,
         )
         response.raise_for_status()
+
+    def invoke(
+        self, via: str, app_id: str, path: str, *, json: object = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST to another app through `via`'s sidecar, the way that app's own code would."""
+        return httpx.post(
+            f"{self.apps[via].sidecar_url}/{path.lstrip('/')}",
+            json=json,
+            headers={**(headers or {}), "dapr-app-id": app_id, "dapr-api-token": self.dapr_token},
+            timeout=30,
+        )
 
     def sidecar_log(self, app_id: str) -> str:
         managed = self.apps[app_id].sidecar

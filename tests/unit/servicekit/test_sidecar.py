@@ -11,8 +11,19 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from servicekit import Conflict, DaprSidecar, DependencyUnavailable, RateLimited, StateItem, new_event
+from servicekit import (
+    Conflict,
+    DaprSidecar,
+    DependencyUnavailable,
+    JunctionError,
+    NotFound,
+    RateLimited,
+    StateItem,
+    ValidationFailed,
+    new_event,
+)
 from servicekit.context import request_id_var
+from servicekit.sidecar import unwrap_envelope
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -83,6 +94,30 @@ def test_invoke_rebuilds_the_peer_error_envelope() -> None:
     assert caught.value.status == 409
     assert caught.value.message == "EMAIL_TAKEN happened"
     assert caught.value.details == {"field": "email"}
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "code"),
+    [(409, Conflict, "OUT_OF_STOCK"), (404, NotFound, "PRODUCT_NOT_FOUND"), (422, ValidationFailed, "INVALID_ITEMS")],
+)
+def test_invoke_rebuilds_a_refusal_a_peer_in_the_mesh_answered_with_http_200(
+    status: int, kind: type[JunctionError], code: str
+) -> None:
+    # Apps inside the mesh answer business refusals as HTTP 200; the real status is the envelope's statusCode.
+    refusal = envelope_error(status, code, details={"productId": "p-1"})
+    response = httpx.Response(200, json=refusal.json())
+    with pytest.raises(kind) as caught:
+        run(recording(response, []), lambda s: s.invoke("catalog", "POST", "/reservations", json={}))
+    assert (caught.value.status, caught.value.code) == (status, code)
+    assert caught.value.message == f"{code} happened"
+    assert caught.value.details == {"productId": "p-1"}
+
+
+def test_unwrap_envelope_rebuilds_a_200_refusal_with_its_real_status() -> None:
+    response = httpx.Response(200, json=envelope_error(409, "EMAIL_TAKEN", details={"field": "email"}).json())
+    with pytest.raises(Conflict) as caught:
+        unwrap_envelope(response, "identity")
+    assert (caught.value.status, caught.value.code, caught.value.details) == (409, "EMAIL_TAKEN", {"field": "email"})
 
 
 def test_invoke_rebuilds_rate_limited_with_retry_after() -> None:

@@ -1,0 +1,40 @@
+"""Tenant (school) onboarding, for admins; admin orchestrates, provisioner migrates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.schemas import TenantCreate
+from servicekit import ok
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.post("", status_code=201)
+async def create_tenant(body: TenantCreate, claims: AdminOnly, peers: PeersDep) -> JSONResponse:
+    """Create a school and its database; answers once the database is ready (or why it is not)."""
+    tenant = {**body.model_dump(by_alias=True), "requestedBy": claims.subject}
+    return ok(await peers.call(peers.apps.admin, "POST", "/tenants", json=tenant), status=201)
+
+
+@router.get("")
+async def list_tenants(_: AdminOnly, peers: PeersDep, limit: Limit = 20, offset: Offset = 0) -> JSONResponse:
+    return ok(await peers.call(peers.apps.admin, "GET", "/tenants", params={"limit": limit, "offset": offset}))
+
+
+@router.get("/{tenant_id}")
+async def get_tenant(tenant_id: str, _: AdminOnly, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.admin, "GET", f"/tenants/{tenant_id}"))
+
+
+@router.post("/{tenant_id}/retry")
+async def retry_tenant(tenant_id: str, claims: AdminOnly, peers: PeersDep) -> JSONResponse:
+    """Run a failed (or interrupted) provisioning again."""
+    body = {"requestedBy": claims.subject}
+    return ok(await peers.call(peers.apps.admin, "POST", f"/tenants/{tenant_id}/retry", json=body))

@@ -1,0 +1,123 @@
+"""Tenant (school) onboarding: admin orchestrates, provisioner migrates, only admin may call it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import Account, wait_until
+from tests.e2e.test_identity_flow import assert_error
+from tools.stack import Stack
+
+SCHOOL_TABLES = {"admin_users", "students", "teachers", "classes", "attendance", "grades", "announcements"}
+THAI_NAME = "โรงเรียนสาธิตจุฬาลงกรณ์"
+
+
+def new_tenant() -> dict[str, str]:
+    return {
+        "name": THAI_NAME,
+        "subdomain": f"school-{uuid.uuid4().hex[:10]}",
+        "adminEmail": "principal@example.com",
+        "adminPassword": "school-admin-pass",
+    }
+
+
+def database_of(stack: Stack, subdomain: str) -> Path:
+    return stack.run_dir / "tenants" / f"{subdomain}.db"
+
+
+def tables_in(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_create_tenant_builds_its_school_database(
+    gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    body = new_tenant()
+    created = gateway.post("/tenants", json=body, headers=admin_auth)
+    assert created.status_code == 201, created.text
+    tenant = created.json()["data"]
+    assert tenant["status"] == "ACTIVE" and tenant["name"] == THAI_NAME and tenant["subdomain"] == body["subdomain"]
+    assert set(tenant["tablesCreated"]) == SCHOOL_TABLES
+
+    path = database_of(stack, body["subdomain"])
+    assert tables_in(path) >= SCHOOL_TABLES
+    with sqlite3.connect(path) as db:
+        ((email, password_hash),) = db.execute("SELECT email, password_hash FROM admin_users").fetchall()
+    assert email == "principal@example.com" and password_hash.startswith("$argon2")
+
+    fetched = gateway.get(f"/tenants/{tenant['id']}", headers=admin_auth).json()["data"]
+    assert fetched["status"] == "ACTIVE" and "adminPassword" not in fetched and "adminPasswordHash" not in fetched
+    listed = gateway.get("/tenants", headers=admin_auth).json()["data"]["items"]
+    assert tenant["id"] in {t["id"] for t in listed}
+
+
+def test_tenant_input_is_checked(gateway: httpx.Client, admin_auth: dict[str, str], account: Account) -> None:
+    body = new_tenant()
+    assert gateway.post("/tenants", json=body, headers=admin_auth).status_code == 201
+    assert_error(gateway.post("/tenants", json={**body, "name": "Another"}, headers=admin_auth), 409, "SUBDOMAIN_TAKEN")
+    for bad in ("www", "ab", "Upper-Case", "-dash", "under_score", "x" * 64, "admin"):
+        assert_error(gateway.post("/tenants", json={**new_tenant(), "subdomain": bad}, headers=admin_auth), 422)
+    assert_error(gateway.post("/tenants", json=new_tenant(), headers=account.auth), 403, "ADMIN_ONLY")
+    assert_error(gateway.post("/tenants", json=new_tenant()), 401)
+
+
+def test_provisioner_down_fails_cleanly_then_retry_succeeds(
+    gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    body = new_tenant()
+    stack.stop_app("provisioner")
+    try:
+        refused = gateway.post("/tenants", json=body, headers=admin_auth)
+        error = assert_error(refused, 503, "PROVISIONING_FAILED")["error"]
+        tenant_id = error["details"]["tenantId"]  # type: ignore[index]
+        failed = gateway.get(f"/tenants/{tenant_id}", headers=admin_auth).json()["data"]
+        assert failed["status"] == "FAILED" and failed["reason"]
+        assert not database_of(stack, body["subdomain"]).exists()
+    finally:
+        stack.start_app("provisioner")
+
+    def retried() -> httpx.Response:
+        return gateway.post(f"/tenants/{tenant_id}/retry", headers=admin_auth)
+
+    # The breaker towards provisioner may still be open for a few seconds after the failures above.
+    done = wait_until(retried, lambda r: r.status_code == 200, timeout=60, what="a successful retry")
+    assert done.json()["data"]["status"] == "ACTIVE"
+    assert tables_in(database_of(stack, body["subdomain"])) >= SCHOOL_TABLES
+    assert_error(gateway.post(f"/tenants/{tenant_id}/retry", headers=admin_auth), 409, "TENANT_NOT_RETRYABLE")
+
+
+def test_only_admin_may_call_provisioner(stack: Stack) -> None:
+    target = database_of(stack, f"intruder-{uuid.uuid4().hex[:8]}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.touch()
+    request = {"databaseUrl": f"sqlite+aiosqlite:///{target}"}
+    key = json.loads((stack.run_dir / "provisioning-secrets.json").read_text())["provisioner-key"]
+    for via, headers in (("probe", {}), ("probe", {"x-provisioner-key": key}), ("gateway", {"x-provisioner-key": key})):
+        answer = stack.invoke(via, "provisioner", "/init-database", json=request, headers=headers)
+        body = answer.json()
+        assert body["success"] is False and body["statusCode"] == 403, (via, body)
+        assert body["error"]["code"] == "CALLER_NOT_ALLOWED"
+    assert tables_in(target) == set()
+
+
+def test_tenant_events_reach_notifications_and_analytics(gateway: httpx.Client, admin_auth: dict[str, str]) -> None:
+    body = new_tenant()
+    assert gateway.post("/tenants", json=body, headers=admin_auth).status_code == 201
+    wait_until(
+        lambda: [n["message"] for n in gateway.get("/notifications", headers=admin_auth).json()["data"]["items"]],
+        lambda messages: any(body["subdomain"] in m and "ready" in m for m in messages),
+        timeout=20,
+        what="the admin's notification",
+    )
+    wait_until(
+        lambda: gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"],
+        lambda counts: counts.get("tenant.provisioned", 0) >= 1,
+        timeout=20,
+        what="analytics to count tenant.provisioned",
+    )
