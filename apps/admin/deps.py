@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from apps.admin.deadletters.storage import DeadLetterRepository
+from apps.admin.tenants.saga import Onboarding
 from servicekit import SidecarClient
 
 
@@ -15,6 +16,7 @@ from servicekit import SidecarClient
 class AdminServices:
     sidecar: SidecarClient
     dead_letters: DeadLetterRepository
+    onboarding: Onboarding
 
 
 def _services(request: Request) -> AdminServices:

@@ -1,4 +1,4 @@
-"""admin's composition root: settings -> sidecar, stores -> FastAPI app with one merged subscription list."""
+"""admin's composition root: settings -> sidecar, state outbox, stores, onboarding -> FastAPI app."""
 
 from __future__ import annotations
 
@@ -13,30 +13,64 @@ from apps.admin.deadletters.storage import DaprStateDeadLetters
 from apps.admin.deps import AdminServices
 from apps.admin.settings import AdminSettings
 from apps.admin.subscriptions import subscription_router
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from apps.admin.tenants import api as tenants_api
+from apps.admin.tenants import service as tenants_service
+from apps.admin.tenants.admins import SqlTenantAdmins
+from apps.admin.tenants.databases import TenantDatabaseAdmin
+from apps.admin.tenants.provisioner import KEY_SECRET, ProvisionerClient
+from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.storage import DaprStateTenants
+from apps.admin.tenants.validation import allow_local_email_domains
+from servicekit import DaprSidecar, ReadinessCheck, SidecarClient, configure_logging, create_service_app
 from servicekit.health import sidecar_check, sidecar_components
+from servicekit.state_outbox import StateOutbox
 
 
 def routers(settings: AdminSettings) -> list[APIRouter]:
     """Every route of admin; each part that subscribes adds its source to the one `/dapr/subscribe`."""
     subscribe = subscription_router(lambda: deadletters_events.subscriptions(settings.pubsub_name))
-    return [subscribe, deadletters_events.router, deadletters_api.router]
+    return [subscribe, deadletters_events.router, deadletters_api.router, tenants_api.router]
+
+
+async def onboarding(settings: AdminSettings, sidecar: SidecarClient, outbox: StateOutbox) -> Onboarding:
+    """Wire tenant onboarding; the provisioner's key is read once, here, from its own secret store."""
+    key = await sidecar.get_secret(KEY_SECRET, store=settings.provisioning_secretstore_name)
+    return Onboarding(
+        tenants=DaprStateTenants(sidecar, outbox),
+        databases=TenantDatabaseAdmin(),
+        schemas=ProvisionerClient(sidecar, app_id=settings.provisioner_app_id, key=key),
+        admins=SqlTenantAdmins(),
+        database_url_template=settings.tenant_database_url_template,
+        stale_seconds=settings.provisioning_stale_seconds,
+    )
 
 
 def create_app(settings: AdminSettings | None = None) -> FastAPI:
     settings = settings or AdminSettings()
+    if not settings.is_production:
+        allow_local_email_domains()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.app_id, settings.log_level)
         sidecar = DaprSidecar.from_settings(settings)
         await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
-        app.state.services = AdminServices(sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar))
+        outbox = StateOutbox(sidecar)
+        tenants = await onboarding(settings, sidecar, outbox)
+        app.state.services = AdminServices(
+            sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=tenants
+        )
         app.state.checks = {"sidecar": sidecar_check(sidecar)}
         app.state.components = sidecar_components(sidecar)
+        outbox.start()
+        # A PROVISIONING tenant found now belongs to a run that died with the previous process.
+        await tenants_service.recover_interrupted(
+            older_than_seconds=settings.startup_recovery_stale_seconds, onboarding=tenants
+        )
         try:
             yield
         finally:
+            await outbox.stop()
             await sidecar.aclose()
 
     def readiness(app: FastAPI) -> Mapping[str, ReadinessCheck]:

@@ -1,9 +1,10 @@
-"""admin's settings."""
+"""admin's settings: dead-letter intake, and where tenant databases live and who provisions them."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from apps.admin.tenants.databases import check_url_template
 from servicekit import ServiceSettings
 
 
@@ -12,3 +13,17 @@ class AdminSettings(ServiceSettings):
     # Dead letters arrive as whole CloudEvents; a 413 would make Dapr redeliver one forever,
     # so admin accepts bodies well above the 64 KiB other apps allow.
     max_body_bytes: int = Field(1024 * 1024, gt=0)
+    provisioner_app_id: str = "provisioner"
+    provisioning_secretstore_name: str = "provisioning-secrets"
+    tenant_database_url_template: str = "sqlite+aiosqlite:///.data/tenants/{subdomain}.db"
+    """Where a tenant's database goes; for PostgreSQL: `postgresql+asyncpg://user:pw@host:5432/tenant_{subdomain}`."""
+    provisioning_stale_seconds: float = Field(120.0, ge=0)
+    """A tenant PROVISIONING for longer than this without progress may be retried (its run is presumed dead)."""
+    startup_recovery_stale_seconds: float = Field(0.0, ge=0)
+    """At start-up, PROVISIONING tenants idle this long are failed; 0: a lone admin's runs all died with it."""
+
+    @field_validator("tenant_database_url_template")
+    @classmethod
+    def _template_names_one_database_per_subdomain(cls, template: str) -> str:
+        check_url_template(template)
+        return template

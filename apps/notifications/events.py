@@ -12,6 +12,8 @@ from apps.notifications.payloads import (
     OrderFact,
     PaymentFailed,
     PaymentSucceeded,
+    TenantProvisioned,
+    TenantProvisioningFailed,
     UserRegistered,
     parse,
 )
@@ -76,3 +78,17 @@ async def payment_failed(event: EventEnvelope, services: NotificationsServices) 
     p = parse(PaymentFailed, event)
     message = messages.payment_declined(p.order_id, p.reason)
     await _notify(event, services, "payment.failed", p.user_id, message, p.order_id)
+
+
+@consumer.on("tenant.provisioned")
+async def tenant_provisioned(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(TenantProvisioned, event)
+    message = messages.tenant_ready(p.name, p.subdomain, len(p.tables_created))
+    await _notify(event, services, "tenant.provisioned", p.user_id, message, None)
+
+
+@consumer.on("tenant.provisioning_failed")
+async def tenant_provisioning_failed(event: EventEnvelope, services: NotificationsServices) -> None:
+    p = parse(TenantProvisioningFailed, event)
+    message = messages.tenant_failed(p.name, p.subdomain, p.reason)
+    await _notify(event, services, "tenant.provisioning_failed", p.user_id, message, None)

@@ -50,3 +50,11 @@ def payment_received(order_id: str, amount: Decimal) -> str:
 
 def payment_declined(order_id: str, reason: str) -> str:
     return f"Payment for order {_short(order_id)} was declined: {words(reason)}."
+
+
+def tenant_ready(name: str, subdomain: str, tables: int) -> str:
+    return f"School {name} ({subdomain}) is ready: {tables} tables created."
+
+
+def tenant_failed(name: str, subdomain: str, reason: str) -> str:
+    return f"School {name} ({subdomain}) could not be set up: {reason}."

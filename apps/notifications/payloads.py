@@ -58,6 +58,22 @@ class PaymentFailed(PaymentSucceeded):
     reason: Code
 
 
+class TenantFact(Payload):
+    """`tenant.provisioned` and `tenant.provisioning_failed`: `userId` is the platform admin who asked."""
+
+    tenant_id: Id
+    subdomain: Annotated[str, Field(min_length=1, max_length=63)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TenantProvisioned(TenantFact):
+    tables_created: list[Annotated[str, Field(min_length=1, max_length=200)]]
+
+
+class TenantProvisioningFailed(TenantFact):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 P = TypeVar("P", bound=Payload)
 
 

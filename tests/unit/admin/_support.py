@@ -11,7 +11,9 @@ from apps.admin.deadletters.storage import DaprStateDeadLetters
 from apps.admin.deps import AdminServices
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
+from apps.admin.tenants.saga import Onboarding
 from servicekit.fakes import FakeSidecar
+from tests.unit.admin._tenants import kit
 
 
 def envelope(**payload: Any) -> dict[str, Any]:
@@ -41,12 +43,16 @@ def cloud_event(topic: str = "order.created", data: Any = None, **fields: Any) -
     }
 
 
-def services(sidecar: FakeSidecar) -> AdminServices:
-    return AdminServices(sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar))
+def services(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> AdminServices:
+    return AdminServices(
+        sidecar=sidecar,
+        dead_letters=DaprStateDeadLetters(sidecar),
+        onboarding=onboarding or kit(sidecar).onboarding,
+    )
 
 
-def client(sidecar: FakeSidecar) -> TestClient:
+def client(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> TestClient:
     """admin's real app with its services on the fake sidecar; the lifespan (a real sidecar) is not entered."""
     app = create_app(AdminSettings(APP_ID="admin"))
-    app.state.services = services(sidecar)
+    app.state.services = services(sidecar, onboarding)
     return TestClient(app)

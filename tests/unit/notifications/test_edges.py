@@ -15,6 +15,7 @@ from servicekit import Delivery
 from servicekit.fakes import FakeSidecar
 from tests.unit.notifications._support import cloud_event, envelope, new_id, services_on
 
+TENANT = {"tenantId": "t-1", "subdomain": "satit", "name": "Satit", "userId": "u-1"}
 ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "paymentToken": "tok_ok"}
 
 
@@ -31,6 +32,13 @@ ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "pa
         ("order.expired", {"orderId": ["o-1"], "userId": "u-1", "total": 5}),
         ("payment.succeeded", {"orderId": "o-1", "userId": "u-1", "amount": None}),
         ("payment.failed", {"orderId": "o-1", "userId": "u-1", "amount": 5, "reason": 3}),
+        ("tenant.provisioned", {"tenantId": "t-1", "subdomain": "s", "name": "S", "tablesCreated": ["a"]}),
+        ("tenant.provisioned", {**TENANT, "tablesCreated": "admin_users"}),
+        ("tenant.provisioned", {**TENANT, "tablesCreated": None}),
+        ("tenant.provisioned", {**TENANT, "name": ""}),
+        ("tenant.provisioning_failed", {**TENANT, "reason": None}),
+        ("tenant.provisioning_failed", {**TENANT, "reason": ""}),
+        ("tenant.provisioning_failed", {**TENANT, "subdomain": 7, "reason": "x"}),
     ],
 )
 def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[str, Any]) -> None:
@@ -41,8 +49,17 @@ def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[st
 
 
 def test_topics_it_does_not_consume_are_dropped() -> None:
-    event = cloud_event("tenant.provisioned", envelope({"tenantId": "t-1"}))
-    assert asyncio.run(consumer.deliver("tenant.provisioned", event, services_on(FakeSidecar()))) is Delivery.DROP
+    payload = {
+        "productId": "p-1",
+        "sku": "S",
+        "stock": 1,
+        "reserved": 0,
+        "change": 1,
+        "reason": "created",
+        "orderId": None,
+    }
+    event = cloud_event("product.stock_changed", envelope({**payload, "userId": "u-1"}))
+    assert asyncio.run(consumer.deliver("product.stock_changed", event, services_on(FakeSidecar()))) is Delivery.DROP
 
 
 @pytest.fixture
@@ -54,7 +71,8 @@ def client() -> TestClient:
 
 def test_subscriptions_use_the_dead_letter_topic(client: TestClient) -> None:
     subscriptions = client.get("/dapr/subscribe").json()
-    assert len(subscriptions) == 7
+    assert len(subscriptions) == 9
+    assert {"tenant.provisioned", "tenant.provisioning_failed"} <= {s["topic"] for s in subscriptions}
     assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters")}
 
 

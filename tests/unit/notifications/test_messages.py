@@ -69,6 +69,45 @@ def test_event_becomes_its_message(topic: str, payload: dict[str, Any], message:
     assert item.get("orderId") == (None if topic == "user.registered" else ORDER)
 
 
+TABLES = ["admin_users", "announcements", "attendance", "classes", "grades", "students", "teachers"]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "message"),
+    [
+        (
+            "tenant.provisioned",
+            {"tenantId": "t-1", "subdomain": "satit", "name": "โรงเรียนสาธิต", "tablesCreated": TABLES},
+            "School โรงเรียนสาธิต (satit) is ready: 7 tables created.",
+        ),
+        (
+            "tenant.provisioned",
+            {"tenantId": "t-1", "subdomain": "empty", "name": "Empty", "tablesCreated": []},
+            "School Empty (empty) is ready: 0 tables created.",
+        ),
+        (
+            "tenant.provisioning_failed",
+            {
+                "tenantId": "t-1",
+                "subdomain": "satit",
+                "name": "โรงเรียนสาธิต",
+                "reason": "interrupted: admin restarted during provisioning",
+            },
+            "School โรงเรียนสาธิต (satit) could not be set up: interrupted: admin restarted during provisioning.",
+        ),
+    ],
+)
+def test_tenant_event_tells_the_admin_who_asked(topic: str, payload: dict[str, Any], message: str) -> None:
+    sidecar, admin_id = FakeSidecar(), new_id()
+    event = envelope({**payload, "userId": admin_id})
+    assert deliver(sidecar, topic, event) is Delivery.SUCCESS
+    [item] = inbox(sidecar, admin_id)["items"]
+    assert (item["type"], item["message"], item["eventId"]) == (topic, message, event.event_id)
+    assert "orderId" not in item
+    assert deliver(sidecar, topic, event) is Delivery.SUCCESS  # redelivered: still one notification
+    assert len(inbox(sidecar, admin_id)["items"]) == 1
+
+
 def test_reasons_read_as_words() -> None:
     assert words("INVALID_PAYMENT_TOKEN") == "invalid payment token"
     assert cancel_reason("ADMIN_CANCELLED") == "cancelled by an administrator"

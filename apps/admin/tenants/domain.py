@@ -1,0 +1,203 @@
+"""Tenants (schools): the pure model, its commands, events, errors and state machine. No web, no sidecar.
+
+PROVISIONING  RECORDED -> DATABASE_CREATED -> MIGRATED -> ADMIN_CREATED ─┬─> ACTIVE  (DONE)
+                                                                        └─> FAILED  (any step)
+FAILED, or PROVISIONING left idle past the stale limit ──retry──> PROVISIONING RECORDED
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from servicekit import Conflict, DependencyUnavailable, NotFound
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+INTERRUPTED = "interrupted: admin restarted during provisioning"
+
+
+class TenantStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    ACTIVE = "ACTIVE"
+    FAILED = "FAILED"
+
+
+class ProvisioningStep(StrEnum):
+    RECORDED = "RECORDED"
+    DATABASE_CREATED = "DATABASE_CREATED"
+    MIGRATED = "MIGRATED"
+    ADMIN_CREATED = "ADMIN_CREATED"
+    DONE = "DONE"
+
+
+class SubdomainTaken(Conflict):
+    default_code = "SUBDOMAIN_TAKEN"
+
+
+class TenantNotFound(NotFound):
+    default_code = "TENANT_NOT_FOUND"
+
+
+class TenantNotRetryable(Conflict):
+    default_code = "TENANT_NOT_RETRYABLE"
+
+
+class ProvisioningFailed(DependencyUnavailable):
+    default_code = "PROVISIONING_FAILED"
+
+
+class ProvisioningSuperseded(Conflict):
+    """Another run (a retry of a stale tenant, or start-up recovery) took the tenant over meanwhile."""
+
+    default_code = "PROVISIONING_SUPERSEDED"
+
+
+@dataclass(frozen=True)
+class CreateTenant:
+    """Command: open a school and give it a working database."""
+
+    name: str
+    subdomain: str
+    admin_email: str
+    admin_password: str
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class RetryTenant:
+    """Command: run the provisioning of a failed (or abandoned) tenant again."""
+
+    tenant_id: str
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    subdomain: str
+    admin_email: str
+    admin_password_hash: str
+    """Argon2id; kept so a retry can create the first admin again. Never leaves admin's state."""
+    database_url: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    status: TenantStatus = TenantStatus.PROVISIONING
+    step: ProvisioningStep = ProvisioningStep.RECORDED
+    reason: str | None = None
+    tables_created: tuple[str, ...] = ()
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class TenantProvisioned:
+    """Event: a school's database is migrated and its first admin exists."""
+
+    tenant: Tenant
+    topic = "tenant.provisioned"
+
+    def payload(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenantId": t.id,
+            "subdomain": t.subdomain,
+            "name": t.name,
+            "tablesCreated": list(t.tables_created),
+            "userId": t.requested_by,
+        }
+
+
+@dataclass(frozen=True)
+class TenantProvisioningFailed:
+    """Event: a school could not be set up; it can be retried."""
+
+    tenant: Tenant
+    topic = "tenant.provisioning_failed"
+
+    def payload(self) -> dict[str, object]:
+        t = self.tenant
+        return {
+            "tenantId": t.id,
+            "subdomain": t.subdomain,
+            "name": t.name,
+            "reason": t.reason,
+            "userId": t.requested_by,
+        }
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, like every Junction timestamp."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def valid_id(tenant_id: str) -> bool:
+    return bool(_ID.fullmatch(tenant_id))
+
+
+def new_tenant(
+    command: CreateTenant,
+    *,
+    name: str,
+    subdomain: str,
+    admin_email: str,
+    password_hash: str,
+    database_url: str,
+    now: datetime,
+) -> Tenant:
+    """Record an accepted request as a tenant about to be provisioned."""
+    return Tenant(
+        id=uuid.uuid4().hex,
+        name=name,
+        subdomain=subdomain,
+        admin_email=admin_email,
+        admin_password_hash=password_hash,
+        database_url=database_url,
+        requested_by=command.requested_by,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def advanced(tenant: Tenant, step: ProvisioningStep, *, now: datetime, tables: tuple[str, ...] | None = None) -> Tenant:
+    """The tenant one step further along its provisioning."""
+    return replace(
+        tenant, step=step, updated_at=now, tables_created=tenant.tables_created if tables is None else tables
+    )
+
+
+def activated(tenant: Tenant, *, now: datetime) -> tuple[Tenant, TenantProvisioned]:
+    active = replace(tenant, status=TenantStatus.ACTIVE, step=ProvisioningStep.DONE, reason=None, updated_at=now)
+    return active, TenantProvisioned(active)
+
+
+def failed(tenant: Tenant, reason: str, *, now: datetime) -> tuple[Tenant, TenantProvisioningFailed]:
+    """Mark the tenant FAILED; the step stays where it stopped, so the record tells how far it got."""
+    broken = replace(tenant, status=TenantStatus.FAILED, reason=reason, updated_at=now)
+    return broken, TenantProvisioningFailed(broken)
+
+
+def is_stale(tenant: Tenant, *, now: datetime, stale_seconds: float) -> bool:
+    """A PROVISIONING tenant nobody has moved forward for `stale_seconds`: its run is presumed dead."""
+    return tenant.status is TenantStatus.PROVISIONING and now - tenant.updated_at >= timedelta(seconds=stale_seconds)
+
+
+def restarted(tenant: Tenant, requested_by: str, *, now: datetime, stale_seconds: float) -> Tenant:
+    """The tenant back at the first step for another attempt, or why it cannot be retried."""
+    if tenant.status is TenantStatus.ACTIVE:
+        raise TenantNotRetryable("The tenant is already active.", details={"status": tenant.status.value})
+    if tenant.status is TenantStatus.PROVISIONING and not is_stale(tenant, now=now, stale_seconds=stale_seconds):
+        raise TenantNotRetryable("The tenant is being provisioned right now.", details={"status": tenant.status.value})
+    return replace(
+        tenant,
+        status=TenantStatus.PROVISIONING,
+        step=ProvisioningStep.RECORDED,
+        reason=None,
+        tables_created=(),
+        requested_by=requested_by,
+        updated_at=now,
+        attempts=tenant.attempts + 1,
+    )

@@ -1,0 +1,1 @@
+"""provisioner: brings a tenant (school) database to the latest school schema by migrations."""

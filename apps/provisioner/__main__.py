@@ -1,0 +1,3 @@
+from servicekit.serve import serve
+
+serve("apps.provisioner.main:create_app")

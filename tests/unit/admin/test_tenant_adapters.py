@@ -1,0 +1,196 @@
+"""The real adapters on SQLite files: creating and removing tenant databases, inserting the first admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from apps.admin.tenants import service
+from apps.admin.tenants.admins import SqlTenantAdmins, hash_password
+from apps.admin.tenants.databases import (
+    PostgresDatabases,
+    SqliteDatabases,
+    TenantDatabaseAdmin,
+    check_url_template,
+    maintenance_url,
+    postgres_database_name,
+)
+from apps.admin.tenants.domain import ProvisioningFailed, TenantStatus
+from apps.admin.tenants.provisioner import ProvisionerClient
+from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.storage import DaprStateTenants
+from servicekit import DependencyUnavailable
+from servicekit.fakes import FakeSidecar
+from servicekit.state_outbox import StateOutbox
+from tests.unit.admin._tenants import PROVISIONER_KEY, command, document
+
+ADMIN_USERS = (
+    "CREATE TABLE admin_users (id VARCHAR(36) PRIMARY KEY, email VARCHAR(320) NOT NULL UNIQUE,"
+    " name VARCHAR(200), password_hash VARCHAR(255) NOT NULL, created_at DATETIME NOT NULL)"
+)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def test_sqlite_database_is_a_new_folder_and_an_empty_file_created_once(tmp_path: Path) -> None:
+    path = tmp_path / "tenants" / "nested" / "school.db"
+    asyncio.run(SqliteDatabases().create(sqlite_url(path)))
+    assert path.is_file() and path.stat().st_size == 0
+    path.write_bytes(b"kept")
+    asyncio.run(SqliteDatabases().create(sqlite_url(path)))  # exists: left as it is
+    assert path.read_bytes() == b"kept"
+
+
+def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_absence(tmp_path: Path) -> None:
+    path = tmp_path / "school.db"
+    url = sqlite_url(path)
+    asyncio.run(SqliteDatabases().create(url))
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE t (x)")
+    (tmp_path / "school.db-wal").write_bytes(b"wal")
+    (tmp_path / "school.db-shm").write_bytes(b"shm")
+    (tmp_path / "other.db").write_bytes(b"not this one")
+
+    asyncio.run(SqliteDatabases().remove(url))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+    asyncio.run(SqliteDatabases().remove(url))  # already gone: nothing to do
+
+
+def test_relative_sqlite_urls_resolve_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite+aiosqlite:///.data/tenants/school.db"
+    asyncio.run(TenantDatabaseAdmin().create(url))
+    assert (tmp_path / ".data" / "tenants" / "school.db").is_file()
+    asyncio.run(TenantDatabaseAdmin().remove(url))
+    assert not (tmp_path / ".data" / "tenants" / "school.db").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://h/tenant_abc"]
+)
+def test_urls_without_a_database_of_a_known_kind_are_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        asyncio.run(TenantDatabaseAdmin().create(url))
+
+
+def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
+    url = "postgresql+asyncpg://junction:s3cret@db.internal:5432/tenant_my-school"
+    assert postgres_database_name(url) == "tenant_my-school"
+    assert maintenance_url(url).render_as_string(hide_password=False) == (
+        "postgresql+asyncpg://junction:s3cret@db.internal:5432/postgres"
+    )
+    for bad in ("postgres", "tenant_", 'tenant_x"; DROP DATABASE postgres; --', "tenant_ab\n", "other_school"):
+        with pytest.raises(ValueError):
+            postgres_database_name(f"postgresql+asyncpg://u@h/{bad}")
+        with pytest.raises(ValueError):
+            asyncio.run(PostgresDatabases().remove(f"postgresql+asyncpg://u@h/{bad}"))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "sqlite+aiosqlite:///.data/tenants/{subdomain}.db",
+        "sqlite+aiosqlite:////var/lib/junction/{subdomain}.db",
+        "postgresql+asyncpg://junction:pw@127.0.0.1:5432/tenant_{subdomain}",
+    ],
+)
+def test_good_templates(template: str) -> None:
+    check_url_template(template)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "sqlite+aiosqlite:///.data/tenants/school.db",
+        "sqlite+aiosqlite:///{subdomain}/{tenant}.db",
+        "sqlite:///.data/{subdomain}.db",
+        "postgresql+asyncpg://h/{subdomain}",
+        "postgresql+psycopg://h/tenant_{subdomain}",
+        "not a url {subdomain}",
+    ],
+)
+def test_bad_templates(template: str) -> None:
+    with pytest.raises(ValueError):
+        check_url_template(template)
+
+
+def make_admin_users(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute(ADMIN_USERS)
+
+
+def admin_rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT id, email, name, password_hash, created_at FROM admin_users").fetchall()
+
+
+def test_first_admin_is_inserted_once_by_email(tmp_path: Path) -> None:
+    path = tmp_path / "school.db"
+    make_admin_users(path)
+    password_hash = asyncio.run(hash_password("correct horse battery"))
+    admins = SqlTenantAdmins()
+
+    assert asyncio.run(admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash=password_hash))
+    again = asyncio.run(admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash="other"))
+    assert again is False
+    [(row_id, email, name, stored_hash, created_at)] = admin_rows(path)
+    assert (len(row_id), email, name, stored_hash) == (36, "p@school.example", "Administrator", password_hash)
+    assert created_at.startswith("20")
+    assert PasswordHasher().verify(stored_hash, "correct horse battery")
+
+
+def test_first_admin_needs_the_migrated_table(tmp_path: Path) -> None:
+    path = tmp_path / "school.db"
+    asyncio.run(SqliteDatabases().create(sqlite_url(path)))
+    with pytest.raises(Exception, match="admin_users"):
+        asyncio.run(SqlTenantAdmins().ensure_admin(sqlite_url(path), email="p@school.example", password_hash="h"))
+
+
+def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
+    return Onboarding(
+        tenants=DaprStateTenants(sidecar, StateOutbox(sidecar)),
+        databases=TenantDatabaseAdmin(),
+        schemas=ProvisionerClient(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
+        admins=SqlTenantAdmins(),
+        database_url_template=sqlite_url(tmp_path / "tenants" / "{subdomain}.db"),
+        stale_seconds=120,
+    )
+
+
+def test_saga_on_real_sqlite_files(tmp_path: Path) -> None:
+    """Only the provisioner is faked: it migrates the file admin created, as the real one would."""
+    sidecar = FakeSidecar()
+
+    async def provisioner(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        database = Path(json["databaseUrl"].removeprefix("sqlite+aiosqlite:///"))
+        assert await asyncio.to_thread(database.is_file), "admin creates the database; the provisioner migrates it"
+        make_admin_users(database)
+        return {"success": True, "message": "migrated", "tablesCreated": ["admin_users"]}
+
+    sidecar.apps["provisioner"] = provisioner
+    onboarding = real_sqlite_onboarding(tmp_path, sidecar)
+    tenant = asyncio.run(service.create_tenant(command(subdomain="real-school"), onboarding=onboarding))
+    assert tenant.status is TenantStatus.ACTIVE
+    [(_, email, _, password_hash, _)] = admin_rows(tmp_path / "tenants" / "real-school.db")
+    assert email == "principal@school.example"
+    assert PasswordHasher().verify(password_hash, "correct horse battery")
+
+    async def down(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        raise DependencyUnavailable("The provisioner service is unavailable.", code="SERVICE_UNAVAILABLE")
+
+    sidecar.apps["provisioner"] = down
+    with pytest.raises(ProvisioningFailed) as caught:
+        asyncio.run(service.create_tenant(command(subdomain="broken-school"), onboarding=onboarding))
+    assert not (tmp_path / "tenants" / "broken-school.db").exists()
+    assert (tmp_path / "tenants" / "real-school.db").is_file()
+    assert document(sidecar, caught.value.details["tenantId"])["status"] == "FAILED"

@@ -1,0 +1,271 @@
+"""admin's tenant HTTP edge through the real app, and its start-up wiring (secret, outbox, recovery)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+import apps.admin.main as admin_main
+from apps.admin.main import create_app
+from apps.admin.settings import AdminSettings
+from apps.admin.tenants.databases import tenant_database_url
+from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
+from apps.admin.tenants.provisioner import KEY_HEADER
+from apps.admin.tenants.saga import utc_now
+from apps.admin.tenants.storage import INDEX_KEY
+from servicekit.fakes import FakeSidecar
+from tests.unit.admin._support import client
+from tests.unit.admin._tenants import (
+    PROVISIONER_KEY,
+    SCHOOL_TABLES,
+    THAI_NAME,
+    FakeAdmins,
+    FakeDatabases,
+    Kit,
+    RecordingSidecar,
+    age,
+    command,
+    document,
+    kit,
+    provisioner_ok,
+    staged,
+)
+
+READ_FIELDS = {
+    "id",
+    "name",
+    "subdomain",
+    "adminEmail",
+    "status",
+    "step",
+    "reason",
+    "tablesCreated",
+    "databaseUrl",
+    "requestedBy",
+    "createdAt",
+    "updatedAt",
+    "attempts",
+}
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": THAI_NAME,
+        "subdomain": "satit",
+        "adminEmail": "principal@school.example",
+        "adminPassword": "correct horse battery",
+        "requestedBy": "platform-admin-1",
+        **overrides,
+    }
+
+
+def assert_refused(response: httpx.Response, status: int, code: str) -> Any:
+    """admin is inside the mesh: a refusal travels as HTTP 200, its real status in the envelope."""
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["success"], answer["statusCode"], answer["error"]["code"]) == (False, status, code)
+    return answer["error"]
+
+
+def test_create_answers_201_with_the_active_tenant() -> None:
+    k = kit()
+    response = client(k.sidecar, k.onboarding).post("/tenants", json=body())
+    assert response.status_code == 201, response.text
+    tenant = response.json()["data"]
+    assert set(tenant) == READ_FIELDS
+    assert (tenant["name"], tenant["subdomain"], tenant["status"], tenant["tablesCreated"]) == (
+        THAI_NAME,
+        "satit",
+        "ACTIVE",
+        sorted(SCHOOL_TABLES),
+    )
+    assert tenant["createdAt"].endswith("Z")
+    assert tenant["databaseUrl"] == "sqlite+aiosqlite:///tenants/satit.db"
+    assert "adminPasswordHash" not in response.text and "argon2" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"subdomain": "ab"}, "INVALID_SUBDOMAIN"),
+        ({"subdomain": "Satit"}, "INVALID_SUBDOMAIN"),
+        ({"subdomain": "-satit"}, "INVALID_SUBDOMAIN"),
+        ({"subdomain": "www"}, "INVALID_SUBDOMAIN"),
+        ({"subdomain": "junction"}, "INVALID_SUBDOMAIN"),
+        ({"name": "   "}, "INVALID_NAME"),
+        ({"name": "x" * 201}, "INVALID_NAME"),
+        ({"adminEmail": "not-an-email"}, "INVALID_EMAIL"),
+        ({"adminPassword": "short"}, "WEAK_PASSWORD"),
+        ({"adminPassword": "x" * 129}, "WEAK_PASSWORD"),
+        ({"requestedBy": ""}, "VALIDATION_FAILED"),
+        ({"extra": 1}, "VALIDATION_FAILED"),
+    ],
+)
+def test_bad_requests_are_refused_with_their_code_and_record_nothing(overrides: dict[str, Any], code: str) -> None:
+    k = kit()
+    assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    assert k.sidecar.state == {} and k.sidecar.invocations == []
+
+
+def test_missing_requested_by_is_refused() -> None:
+    k = kit()
+    payload = body()
+    del payload["requestedBy"]
+    assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=payload), 422, "VALIDATION_FAILED")
+
+
+def test_duplicate_subdomain_is_409_even_when_the_first_failed() -> None:
+    k = kit()
+    del k.sidecar.apps["provisioner"]
+    api = client(k.sidecar, k.onboarding)
+    assert api.post("/tenants", json=body()).status_code == 503
+    k.sidecar.apps["provisioner"] = provisioner_ok()
+    error = assert_refused(api.post("/tenants", json=body(name="Other")), 409, "SUBDOMAIN_TAKEN")
+    assert error["details"]["subdomain"] == "satit"
+
+
+def test_provisioner_down_is_503_provisioning_failed_then_retry_is_200_active() -> None:
+    k = kit()
+    del k.sidecar.apps["provisioner"]
+    api = client(k.sidecar, k.onboarding)
+
+    response = api.post("/tenants", json=body())
+    assert response.status_code == 503  # a real failure, not a refusal: it is not disguised as 200
+    error = response.json()["error"]
+    assert error["code"] == "PROVISIONING_FAILED"
+    assert set(error["details"]) == {"tenantId", "reason"}
+    tenant_id = error["details"]["tenantId"]
+    shown = api.get(f"/tenants/{tenant_id}").json()["data"]
+    assert (shown["status"], shown["reason"]) == ("FAILED", error["details"]["reason"])
+
+    k.sidecar.apps["provisioner"] = provisioner_ok()
+    retried = api.post(f"/tenants/{tenant_id}/retry", json={"requestedBy": "platform-admin-2"})
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["data"]["status"], retried.json()["data"]["attempts"]) == ("ACTIVE", 2)
+
+    again = api.post(f"/tenants/{tenant_id}/retry", json={"requestedBy": "platform-admin-2"})
+    assert_refused(again, 409, "TENANT_NOT_RETRYABLE")
+
+
+def test_retry_of_unknown_tenant_is_404_and_needs_requested_by() -> None:
+    api = client(FakeSidecar())
+    assert_refused(api.post("/tenants/0123abcd/retry", json={"requestedBy": "a"}), 404, "TENANT_NOT_FOUND")
+    assert_refused(api.post("/tenants/0123abcd/retry", json={}), 422, "VALIDATION_FAILED")
+
+
+def test_list_is_newest_first_and_paged_and_get_finds_one() -> None:
+    k = kit()
+    api = client(k.sidecar, k.onboarding)
+    ids = [api.post("/tenants", json=body(subdomain=f"school-{n}")).json()["data"]["id"] for n in range(3)]
+
+    page = api.get("/tenants").json()["data"]
+    assert (page["total"], [t["id"] for t in page["items"]]) == (3, ids[::-1])
+    assert all(set(t) == READ_FIELDS for t in page["items"])
+    paged = api.get("/tenants", params={"limit": 1, "offset": 1}).json()["data"]
+    assert (paged["total"], [t["id"] for t in paged["items"]]) == (3, [ids[1]])
+    assert api.get(f"/tenants/{ids[0]}").json()["data"]["subdomain"] == "school-0"
+    assert_refused(api.get("/tenants/nope"), 404, "TENANT_NOT_FOUND")
+    assert_refused(api.get("/tenants", params={"limit": 0}), 422, "VALIDATION_FAILED")
+    assert api.get("/tenants").json()["data"] == page  # reading changes nothing
+    assert client(FakeSidecar()).get("/tenants").json()["data"] == {"items": [], "total": 0}
+
+
+def test_a_postgres_password_is_not_shown() -> None:
+    k = kit()
+    template = "postgresql+asyncpg://junction:s3cret@db:5432/tenant_{subdomain}"
+    k.onboarding = dataclasses.replace(k.onboarding, database_url_template=template)
+    tenant = client(k.sidecar, k.onboarding).post("/tenants", json=body()).json()["data"]
+    assert tenant["databaseUrl"] == "postgresql+asyncpg://junction:***@db:5432/tenant_satit"
+    assert document(k.sidecar, tenant["id"])["databaseUrl"].endswith(":s3cret@db:5432/tenant_satit")
+
+
+class LifespanSidecar(RecordingSidecar):
+    """Stands in for DaprSidecar in the real lifespan."""
+
+    instance: ClassVar[LifespanSidecar]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secret_stores: list[str | None] = []
+        self.closed = False
+
+    @classmethod
+    def from_settings(cls, settings: AdminSettings) -> LifespanSidecar:
+        return cls.instance
+
+    async def wait_until_ready(self, *, timeout_seconds: float) -> None:
+        return None
+
+    async def get_secret(self, key: str, *, store: str | None = None) -> str:
+        self.secret_stores.append(store)
+        return await super().get_secret(key, store=store)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: pytest.MonkeyPatch) -> None:
+    sidecar = LifespanSidecar()
+    k = kit(sidecar)
+    databases = FakeDatabases()
+    LifespanSidecar.instance = sidecar
+    monkeypatch.setattr(admin_main, "DaprSidecar", LifespanSidecar)
+    monkeypatch.setattr(admin_main, "TenantDatabaseAdmin", lambda: databases)
+    monkeypatch.setattr(admin_main, "SqlTenantAdmins", FakeAdmins)
+    monkeypatch.setattr(admin_main, "configure_logging", lambda *args: None)
+
+    # A tenant left PROVISIONING by a previous admin process: recorded, database created, then nothing.
+    api = client(k.sidecar, k.onboarding)
+    k.sidecar.apps["provisioner"] = provisioner_ok()
+    active_id = api.post("/tenants", json=body(subdomain="fine")).json()["data"]["id"]
+    stuck_id = record_stuck(k)
+
+    app = create_app(AdminSettings(APP_ID="admin"))
+    with TestClient(app) as started:
+        assert sidecar.secret_stores == ["provisioning-secrets"]
+        stuck = started.get(f"/tenants/{stuck_id}").json()["data"]
+        assert (stuck["status"], stuck["reason"]) == ("FAILED", INTERRUPTED)
+        assert started.get(f"/tenants/{active_id}").json()["data"]["status"] == "ACTIVE"
+        assert databases.removed == ["sqlite+aiosqlite:///.data/tenants/stuck.db"]
+        started.post(f"/tenants/{stuck_id}/retry", json={"requestedBy": "platform-admin-2"})
+        invocation = sidecar.invocations[-1]
+        assert invocation == ("provisioner", "POST", "/init-database", {KEY_HEADER: PROVISIONER_KEY})
+        assert started.get(f"/tenants/{stuck_id}").json()["data"]["status"] == "ACTIVE"
+        # The relay the lifespan started publishes what recovery and the retry staged.
+        deadline = time.monotonic() + 5
+        while staged(sidecar) and time.monotonic() < deadline:
+            started.get("/healthz")  # hands the event loop to the relay for a moment
+        assert staged(sidecar) == []
+    assert sidecar.closed
+    published = [(t, e.payload["tenantId"]) for t, e in sidecar.published]
+    assert ("tenant.provisioning_failed", stuck_id) in published and ("tenant.provisioned", stuck_id) in published
+
+
+def record_stuck(k: Kit) -> str:
+    """Store a PROVISIONING tenant the way a run that died after creating its database leaves it."""
+    cmd = command(subdomain="stuck")
+    url = tenant_database_url("sqlite+aiosqlite:///.data/tenants/{subdomain}.db", "stuck")
+    tenant = new_tenant(
+        cmd,
+        name=cmd.name,
+        subdomain="stuck",
+        admin_email="p@school.example",
+        password_hash="h",
+        database_url=url,
+        now=utc_now(),
+    )
+
+    async def store() -> None:
+        record = await k.onboarding.tenants.add(tenant)
+        await k.onboarding.tenants.replace(record, advanced(tenant, ProvisioningStep.DATABASE_CREATED, now=utc_now()))
+
+    asyncio.run(store())
+    assert k.sidecar.state[("statestore", INDEX_KEY)].value["ids"][-1] == tenant.id
+    age(k.sidecar, tenant.id, 5)
+    return tenant.id

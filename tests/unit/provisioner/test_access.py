@@ -1,0 +1,66 @@
+"""Only admin, presenting the shared key, may call the provisioner; the probes stay open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.provisioner._support import KEY, SCHOOL_TABLES, client, empty_sqlite, init_database, refusal, tables_in
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"dapr-caller-app-id": "admin"},
+        {"x-provisioner-key": KEY},
+        {"dapr-caller-app-id": "orders", "x-provisioner-key": KEY},
+        {"dapr-caller-app-id": "Admin", "x-provisioner-key": KEY},
+        {"dapr-caller-app-id": "admin", "x-provisioner-key": "wrong-key"},
+        {"dapr-caller-app-id": "admin", "x-provisioner-key": ""},
+        {"dapr-caller-app-id": "admin", "x-provisioner-key": KEY + "x"},
+    ],
+    ids=[
+        "no-headers",
+        "no-key",
+        "no-caller",
+        "wrong-caller",
+        "caller-case",
+        "wrong-key",
+        "empty-key",
+        "longer-key",
+    ],
+)
+def test_refused_unless_admin_with_the_key_and_nothing_is_touched(tmp_path: Path, headers: dict[str, str]) -> None:
+    path, url = empty_sqlite(tmp_path)
+
+    body = refusal(init_database(client(), url, headers=headers))
+
+    assert (body["statusCode"], body["error"]["code"]) == (403, "CALLER_NOT_ALLOWED")
+    assert path.stat().st_size == 0
+    assert tables_in(path) == []
+
+
+def test_refused_before_the_body_is_even_judged() -> None:
+    response = client().post("/init-database", json={"unexpected": 1}, headers={"dapr-caller-app-id": "orders"})
+
+    body = refusal(response)
+
+    assert body["error"]["code"] == "CALLER_NOT_ALLOWED"
+
+
+def test_admin_with_the_key_is_served(tmp_path: Path) -> None:
+    _, url = empty_sqlite(tmp_path)
+
+    response = init_database(client(), url, headers={"dapr-caller-app-id": "admin", "x-provisioner-key": KEY})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["tablesCreated"] == SCHOOL_TABLES
+
+
+def test_probes_need_no_caller_headers() -> None:
+    api = client()
+
+    assert api.get("/healthz").status_code == 200
+    assert api.get("/readyz").status_code == 200
