@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -21,8 +21,7 @@ from apps.admin.tenants.provisioner import KEY_SECRET, ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
 from apps.admin.tenants.validation import allow_local_email_domains
-from servicekit import DaprSidecar, ReadinessCheck, SidecarClient, configure_logging, create_service_app
-from servicekit.health import sidecar_check, sidecar_components
+from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
 from servicekit.state_outbox import StateOutbox
 
 
@@ -51,31 +50,16 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
         allow_local_email_domains()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.app_id, settings.log_level)
-        sidecar = DaprSidecar.from_settings(settings)
-        await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
-        outbox = StateOutbox(sidecar)
-        tenants = await onboarding(settings, sidecar, outbox)
-        app.state.services = AdminServices(
-            sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=tenants
-        )
-        app.state.checks = {"sidecar": sidecar_check(sidecar)}
-        app.state.components = sidecar_components(sidecar)
-        outbox.start()
-        # A PROVISIONING tenant found now belongs to a run that died with the previous process.
-        await tenants_service.recover_interrupted(
-            older_than_seconds=settings.startup_recovery_stale_seconds, onboarding=tenants
-        )
-        try:
+    async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
+        async with StateOutbox(sidecar) as outbox:
+            tenants = await onboarding(settings, sidecar, outbox)
+            app.state.services = AdminServices(
+                sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=tenants
+            )
+            # A PROVISIONING tenant found now belongs to a run that died with the previous process.
+            await tenants_service.recover_interrupted(
+                older_than_seconds=settings.startup_recovery_stale_seconds, onboarding=tenants
+            )
             yield
-        finally:
-            await outbox.stop()
-            await sidecar.aclose()
 
-    def readiness(app: FastAPI) -> Mapping[str, ReadinessCheck]:
-        return getattr(app.state, "checks", {})
-
-    return create_service_app(
-        settings, title="Junction admin", lifespan=lifespan, routers=routers(settings), readiness=readiness
-    )
+    return create_sidecar_app(settings, title="Junction admin", routers=routers(settings), wire=wire)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,9 +15,9 @@ from apps.identity.deps import IdentityServices
 from apps.identity.domain import RegisterUser, Role, allow_local_email_domains
 from apps.identity.settings import IdentitySettings
 from apps.identity.storage import SqlUnitOfWork, outbox
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.database import create_engine
-from servicekit.health import database_check, sidecar_check, sidecar_components
+from servicekit.health import database_check
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
@@ -31,34 +31,22 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         allow_local_email_domains()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.app_id, settings.log_level)
-        sidecar = DaprSidecar.from_settings(settings)
-        await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
+    async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
         engine = create_engine(settings.database_url)
-        relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
-        tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET), ttl_seconds=settings.token_ttl_seconds)
-        services = IdentityServices(uow=lambda: SqlUnitOfWork(engine, relay), tokens=tokens)
-        admin = RegisterUser(
-            settings.admin_email, settings.admin_password.get_secret_value(), "Administrator", Role.ADMIN
-        )
-        await service.ensure_admin(admin, uow=services.uow)
-
-        app.state.services = services
-        app.state.checks = {"sidecar": sidecar_check(sidecar), "database": database_check(engine)}
-        app.state.components = sidecar_components(sidecar)
-        relay.start()
         try:
-            yield
+            relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
+            tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET), ttl_seconds=settings.token_ttl_seconds)
+            services = IdentityServices(uow=lambda: SqlUnitOfWork(engine, relay), tokens=tokens)
+            admin = RegisterUser(
+                settings.admin_email, settings.admin_password.get_secret_value(), "Administrator", Role.ADMIN
+            )
+            await service.ensure_admin(admin, uow=services.uow)
+            app.state.services = services
+            app.state.checks["database"] = database_check(engine)
+            async with relay:
+                yield
         finally:
-            await relay.stop()
             await engine.dispose()
-            await sidecar.aclose()
 
-    def readiness(app: FastAPI) -> Mapping[str, ReadinessCheck]:
-        return getattr(app.state, "checks", {})
-
-    return create_service_app(
-        settings, title="Junction identity", lifespan=lifespan, routers=[router], readiness=readiness
-    )
+    return create_sidecar_app(settings, title="Junction identity", routers=[router], wire=wire)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +18,9 @@ from apps.orders.peers import DaprOrderPeers
 from apps.orders.service import utc_now
 from apps.orders.settings import OrdersSettings
 from apps.orders.storage import SqlUnitOfWork, outbox
-from servicekit import DaprSidecar, ReadinessCheck, configure_logging, create_service_app
+from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.database import create_engine
-from servicekit.health import database_check, sidecar_check, sidecar_components
+from servicekit.health import database_check
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay
 
@@ -30,10 +31,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or OrdersSettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.app_id, settings.log_level)
-        sidecar = DaprSidecar.from_settings(settings)
-        await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
+    async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
         engine = create_engine(settings.database_url)
         relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
@@ -44,20 +42,12 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
             payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
             expiry_batch=settings.expiry_batch,
         )
-        app.state.checks = {"sidecar": sidecar_check(sidecar), "database": database_check(engine)}
-        app.state.components = sidecar_components(sidecar)
-        if settings.outbox_relay:
-            relay.start()
+        app.state.checks["database"] = database_check(engine)
         try:
-            yield
+            # Off when the relay runs as a process of its own; the outbox then only fills until one runs.
+            async with relay if settings.outbox_relay else contextlib.nullcontext():
+                yield
         finally:
-            await relay.stop()
             await engine.dispose()
-            await sidecar.aclose()
 
-    def readiness(app: FastAPI) -> Mapping[str, ReadinessCheck]:
-        return getattr(app.state, "checks", {})
-
-    return create_service_app(
-        settings, title="Junction orders", lifespan=lifespan, routers=[router, consumer.router()], readiness=readiness
-    )
+    return create_sidecar_app(settings, title="Junction orders", routers=[router, consumer.router()], wire=wire)

@@ -14,5 +14,4 @@ class OrdersSettings(ServiceSettings):
     catalog_app_id: str = "catalog"
     payment_timeout_seconds: int = Field(900, ge=1, le=7 * 86400)
     expiry_batch: int = Field(100, ge=1, le=1000)
-    # Off when the relay runs as a process of its own; the outbox then only fills until one runs.
     outbox_relay: bool = True

@@ -1,6 +1,6 @@
 """What every Junction app shares: settings, sidecar client, events, errors, envelope, health."""
 
-from servicekit.app import create_service_app
+from servicekit.app import create_service_app, create_sidecar_app
 from servicekit.context import current_request_id
 from servicekit.envelope import ok
 from servicekit.errors import (
@@ -42,6 +42,7 @@ __all__ = [
     "ValidationFailed",
     "configure_logging",
     "create_service_app",
+    "create_sidecar_app",
     "current_request_id",
     "new_event",
     "ok",

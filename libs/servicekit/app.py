@@ -1,19 +1,64 @@
-"""Assemble a Junction service: envelope handlers, request context, sidecar token, body limit, probes."""
+"""Assemble a Junction service: envelope handlers, request context, sidecar token, body limit, probes,
+and the usual lifespan (logs, sidecar ready, readiness checks) around what each app wires itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from servicekit.envelope import install_error_handlers
-from servicekit.health import ReadinessCheck, health_router
+from servicekit.health import ReadinessCheck, health_router, sidecar_check, sidecar_components
+from servicekit.logs import configure_logging
 from servicekit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SidecarTokenMiddleware
 from servicekit.settings import ServiceSettings
+from servicekit.sidecar import DaprSidecar
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Wiring = Callable[[FastAPI, DaprSidecar], AbstractAsyncContextManager[None]]
+"""Builds an app's services on its ready sidecar (setting `app.state.services`), runs while they serve."""
+
+
+def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
+    checks: Mapping[str, ReadinessCheck] = getattr(app.state, "checks", {})
+    return checks
+
+
+def create_sidecar_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    wire: Wiring,
+    public: bool = False,
+    edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+) -> FastAPI:
+    """The app every service is: JSON logs, a ready sidecar, its checks, then what `wire` builds."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.app_id, settings.log_level)
+        sidecar = DaprSidecar.from_settings(settings)
+        try:
+            await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
+            app.state.checks = {"sidecar": sidecar_check(sidecar)}
+            app.state.components = sidecar_components(sidecar)
+            async with wire(app, sidecar):
+                yield
+        finally:
+            await sidecar.aclose()
+
+    return create_service_app(
+        settings,
+        title=title,
+        lifespan=lifespan,
+        routers=routers,
+        readiness=_checks,
+        public=public,
+        edge_middleware=edge_middleware,
+    )
 
 
 def create_service_app(

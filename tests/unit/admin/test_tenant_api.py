@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import apps.admin.main as admin_main
+import servicekit.app as servicekit_app
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants.databases import tenant_database_url
@@ -215,10 +216,10 @@ def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: py
     k = kit(sidecar)
     databases = FakeDatabases()
     LifespanSidecar.instance = sidecar
-    monkeypatch.setattr(admin_main, "DaprSidecar", LifespanSidecar)
+    monkeypatch.setattr(servicekit_app, "DaprSidecar", LifespanSidecar)
     monkeypatch.setattr(admin_main, "TenantDatabaseAdmin", lambda: databases)
     monkeypatch.setattr(admin_main, "SqlTenantAdmins", FakeAdmins)
-    monkeypatch.setattr(admin_main, "configure_logging", lambda *args: None)
+    monkeypatch.setattr(servicekit_app, "configure_logging", lambda *args: None)
 
     # A tenant left PROVISIONING by a previous admin process: recorded, database created, then nothing.
     api = client(k.sidecar, k.onboarding)
