@@ -29,13 +29,13 @@ test-e2e: setup
 	bash tools/pytest tests/e2e
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check apps libs tests tools
-	$(VENV)/bin/ruff format --check apps libs tests tools
+	$(VENV)/bin/ruff check apps libs tests tools bench
+	$(VENV)/bin/ruff format --check apps libs tests tools bench
 	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed
-	$(VENV)/bin/ruff format apps libs tests tools
-	$(VENV)/bin/ruff check --fix apps libs tests tools
+	$(VENV)/bin/ruff format apps libs tests tools bench
+	$(VENV)/bin/ruff check --fix apps libs tests tools bench
 
 bench: setup  ## throughput and latency through the gateway, written to docs/benchmarks.md
 	$(PY) -m bench.run --output docs/benchmarks.md

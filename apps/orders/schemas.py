@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from apps.orders.domain import MAX_LINES, Order
+
+
+def _utc_text(moment: datetime) -> str:
+    """ISO-8601 in UTC; SQLite hands timestamps back without their zone, and they were stored in UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 class Schema(BaseModel):
@@ -62,9 +69,9 @@ class OrderRead(Schema):
                 LineRead(product_id=x.product_id, name=x.name, unit_price=float(x.unit_price), quantity=x.quantity)
                 for x in order.lines
             ],
-            created_at=order.created_at.isoformat(),
-            updated_at=order.updated_at.isoformat(),
-            expires_at=order.expires_at.isoformat(),
+            created_at=_utc_text(order.created_at),
+            updated_at=_utc_text(order.updated_at),
+            expires_at=_utc_text(order.expires_at),
             payment_id=order.payment_id,
             cancel_reason=order.cancel_reason,
         )

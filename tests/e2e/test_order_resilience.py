@@ -141,3 +141,26 @@ def test_events_committed_before_a_crash_are_published_once_after_restart(
     )
     order_in(gateway, account, order["id"], "CONFIRMED")
     assert len(probe_events(stack, "order.created", order["id"])) == len(events) == 1
+
+
+def test_dashboard_degrades_per_section_when_a_service_is_down(
+    gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    healthy = gateway.get("/admin/dashboard", headers=admin_auth)
+    assert healthy.status_code == 200, healthy.text
+    assert {name: s["status"] for name, s in healthy.json()["data"].items()} == {
+        "products": "ok",
+        "orders": "ok",
+        "reports": "ok",
+        "deadLetters": "ok",
+    }
+    stack.stop_app("analytics")
+    try:
+        degraded = gateway.get("/admin/dashboard", headers=admin_auth)
+        assert degraded.status_code == 200, degraded.text
+        sections = degraded.json()["data"]
+        assert sections["reports"]["status"] == "unavailable" and sections["reports"]["error"]["code"]
+        assert sections["products"]["status"] == sections["orders"]["status"] == "ok"
+        assert_error(gateway.get("/reports/summary", headers=admin_auth), 503)
+    finally:
+        stack.start_app("analytics")

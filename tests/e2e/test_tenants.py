@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -121,3 +122,37 @@ def test_tenant_events_reach_notifications_and_analytics(gateway: httpx.Client, 
         timeout=20,
         what="analytics to count tenant.provisioned",
     )
+
+
+def test_admin_crash_mid_provisioning_leaves_a_retryable_tenant(
+    gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    body = new_tenant()
+    stack.pause_app("provisioner")  # admin's call to it now waits, mid-saga
+    try:
+        with httpx.Client(base_url=gateway.base_url, timeout=5) as impatient, suppress(httpx.TimeoutException):
+            impatient.post("/tenants", json=body, headers=admin_auth)
+
+        def provisioning() -> list[dict[str, object]]:
+            items = gateway.get("/tenants", params={"limit": 100}, headers=admin_auth).json()["data"]["items"]
+            return [t for t in items if t["subdomain"] == body["subdomain"]]
+
+        (stuck,) = wait_until(provisioning, bool, timeout=10, what="the tenant to be recorded")
+        assert stuck["status"] == "PROVISIONING"
+        stack.kill_app("admin")
+    finally:
+        stack.pause_app("provisioner", paused=False)
+        stack.stop_app("admin")
+        stack.start_app("admin")
+
+    recovered = gateway.get(f"/tenants/{stuck['id']}", headers=admin_auth).json()["data"]
+    assert recovered["status"] == "FAILED" and "interrupted" in recovered["reason"]
+    assert not database_of(stack, body["subdomain"]).exists()
+    retried = wait_until(
+        lambda: gateway.post(f"/tenants/{stuck['id']}/retry", headers=admin_auth),
+        lambda r: r.status_code == 200,
+        timeout=60,
+        what="the retry to succeed",
+    )
+    assert retried.json()["data"]["status"] == "ACTIVE"
+    assert tables_in(database_of(stack, body["subdomain"])) >= SCHOOL_TABLES

@@ -227,6 +227,12 @@ class Stack:
             managed.process.wait(timeout=5)
             managed.process = None
 
+    def pause_app(self, app_id: str, *, paused: bool = True) -> None:
+        """Freeze (SIGSTOP) or thaw (SIGCONT) an app's process: it stays connected but answers nothing."""
+        managed = self.apps[app_id].app
+        if managed is not None and managed.process is not None:
+            os.killpg(managed.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str = "probe") -> None:
         """Publish raw event data through an app's sidecar, as a misbehaving or replaying producer would."""
         app = self.apps[via]
