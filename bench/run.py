@@ -27,6 +27,7 @@ from tools.stack import Stack
 from tools.stack.stack import DAPRD, ROOT
 
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+PRODUCTS = 20
 
 
 @dataclass(frozen=True)
@@ -85,30 +86,54 @@ async def measure(stack: Stack, scale: float) -> tuple[list[Result], dict[str, f
         await client.post("/auth/register", json={"email": seed, "password": password, "name": "Bench"})
         login = await client.post("/auth/login", json={"email": seed, "password": password})
         auth = {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
+        admin = await client.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
+        admin_auth = {"Authorization": f"Bearer {admin.json()['data']['accessToken']}"}
+        products = [
+            (
+                await client.post(
+                    "/products",
+                    json={"sku": f"BENCH-{tag}-{n}", "name": f"Bench widget {n}", "price": 1.5, "stock": 1_000_000},
+                    headers=admin_auth,
+                )
+            ).json()["data"]["id"]
+            for n in range(PRODUCTS)
+        ]
+
+        def order(i: int) -> dict[str, object]:
+            """Orders spread over the catalogue the way real traffic is; each buys one unit."""
+            item = {"productId": products[i % PRODUCTS], "quantity": 1}
+            return {"items": [item], "paymentMethod": {"token": "tok_ok"}}
 
         def n(count: int) -> int:
             return max(10, int(count * scale))
 
         scenarios = [
-            Scenario("GET /health (gateway only)", n(3000), 32, lambda c, i: c.get("/health"), 50),
+            Scenario("GET /health (gateway only)", n(3000), 8, lambda c, i: c.get("/health"), 50),
             Scenario(
                 "GET /users/me (gateway → 2 sidecars → identity → DB)",
                 n(3000),
-                32,
+                8,
                 lambda c, i: c.get("/users/me", headers=auth),
                 100,
             ),
             Scenario(
-                "POST /auth/login (Argon2id verify)",
+                f"POST /orders over {PRODUCTS} products (gateway → orders → identity + catalog; outbox)",
                 n(300),
                 8,
+                lambda c, i: c.post("/orders", json=order(i), headers=auth),
+                500,
+            ),
+            Scenario(
+                "POST /auth/login (Argon2id verify)",
+                n(300),
+                4,
                 lambda c, i: c.post("/auth/login", json={"email": seed, "password": password}),
                 500,
             ),
             Scenario(
                 "POST /auth/register (Argon2id hash + outbox + publish)",
                 n(300),
-                8,
+                4,
                 lambda c, i: c.post(
                     "/auth/register", json={"email": f"b{i}-{tag}@example.com", "password": password, "name": "Bench"}
                 ),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.admin.deadletters.storage import DeadLetterRepository
 from apps.admin.tenants.saga import Onboarding
 from servicekit import SidecarClient
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,4 @@ class AdminServices:
     onboarding: Onboarding
 
 
-def _services(request: Request) -> AdminServices:
-    services: AdminServices = request.app.state.services
-    return services
-
-
-Services = Annotated[AdminServices, Depends(_services)]
+Services = Annotated[AdminServices, Depends(services_of(AdminServices))]

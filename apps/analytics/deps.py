@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.analytics.storage import SummaryStore
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,4 @@ class AnalyticsServices:
     summaries: SummaryStore
 
 
-def _services(request: Request) -> AnalyticsServices:
-    services: AnalyticsServices = request.app.state.services
-    return services
-
-
-Services = Annotated[AnalyticsServices, Depends(_services)]
+Services = Annotated[AnalyticsServices, Depends(services_of(AnalyticsServices))]

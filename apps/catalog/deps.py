@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.catalog.storage import DaprStateCatalog
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,4 @@ class CatalogServices:
     store: DaprStateCatalog
 
 
-def _services(request: Request) -> CatalogServices:
-    services: CatalogServices = request.app.state.services
-    return services
-
-
-Services = Annotated[CatalogServices, Depends(_services)]
+Services = Annotated[CatalogServices, Depends(services_of(CatalogServices))]

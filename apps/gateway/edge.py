@@ -14,6 +14,7 @@ from servicekit.tokens import TokenCodec
 
 log = logging.getLogger("gateway.edge")
 API_PREFIX = "/api/v1"
+VERIFIED_CLAIMS = "verified_claims"
 
 
 def client_key(scope: Scope, tokens: TokenCodec | None) -> str:
@@ -23,9 +24,12 @@ def client_key(scope: Scope, tokens: TokenCodec | None) -> str:
             scheme, _, token = bytes(value).decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token:
                 try:
-                    return "user:" + tokens.verify(token.strip()).subject
+                    claims = tokens.verify(token.strip())
                 except JunctionError:
                     break
+                # Verified once per request: the route's auth dependency reuses these claims.
+                scope.setdefault("state", {})[VERIFIED_CLAIMS] = claims
+                return "user:" + claims.subject
     client = scope.get("client")
     return "addr:" + (client[0] if client else "unknown")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.identity.service import UnitOfWorkFactory
+from servicekit.deps import services_of
 from servicekit.tokens import TokenCodec
 
 
@@ -17,9 +18,4 @@ class IdentityServices:
     tokens: TokenCodec
 
 
-def _services(request: Request) -> IdentityServices:
-    services: IdentityServices = request.app.state.services
-    return services
-
-
-Services = Annotated[IdentityServices, Depends(_services)]
+Services = Annotated[IdentityServices, Depends(services_of(IdentityServices))]

@@ -17,9 +17,9 @@ from apps.identity.domain import (
     new_user,
     normalise_email,
 )
-from apps.identity.passwords import hash_password, password_matches
 from apps.identity.storage import UnitOfWork
 from servicekit.events import new_event
+from servicekit.passwords import hash_password, password_matches
 from servicekit.tokens import TokenCodec
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

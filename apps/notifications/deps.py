@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.notifications.storage import InboxStore
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,4 @@ class NotificationsServices:
     inboxes: InboxStore
 
 
-def _services(request: Request) -> NotificationsServices:
-    services: NotificationsServices = request.app.state.services
-    return services
-
-
-Services = Annotated[NotificationsServices, Depends(_services)]
+Services = Annotated[NotificationsServices, Depends(services_of(NotificationsServices))]

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.orders.peers import OrderPeers
 from apps.orders.service import Clock, UnitOfWorkFactory
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,4 @@ class OrdersServices:
     expiry_batch: int
 
 
-def _services(request: Request) -> OrdersServices:
-    services: OrdersServices = request.app.state.services
-    return services
-
-
-Services = Annotated[OrdersServices, Depends(_services)]
+Services = Annotated[OrdersServices, Depends(services_of(OrdersServices))]

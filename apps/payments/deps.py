@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from apps.payments.storage import PaymentStore
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,4 @@ class PaymentsServices:
     payments: PaymentStore
 
 
-def _services(request: Request) -> PaymentsServices:
-    services: PaymentsServices = request.app.state.services
-    return services
-
-
-Services = Annotated[PaymentsServices, Depends(_services)]
+Services = Annotated[PaymentsServices, Depends(services_of(PaymentsServices))]

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from apps.provisioner.domain import CALLER_HEADER, KEY_HEADER, CallerPolicy
 from apps.provisioner.service import SchemaMigrator
+from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
@@ -17,15 +18,10 @@ class ProvisionerServices:
     callers: CallerPolicy
 
 
-def _services(request: Request) -> ProvisionerServices:
-    services: ProvisionerServices = request.app.state.services
-    return services
+Services = Annotated[ProvisionerServices, Depends(services_of(ProvisionerServices))]
 
 
-Services = Annotated[ProvisionerServices, Depends(_services)]
-
-
-def _admin_only(request: Request, services: Services) -> None:
+async def _admin_only(request: Request, services: Services) -> None:
     """Refuse, before any work, a call that is not admin's or lacks the shared key."""
     services.callers.check(request.headers.get(CALLER_HEADER), request.headers.get(KEY_HEADER))
 

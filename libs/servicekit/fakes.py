@@ -10,6 +10,7 @@ from typing import Any
 from servicekit.errors import Conflict, DependencyUnavailable
 from servicekit.events import EventEnvelope
 from servicekit.sidecar import StateItem, StateOp
+from servicekit.state_outbox import outbox_keys
 
 Handler = Callable[[str, str, Any, dict[str, Any] | None], Awaitable[Any]]
 
@@ -78,6 +79,17 @@ class FakeSidecar:
 
     async def outbound_ready(self) -> bool:
         return True
+
+    def staged_events(self, store: str = "statestore") -> list[tuple[str, dict[str, Any]]]:
+        """The (topic, payload) pairs waiting in a StateOutbox, oldest first across its shards."""
+        entries = [
+            entry
+            for key in outbox_keys()
+            if (item := self.state.get((store, key))) is not None
+            for entry in item.value.get("pending", [])
+        ]
+        entries.sort(key=lambda entry: str(entry["event"]["occurredAt"]))
+        return [(entry["topic"], entry["event"]["payload"]) for entry in entries]
 
     def topics(self) -> list[str]:
         return [topic for topic, _ in self.published]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -10,12 +11,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# Below Linux's ephemeral range (32768+): a port the kernel hands to some outgoing connection
+# between our pick and the server's bind would make a sidecar fail to start.
+_PORT_RANGE = range(20000, 32000)
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A loopback port nobody listens on, outside the ephemeral range, never handed out twice."""
+    for _ in range(200):
+        port = random.choice(_PORT_RANGE)  # noqa: S311 - spreading picks, not a secret
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free loopback port found")
 
 
 class Managed:

@@ -6,19 +6,16 @@ columns it writes (lightweight `table()`, typed as the migrations define them), 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Protocol
 
-from argon2 import PasswordHasher
 from sqlalchemy import DateTime, String, Unicode, column, select, table
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.database import create_engine
 
 ADMIN_NAME = "Administrator"
-_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
 
 admin_users = table(
     "admin_users",
@@ -28,11 +25,6 @@ admin_users = table(
     column("password_hash", String),
     column("created_at", DateTime(timezone=True)),
 )
-
-
-async def hash_password(password: str) -> str:
-    """Argon2id, off the event loop: hashing is deliberately slow."""
-    return await asyncio.to_thread(_hasher.hash, password)
 
 
 class TenantAdmins(Protocol):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from apps.admin.tenants.admins import hash_password
 from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import (
     INTERRUPTED,
@@ -23,6 +22,7 @@ from apps.admin.tenants.storage import TenantStore, Versioned
 from apps.admin.tenants.validation import check_password, clean_name, normalise_email, valid_subdomain
 from servicekit import JunctionError
 from servicekit.conflicts import retry_on_conflict
+from servicekit.passwords import hash_password
 
 log = logging.getLogger("apps.admin.tenants")
 

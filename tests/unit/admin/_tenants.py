@@ -139,6 +139,4 @@ def age(sidecar: FakeSidecar, tenant_id: str, seconds: float) -> None:
 
 def staged(sidecar: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
     """The events waiting in admin's state outbox: (topic, payload)."""
-    item = sidecar.state.get(("statestore", "outbox"))
-    pending = item.value["pending"] if item else []
-    return [(entry["topic"], entry["event"]["payload"]) for entry in pending]
+    return sidecar.staged_events()

@@ -11,7 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from apps.admin.tenants import service
-from apps.admin.tenants.admins import SqlTenantAdmins, hash_password
+from apps.admin.tenants.admins import SqlTenantAdmins
 from apps.admin.tenants.databases import (
     PostgresDatabases,
     SqliteDatabases,
@@ -26,6 +26,7 @@ from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
 from servicekit import DependencyUnavailable
 from servicekit.fakes import FakeSidecar
+from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox
 from tests.unit.admin._tenants import PROVISIONER_KEY, command, document
 

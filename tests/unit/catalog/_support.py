@@ -55,5 +55,4 @@ def counts(fake: FakeSidecar, product_id: str) -> tuple[int, int]:
 
 def staged(fake: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
     """The topics and payloads waiting in the state outbox, oldest first."""
-    outbox = doc(fake, "outbox") or {"pending": []}
-    return [(entry["topic"], entry["event"]["payload"]) for entry in outbox["pending"]]
+    return fake.staged_events()

@@ -63,6 +63,4 @@ def stored(sidecar: FakeSidecar, order_id: str) -> dict[str, Any] | None:
 
 def staged(sidecar: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
     """The events waiting in the state outbox: (topic, payload)."""
-    item = sidecar.state.get(("statestore", "outbox"))
-    pending = [] if item is None else item.value.get("pending", [])
-    return [(entry["topic"], entry["event"]["payload"]) for entry in pending]
+    return sidecar.staged_events()
