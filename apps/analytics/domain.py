@@ -1,7 +1,8 @@
-"""The platform summary: the pure model, the command that feeds it, and its arithmetic."""
+"""The platform summary: the pure model, the command that feeds it, and its arithmetic (also across shards)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -61,6 +62,27 @@ class Summary:
             event_counts=counts,
             seen=tuple(remember(self.seen, command.event_id)),
         )
+
+
+def merged(parts: Iterable[Summary]) -> Summary:
+    """One summary adding up the figures of several (the shards); each part keeps its own `seen`."""
+    orders = _no_orders()
+    revenue = ZERO
+    registrations = 0
+    counts: dict[str, int] = {}
+    for part in parts:
+        for status, n in part.orders_by_status.items():
+            orders[status] += n
+        revenue += part.revenue
+        registrations += part.registrations
+        for topic, n in part.event_counts.items():
+            counts[topic] = counts.get(topic, 0) + n
+    return Summary(
+        orders_by_status=orders,
+        revenue=revenue.quantize(CENT, rounding=ROUND_HALF_UP),
+        registrations=registrations,
+        event_counts=counts,
+    )
 
 
 def counted(topic: str, event_id: str) -> Observe:

@@ -1,4 +1,7 @@
-"""analytics' event edge: every topic is counted; order and user events also move the figures."""
+"""analytics' event edge: every topic is counted; order and user events also move the figures.
+
+Order and payment events name their order, so all of one order's events are counted in one shard.
+"""
 
 from __future__ import annotations
 
@@ -27,26 +30,28 @@ async def user_registered(event: EventEnvelope, services: AnalyticsServices) -> 
 
 @consumer.on("order.created")
 async def order_created(event: EventEnvelope, services: AnalyticsServices) -> None:
-    parse_payload(OrderFact, event)
-    await service.observe(domain.order_created(event.event_id), summaries=services.summaries)
+    p = parse_payload(OrderFact, event)
+    await service.observe(domain.order_created(event.event_id), order_id=p.order_id, summaries=services.summaries)
 
 
 @consumer.on("order.confirmed")
 async def order_confirmed(event: EventEnvelope, services: AnalyticsServices) -> None:
     p = parse_payload(OrderFact, event)
-    await service.observe(domain.order_confirmed(event.event_id, p.total), summaries=services.summaries)
+    command = domain.order_confirmed(event.event_id, p.total)
+    await service.observe(command, order_id=p.order_id, summaries=services.summaries)
 
 
 @consumer.on("order.cancelled")
 async def order_cancelled(event: EventEnvelope, services: AnalyticsServices) -> None:
     p = parse_payload(OrderCancelled, event)
-    await service.observe(domain.order_cancelled(event.event_id, p.previous, p.total), summaries=services.summaries)
+    command = domain.order_cancelled(event.event_id, p.previous, p.total)
+    await service.observe(command, order_id=p.order_id, summaries=services.summaries)
 
 
 @consumer.on("order.expired")
 async def order_expired(event: EventEnvelope, services: AnalyticsServices) -> None:
-    parse_payload(OrderFact, event)
-    await service.observe(domain.order_expired(event.event_id), summaries=services.summaries)
+    p = parse_payload(OrderFact, event)
+    await service.observe(domain.order_expired(event.event_id), order_id=p.order_id, summaries=services.summaries)
 
 
 def _count_only(topic: str, model: type[Payload]) -> Handler[AnalyticsServices]:
@@ -57,12 +62,22 @@ def _count_only(topic: str, model: type[Payload]) -> Handler[AnalyticsServices]:
     return handle
 
 
+def _count_payment(topic: str) -> Handler[AnalyticsServices]:
+    """Payment events are only counted, but in their order's shard like the order's own events."""
+
+    async def handle(event: EventEnvelope, services: AnalyticsServices) -> None:
+        p = parse_payload(PaymentFact, event)
+        await service.observe(domain.counted(topic, event.event_id), order_id=p.order_id, summaries=services.summaries)
+
+    return handle
+
+
 COUNTED_ONLY: dict[str, type[Payload]] = {
     "product.stock_changed": StockChanged,
-    "payment.succeeded": PaymentFact,
-    "payment.failed": PaymentFact,
     "tenant.provisioned": TenantFact,
     "tenant.provisioning_failed": TenantFact,
 }
 for _topic, _model in COUNTED_ONLY.items():
     consumer.on(_topic)(_count_only(_topic, _model))
+for _topic in ("payment.succeeded", "payment.failed"):
+    consumer.on(_topic)(_count_payment(_topic))

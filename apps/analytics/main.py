@@ -20,7 +20,7 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        app.state.services = AnalyticsServices(summaries=DaprSummaryStore(sidecar))
+        app.state.services = AnalyticsServices(summaries=DaprSummaryStore(sidecar, shards=settings.summary_shards))
         yield
 
     return create_sidecar_app(settings, title="Junction analytics", routers=[router, consumer.router()], wire=wire)

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-from apps.analytics.domain import Observe, Summary
+import asyncio
+import zlib
+
+from apps.analytics.domain import Observe, Summary, merged
 from apps.analytics.storage import SummaryStore
 from servicekit.conflicts import retry_on_conflict
 
 
-async def observe(command: Observe, *, summaries: SummaryStore) -> bool:
-    """Count an event once; False when it was counted already."""
+def shard_of(partition: str, shards: int) -> int:
+    """The shard a partition's events are counted in; crc32 is stable across processes, unlike hash()."""
+    return zlib.crc32(partition.encode()) % shards
+
+
+async def observe(command: Observe, *, summaries: SummaryStore, order_id: str | None = None) -> bool:
+    """Count an event once; False when it was counted already.
+
+    Events of one order share a shard, so a cancel meets its own create and the shard's counts stay
+    consistent; any other event spreads by its id. Either way a redelivery lands where its first
+    delivery did, so that shard's `seen` recognises it.
+    """
+    shard = shard_of(order_id or command.event_id, summaries.shards)
 
     async def attempt() -> bool:
-        stored = await summaries.get()
+        stored = await summaries.get(shard)
         changed = (stored.summary if stored else Summary()).observe(command)
         if changed is None:
             return False
-        # Every event writes this one key: the ETag makes concurrent writers redo their update, not lose it.
-        await summaries.save(changed, stored.etag if stored else None)
+        # Concurrent writers of one shard redo their update on an ETag clash instead of losing it;
+        # the shards keep such clashes rare.
+        await summaries.save(shard, changed, stored.etag if stored else None)
         return True
 
     return await retry_on_conflict(attempt)
 
 
 async def current_summary(*, summaries: SummaryStore) -> Summary:
-    stored = await summaries.get()
-    return stored.summary if stored else Summary()
+    """The figures of every shard added up."""
+    stored = await asyncio.gather(*(summaries.get(shard) for shard in range(summaries.shards)))
+    return merged(part.summary for part in stored if part is not None)

@@ -1,4 +1,4 @@
-"""analytics' Dapr state: the one hot `summary` document, guarded by its ETag."""
+"""analytics' Dapr state: the summary split over `summary:<n>` shard documents, each guarded by its ETag."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any, Protocol
 from apps.analytics.domain import OrderStatus, Summary
 from servicekit.sidecar import SidecarClient, StateOp
 
-SUMMARY_KEY = "summary"
+SHARDS = 16
+
+
+def summary_keys(shards: int = SHARDS) -> list[str]:
+    """Every state key the summary is split over, in shard order."""
+    return [f"summary:{shard}" for shard in range(shards)]
 
 
 @dataclass(frozen=True)
@@ -19,10 +24,14 @@ class StoredSummary:
 
 
 class SummaryStore(Protocol):
-    async def get(self) -> StoredSummary | None: ...
+    @property
+    def shards(self) -> int:
+        """How many shards the summary is split over; shard numbers run from 0 to this minus one."""
 
-    async def save(self, summary: Summary, etag: str | None) -> None:
-        """Write only if nobody wrote since `etag` was read; with no ETag, only if there is no summary yet."""
+    async def get(self, shard: int) -> StoredSummary | None: ...
+
+    async def save(self, shard: int, summary: Summary, etag: str | None) -> None:
+        """Write only if nobody wrote the shard since `etag` was read; with no ETag, only if it is still empty."""
 
 
 def to_state(summary: Summary) -> dict[str, Any]:
@@ -46,14 +55,22 @@ def from_state(value: dict[str, Any]) -> Summary:
 
 
 class DaprSummaryStore:
-    def __init__(self, sidecar: SidecarClient) -> None:
+    def __init__(self, sidecar: SidecarClient, *, shards: int = SHARDS) -> None:
+        if shards < 1:
+            raise ValueError("The summary needs at least one shard.")
         self.sidecar = sidecar
+        self.keys = summary_keys(shards)
 
-    async def get(self) -> StoredSummary | None:
-        item = await self.sidecar.get_state(SUMMARY_KEY)
+    @property
+    def shards(self) -> int:
+        return len(self.keys)
+
+    async def get(self, shard: int) -> StoredSummary | None:
+        item = await self.sidecar.get_state(self.keys[shard])
         if item is None or not item.value:
             return None
         return StoredSummary(from_state(item.value), item.etag)
 
-    async def save(self, summary: Summary, etag: str | None) -> None:
-        await self.sidecar.transact([StateOp(SUMMARY_KEY, to_state(summary), etag=etag, insert_only=etag is None)])
+    async def save(self, shard: int, summary: Summary, etag: str | None) -> None:
+        op = StateOp(self.keys[shard], to_state(summary), etag=etag, insert_only=etag is None)
+        await self.sidecar.transact([op])

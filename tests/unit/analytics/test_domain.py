@@ -73,3 +73,25 @@ def test_an_event_is_counted_once() -> None:
     summary = run(domain.order_confirmed("e1", Decimal("3")))
     assert summary.observe(domain.order_confirmed("e1", Decimal("3"))) is None
     assert summary.seen == ("e1",)
+
+
+def test_shards_add_up_to_one_summary() -> None:
+    first = run(domain.order_created("e1"), domain.order_confirmed("e2", Decimal("0.10")), domain.user_registered("e3"))
+    second = run(domain.order_created("e4"), domain.order_confirmed("e5", Decimal("0.20")), domain.order_expired("e6"))
+    third = run(domain.order_created("e7"), domain.counted("tenant.provisioned", "e8"))
+    total = domain.merged([first, second, third])
+    assert total.orders_by_status == {P: 1, C: 2, X: 0, E: 1}
+    assert str(total.revenue) == "0.30"
+    assert total.registrations == 1
+    assert total.event_counts == {
+        "order.created": 3,
+        "order.confirmed": 2,
+        "user.registered": 1,
+        "order.expired": 1,
+        "tenant.provisioned": 1,
+    }
+    assert total.seen == ()  # dedupe stays with each shard; the report never needs it
+
+
+def test_no_shards_add_up_to_an_empty_summary() -> None:
+    assert domain.merged([]) == Summary()

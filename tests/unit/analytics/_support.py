@@ -1,0 +1,88 @@
+"""What analytics' event and shard tests share: payloads of one order, deliveries, and the stored shards."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from apps.analytics import service
+from apps.analytics.deps import AnalyticsServices
+from apps.analytics.events import consumer
+from apps.analytics.schemas import SummaryRead
+from apps.analytics.storage import SHARDS, DaprSummaryStore
+from servicekit import Delivery, EventEnvelope, new_event
+from servicekit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem, StateOp
+
+ORDER = {"orderId": "o-1", "userId": "u-1", "total": 12.5}
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "user.registered": {"userId": "u-1", "email": "a@example.com", "name": "A", "role": "customer"},
+    "product.stock_changed": {
+        "productId": "p-1",
+        "sku": "PEN",
+        "stock": 3,
+        "reserved": 1,
+        "change": -1,
+        "reason": "reserved",
+        "orderId": "o-1",
+    },
+    "order.created": {**ORDER, "items": [], "paymentToken": "tok_ok"},
+    "order.confirmed": {**ORDER, "paymentId": "pay-1"},
+    "order.cancelled": {**ORDER, "previousStatus": "CONFIRMED", "reason": "CUSTOMER_CANCELLED"},
+    "order.expired": ORDER,
+    "payment.succeeded": {"paymentId": "pay-1", "orderId": "o-1", "userId": "u-1", "amount": 12.5},
+    "payment.failed": {"paymentId": "pay-1", "orderId": "o-1", "userId": "u-1", "amount": 12.5, "reason": "X"},
+    "tenant.provisioned": {"tenantId": "t-1", "subdomain": "s", "name": "S", "tablesCreated": 7},
+    "tenant.provisioning_failed": {"tenantId": "t-1", "subdomain": "s", "name": "S", "reason": "boom"},
+}
+ORDER_TOPICS = [topic for topic in PAYLOADS if topic.startswith(("order.", "payment."))]
+
+
+class InterleavingSidecar(FakeSidecar):
+    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = 0
+        self.most_reading = 0
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        self.reading += 1
+        self.most_reading = max(self.most_reading, self.reading)
+        item = await super().get_state(key, store=store)
+        await asyncio.sleep(0)
+        self.reading -= 1
+        return item
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        await asyncio.sleep(0)
+        await super().transact(operations, store=store)
+
+
+def services_on(sidecar: FakeSidecar, shards: int = SHARDS) -> AnalyticsServices:
+    return AnalyticsServices(summaries=DaprSummaryStore(sidecar, shards=shards))
+
+
+def of_order(topic: str, order_id: str) -> dict[str, Any]:
+    """The topic's sample payload, about another order."""
+    return {**PAYLOADS[topic], "orderId": order_id}
+
+
+def cloud_event(topic: str, event: EventEnvelope) -> dict[str, Any]:
+    return {"id": event.event_id, "type": topic, "data": event.model_dump(mode="json", by_alias=True)}
+
+
+def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None) -> Delivery:
+    envelope = event or new_event(payload)
+    return asyncio.run(consumer.deliver(topic, cloud_event(topic, envelope), services_on(sidecar)))
+
+
+def shards(sidecar: FakeSidecar) -> dict[str, dict[str, Any]]:
+    """Every stored summary shard, by state key."""
+    return {key: dict(item.value) for (_, key), item in sidecar.state.items() if key.startswith("summary:")}
+
+
+def summary(sidecar: FakeSidecar) -> dict[str, Any]:
+    """Every shard added up, as the report shows it."""
+    total = asyncio.run(service.current_summary(summaries=services_on(sidecar).summaries))
+    return SummaryRead.of(total).model_dump(by_alias=True)
