@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from apps.identity.domain import EmailTaken, Role, User
 from servicekit.events import EventEnvelope
-from servicekit.outbox import OutboxRelay, outbox_table, record_event
+from servicekit.outbox import OutboxRelay, OutboxUnitOfWork, outbox_table
 
 metadata = MetaData()
 users = Table(
@@ -80,30 +80,13 @@ class SqlUserRepository:
         return None if row is None else _to_user(row)
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(OutboxUnitOfWork):
+    """identity's unit of work: users and the outbox in one transaction."""
+
+    users: UserRepository
+
     def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
-        self.engine = engine
-        self.relay = relay
-        self._wrote_events = False
+        super().__init__(engine, outbox, relay)
 
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self.connection = await self.engine.connect()
-        await self.connection.begin()
-        self.users: UserRepository = SqlUserRepository(self.connection)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.connection.in_transaction():
-            await self.connection.rollback()
-        await self.connection.close()
-
-    async def record(self, topic: str, event: EventEnvelope) -> None:
-        await record_event(self.connection, outbox, topic, event)
-        self._wrote_events = True
-
-    async def commit(self) -> None:
-        await self.connection.commit()
-        if self._wrote_events and self.relay is not None:
-            self.relay.kick()
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.users = SqlUserRepository(connection)

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-from servicekit import EventEnvelope, ValidationFailed
+from servicekit.payloads import Id, Money
+from servicekit.payloads import Payload as EventPayload
 
-
-def _money(value: object) -> Decimal:
-    # Amounts are JSON numbers; a string or a bool is a producer bug worth a dead letter.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a JSON number")
-    amount = Decimal(str(value))
-    if not amount.is_finite():
-        raise ValueError("must be a finite amount")
-    return amount
-
-
-Money = Annotated[Decimal, PlainValidator(_money)]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class Payload(BaseModel):
-    """A tolerant reader: unknown fields are ignored, the ones used must be there with the contract's types."""
-
-    model_config = ConfigDict(alias_generator=to_camel, extra="ignore", frozen=True)
+class Payload(EventPayload):
+    """Every event notifications reads names the user it is for."""
 
     user_id: Id
 
@@ -72,17 +56,3 @@ class TenantProvisioned(TenantFact):
 
 class TenantProvisioningFailed(TenantFact):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-P = TypeVar("P", bound=Payload)
-
-
-def parse(model: type[P], event: EventEnvelope) -> P:
-    """Read an event's payload or raise ValidationFailed, which sends the event to the dead letters."""
-    try:
-        return model.model_validate(event.payload)
-    except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        raise ValidationFailed(
-            f"The {model.__name__} payload is not valid.", code="INVALID_PAYLOAD", details=details
-        ) from exc

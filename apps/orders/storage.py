@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from apps.orders.domain import Order, OrderLine, OrderStatus
-from servicekit.events import EventEnvelope
-from servicekit.outbox import OutboxRelay, outbox_table, record_event
+from servicekit.outbox import OutboxRelay, OutboxUnitOfWork, outbox_table
 
 metadata = MetaData()
 orders = Table(
@@ -146,30 +144,16 @@ class SqlOrderRepository:
         ]
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(OutboxUnitOfWork):
     """One transaction over orders, applied event ids and the outbox."""
 
+    orders: SqlOrderRepository
+
     def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
-        self.engine = engine
-        self.relay = relay
-        self._wrote_events = False
+        super().__init__(engine, outbox, relay)
 
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self.connection = await self.engine.connect()
-        await self.connection.begin()
-        self.orders = SqlOrderRepository(self.connection)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.connection.in_transaction():
-            await self.connection.rollback()
-        await self.connection.close()
-
-    async def record(self, topic: str, event: EventEnvelope) -> None:
-        await record_event(self.connection, outbox, topic, event)
-        self._wrote_events = True
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.orders = SqlOrderRepository(connection)
 
     async def mark_processed(self, event_id: str, topic: str, now: datetime) -> bool:
         """Remember an applied event; False when it was applied before (a redelivery)."""
@@ -181,8 +165,3 @@ class SqlUnitOfWork:
         except IntegrityError:
             return False
         return True
-
-    async def commit(self) -> None:
-        await self.connection.commit()
-        if self._wrote_events and self.relay is not None:
-            self.relay.kick()

@@ -7,20 +7,15 @@ consumers drop duplicates by event id) and stamps them sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import UTC, datetime
+from typing import Self
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from servicekit.context import request_id_var
-from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
+from servicekit.relay import Relay
 from servicekit.sidecar import SidecarClient
-
-log = logging.getLogger("servicekit.outbox")
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -48,7 +43,43 @@ async def record_event(connection: AsyncConnection, table: Table, topic: str, ev
     )
 
 
-class OutboxRelay:
+class OutboxUnitOfWork:
+    """One transaction on an app's database; the events it records commit with it, then get relayed.
+
+    Apps subclass it and open their repositories on the connection in `open_repositories`.
+    """
+
+    def __init__(self, engine: AsyncEngine, table: Table, relay: OutboxRelay | None = None) -> None:
+        self.engine = engine
+        self.table = table
+        self.relay = relay
+        self._wrote_events = False
+
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        """Create the repositories of this unit of work on its connection."""
+
+    async def __aenter__(self) -> Self:
+        self.connection = await self.engine.connect()
+        await self.connection.begin()
+        self.open_repositories(self.connection)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.connection.in_transaction():
+            await self.connection.rollback()  # nothing is half-written: no commit, no change
+        await self.connection.close()
+
+    async def record(self, topic: str, event: EventEnvelope) -> None:
+        await record_event(self.connection, self.table, topic, event)
+        self._wrote_events = True
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+        if self._wrote_events and self.relay is not None:
+            self.relay.kick()
+
+
+class OutboxRelay(Relay):
     """Publish unsent outbox rows; woken after each commit and on an interval as a safety net."""
 
     def __init__(
@@ -60,17 +91,10 @@ class OutboxRelay:
         interval_seconds: float = 2.0,
         batch: int = 100,
     ) -> None:
+        super().__init__(sidecar=sidecar, interval_seconds=interval_seconds, name="outbox relay")
         self.engine = engine
         self.table = table
-        self.sidecar = sidecar
-        self.interval_seconds = interval_seconds
         self.batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def kick(self) -> None:
-        """Ask for a relay pass now (after a commit that wrote events)."""
-        self._wake.set()
 
     async def publish_pending(self) -> int:
         """Publish up to one batch of unsent events in creation order; return how many were sent."""
@@ -86,12 +110,7 @@ class OutboxRelay:
             ).all()
         sent = 0
         for event_id, topic, body in rows:
-            event = EventEnvelope.model_validate_json(body)
-            token = request_id_var.set(event.request_id)
-            try:
-                await self.sidecar.publish(topic, event)
-            finally:
-                request_id_var.reset(token)
+            await self.publish(topic, EventEnvelope.model_validate_json(body))
             async with self.engine.begin() as connection:
                 await connection.execute(
                     update(table).where(table.c.event_id == event_id).values(published_at=datetime.now(UTC))
@@ -99,32 +118,6 @@ class OutboxRelay:
             sent += 1
         return sent
 
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
-            self._wake.clear()
-            try:
-                while await self.publish_pending() == self.batch:
-                    pass
-            except JunctionError as exc:
-                log.warning("outbox relay will retry: %s", exc.message)
-            except Exception:
-                log.exception("outbox relay pass failed; will retry")
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
-        self.kick()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def __aenter__(self) -> OutboxRelay:
-        self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
+    async def relay_pass(self, *, kicked: bool) -> None:
+        while await self.publish_pending() == self.batch:
+            pass

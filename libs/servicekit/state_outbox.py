@@ -10,19 +10,15 @@ contend on the same document, while one aggregate's events stay in order in one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import zlib
 from typing import Any
 
 from servicekit.conflicts import retry_on_conflict
-from servicekit.context import request_id_var
-from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
+from servicekit.relay import Relay
 from servicekit.sidecar import SidecarClient, StateOp
 
-log = logging.getLogger("servicekit.state_outbox")
-SHARDS = 8
+SHARDS = 64
 BATCH_WINDOW_SECONDS = 0.02
 
 
@@ -31,16 +27,13 @@ def outbox_keys(key: str = "outbox", shards: int = SHARDS) -> list[str]:
     return [f"{key}:{shard}" for shard in range(shards)]
 
 
-class StateOutbox:
+class StateOutbox(Relay):
     def __init__(
         self, sidecar: SidecarClient, *, key: str = "outbox", shards: int = SHARDS, interval_seconds: float = 2.0
     ) -> None:
-        self.sidecar = sidecar
+        super().__init__(sidecar=sidecar, interval_seconds=interval_seconds, name="state outbox relay")
         self.keys = outbox_keys(key, shards)
-        self.interval_seconds = interval_seconds
-        self._wake = asyncio.Event()
         self._dirty: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
 
     async def commit(self, operations: list[StateOp], events: list[tuple[str, EventEnvelope]]) -> None:
         """Apply the operations and stage the events atomically; raises Conflict(ETAG_MISMATCH) on a clash."""
@@ -55,9 +48,6 @@ class StateOutbox:
         await self.sidecar.transact([*operations, staged])
         self._dirty.add(key)
         self.kick()
-
-    def kick(self) -> None:
-        self._wake.set()
 
     async def publish_pending(self, keys: list[str] | None = None) -> int:
         """Publish every staged event of the given shards (all by default); return how many were published."""
@@ -74,11 +64,7 @@ class StateOutbox:
         try:
             for entry in current.value["pending"]:
                 event = EventEnvelope.model_validate(entry["event"])
-                token = request_id_var.set(event.request_id)
-                try:
-                    await self.sidecar.publish(entry["topic"], event)
-                finally:
-                    request_id_var.reset(token)
+                await self.publish(entry["topic"], event)
                 published.add(event.event_id)
         finally:
             if published:
@@ -92,35 +78,8 @@ class StateOutbox:
         remaining = [e for e in current.value.get("pending", []) if e["event"]["eventId"] not in published]
         await self.sidecar.transact([StateOp(key, {"pending": remaining}, etag=current.etag)])
 
-    async def _loop(self) -> None:
-        while True:
-            woken = False
-            with contextlib.suppress(TimeoutError):
-                woken = await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
-            self._wake.clear()
-            await asyncio.sleep(BATCH_WINDOW_SECONDS)  # let a burst of commits share one pass
-            # After a commit only the shards it wrote; on the interval every shard (a crash's leftovers).
-            keys, self._dirty = (sorted(self._dirty) if woken else None), set()
-            try:
-                await self.publish_pending(keys)
-            except JunctionError as exc:
-                log.warning("state outbox relay will retry: %s", exc.message)
-            except Exception:
-                log.exception("state outbox relay pass failed; will retry")
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="state-outbox-relay")
-        self.kick()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def __aenter__(self) -> StateOutbox:
-        self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
+    async def relay_pass(self, *, kicked: bool) -> None:
+        await asyncio.sleep(BATCH_WINDOW_SECONDS)  # let a burst of commits share one pass
+        # After a commit only the shards it wrote; on the interval every shard (a crash's leftovers).
+        keys, self._dirty = (sorted(self._dirty) if kicked else None), set()
+        await self.publish_pending(keys)

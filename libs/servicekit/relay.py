@@ -1,0 +1,73 @@
+"""The background loop both outboxes share: a pass when kicked after a commit, and one per interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from typing import Self
+
+from servicekit.context import request_id_var
+from servicekit.errors import JunctionError
+from servicekit.events import EventEnvelope
+from servicekit.sidecar import SidecarClient
+
+log = logging.getLogger("servicekit.relay")
+
+
+class Relay(ABC):
+    """Runs `relay_pass` in a task; `async with relay:` starts it and stops it."""
+
+    def __init__(self, *, sidecar: SidecarClient, interval_seconds: float, name: str) -> None:
+        self.sidecar = sidecar
+        self.interval_seconds = interval_seconds
+        self.name = name
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        """Ask for a pass now (after a commit that staged events)."""
+        self._wake.set()
+
+    @abstractmethod
+    async def relay_pass(self, *, kicked: bool) -> None:
+        """Publish what is staged; `kicked` is False on the interval pass (the safety net after a crash)."""
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        """Publish one staged event under the request id it was staged with."""
+        token = request_id_var.set(event.request_id)
+        try:
+            await self.sidecar.publish(topic, event)
+        finally:
+            request_id_var.reset(token)
+
+    async def _loop(self) -> None:
+        while True:
+            kicked = False
+            with contextlib.suppress(TimeoutError):
+                kicked = await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
+            self._wake.clear()
+            try:
+                await self.relay_pass(kicked=kicked)
+            except JunctionError as exc:
+                log.warning("%s will retry: %s", self.name, exc.message)
+            except Exception:
+                log.exception("%s pass failed; will retry", self.name)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=self.name)
+        self.kick()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
