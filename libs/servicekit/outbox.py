@@ -108,15 +108,18 @@ class OutboxRelay(Relay):
                     .limit(self.batch)
                 )
             ).all()
-        sent = 0
-        for event_id, topic, body in rows:
-            await self.publish(topic, EventEnvelope.model_validate_json(body))
-            async with self.engine.begin() as connection:
-                await connection.execute(
-                    update(table).where(table.c.event_id == event_id).values(published_at=datetime.now(UTC))
-                )
-            sent += 1
-        return sent
+        sent: list[str] = []
+        try:
+            for event_id, topic, body in rows:
+                await self.publish(topic, EventEnvelope.model_validate_json(body))
+                sent.append(event_id)
+        finally:
+            if sent:  # one write for the batch: fewer transactions competing with the app's own
+                async with self.engine.begin() as connection:
+                    await connection.execute(
+                        update(table).where(table.c.event_id.in_(sent)).values(published_at=datetime.now(UTC))
+                    )
+        return len(sent)
 
     async def relay_pass(self, *, kicked: bool) -> None:
         while await self.publish_pending() == self.batch:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,17 +15,26 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the email is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("junction-timing-equaliser")
+# One hash per core at a time: more would only share the cores and hold more 19 MiB buffers.
+_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+def _hash(password: str) -> str:
+    with _slots:
+        return _hasher.hash(password)
 
 
-async def password_matches(password: str, password_hash: str | None) -> bool:
-    def verify() -> bool:
+def _verify(password: str, password_hash: str | None) -> bool:
+    with _slots:
         try:
             return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(verify)
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hash, password)
+
+
+async def password_matches(password: str, password_hash: str | None) -> bool:
+    return await asyncio.to_thread(_verify, password, password_hash)
