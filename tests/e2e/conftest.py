@@ -92,14 +92,22 @@ def account(gateway: httpx.Client, unique_email: str) -> Account:
 
 
 def wait_until(fetch: Callable[[], T], accept: Callable[[T], bool], *, timeout: float, what: str) -> T:
-    """Poll `fetch` until `accept` holds for its result; return that result."""
+    """Poll `fetch` until `accept` holds for its result; return that result.
+
+    A fetch that fails (a 503 envelope without `data` while a breaker is still open, say) counts as
+    "not yet"; the last failure is reported if the deadline passes.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = fetch()
-        if accept(value):
+        try:
+            value: T | None = fetch()
+            last: object = value
+        except (KeyError, TypeError, httpx.HTTPError) as exc:
+            value, last = None, exc
+        if value is not None and accept(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {value!r}")
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
         time.sleep(0.3)
 
 

@@ -111,13 +111,16 @@ def test_tenant_events_reach_notifications_and_analytics(gateway: httpx.Client, 
     body = new_tenant()
     assert gateway.post("/tenants", json=body, headers=admin_auth).status_code == 201
     wait_until(
-        lambda: [n["message"] for n in gateway.get("/notifications", headers=admin_auth).json()["data"]["items"]],
+        lambda: [
+            n["message"]
+            for n in gateway.get("/notifications", headers=admin_auth).json().get("data", {}).get("items", [])
+        ],
         lambda messages: any(body["subdomain"] in m and "ready" in m for m in messages),
         timeout=20,
         what="the admin's notification",
     )
     wait_until(
-        lambda: gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"],
+        lambda: gateway.get("/reports/summary", headers=admin_auth).json().get("data", {}).get("eventCounts", {}),
         lambda counts: counts.get("tenant.provisioned", 0) >= 1,
         timeout=20,
         what="analytics to count tenant.provisioned",
