@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
-from servicekit.errors import Conflict, DependencyUnavailable, JunctionError, error_for_status
+from servicekit.errors import Conflict, DependencyUnavailable, error_for_status
 from servicekit.events import EventEnvelope
 from servicekit.settings import ServiceSettings
 
@@ -247,16 +247,11 @@ def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
     if isinstance(body, dict) and body.get("success") is False and isinstance(body.get("error"), dict):
         error = body["error"]
         status = int(body.get("statusCode", response.status_code))
-        rebuilt: JunctionError = error_for_status(
+        raise error_for_status(
             status, str(error.get("message", "")), code=error.get("code"), details=error.get("details")
         )
-        return _raise(rebuilt)
     if response.status_code < 300:
         return body
     raise DependencyUnavailable(
         f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE", details={"service": app_id}
     )
-
-
-def _raise(err: JunctionError) -> Any:
-    raise err
