@@ -42,7 +42,7 @@ async def get_product(product_id: str, services: Services) -> JSONResponse:
 
 @router.post("/reservations", status_code=201)
 async def reserve(body: ReservationCreate, services: Services) -> JSONResponse:
-    """Reserve an order's stock, all lines or none; repeating an order id returns its reservation (200)."""
+    """Reserve an order's stock, all lines or none; a repeat gets its reservation (200), a released id a 409."""
     reserved = await service.reserve_stock(body.command(), store=services.store)
     return ok(ReservationRead.of(reserved.reservation).model_dump(by_alias=True), 201 if reserved.created else 200)
 
@@ -62,6 +62,6 @@ async def commit(order_id: str, services: Services) -> JSONResponse:
 
 @router.post("/reservations/{order_id}/release")
 async def release(order_id: str, services: Services) -> JSONResponse:
-    """The order failed, was cancelled or expired: its units go back on sale."""
+    """The order failed, was cancelled or expired: its units go back on sale; an unknown id is marked released."""
     reservation = await service.release_reservation(order_id, store=services.store)
     return ok(ReservationRead.of(reservation).model_dump(by_alias=True))

@@ -16,6 +16,7 @@ from apps.catalog.domain import (
     Product,
     ProductNotFound,
     ReservationNotFound,
+    ReservationReleased,
     ReservationStatus,
     SkuTaken,
     valid_id,
@@ -80,7 +81,11 @@ async def get_product(product_id: str, *, store: DaprStateCatalog) -> Product:
 
 
 async def reserve_stock(command: ReserveStock, *, store: DaprStateCatalog) -> Reserved:
-    """Reserve every line of an order or none; an order that already has a reservation gets it back."""
+    """Reserve every line of an order or none; an order that already has a reservation gets it back.
+
+    A released order id stays released: a reserve arriving after its release (a late retry, a timed-out
+    placement the orders reaper already closed) is refused with RESERVATION_RELEASED.
+    """
     quantities = reservations.merge_lines(command.lines)
     unknown = next((product_id for product_id in quantities if not valid_id(product_id)), None)
     if unknown is not None:
@@ -88,6 +93,8 @@ async def reserve_stock(command: ReserveStock, *, store: DaprStateCatalog) -> Re
 
     async def attempt() -> Reserved:
         existing = await store.reservation(command.order_id)
+        if existing is not None and existing.value.status is ReservationStatus.RELEASED:
+            raise ReservationReleased("This order's reservation was released.", details={"orderId": command.order_id})
         if existing is not None:
             return Reserved(existing.value, created=False)
         products = await _products(store, list(quantities))
@@ -104,8 +111,12 @@ async def commit_reservation(order_id: str, *, store: DaprStateCatalog) -> Reser
 
 
 async def release_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
-    """Give a reservation's units back to stock; releasing twice changes nothing."""
-    return await _advance(order_id, ReservationStatus.RELEASED, reservations.release, store=store)
+    """Give a reservation's units back to stock; releasing twice changes nothing.
+
+    Releasing an order that never reserved leaves a RELEASED tombstone with no lines, so release is
+    terminal whichever of release and a late reserve arrives first.
+    """
+    return await _advance(order_id, ReservationStatus.RELEASED, reservations.release, store=store, tombstone=True)
 
 
 async def get_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
@@ -115,14 +126,24 @@ async def get_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservat
 Step = Callable[[Reservation, dict[str, Product]], StockMoved]
 
 
-async def _advance(order_id: str, target: ReservationStatus, step: Step, *, store: DaprStateCatalog) -> Reservation:
+async def _advance(
+    order_id: str, target: ReservationStatus, step: Step, *, store: DaprStateCatalog, tombstone: bool = False
+) -> Reservation:
+    """Move a reservation to `target`; with `tombstone`, an unknown (valid) order id gets a bare record instead."""
+
     async def attempt() -> Reservation:
-        current = await _reservation(store, order_id)
-        if current.value.status is target:
-            return current.value
-        products = await _products(store, [line.product_id for line in current.value.items])
-        moved = step(current.value, {pid: p.value for pid, p in products.items()})
-        await _save(store, moved, products, reservation_etag=current.etag)
+        found = await store.reservation(order_id) if valid_id(order_id) else None
+        if found is None and tombstone and valid_id(order_id):
+            marker = Reservation(order_id, target, ())
+            await store.save([put_reservation(marker, None)], [])  # insert-only: a racing reserve clashes
+            return marker
+        if found is None:
+            raise ReservationNotFound("No such reservation.", details={"orderId": order_id})
+        if found.value.status is target:
+            return found.value
+        products = await _products(store, [line.product_id for line in found.value.items])
+        moved = step(found.value, {pid: p.value for pid, p in products.items()})
+        await _save(store, moved, products, reservation_etag=found.etag)
         return moved.reservation
 
     return await retry_on_conflict(attempt)

@@ -128,6 +128,11 @@ def test_reservation_errors_carry_their_codes_and_details(client: TestClient) ->
         )
     assert error(client.post("/reservations", json={"orderId": "o-2", "items": []})) == (422, "INVALID_ITEMS")
     assert error(client.post("/reservations", json={"orderId": "a b", "items": []})) == (422, "VALIDATION_FAILED")
-    for path in ("/reservations/o-2", "/reservations/o-2/commit", "/reservations/o-2/release"):
-        call = client.get if path.count("/") == 2 else client.post
-        assert error(call(path)) == (404, "RESERVATION_NOT_FOUND")
+    assert error(client.get("/reservations/o-2")) == (404, "RESERVATION_NOT_FOUND")
+    assert error(client.post("/reservations/o-2/commit")) == (404, "RESERVATION_NOT_FOUND")
+    released = client.post("/reservations/o-2/release")  # an order that never reserved: a tombstone
+    assert (released.status_code, released.json()["data"]["status"]) == (200, "RELEASED")
+    assert error(client.post("/reservations", json={"orderId": "o-2", "items": [{**two, "quantity": 1}]})) == (
+        409,
+        "RESERVATION_RELEASED",
+    )

@@ -268,10 +268,65 @@ def test_release_after_commit_returns_the_goods_to_stock() -> None:
 @pytest.mark.parametrize("order_id", ["unknown", "a/b"])
 def test_unknown_reservations_are_not_found(order_id: str) -> None:
     store, _ = new_store()
-    for use_case in (service.get_reservation, service.commit_reservation, service.release_reservation):
+    for use_case in (service.get_reservation, service.commit_reservation):
         with pytest.raises(ReservationNotFound) as caught:
             asyncio.run(use_case(order_id, store=store))
         assert (caught.value.code, caught.value.status) == ("RESERVATION_NOT_FOUND", 404)
+
+
+def test_an_id_that_cannot_be_a_key_is_never_released() -> None:
+    store, fake = new_store()
+    with pytest.raises(ReservationNotFound):
+        asyncio.run(service.release_reservation("a/b", store=store))
+    assert fake.state == {}
+
+
+def test_releasing_an_unknown_order_leaves_a_tombstone_that_refuses_a_late_reserve() -> None:
+    async def scenario() -> None:
+        store, fake = new_store()
+        a = await add_product(store, stock=5)
+        events_before = len(staged(fake))
+        released = await service.release_reservation("never-reserved", store=store)
+        assert (released.status, released.items) == (ReservationStatus.RELEASED, ())
+        assert doc(fake, "reservation:never-reserved")["status"] == "RELEASED"
+        assert len(staged(fake)) == events_before  # no stock moved, nothing to announce
+        assert await service.release_reservation("never-reserved", store=store) == released
+        with pytest.raises(ReservationReleased) as caught:
+            await service.reserve_stock(reserve("never-reserved", (a.id, 2)), store=store)
+        assert (caught.value.code, caught.value.status) == ("RESERVATION_RELEASED", 409)
+        with pytest.raises(ReservationReleased):
+            await service.commit_reservation("never-reserved", store=store)
+        assert counts(fake, a.id) == (5, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_released_reservation_is_never_reserved_again() -> None:
+    async def scenario() -> None:
+        store, fake = new_store()
+        a = await add_product(store, stock=5)
+        await service.reserve_stock(reserve("o-9", (a.id, 2)), store=store)
+        await service.release_reservation("o-9", store=store)
+        with pytest.raises(ReservationReleased):
+            await service.reserve_stock(reserve("o-9", (a.id, 2)), store=store)
+        assert counts(fake, a.id) == (5, 0)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("release_first", [True, False])
+def test_a_release_racing_the_reserve_of_its_order_always_ends_released(release_first: bool) -> None:
+    async def scenario() -> None:
+        store, fake = new_store(InterleavingSidecar())
+        a = await add_product(store, stock=5)
+        reserving = service.reserve_stock(reserve("raced", (a.id, 3)), store=store)
+        releasing = service.release_reservation("raced", store=store)
+        calls = (releasing, reserving) if release_first else (reserving, releasing)
+        await asyncio.gather(*calls, return_exceptions=True)
+        assert (await service.get_reservation("raced", store=store)).status is ReservationStatus.RELEASED
+        assert counts(fake, a.id) == (5, 0)
+
+    asyncio.run(scenario())
 
 
 def test_concurrent_reservations_never_oversell() -> None:
