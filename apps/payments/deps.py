@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from apps.payments.provider import PaymentProvider
 from apps.payments.storage import PaymentStore
 from servicekit.deps import services_of
 
@@ -14,6 +15,7 @@ from servicekit.deps import services_of
 @dataclass(frozen=True)
 class PaymentsServices:
     payments: PaymentStore
+    provider: PaymentProvider
 
 
 Services = Annotated[PaymentsServices, Depends(services_of(PaymentsServices))]

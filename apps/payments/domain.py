@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from apps.payments.provider import ChargeResult, Decision
+from apps.payments.provider import ChargeResult, Decision, LedgerEntry, LedgerStatus
 
 CENT = Decimal("0.01")
 EXPIRED_REASON = "ORDER_EXPIRED"
@@ -20,6 +20,8 @@ def to_money(amount: Decimal) -> Decimal:
 
 
 class PaymentStatus(StrEnum):
+    CHARGING = "CHARGING"
+    """The intent, written before the provider is called; a redelivery or a close finishes it."""
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     PENDING = "PENDING"
@@ -57,9 +59,11 @@ class Payment:
     reason: str | None
     created_at: datetime
     updated_at: datetime
+    token: str | None = None
+    """The card token, kept only while CHARGING so whoever finishes the charge sends the same one."""
 
     def settled(self, status: PaymentStatus, reason: str | None, now: datetime) -> Payment:
-        return replace(self, status=status, reason=reason, updated_at=now)
+        return replace(self, status=status, reason=reason, updated_at=now, token=None)
 
 
 @dataclass(frozen=True)
@@ -101,16 +105,30 @@ def _new_payment(
     return Payment(uuid.uuid4().hex, order_id, user_id, to_money(amount), status, reason, now, now)
 
 
-def record_charge(command: ChargeOrder, result: ChargeResult, now: datetime) -> tuple[Payment, PaymentEvent | None]:
+def begin_charge(command: ChargeOrder, now: datetime) -> Payment:
+    """The CHARGING intent recorded before the provider hears of the charge."""
+    payment = _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.CHARGING, None, now)
+    return replace(payment, token=command.payment_token)
+
+
+def record_charge(payment: Payment, result: ChargeResult, now: datetime) -> tuple[Payment, PaymentEvent | None]:
     """The payment a provider decision leaves, and the event announcing it (none while held)."""
     if result.decision is Decision.APPROVED:
-        payment = _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.SUCCEEDED, None, now)
-        return payment, PaymentSucceeded(payment)
+        settled = payment.settled(PaymentStatus.SUCCEEDED, None, now)
+        return settled, PaymentSucceeded(settled)
     if result.decision is Decision.DECLINED:
-        reason = result.reason or "DECLINED"
-        payment = _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.FAILED, reason, now)
-        return payment, PaymentFailed(payment)
-    return _new_payment(command.order_id, command.user_id, command.amount, PaymentStatus.PENDING, None, now), None
+        settled = payment.settled(PaymentStatus.FAILED, result.reason or "DECLINED", now)
+        return settled, PaymentFailed(settled)
+    return payment.settled(PaymentStatus.PENDING, None, now), None
+
+
+def record_close(payment: Payment, entry: LedgerEntry, reason: str, now: datetime) -> Payment:
+    """The payment of a closed order once the provider cancelled its key: refunded, failed, or voided."""
+    if entry.status is LedgerStatus.REFUNDED:
+        return payment.settled(PaymentStatus.REFUNDED, reason, now)
+    if entry.status is LedgerStatus.DECLINED:
+        return payment.settled(PaymentStatus.FAILED, entry.reason or "DECLINED", now)
+    return payment.settled(PaymentStatus.VOIDED, reason, now)
 
 
 def void_before_charge(command: CloseOrder, now: datetime) -> Payment:

@@ -17,17 +17,18 @@ consumer: Consumer[PaymentsServices] = Consumer()
 async def order_created(event: EventEnvelope, services: PaymentsServices) -> None:
     p = parse_payload(OrderCreated, event)
     command = ChargeOrder(p.order_id, p.user_id, p.total, p.payment_token)
-    await service.charge_order(command, payments=services.payments)
+    await service.charge_order(command, payments=services.payments, provider=services.provider)
 
 
 @consumer.on("order.cancelled")
 async def order_cancelled(event: EventEnvelope, services: PaymentsServices) -> None:
     p = parse_payload(OrderClosed, event)
     command = CloseOrder(p.order_id, p.user_id, p.total, p.reason or "CANCELLED")
-    await service.close_order(command, payments=services.payments)
+    await service.close_order(command, payments=services.payments, provider=services.provider)
 
 
 @consumer.on("order.expired")
 async def order_expired(event: EventEnvelope, services: PaymentsServices) -> None:
     p = parse_payload(OrderClosed, event)
-    await service.close_order(CloseOrder(p.order_id, p.user_id, p.total, EXPIRED_REASON), payments=services.payments)
+    command = CloseOrder(p.order_id, p.user_id, p.total, EXPIRED_REASON)
+    await service.close_order(command, payments=services.payments, provider=services.provider)

@@ -1,4 +1,4 @@
-"""payments' composition root: settings -> sidecar, state outbox, payment store -> FastAPI app."""
+"""payments' composition root: settings -> sidecar, state outbox, payment store, provider -> FastAPI app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from apps.payments.api import router
 from apps.payments.deps import PaymentsServices
 from apps.payments.events import consumer
+from apps.payments.ledger import DaprStateProvider
 from apps.payments.settings import PaymentsSettings
 from apps.payments.storage import DaprPaymentStore
 from servicekit import DaprSidecar, create_sidecar_app
@@ -22,7 +23,9 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         async with StateOutbox(sidecar, interval_seconds=settings.outbox_interval_seconds) as outbox:
-            app.state.services = PaymentsServices(payments=DaprPaymentStore(sidecar, outbox))
+            app.state.services = PaymentsServices(
+                payments=DaprPaymentStore(sidecar, outbox), provider=DaprStateProvider(sidecar)
+            )
             yield
 
     return create_sidecar_app(settings, title="Junction payments", routers=[router, consumer.router()], wire=wire)

@@ -1,18 +1,23 @@
-"""A simulated card provider: decisions follow the payment token, nothing leaves the process.
+"""A simulated card provider: decisions follow the payment token, its books are keyed by idempotency key.
 
-A real provider would receive the payment id as an idempotency key, so a charge or refund sent
-twice by two racing deliveries is applied once; this one is pure, so repeating a call is harmless.
+Like a real provider, it applies a charge once per idempotency key (payments sends the order id) and
+answers a repeated call with the result it recorded, so a delivery that crashed after charging and is
+redelivered learns the outcome instead of charging again. Its ledger lives in payments' own Dapr state
+(`provider:{key}`) only because a real provider is external and outlives a restart of payments.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 APPROVED_TOKEN = "tok_ok"  # noqa: S105 - a test card of the simulated provider, not a secret
 DECLINED_TOKEN = "tok_decline"  # noqa: S105
 HELD_TOKEN = "tok_hold"  # noqa: S105
+CANCELLED_REASON = "PAYMENT_CANCELLED"
 
 
 class Decision(StrEnum):
@@ -28,8 +33,8 @@ class ChargeResult:
     reason: str | None = None
 
 
-def charge(token: str, amount: Decimal) -> ChargeResult:
-    """Decide a charge of `amount` on the card behind `token`."""
+def decide(token: str) -> ChargeResult:
+    """Decide a charge on the card behind `token`."""
     if token == APPROVED_TOKEN:
         return ChargeResult(Decision.APPROVED)
     if token == DECLINED_TOKEN:
@@ -39,5 +44,85 @@ def charge(token: str, amount: Decimal) -> ChargeResult:
     return ChargeResult(Decision.DECLINED, "INVALID_PAYMENT_TOKEN")
 
 
-def refund(payment_id: str, amount: Decimal) -> None:
-    """Give a captured amount back; the simulated provider always accepts, so there is nothing to decide."""
+class LedgerStatus(StrEnum):
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    HELD = "HELD"
+    REFUNDED = "REFUNDED"
+    """Captured, then given back."""
+    RELEASED = "RELEASED"
+    """Held, then let go: no money moved."""
+    BLOCKED = "BLOCKED"
+    """Cancelled before any charge: a later charge under the key is declined."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the provider's books say about one idempotency key."""
+
+    key: str
+    status: LedgerStatus
+    amount: Decimal
+    reason: str | None
+    charge_requests: int
+    cancel_requests: int
+    updated_at: datetime
+
+    @property
+    def captures(self) -> int:
+        """How many times money was taken under this key: never more than once."""
+        return 1 if self.status in (LedgerStatus.CAPTURED, LedgerStatus.REFUNDED) else 0
+
+    @property
+    def refunds(self) -> int:
+        return 1 if self.status is LedgerStatus.REFUNDED else 0
+
+    def result(self) -> ChargeResult:
+        """The answer to a charge under this key: the first decision, whatever happened since."""
+        if self.status in (LedgerStatus.CAPTURED, LedgerStatus.REFUNDED):
+            return ChargeResult(Decision.APPROVED)
+        if self.status in (LedgerStatus.HELD, LedgerStatus.RELEASED):
+            return ChargeResult(Decision.HELD)
+        return ChargeResult(Decision.DECLINED, self.reason)
+
+
+_ON_CHARGE = {Decision.APPROVED: LedgerStatus.CAPTURED, Decision.DECLINED: LedgerStatus.DECLINED}
+_ON_CANCEL = {LedgerStatus.CAPTURED: LedgerStatus.REFUNDED, LedgerStatus.HELD: LedgerStatus.RELEASED}
+
+
+def first_charge(key: str, token: str, amount: Decimal, now: datetime) -> LedgerEntry:
+    """The entry a key's first charge writes."""
+    result = decide(token)
+    status = _ON_CHARGE.get(result.decision, LedgerStatus.HELD)
+    return LedgerEntry(key, status, amount, result.reason, 1, 0, now)
+
+
+def charged_again(entry: LedgerEntry, now: datetime) -> LedgerEntry:
+    return replace(entry, charge_requests=entry.charge_requests + 1, updated_at=now)
+
+
+def block(key: str, amount: Decimal, now: datetime) -> LedgerEntry:
+    """The entry a cancel writes when nothing was charged yet."""
+    return LedgerEntry(key, LedgerStatus.BLOCKED, amount, CANCELLED_REASON, 0, 1, now)
+
+
+def cancelled(entry: LedgerEntry, now: datetime) -> LedgerEntry:
+    """Refund a capture, release a hold; anything else stays as it is."""
+    status = _ON_CANCEL.get(entry.status, entry.status)
+    return replace(entry, status=status, cancel_requests=entry.cancel_requests + 1, updated_at=now)
+
+
+class PaymentProvider(Protocol):
+    """The card provider as payments sees it; every call is idempotent per key."""
+
+    async def charge(self, *, key: str, token: str, amount: Decimal) -> ChargeResult:
+        """Charge once per key; a repeated call answers the first call's result and charges nothing."""
+        ...
+
+    async def cancel(self, *, key: str, amount: Decimal) -> LedgerEntry:
+        """Make sure no money stays taken under `key`: refund a capture, release a hold, block a future charge."""
+        ...
+
+    async def entry(self, key: str) -> LedgerEntry | None:
+        """What the provider's books say about `key`."""
+        ...

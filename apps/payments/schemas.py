@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from apps.payments.domain import Payment
+from apps.payments.provider import LedgerEntry
 
 
 class Schema(BaseModel):
@@ -32,3 +33,33 @@ class PaymentRead(Schema):
 
 class PaymentList(Schema):
     items: list[PaymentRead]
+
+
+class LedgerEntryRead(Schema):
+    """The provider's books for one idempotency key (the order id)."""
+
+    key: str
+    status: str
+    amount: float
+    reason: str | None
+    captures: int
+    refunds: int
+    charge_requests: int
+    cancel_requests: int
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> LedgerEntryRead:
+        return cls(
+            key=entry.key,
+            status=entry.status.value,
+            amount=float(entry.amount),
+            reason=entry.reason,
+            captures=entry.captures,
+            refunds=entry.refunds,
+            charge_requests=entry.charge_requests,
+            cancel_requests=entry.cancel_requests,
+        )
+
+
+class LedgerList(Schema):
+    items: list[LedgerEntryRead]

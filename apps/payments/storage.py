@@ -1,7 +1,12 @@
-"""payments' Dapr state: one `payment:{orderId}` document per order, written with its events."""
+"""payments' Dapr state: one `payment:{orderId}` document per order, written with its events.
+
+Written insert-only first (the CHARGING intent, or a void), then only under the ETag it was read with,
+so of two racing deliveries exactly one moves a payment on and the other re-reads what it did.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,8 +34,10 @@ class PaymentStore(Protocol):
     async def add(self, payment: Payment, events: list[tuple[str, EventEnvelope]]) -> None:
         """Insert a payment (never over an existing one) together with its events."""
 
-    async def replace(self, payment: Payment, etag: str | None) -> None:
-        """Overwrite a payment only if nobody wrote it since it was read with `etag`."""
+    async def replace(
+        self, payment: Payment, etag: str | None, events: Sequence[tuple[str, EventEnvelope]] = ()
+    ) -> None:
+        """Overwrite a payment (and stage its events) only if nobody wrote it since it was read with `etag`."""
 
 
 def _iso(moment: datetime) -> str:
@@ -38,7 +45,7 @@ def _iso(moment: datetime) -> str:
 
 
 def to_state(payment: Payment) -> dict[str, Any]:
-    return {
+    state: dict[str, Any] = {
         "id": payment.id,
         "orderId": payment.order_id,
         "userId": payment.user_id,
@@ -48,6 +55,9 @@ def to_state(payment: Payment) -> dict[str, Any]:
         "createdAt": _iso(payment.created_at),
         "updatedAt": _iso(payment.updated_at),
     }
+    if payment.token is not None:
+        state["token"] = payment.token
+    return state
 
 
 def from_state(value: dict[str, Any]) -> Payment:
@@ -60,6 +70,7 @@ def from_state(value: dict[str, Any]) -> Payment:
         reason=value.get("reason"),
         created_at=datetime.fromisoformat(value["createdAt"]),
         updated_at=datetime.fromisoformat(value["updatedAt"]),
+        token=value.get("token"),
     )
 
 
@@ -78,6 +89,8 @@ class DaprPaymentStore:
         op = StateOp(payment_key(payment.order_id), to_state(payment), insert_only=True)
         await self.outbox.commit([op], events)
 
-    async def replace(self, payment: Payment, etag: str | None) -> None:
+    async def replace(
+        self, payment: Payment, etag: str | None, events: Sequence[tuple[str, EventEnvelope]] = ()
+    ) -> None:
         op = StateOp(payment_key(payment.order_id), to_state(payment), etag=etag, insert_only=etag is None)
-        await self.outbox.commit([op], [])
+        await self.outbox.commit([op], list(events))

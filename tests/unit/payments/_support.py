@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from apps.payments.deps import PaymentsServices
+from apps.payments.ledger import DaprStateProvider, from_state
+from apps.payments.provider import LedgerEntry
 from apps.payments.storage import DaprPaymentStore
 from servicekit import EventEnvelope, new_event
 from servicekit.fakes import FakeSidecar
@@ -28,7 +30,10 @@ class InterleavingSidecar(FakeSidecar):
 
 
 def services_on(sidecar: FakeSidecar) -> PaymentsServices:
-    return PaymentsServices(payments=DaprPaymentStore(sidecar, StateOutbox(sidecar)))
+    """payments' services on a sidecar; a new call is a restarted payments on the same state."""
+    return PaymentsServices(
+        payments=DaprPaymentStore(sidecar, StateOutbox(sidecar)), provider=DaprStateProvider(sidecar)
+    )
 
 
 def new_order_id() -> str:
@@ -64,3 +69,15 @@ def stored(sidecar: FakeSidecar, order_id: str) -> dict[str, Any] | None:
 def staged(sidecar: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:
     """The events waiting in the state outbox: (topic, payload)."""
     return sidecar.staged_events()
+
+
+def ledger(sidecar: FakeSidecar, order_id: str) -> LedgerEntry | None:
+    """The simulated provider's books for one order."""
+    item = sidecar.state.get(("statestore", f"provider:{order_id}"))
+    return None if item is None else from_state(item.value)
+
+
+def money_taken(sidecar: FakeSidecar, order_id: str) -> tuple[int, int]:
+    """(captures, refunds) the provider recorded for an order."""
+    entry = ledger(sidecar, order_id)
+    return (0, 0) if entry is None else (entry.captures, entry.refunds)

@@ -12,6 +12,7 @@ from servicekit import Delivery
 from servicekit.fakes import FakeSidecar
 from tests.unit.payments._support import (
     cloud_event,
+    money_taken,
     new_order_id,
     order_cancelled,
     order_created,
@@ -45,6 +46,7 @@ def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
     assert [topic for topic, _ in staged(sidecar)] == ["payment.succeeded"]
     assert deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == refunded
+    assert money_taken(sidecar, order_id) == (1, 1)  # refunded once, however often the close arrives
 
 
 def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> None:
@@ -58,6 +60,7 @@ def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> None:
     assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == voided
     assert staged(sidecar) == []
+    assert money_taken(sidecar, order_id) == (0, 0)
 
 
 def test_expiry_of_a_held_payment_voids_it() -> None:

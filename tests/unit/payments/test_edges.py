@@ -104,3 +104,25 @@ def test_order_id_is_required(client_and_sidecar: tuple[TestClient, FakeSidecar]
     assert body["success"] is False
     assert body["statusCode"] == 422
     assert body["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_the_providers_books_of_an_order_are_listed(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
+    client, _ = client_and_sidecar
+    order_id = new_order_id()
+    for _ in range(2):
+        client.post("/events/order.created", json=cloud_event("order.created", order_created(order_id)))
+    client.post(
+        "/events/order.expired", json=cloud_event("order.expired", {"orderId": order_id, "userId": "u", "total": 42.5})
+    )
+    [entry] = client.get("/provider/ledger", params={"orderId": order_id}).json()["data"]["items"]
+    assert entry == {
+        "key": order_id,
+        "status": "REFUNDED",
+        "amount": 42.5,
+        "reason": None,
+        "captures": 1,
+        "refunds": 1,
+        "chargeRequests": 1,
+        "cancelRequests": 1,
+    }
+    assert client.get("/provider/ledger", params={"orderId": new_order_id()}).json()["data"] == {"items": []}
