@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from servicekit import JunctionError, SidecarClient
+from servicekit import JunctionError, SidecarClient, ValidationFailed
+
+# What may appear in a forwarded path once its parameters are quoted: RFC 3986 unreserved, `%`, `/`.
+_URL_PATH = re.compile(r"^[A-Za-z0-9\-._~%/]*$")
+
+
+def segment(value: str) -> str:
+    """Quote one path parameter for a peer's URL: `/`, `?`, `#`, `%` and NUL stay data, never syntax."""
+    return quote(value, safe="")
+
+
+def check_path(path: str) -> str:
+    """Refuse, as bad input, a forwarded path that would not reach the peer as written.
+
+    A safety net under the routes' own validation: an unquoted NUL would crash the HTTP client, and a
+    `..` segment would be normalised into another route of the peer.
+    """
+    if not _URL_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+        raise ValidationFailed("A path parameter is not a valid id.", code="INVALID_PATH_PARAMETER")
+    return path
 
 
 @dataclass(frozen=True)
@@ -28,7 +49,8 @@ class Peers:
     health_apps: tuple[str, ...]
 
     async def call(self, app: str, method: str, path: str, **kwargs: Any) -> Any:
-        return await self.sidecar.invoke(app, method, path, **kwargs)
+        """Invoke a peer; the path's parameters must already be quoted (`segment`)."""
+        return await self.sidecar.invoke(app, method, check_path(path), **kwargs)
 
     async def readiness(self) -> dict[str, Any]:
         """Ask every app behind the gateway for its readiness, in parallel."""

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep
-from apps.gateway.peers import sections
+from apps.gateway.peers import sections, segment
+from apps.gateway.routes.params import ResourceId
 from apps.gateway.schemas import ReplayRequest
 from servicekit import ok
 
@@ -40,7 +41,9 @@ async def dead_letters(_: AdminOnly, peers: PeersDep, limit: Limit = 50, offset:
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay")
-async def replay(dead_letter_id: str, _: AdminOnly, peers: PeersDep, body: ReplayRequest | None = None) -> JSONResponse:
+async def replay(
+    dead_letter_id: ResourceId, _: AdminOnly, peers: PeersDep, body: ReplayRequest | None = None
+) -> JSONResponse:
     """Send a dead letter back to its topic, optionally with a corrected payload."""
     fix = body.model_dump() if body else None
-    return ok(await peers.call(peers.apps.admin, "POST", f"/dead-letters/{dead_letter_id}/replay", json=fix))
+    return ok(await peers.call(peers.apps.admin, "POST", f"/dead-letters/{segment(dead_letter_id)}/replay", json=fix))

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import PeersDep, SignedIn
+from apps.gateway.peers import segment
 from apps.gateway.schemas import LoginRequest, RegisterRequest
 from servicekit import ok
 
@@ -27,4 +28,4 @@ async def login(body: LoginRequest, peers: PeersDep) -> JSONResponse:
 @router.get("/users/me")
 async def me(claims: SignedIn, peers: PeersDep) -> JSONResponse:
     """The signed-in caller's profile."""
-    return ok(await peers.call(peers.apps.identity, "GET", f"/users/{claims.subject}"))
+    return ok(await peers.call(peers.apps.identity, "GET", f"/users/{segment(claims.subject)}"))

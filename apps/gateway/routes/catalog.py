@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.peers import segment
+from apps.gateway.routes.params import ResourceId
 from apps.gateway.schemas import ProductCreate
 from servicekit import ok
 
@@ -23,8 +25,8 @@ async def list_products(peers: PeersDep, limit: Limit = 20, offset: Offset = 0) 
 
 
 @router.get("/products/{product_id}")
-async def get_product(product_id: str, peers: PeersDep) -> JSONResponse:
-    return ok(await peers.call(peers.apps.catalog, "GET", f"/products/{product_id}"))
+async def get_product(product_id: ResourceId, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.catalog, "GET", f"/products/{segment(product_id)}"))
 
 
 @router.post("/products", status_code=201)

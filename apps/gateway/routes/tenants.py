@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.peers import segment
+from apps.gateway.routes.params import ResourceId
 from apps.gateway.schemas import TenantCreate
 from servicekit import ok
 
@@ -29,12 +31,12 @@ async def list_tenants(_: AdminOnly, peers: PeersDep, limit: Limit = 20, offset:
 
 
 @router.get("/{tenant_id}")
-async def get_tenant(tenant_id: str, _: AdminOnly, peers: PeersDep) -> JSONResponse:
-    return ok(await peers.call(peers.apps.admin, "GET", f"/tenants/{tenant_id}"))
+async def get_tenant(tenant_id: ResourceId, _: AdminOnly, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.admin, "GET", f"/tenants/{segment(tenant_id)}"))
 
 
 @router.post("/{tenant_id}/retry")
-async def retry_tenant(tenant_id: str, claims: AdminOnly, peers: PeersDep) -> JSONResponse:
+async def retry_tenant(tenant_id: ResourceId, claims: AdminOnly, peers: PeersDep) -> JSONResponse:
     """Run a failed (or interrupted) provisioning again."""
     body = {"requestedBy": claims.subject}
-    return ok(await peers.call(peers.apps.admin, "POST", f"/tenants/{tenant_id}/retry", json=body))
+    return ok(await peers.call(peers.apps.admin, "POST", f"/tenants/{segment(tenant_id)}/retry", json=body))
