@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from apps.orders import service
 from apps.orders.deps import Services
-from apps.orders.domain import CancelOrder, PlaceOrder, RequestedLine
+from apps.orders.domain import CancelOrder, PlaceOrder, RequestedLine, check_idempotency_key
 from apps.orders.schemas import OrderCancel, OrderCreate, OrderRead
 from servicekit import ok
 
@@ -18,11 +19,19 @@ EXPIRY_BINDING = "order-expiry"
 
 
 @router.post("/orders", status_code=201)
-async def place(body: OrderCreate, services: Services) -> JSONResponse:
-    """Place an order for a user the gateway has authenticated."""
+async def place(
+    body: OrderCreate,
+    services: Services,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Place an order for a user the gateway has authenticated; a repeat of its Idempotency-Key gets it back.
+
+    Without a key (no caller of the mesh sends none: the gateway makes one per request) every call is new.
+    """
+    key = check_idempotency_key(idempotency_key) if idempotency_key is not None else uuid.uuid4().hex
     lines = tuple(RequestedLine(item.product_id, item.quantity) for item in body.items)
-    order = await service.place_order(PlaceOrder(body.user_id, lines, body.payment_method.token), deps=services)
-    return ok(OrderRead.of(order).wire(), status=201)
+    command = PlaceOrder(body.user_id, lines, body.payment_method.token, key)
+    return ok(OrderRead.of(await service.place_order(command, deps=services)).wire(), status=201)
 
 
 @router.get("/orders")
@@ -56,5 +65,5 @@ async def cancel(order_id: str, body: OrderCancel, services: Services) -> JSONRe
 
 @router.post(f"/{EXPIRY_BINDING}")
 async def expiry_tick(services: Services) -> JSONResponse:
-    """Called by the Dapr cron input binding `order-expiry`."""
-    return ok({"expired": await service.expire_overdue(batch=services.expiry_batch, deps=services)})
+    """Called by the Dapr cron input binding `order-expiry`: reap, expire, settle; answers the counts."""
+    return ok(await service.expire_overdue(batch=services.expiry_batch, deps=services))

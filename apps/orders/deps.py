@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from apps.orders.peers import OrderPeers
-from apps.orders.service import Clock, UnitOfWorkFactory
+from apps.orders.settlement import Clock, UnitOfWorkFactory
 from servicekit.deps import services_of
 
 
@@ -19,6 +19,8 @@ class OrdersServices:
     peers: OrderPeers
     clock: Clock
     payment_timeout: timedelta
+    place_budget: timedelta
+    placing_deadline: timedelta
     expiry_batch: int
 
 

@@ -1,7 +1,17 @@
-"""Orders: the pure model, its commands, transitions, events and errors."""
+"""Orders: the pure model, its commands, transitions, events and errors.
+
+Lifecycle: PLACING -> PENDING_PAYMENT -> CONFIRMED | CANCELLED | EXPIRED, and CONFIRMED -> CANCELLED.
+PLACING (recorded before catalog reserves) and FAILED (a placement that never completed) are internal:
+reads never show them, so the public statuses stay the four of the API. The order row is the single
+source of truth for stock: every move into a closed status sets `settlement_due`, and the reservation
+in catalog is then committed (CONFIRMED) or released (every other closed status) to match it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,16 +21,23 @@ from typing import Any
 from servicekit import Conflict, NotFound, ValidationFailed
 
 MAX_LINES, MAX_QUANTITY = 50, 1000
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
+"""1 to 128 printable ASCII characters, as the gateway checks them."""
 
 
 class OrderStatus(StrEnum):
+    PLACING = "PLACING"
     PENDING_PAYMENT = "PENDING_PAYMENT"
     CONFIRMED = "CONFIRMED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
 
 
+PUBLIC_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
 CANCELLABLE = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED)
+REFUSAL_IS_TRANSIENT = frozenset({"CONTENDED", "RATE_LIMITED"})
+"""Refusals from catalog that say nothing about the order: the placement stays PLACING for a retry."""
 
 
 class OrderNotFound(NotFound):
@@ -29,6 +46,22 @@ class OrderNotFound(NotFound):
 
 class OrderNotCancellable(Conflict):
     default_code = "ORDER_NOT_CANCELLABLE"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """Raised when an Idempotency-Key comes back with another body than the order it placed."""
+
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    default_code = "INVALID_IDEMPOTENCY_KEY"
+
+
+class OrderNotPlaced(Conflict):
+    """Raised when a key's order was refused or timed out while placing: a new order needs a new key."""
+
+    default_code = "ORDER_NOT_PLACED"
 
 
 @dataclass(frozen=True)
@@ -44,6 +77,7 @@ class PlaceOrder:
     user_id: str
     lines: tuple[RequestedLine, ...]
     payment_token: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -76,20 +110,49 @@ class Order:
     expires_at: datetime
     payment_id: str | None = None
     cancel_reason: str | None = None
+    request_hash: str | None = None
+    """What the placing request asked for, to tell a retry from a reused Idempotency-Key."""
+    settlement_due: bool = False
+    """Closed, but catalog has not yet confirmed the commit or release that matches the status."""
 
     def visible_to(self, user_id: str, *, is_admin: bool) -> bool:
-        return is_admin or self.user_id == user_id
+        return self.status in PUBLIC_STATUSES and (is_admin or self.user_id == user_id)
+
+    @property
+    def keeps_stock(self) -> bool:
+        """True when the reservation settles by commit; every other closed order's is released."""
+        return self.status is OrderStatus.CONFIRMED
+
+    def placed(self, reservation: dict[str, Any], *, now: datetime, payment_timeout: timedelta) -> Order:
+        """The PLACING order made pending, with catalog's names and prices (they are authoritative)."""
+        lines = tuple(
+            OrderLine(item["productId"], item["name"], Decimal(str(item["unitPrice"])), int(item["quantity"]))
+            for item in reservation["items"]
+        )
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+        return replace(
+            self,
+            status=OrderStatus.PENDING_PAYMENT,
+            total=total,
+            lines=lines,
+            updated_at=now,
+            expires_at=now + payment_timeout,
+        )
+
+    def failed(self, reason: str, now: datetime) -> Order:
+        """Close a placement that will never complete; whatever it may have reserved is released."""
+        return replace(self, status=OrderStatus.FAILED, cancel_reason=reason, updated_at=now, settlement_due=True)
 
     def confirmed(self, payment_id: str, now: datetime) -> Order:
-        return replace(self, status=OrderStatus.CONFIRMED, payment_id=payment_id, updated_at=now)
+        return replace(self, status=OrderStatus.CONFIRMED, payment_id=payment_id, updated_at=now, settlement_due=True)
 
     def cancelled(self, reason: str, now: datetime) -> Order:
         if self.status not in CANCELLABLE:
             raise OrderNotCancellable(f"An order that is {self.status} cannot be cancelled.")
-        return replace(self, status=OrderStatus.CANCELLED, cancel_reason=reason, updated_at=now)
+        return replace(self, status=OrderStatus.CANCELLED, cancel_reason=reason, updated_at=now, settlement_due=True)
 
     def expired(self, now: datetime) -> Order:
-        return replace(self, status=OrderStatus.EXPIRED, updated_at=now)
+        return replace(self, status=OrderStatus.EXPIRED, updated_at=now, settlement_due=True)
 
     def base_payload(self) -> dict[str, Any]:
         return {"orderId": self.id, "userId": self.user_id, "total": float(self.total)}
@@ -115,23 +178,37 @@ def merge_lines(lines: tuple[RequestedLine, ...]) -> tuple[RequestedLine, ...]:
     return tuple(RequestedLine(product_id, quantity) for product_id, quantity in totals.items())
 
 
-def new_order(
-    order_id: str, command: PlaceOrder, reservation: dict[str, Any], *, now: datetime, payment_timeout: timedelta
+def check_idempotency_key(key: str) -> str:
+    if IDEMPOTENCY_KEY.match(key) is None:
+        raise InvalidIdempotencyKey("An Idempotency-Key has 1 to 128 printable ASCII characters.")
+    return key
+
+
+def order_id_for(user_id: str, idempotency_key: str) -> str:
+    """The order a customer's key stands for: the same key from the same customer is the same order."""
+    scoped = f"{len(user_id)}:{user_id}:{idempotency_key}"  # length-prefixed: no two (user, key) pairs collide
+    return hashlib.sha256(scoped.encode()).hexdigest()[:32]
+
+
+def request_hash(lines: tuple[RequestedLine, ...], payment_token: str) -> str:
+    """A fingerprint of what was asked for (lines already merged), independent of line order."""
+    asked = {"lines": sorted([line.product_id, line.quantity] for line in lines), "token": payment_token}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+def placing_order(
+    command: PlaceOrder, lines: tuple[RequestedLine, ...], *, now: datetime, deadline: timedelta
 ) -> Order:
-    """Build the pending order from what catalog reserved (its names and prices are authoritative)."""
-    lines = tuple(
-        OrderLine(item["productId"], item["name"], Decimal(str(item["unitPrice"])), int(item["quantity"]))
-        for item in reservation["items"]
-    )
-    total = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+    """The order as first recorded, before catalog reserves: PLACING until `deadline`, then reaped."""
     return Order(
-        order_id,
+        order_id_for(command.user_id, command.idempotency_key),
         command.user_id,
-        OrderStatus.PENDING_PAYMENT,
-        total,
-        lines,
+        OrderStatus.PLACING,
+        Decimal("0.00"),
+        tuple(OrderLine(line.product_id, "", Decimal("0.00"), line.quantity) for line in lines),
         command.payment_token,
         now,
         now,
-        now + payment_timeout,
+        now + deadline,
+        request_hash=request_hash(lines, command.payment_token),
     )

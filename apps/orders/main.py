@@ -40,6 +40,8 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
             peers=DaprOrderPeers(sidecar, identity=settings.identity_app_id, catalog=settings.catalog_app_id),
             clock=utc_now,
             payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
+            place_budget=timedelta(seconds=settings.place_budget_seconds),
+            placing_deadline=timedelta(seconds=settings.placing_deadline_seconds),
             expiry_batch=settings.expiry_batch,
         )
         app.state.checks["database"] = database_check(engine)

@@ -1,70 +1,126 @@
-"""orders' use cases: place, read, cancel, apply payment outcomes, expire. Dependencies are keyword arguments."""
+"""orders' use cases: place, read, cancel, apply payment outcomes, expire. Dependencies are keyword arguments.
+
+Every change follows one rule: move the order row first (a conditional transition, in one transaction
+with its outbox event), then settle the reservation in catalog to match it (`settlement.py`). The row is
+the single source of truth; a settlement that fails is retried by the expiry tick.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import Callable
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apps.orders.domain import (
     CANCELLABLE,
+    REFUSAL_IS_TRANSIENT,
     CancelOrder,
+    IdempotencyKeyReused,
     Order,
     OrderNotFound,
+    OrderNotPlaced,
     OrderStatus,
     PlaceOrder,
+    RequestedLine,
     merge_lines,
-    new_order,
+    placing_order,
+    request_hash,
 )
-from apps.orders.peers import OrderPeers
-from apps.orders.storage import SqlUnitOfWork
-from servicekit import Conflict, EventEnvelope, ValidationFailed, new_event
-
-UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
-Clock = Callable[[], datetime]
+from apps.orders.settlement import Settling, close_placing, reap_placing, settle, settle_due
+from servicekit import Conflict, DependencyUnavailable, EventEnvelope, JunctionError, ValidationFailed, new_event
 
 
-class Dependencies(Protocol):
+class Dependencies(Settling, Protocol):
     """What the use cases need; `deps.OrdersServices` provides it, unit tests pass fakes."""
 
     @property
-    def uow(self) -> UnitOfWorkFactory: ...
-    @property
-    def peers(self) -> OrderPeers: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def payment_timeout(self) -> timedelta: ...
+    @property
+    def place_budget(self) -> timedelta: ...
+    @property
+    def placing_deadline(self) -> timedelta: ...
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def find(order_id: str, *, deps: Dependencies) -> Order | None:
+    """The stored order, whatever its status (internal ones included)."""
+    async with deps.uow() as work:
+        return await work.orders.get(order_id)
+
+
 async def place_order(command: PlaceOrder, *, deps: Dependencies) -> Order:
-    """Check the buyer, reserve every line, then store the order and `order.created` together."""
+    """Record the order as PLACING, reserve its stock, then make it PENDING_PAYMENT with `order.created`.
+
+    The id comes from (user, Idempotency-Key): a repeat of a PLACING order completes it, a repeat of a
+    placed one gets it back, the same key with another body is IDEMPOTENCY_KEY_REUSED. A placement that
+    dies midway stays PLACING until the expiry tick reaps it after the placing deadline.
+    """
     lines = merge_lines(command.lines)
-    await deps.peers.ensure_user(command.user_id)
-    order_id = uuid.uuid4().hex
-    reservation = await deps.peers.reserve(order_id, lines)
     try:
-        order = new_order(order_id, command, reservation, now=deps.clock(), payment_timeout=deps.payment_timeout)
+        async with asyncio.timeout(deps.place_budget.total_seconds()):
+            return await _place(command, lines, deps=deps)
+    except TimeoutError as exc:
+        message = "Placing the order took too long; send it again with the same Idempotency-Key."
+        raise DependencyUnavailable(message, code="PLACE_TIMEOUT") from exc
+
+
+async def _place(command: PlaceOrder, lines: tuple[RequestedLine, ...], *, deps: Dependencies) -> Order:
+    now = deps.clock()
+    fresh = placing_order(command, lines, now=now, deadline=deps.placing_deadline)
+    order = await find(fresh.id, deps=deps)
+    if order is None:
+        await deps.peers.ensure_user(command.user_id)
         async with deps.uow() as work:
-            await work.orders.add(order)
-            await work.record("order.created", new_event(order.created_payload()))
+            stored = await work.orders.add(fresh)
             await work.commit()
-    except BaseException:
-        with contextlib.suppress(Exception):  # give the stock back; expiry cannot find an order never stored
-            await deps.peers.release(order_id)
-        raise
+        order = fresh if stored else await find(fresh.id, deps=deps)  # else a concurrent repeat stored it first
+        if order is None:
+            raise Conflict("The order keeps changing; try again.", code="ORDER_BUSY")
+    if order.user_id != command.user_id or order.request_hash != request_hash(lines, command.payment_token):
+        raise IdempotencyKeyReused("This Idempotency-Key already placed a different order.")
+    if order.status is not OrderStatus.PLACING:
+        return _answer(order)
+    return await _complete(order, lines, deps=deps)
+
+
+async def _complete(order: Order, lines: tuple[RequestedLine, ...], *, deps: Dependencies) -> Order:
+    """Reserve (idempotent per order id) and move PLACING -> PENDING_PAYMENT; answer per the row if it moved."""
+    try:
+        reservation = await deps.peers.reserve(order.id, lines)
+    except JunctionError as refused:
+        if not 400 <= refused.status < 500 or refused.status == 429 or refused.code in REFUSAL_IS_TRANSIENT:
+            raise  # the outcome is unknown: the order stays PLACING for a retry or the reaper
+        await close_placing(order, refused.code, deps=deps)
+        current = await find(order.id, deps=deps)
+        if current is not None and current.status is OrderStatus.FAILED and refused.code != "RESERVATION_RELEASED":
+            raise  # catalog's refusal (OUT_OF_STOCK, PRODUCT_NOT_FOUND, ...) reaches the client as it is
+        return _answer(current or order)
+    placed = order.placed(reservation, now=deps.clock(), payment_timeout=deps.payment_timeout)
+    async with deps.uow() as work:
+        if await work.orders.complete(placed):
+            await work.record("order.created", new_event(placed.created_payload()))
+            await work.commit()
+            return placed
+    # A concurrent repeat placed it, or the reaper closed it (its release then covers this reservation).
+    return _answer(await find(order.id, deps=deps) or order)
+
+
+def _answer(order: Order) -> Order:
+    """What a repeat of a placement gets: the order, or why there is none."""
+    if order.status is OrderStatus.FAILED:
+        message = "This order could not be placed; send it again with a new Idempotency-Key."
+        raise OrderNotPlaced(message, details={"reason": order.cancel_reason})
+    if order.status is OrderStatus.PLACING:
+        raise DependencyUnavailable("The order is still being placed; try again.", code="ORDER_PLACING")
     return order
 
 
 async def get_order(order_id: str, *, user_id: str, is_admin: bool, deps: Dependencies) -> Order:
-    async with deps.uow() as work:
-        order = await work.orders.get(order_id)
+    """An order its owner (or an admin) may see; PLACING and FAILED orders do not exist to readers."""
+    order = await find(order_id, deps=deps)
     if order is None or not order.visible_to(user_id, is_admin=is_admin):
         raise OrderNotFound("No such order.")  # someone else's order is not revealed to exist
     return order
@@ -76,19 +132,20 @@ async def list_orders(*, user_id: str | None, limit: int, offset: int, deps: Dep
 
 
 async def cancel_order(command: CancelOrder, *, deps: Dependencies) -> Order:
-    """Release the stock and cancel; payments refunds a paid order when it sees `order.cancelled`."""
+    """Cancel, then release the stock; payments refunds a paid order when it sees `order.cancelled`."""
     reason = "ADMIN_CANCELLED" if command.is_admin else "CUSTOMER_CANCELLED"
     for _ in range(5):  # a payment outcome may move the order meanwhile: look again
         order = await get_order(command.order_id, user_id=command.user_id, is_admin=command.is_admin, deps=deps)
         if order.status not in CANCELLABLE:
+            await settle(order.id, deps=deps)  # a repeat also finishes a settlement left due
             return order
-        await deps.peers.release(order.id)
         cancelled = order.cancelled(reason, deps.clock())
         async with deps.uow() as work:
             if await work.orders.transition(cancelled, expected=order.status):
                 payload = {**cancelled.base_payload(), "previousStatus": order.status.value, "reason": reason}
                 await work.record("order.cancelled", new_event(payload))
                 await work.commit()
+                await settle(order.id, deps=deps)
                 return cancelled
     raise Conflict("The order keeps changing; try again.", code="ORDER_BUSY")
 
@@ -101,23 +158,19 @@ def _order_id(event: EventEnvelope) -> str:
 
 
 async def apply_payment(event: EventEnvelope, *, topic: str, deps: Dependencies) -> None:
-    """Confirm on `payment.succeeded`, cancel on `payment.failed`; a redelivered event changes nothing."""
+    """Confirm on `payment.succeeded`, cancel on `payment.failed`, then settle; a redelivery changes nothing.
+
+    Only a PENDING_PAYMENT order moves: a payment for an order that expired or was cancelled first leaves
+    it as it is (payments refunds that charge when it sees `order.expired` / `order.cancelled`).
+    """
     order_id, succeeded = _order_id(event), topic == "payment.succeeded"
     async with deps.uow() as work:
-        order = await work.orders.get(order_id)
-    if order is None:
-        raise ValidationFailed(f"Unknown order {order_id}.", code="UNKNOWN_ORDER")
-    reservation_held = True
-    if order.status is OrderStatus.PENDING_PAYMENT:
-        try:
-            await (deps.peers.commit if succeeded else deps.peers.release)(order_id)
-        except Conflict:  # released meanwhile (expiry or cancel): that path finishes the order
-            reservation_held = False
-    async with deps.uow() as work:
-        if not await work.mark_processed(event.event_id, topic, deps.clock()):
-            return
         current = await work.orders.get(order_id)
-        if current is not None and current.status is OrderStatus.PENDING_PAYMENT and reservation_held:
+        if current is None:
+            raise ValidationFailed(f"Unknown order {order_id}.", code="UNKNOWN_ORDER")
+        if await work.mark_processed(event.event_id, topic, deps.clock()) and (
+            current.status is OrderStatus.PENDING_PAYMENT
+        ):
             now = deps.clock()
             if succeeded:
                 moved = current.confirmed(str(event.payload.get("paymentId", "")), now)
@@ -132,19 +185,20 @@ async def apply_payment(event: EventEnvelope, *, topic: str, deps: Dependencies)
             if await work.orders.transition(moved, expected=OrderStatus.PENDING_PAYMENT):
                 await work.record("order.confirmed" if succeeded else "order.cancelled", new_event(payload))
         await work.commit()
+    await settle(order_id, deps=deps)
 
 
-async def expire_overdue(*, batch: int, deps: Dependencies) -> int:
-    """Expire unpaid orders past their deadline, giving their stock back; returns how many expired."""
+async def expire_overdue(*, batch: int, deps: Dependencies) -> dict[str, int]:
+    """The expiry tick: reap stuck placements, expire unpaid orders, settle what is due (each batch-bounded)."""
     now = deps.clock()
+    reaped = await reap_placing(now, batch, deps=deps)
     async with deps.uow() as work:
-        due = await work.orders.overdue(now, batch)
+        due = await work.orders.overdue(OrderStatus.PENDING_PAYMENT, now, batch)
     expired = 0
     for order in due:
-        await deps.peers.release(order.id)
         async with deps.uow() as work:
             if await work.orders.transition(order.expired(now), expected=OrderStatus.PENDING_PAYMENT):
                 await work.record("order.expired", new_event(order.base_payload()))
                 expired += 1
             await work.commit()
-    return expired
+    return {"expired": expired, "reaped": reaped, "settled": await settle_due(batch, deps=deps)}

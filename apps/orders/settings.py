@@ -1,8 +1,10 @@
-"""orders' settings: its database, its peers, and how long an order may stay unpaid."""
+"""orders' settings: its database, its peers, and how long an order may stay placing or unpaid."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Self
+
+from pydantic import AliasChoices, Field, model_validator
 
 from servicekit import ServiceSettings
 
@@ -13,5 +15,17 @@ class OrdersSettings(ServiceSettings):
     identity_app_id: str = "identity"
     catalog_app_id: str = "catalog"
     payment_timeout_seconds: int = Field(900, ge=1, le=7 * 86400)
+    # Placing gives up after its budget (a 503: the same Idempotency-Key completes it later); under the
+    # gateway->orders timeout of the resiliency YAML (12 s), so orders answers before its caller gives up.
+    place_budget_seconds: float = Field(10.0, gt=0, le=300)
+    # A PLACING order older than this is reaped (its reservation released): it must outlive the budget,
+    # so no placement that is still allowed to run is ever closed under it.
+    placing_deadline_seconds: float = Field(60.0, gt=0, le=86400)
     expiry_batch: int = Field(100, ge=1, le=1000)
     outbox_relay: bool = True
+
+    @model_validator(mode="after")
+    def _deadline_outlives_budget(self) -> Self:
+        if self.placing_deadline_seconds <= self.place_budget_seconds:
+            raise ValueError("PLACING_DEADLINE_SECONDS must be longer than PLACE_BUDGET_SECONDS")
+        return self

@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    false,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from apps.orders.domain import Order, OrderLine, OrderStatus
+from apps.orders.domain import PUBLIC_STATUSES, Order, OrderLine, OrderStatus
 from servicekit.outbox import OutboxRelay, OutboxUnitOfWork, outbox_table
 
 metadata = MetaData()
@@ -26,6 +41,8 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("settlement_due", Boolean, nullable=False, server_default=false(), index=True),
 )
 order_lines = Table(
     "order_lines",
@@ -58,19 +75,31 @@ class SqlOrderRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def add(self, order: Order) -> None:
-        await self.connection.execute(
-            orders.insert().values(
-                id=order.id,
-                user_id=order.user_id,
-                status=order.status.value,
-                total_cents=_cents(order.total),
-                payment_token=order.payment_token,
-                created_at=order.created_at,
-                updated_at=order.updated_at,
-                expires_at=order.expires_at,
-            )
-        )
+    async def add(self, order: Order) -> bool:
+        """Insert a new order and its lines; False when an order with its id exists already."""
+        try:
+            async with self.connection.begin_nested():
+                await self.connection.execute(
+                    orders.insert().values(
+                        id=order.id,
+                        user_id=order.user_id,
+                        status=order.status.value,
+                        total_cents=_cents(order.total),
+                        payment_token=order.payment_token,
+                        created_at=order.created_at,
+                        updated_at=order.updated_at,
+                        expires_at=order.expires_at,
+                        request_hash=order.request_hash,
+                        settlement_due=order.settlement_due,
+                    )
+                )
+        except IntegrityError:
+            return False
+        await self._put_lines(order)
+        return True
+
+    async def _put_lines(self, order: Order) -> None:
+        await self.connection.execute(delete(order_lines).where(order_lines.c.order_id == order.id))
         await self.connection.execute(
             order_lines.insert(),
             [
@@ -90,16 +119,41 @@ class SqlOrderRepository:
         return found[0] if found else None
 
     async def page(self, *, user_id: str | None, limit: int, offset: int) -> tuple[list[Order], int]:
-        query = select(orders).order_by(orders.c.created_at.desc(), orders.c.id)
-        counting = select(func.count()).select_from(orders)
+        """One page of orders in a public status (PLACING and FAILED ones are not orders to a reader)."""
+        public = orders.c.status.in_([status.value for status in PUBLIC_STATUSES])
+        query = select(orders).where(public).order_by(orders.c.created_at.desc(), orders.c.id)
+        counting = select(func.count()).select_from(orders).where(public)
         if user_id is not None:
             query, counting = query.where(orders.c.user_id == user_id), counting.where(orders.c.user_id == user_id)
         total = (await self.connection.execute(counting)).scalar_one()
         return await self._load(query.limit(limit).offset(offset)), int(total)
 
-    async def overdue(self, now: datetime, limit: int) -> list[Order]:
-        pending = orders.c.status == OrderStatus.PENDING_PAYMENT.value
-        return await self._load(select(orders).where(pending, orders.c.expires_at < now).limit(limit))
+    async def overdue(self, status: OrderStatus, now: datetime, limit: int) -> list[Order]:
+        """Orders in `status` past their deadline (PLACING: the placing deadline; PENDING_PAYMENT: payment)."""
+        due = select(orders).where(orders.c.status == status.value, orders.c.expires_at < now)
+        return await self._load(due.order_by(orders.c.expires_at).limit(limit))
+
+    async def unsettled(self, limit: int) -> list[Order]:
+        """Closed orders whose reservation catalog has not yet settled, oldest change first."""
+        due = select(orders).where(orders.c.settlement_due == true()).order_by(orders.c.updated_at)
+        return await self._load(due.limit(limit))
+
+    async def complete(self, order: Order) -> bool:
+        """Store a PLACING order as placed (status, total, deadline, lines); False when it moved meanwhile."""
+        result = await self.connection.execute(
+            update(orders)
+            .where(orders.c.id == order.id, orders.c.status == OrderStatus.PLACING.value)
+            .values(
+                status=order.status.value,
+                total_cents=_cents(order.total),
+                updated_at=order.updated_at,
+                expires_at=order.expires_at,
+            )
+        )
+        if result.rowcount != 1:
+            return False
+        await self._put_lines(order)
+        return True
 
     async def transition(self, order: Order, *, expected: OrderStatus) -> bool:
         """Save the order's new state only if it is still in `expected`; False when it moved meanwhile."""
@@ -111,9 +165,16 @@ class SqlOrderRepository:
                 payment_id=order.payment_id,
                 cancel_reason=order.cancel_reason,
                 updated_at=order.updated_at,
+                settlement_due=order.settlement_due,
             )
         )
         return result.rowcount == 1
+
+    async def settled(self, order_id: str, status: OrderStatus) -> None:
+        """Note that catalog settled the order's reservation for `status` (unless it moved on since)."""
+        await self.connection.execute(
+            update(orders).where(orders.c.id == order_id, orders.c.status == status.value).values(settlement_due=False)
+        )
 
     async def _load(self, query: object) -> list[Order]:
         rows = (await self.connection.execute(query)).all()  # type: ignore[call-overload]
@@ -139,6 +200,8 @@ class SqlOrderRepository:
                 row.expires_at,
                 row.payment_id,
                 row.cancel_reason,
+                row.request_hash,
+                bool(row.settlement_due),
             )
             for row in rows
         ]

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep, SignedIn
+from apps.gateway.peers import segment
+from apps.gateway.routes.params import ID_PATTERN, ResourceId
 from apps.gateway.schemas import OrderCreate
-from servicekit import ok
+from servicekit import BadRequest, ok
 from servicekit.tokens import Claims
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0)]
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
+
+
+async def _idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
+    """The client's key (1 to 128 printable ASCII characters), or a new one for this request.
+
+    A generated key still makes the request idempotent inside the mesh: a sidecar retrying this very
+    request repeats its key, so orders answers with the order the first attempt placed.
+    """
+    if key is None:
+        return uuid.uuid4().hex
+    if IDEMPOTENCY_KEY.match(key) is None:
+        raise BadRequest(
+            "Idempotency-Key must have 1 to 128 printable ASCII characters.", code="INVALID_IDEMPOTENCY_KEY"
+        )
+    return key
+
+
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
 def _viewer(claims: Claims) -> dict[str, str | bool]:
@@ -22,9 +45,11 @@ def _viewer(claims: Claims) -> dict[str, str | bool]:
 
 
 @router.post("/orders", status_code=201)
-async def place_order(body: OrderCreate, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+async def place_order(body: OrderCreate, claims: SignedIn, peers: PeersDep, key: IdempotencyKey) -> JSONResponse:
+    """Place an order; the same Idempotency-Key from the same customer answers the same order."""
     order = {"userId": claims.subject, **body.model_dump(by_alias=True)}
-    return ok(await peers.call(peers.apps.orders, "POST", "/orders", json=order), status=201)
+    headers = {"Idempotency-Key": key}
+    return ok(await peers.call(peers.apps.orders, "POST", "/orders", json=order, headers=headers), status=201)
 
 
 @router.get("/orders")
@@ -37,21 +62,22 @@ async def list_orders(claims: SignedIn, peers: PeersDep, limit: Limit = 20, offs
 
 
 @router.get("/orders/{order_id}")
-async def get_order(order_id: str, claims: SignedIn, peers: PeersDep) -> JSONResponse:
-    return ok(await peers.call(peers.apps.orders, "GET", f"/orders/{order_id}", params=_viewer(claims)))
+async def get_order(order_id: ResourceId, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+    return ok(await peers.call(peers.apps.orders, "GET", f"/orders/{segment(order_id)}", params=_viewer(claims)))
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel_order(order_id: str, claims: SignedIn, peers: PeersDep) -> JSONResponse:
-    return ok(await peers.call(peers.apps.orders, "POST", f"/orders/{order_id}/cancel", json=_viewer(claims)))
+async def cancel_order(order_id: ResourceId, claims: SignedIn, peers: PeersDep) -> JSONResponse:
+    path = f"/orders/{segment(order_id)}/cancel"
+    return ok(await peers.call(peers.apps.orders, "POST", path, json=_viewer(claims)))
 
 
 @router.get("/payments")
 async def payments_of_order(
-    claims: SignedIn, peers: PeersDep, order_id: Annotated[str, Query(alias="orderId", min_length=1, max_length=64)]
+    claims: SignedIn, peers: PeersDep, order_id: Annotated[str, Query(alias="orderId", pattern=ID_PATTERN)]
 ) -> JSONResponse:
     """The payments of one order, for its owner or an admin (someone else's order is a 404)."""
-    await peers.call(peers.apps.orders, "GET", f"/orders/{order_id}", params=_viewer(claims))
+    await peers.call(peers.apps.orders, "GET", f"/orders/{segment(order_id)}", params=_viewer(claims))
     return ok(await peers.call(peers.apps.payments, "GET", "/payments", params={"orderId": order_id}))
 
 

@@ -1,112 +1,239 @@
-"""orders' use cases against a real SQLite database and a catalog stand-in."""
+"""orders' use cases against a real SQLite database and a catalog stand-in: placing, idempotency, reads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apps.orders import service
-from apps.orders.domain import CancelOrder, OrderStatus, PlaceOrder, RequestedLine
-from apps.orders.storage import outbox
-from servicekit import Conflict, EventEnvelope, NotFound, ValidationFailed, new_event
-from tests.unit.orders.fakes import Deps, FakePeers, migrated_engine
-
-
-async def topics(deps: Deps) -> list[str]:
-    async with deps.uow_engine.connect() as connection:
-        return [row.topic for row in (await connection.execute(select(outbox.c.topic).order_by(outbox.c.created_at)))]
-
-
-def run(scenario: Coroutine[Any, Any, None], engine: AsyncEngine) -> None:
-    async def with_cleanup() -> None:
-        try:
-            await scenario
-        finally:
-            await engine.dispose()
-
-    asyncio.run(with_cleanup())
-
-
-def order_of(user: str = "u1", quantity: int = 2) -> PlaceOrder:
-    return PlaceOrder(user, (RequestedLine("p1", quantity),), "tok_ok")
+from apps.orders.domain import (
+    CancelOrder,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    OrderNotPlaced,
+    OrderStatus,
+    PlaceOrder,
+    RequestedLine,
+    check_idempotency_key,
+    order_id_for,
+)
+from servicekit import Conflict, DependencyUnavailable, NotFound, ValidationFailed
+from tests.unit.orders._support import declined, order_of, paid, run, stored, topics
+from tests.unit.orders.fakes import Deps
 
 
 def test_place_order_reserves_stores_and_records_created(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
-        order = await service.place_order(order_of(quantity=2), deps=deps)
+    async def scenario(deps: Deps) -> None:
+        order = await service.place_order(order_of(quantity=2, key="k-1"), deps=deps)
+        assert order.id == order_id_for("u1", "k-1")
         assert order.status is OrderStatus.PENDING_PAYMENT and str(order.total) == "5.00"
+        assert [(x.name, float(x.unit_price), x.quantity) for x in order.lines] == [("Widget", 2.5, 2)]
+        assert order.expires_at == deps.now + deps.payment_timeout
         assert deps.peers.stock["p1"] == 3
         assert await topics(deps) == ["order.created"]
+        row = await stored(deps, order.id)
+        assert (row.status, row.total, row.lines, row.settlement_due) == (order.status, order.total, order.lines, False)
         assert (await service.get_order(order.id, user_id="u1", is_admin=False, deps=deps)).id == order.id
         with pytest.raises(NotFound):
             await service.get_order(order.id, user_id="u2", is_admin=False, deps=deps)
 
-    run(scenario(), engine)
+    run(tmp_path, scenario)
 
 
-def test_place_order_refusals_write_nothing(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
+def test_the_order_is_recorded_as_placing_before_catalog_reserves(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        seen: list[OrderStatus] = []
 
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
-        with pytest.raises(NotFound):
+        async def look(order_id: str) -> None:
+            seen.append((await stored(deps, order_id)).status)
+
+        deps.peers.hooks["reserve"] = look
+        await service.place_order(order_of(), deps=deps)
+        assert seen == [OrderStatus.PLACING]
+
+    run(tmp_path, scenario)
+
+
+def test_refusals_reach_the_client_unchanged_and_leave_no_visible_order(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        with pytest.raises(NotFound) as ghost:
             await service.place_order(order_of(user="ghost"), deps=deps)
-        with pytest.raises(Conflict):
-            await service.place_order(order_of(quantity=6), deps=deps)
+        assert ghost.value.code == "USER_NOT_FOUND"
+        with pytest.raises(Conflict) as short:
+            await service.place_order(order_of(quantity=6, key="short"), deps=deps)
+        assert (short.value.code, short.value.status) == ("OUT_OF_STOCK", 409)
+        unknown = PlaceOrder("u1", (RequestedLine("nope", 1),), "tok_ok", "unknown")
+        with pytest.raises(NotFound) as missing:
+            await service.place_order(unknown, deps=deps)
+        assert (missing.value.code, missing.value.status) == ("PRODUCT_NOT_FOUND", 404)
         with pytest.raises(ValidationFailed):
             await service.place_order(order_of(quantity=0), deps=deps)
         assert deps.peers.stock["p1"] == 5 and await topics(deps) == []
+        assert await service.list_orders(user_id="u1", limit=10, offset=0, deps=deps) == ([], 0)
+        assert await service.list_orders(user_id=None, limit=10, offset=0, deps=deps) == ([], 0)
+        refused = await stored(deps, order_id_for("u1", "short"))
+        assert (refused.status, refused.cancel_reason, refused.settlement_due) == (
+            OrderStatus.FAILED,
+            "OUT_OF_STOCK",
+            False,
+        )
+        assert deps.peers.reservations[refused.id]["status"] == "RELEASED"  # a late reserve will be refused
+        with pytest.raises(NotFound):
+            await service.get_order(refused.id, user_id="u1", is_admin=True, deps=deps)
 
-    run(scenario(), engine)
+    run(tmp_path, scenario)
+
+
+def test_a_repeated_key_answers_the_same_order_once(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        first = await service.place_order(order_of(key="again"), deps=deps)
+        deps.now += timedelta(seconds=5)
+        second = await service.place_order(order_of(key="again"), deps=deps)
+        assert (second.id, second.status, second.total, second.lines) == (
+            first.id,
+            first.status,
+            first.total,
+            first.lines,
+        )
+        assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
+        assert deps.peers.calls.count(("reserve", first.id)) == 1
+        paid_first = await service.place_order(order_of(key="again"), deps=deps)
+        assert paid_first.id == first.id
+
+    run(tmp_path, scenario)
+
+
+def test_concurrent_repeats_of_one_key_place_one_order(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        results = await asyncio.gather(*(service.place_order(order_of(key="burst"), deps=deps) for _ in range(5)))
+        assert {order.id for order in results} == {order_id_for("u1", "burst")}
+        assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
+
+    run(tmp_path, scenario)
+
+
+def test_keys_are_scoped_per_customer(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        mine = await service.place_order(order_of(user="u1", key="shared"), deps=deps)
+        theirs = await service.place_order(order_of(user="u2", key="shared"), deps=deps)
+        assert mine.id != theirs.id and (mine.user_id, theirs.user_id) == ("u1", "u2")
+        assert deps.peers.stock["p1"] == 1
+
+    run(tmp_path, scenario)
+
+
+def test_a_key_reused_with_another_body_is_refused(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        two = PlaceOrder("u1", (RequestedLine("p1", 1), RequestedLine("p2", 1)), "tok_ok", "body")
+        await service.place_order(two, deps=deps)
+        swapped = PlaceOrder("u1", (RequestedLine("p2", 1), RequestedLine("p1", 1)), "tok_ok", "body")
+        assert (await service.place_order(swapped, deps=deps)).id == order_id_for("u1", "body")  # same body
+        for other in (
+            PlaceOrder("u1", (RequestedLine("p1", 2), RequestedLine("p2", 1)), "tok_ok", "body"),
+            PlaceOrder("u1", (RequestedLine("p1", 1), RequestedLine("p2", 1)), "tok_decline", "body"),
+        ):
+            with pytest.raises(IdempotencyKeyReused) as caught:
+                await service.place_order(other, deps=deps)
+            assert (caught.value.code, caught.value.status) == ("IDEMPOTENCY_KEY_REUSED", 422)
+        assert (deps.peers.stock["p1"], deps.peers.stock["p2"]) == (4, 4)
+
+    run(tmp_path, scenario)
+
+
+def test_a_refused_key_stays_refused(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        with pytest.raises(Conflict):
+            await service.place_order(order_of(quantity=6, key="too-many"), deps=deps)
+        deps.peers.stock["p1"] = 50
+        with pytest.raises(OrderNotPlaced) as caught:
+            await service.place_order(order_of(quantity=6, key="too-many"), deps=deps)
+        assert (caught.value.status, caught.value.details) == (409, {"reason": "OUT_OF_STOCK"})
+        assert deps.peers.stock["p1"] == 50
+
+    run(tmp_path, scenario)
+
+
+def test_a_lost_answer_from_catalog_leaves_a_placing_order_the_same_key_completes(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        deps.peers.lost_answers.add("reserve")
+        with pytest.raises(DependencyUnavailable):
+            await service.place_order(order_of(key="lost"), deps=deps)
+        order_id = order_id_for("u1", "lost")
+        assert (await stored(deps, order_id)).status is OrderStatus.PLACING
+        assert deps.peers.stock["p1"] == 3  # catalog did apply it
+        with pytest.raises(NotFound):
+            await service.get_order(order_id, user_id="u1", is_admin=False, deps=deps)
+        assert await service.list_orders(user_id="u1", limit=10, offset=0, deps=deps) == ([], 0)
+        deps.peers.lost_answers.clear()
+        retried = await service.place_order(order_of(key="lost"), deps=deps)
+        assert (retried.id, retried.status) == (order_id, OrderStatus.PENDING_PAYMENT)
+        assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
+
+    run(tmp_path, scenario)
+
+
+def test_placing_gives_up_after_its_budget_and_stays_placing(tmp_path: Path) -> None:
+    async def scenario(deps: Deps) -> None:
+        async def hang(_: str) -> None:
+            await asyncio.sleep(30)
+
+        deps.peers.hooks["reserve"] = hang
+        deps.place_budget = timedelta(seconds=1)
+        with pytest.raises(DependencyUnavailable) as caught:
+            await service.place_order(order_of(key="slow"), deps=deps)
+        assert (caught.value.code, caught.value.status) == ("PLACE_TIMEOUT", 503)
+        assert (await stored(deps, order_id_for("u1", "slow"))).status is OrderStatus.PLACING
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("key", ["k", "x" * 128, "order 2026-12-01 #7 ~!", "Ab0-_.:/"])
+def test_valid_idempotency_keys(key: str) -> None:
+    assert check_idempotency_key(key) == key
+
+
+@pytest.mark.parametrize("key", ["", "x" * 129, "tab\there", "é", "new\nline", "\x7f"])
+def test_invalid_idempotency_keys(key: str) -> None:
+    with pytest.raises(InvalidIdempotencyKey):
+        check_idempotency_key(key)
+
+
+def test_order_ids_from_keys_are_stable_and_never_shared() -> None:
+    assert order_id_for("u1", "k") == order_id_for("u1", "k")
+    assert len({order_id_for("u1", "k"), order_id_for("u2", "k"), order_id_for("u1", "k2")}) == 3
+    assert order_id_for("ab", "c") != order_id_for("a", "bc")
+    assert len(order_id_for("u1", "k")) == 32 and order_id_for("u1", "k").isalnum()
 
 
 def test_payment_outcomes_apply_once(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
-        paid = await service.place_order(order_of(), deps=deps)
-        declined = await service.place_order(order_of(quantity=1), deps=deps)
-        success = new_event({"orderId": paid.id, "paymentId": "pay1", "userId": "u1", "amount": 5})
-        failure = new_event({"orderId": declined.id, "reason": "INSUFFICIENT_FUNDS", "userId": "u1", "amount": 2.5})
+    async def scenario(deps: Deps) -> None:
+        confirmed_order = await service.place_order(order_of(), deps=deps)
+        declined_order = await service.place_order(order_of(quantity=1), deps=deps)
+        success, failure = paid(confirmed_order.id), declined(declined_order.id)
         for _ in range(2):  # the second delivery is a redelivery: nothing more happens
             await service.apply_payment(success, topic="payment.succeeded", deps=deps)
             await service.apply_payment(failure, topic="payment.failed", deps=deps)
-        confirmed = await service.get_order(paid.id, user_id="u1", is_admin=False, deps=deps)
-        cancelled = await service.get_order(declined.id, user_id="u1", is_admin=False, deps=deps)
+        confirmed = await service.get_order(confirmed_order.id, user_id="u1", is_admin=False, deps=deps)
+        cancelled = await service.get_order(declined_order.id, user_id="u1", is_admin=False, deps=deps)
         assert confirmed.status is OrderStatus.CONFIRMED and confirmed.payment_id == "pay1"
         assert cancelled.status is OrderStatus.CANCELLED and cancelled.cancel_reason == "INSUFFICIENT_FUNDS"
         assert deps.peers.stock["p1"] == 3  # the declined order's unit came back
+        assert deps.peers.reservations[confirmed.id]["status"] == "COMMITTED"
+        assert not confirmed.settlement_due and not cancelled.settlement_due
         assert sorted(await topics(deps)) == ["order.cancelled", "order.confirmed", "order.created", "order.created"]
         with pytest.raises(ValidationFailed):
-            await service.apply_payment(
-                EventEnvelope.model_validate({**success.model_dump(by_alias=True), "eventId": "x", "payload": {}}),
-                topic="payment.succeeded",
-                deps=deps,
-            )
+            await service.apply_payment(paid("unknown-order"), topic="payment.succeeded", deps=deps)
 
-    run(scenario(), engine)
+    run(tmp_path, scenario)
 
 
 def test_cancel_of_confirmed_order_restores_stock_and_is_idempotent(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
+    async def scenario(deps: Deps) -> None:
         order = await service.place_order(order_of(), deps=deps)
-        await service.apply_payment(
-            new_event({"orderId": order.id, "paymentId": "p"}), topic="payment.succeeded", deps=deps
-        )
+        await service.apply_payment(paid(order.id), topic="payment.succeeded", deps=deps)
         with pytest.raises(NotFound):
             await service.cancel_order(CancelOrder(order.id, "u2", False), deps=deps)
         cancelled = await service.cancel_order(CancelOrder(order.id, "u1", False), deps=deps)
@@ -115,38 +242,4 @@ def test_cancel_of_confirmed_order_restores_stock_and_is_idempotent(tmp_path: Pa
         assert cancelled.cancel_reason == "CUSTOMER_CANCELLED" and deps.peers.stock["p1"] == 5
         assert (await topics(deps)).count("order.cancelled") == 1
 
-    run(scenario(), engine)
-
-
-def test_expiry_releases_overdue_orders_only(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
-        old = await service.place_order(order_of(quantity=1), deps=deps)
-        deps.now += timedelta(minutes=10)
-        fresh = await service.place_order(order_of(quantity=1), deps=deps)
-        deps.now += timedelta(minutes=6)  # `old` is 16 minutes old, `fresh` 6
-        assert await service.expire_overdue(batch=10, deps=deps) == 1
-        assert await service.expire_overdue(batch=10, deps=deps) == 0
-        assert (await service.get_order(old.id, user_id="u1", is_admin=False, deps=deps)).status is OrderStatus.EXPIRED
-        still = await service.get_order(fresh.id, user_id="u1", is_admin=False, deps=deps)
-        assert still.status is OrderStatus.PENDING_PAYMENT and deps.peers.stock["p1"] == 4
-
-    run(scenario(), engine)
-
-
-def test_payment_after_release_does_not_confirm(tmp_path: Path) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def scenario() -> None:
-        deps = Deps(engine, FakePeers())
-        order = await service.place_order(order_of(), deps=deps)
-        await deps.peers.release(order.id)  # expiry or a cancel got there first
-        await service.apply_payment(
-            new_event({"orderId": order.id, "paymentId": "p"}), topic="payment.succeeded", deps=deps
-        )
-        current = await service.get_order(order.id, user_id="u1", is_admin=False, deps=deps)
-        assert current.status is OrderStatus.PENDING_PAYMENT and "order.confirmed" not in await topics(deps)
-
-    run(scenario(), engine)
+    run(tmp_path, scenario)
