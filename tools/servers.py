@@ -8,6 +8,7 @@ components/profiles.yaml lists, per profile, the servers it needs and their port
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -84,6 +85,10 @@ def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
                 "",
                 "--appendonly",
                 "yes",
+                # fsync every write before answering: a SIGKILL or power loss then loses no
+                # acknowledged event (everysec loses up to a second of them); see docs/benchmarks.md.
+                "--appendfsync",
+                "always",
                 "--protected-mode",
                 "yes",
             ],
@@ -125,11 +130,31 @@ def up(profile: str) -> None:
         print(f"[servers] redis-server started on 127.0.0.1:{port} (pid {process.pid})", flush=True)
 
 
+def _stop_group(pid: int, *, grace_seconds: float = 10.0) -> None:
+    """SIGTERM a process group and wait until its leader is gone (SIGKILL after the grace period).
+
+    Waiting matters: a `make run` started right after would otherwise find the old server still
+    answering on its port, reuse it, and lose it a moment later.
+    """
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def down() -> None:
     for pid_file in PIDS.glob("*.pid"):
         pid = int(pid_file.read_text())
         try:
-            os.killpg(pid, signal.SIGTERM)
+            _stop_group(pid)
             print(f"[servers] stopped {pid_file.stem} (pid {pid})", flush=True)
         except ProcessLookupError:
             pass

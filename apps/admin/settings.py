@@ -13,6 +13,9 @@ class AdminSettings(ServiceSettings):
     # Dead letters arrive as whole CloudEvents; a 413 would make Dapr redeliver one forever,
     # so admin accepts bodies well above the 64 KiB other apps allow.
     max_body_bytes: int = Field(1024 * 1024, gt=0)
+    # Provisioning may take 2 x 30 s + 0.2 s (resiliency.yaml): wait for it, never delete a
+    # database that provisioner is still migrating.
+    sidecar_timeout_seconds: float = Field(65.0, gt=0)
     provisioner_app_id: str = "provisioner"
     provisioning_secretstore_name: str = "provisioning-secrets"
     tenant_database_url_template: str = "sqlite+aiosqlite:///.data/tenants/{subdomain}.db"

@@ -14,6 +14,8 @@ HERE = Path(__file__).parent
 class GatewaySettings(ServiceSettings):
     app_id: str = Field("gateway", validation_alias=AliasChoices("APP_ID"))
     public_host: str = "127.0.0.1"
+    # The longest call behind the edge is creating a tenant: 2 x 75 s + 0.2 s (resiliency.yaml).
+    sidecar_timeout_seconds: float = Field(155.0, gt=0)
     health_apps: list[str] = [
         "identity",
         "catalog",

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from servicekit import DependencyUnavailable, Forbidden, ValidationFailed
+from servicekit import DependencyUnavailable, Forbidden, OperationFailed, ValidationFailed
 
 SQLITE_DRIVER = "sqlite+aiosqlite"
 POSTGRES_DRIVER = "postgresql+asyncpg"
@@ -27,7 +27,11 @@ class DatabaseMissing(ValidationFailed):
     default_code = "DATABASE_MISSING"
 
 
-class MigrationFailed(DependencyUnavailable):
+class DatabaseUnreachable(DependencyUnavailable):
+    default_code = "DATABASE_UNREACHABLE"
+
+
+class MigrationFailed(OperationFailed):
     default_code = "MIGRATION_FAILED"
 
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from apps.provisioner.domain import (
     DatabaseMigrated,
     DatabaseMissing,
+    DatabaseUnreachable,
     InitDatabase,
     MigrationFailed,
     TenantDatabase,
@@ -40,6 +41,11 @@ async def init_database(command: InitDatabase, *, migrator: SchemaMigrator) -> D
         if _database_does_not_exist(exc):
             raise _missing(database) from exc
         reason = short_reason(exc)
+        if _database_unreachable(exc):  # nobody answered: a 503 the caller may retry (migrations repeat safely)
+            log.warning("tenant database unreachable", extra={"fields": {"database": database.redacted()}})
+            message = f"The tenant database is not reachable: {reason}"
+            raise DatabaseUnreachable(message, details={"reason": reason}) from exc
+
         log.warning("migration failed", exc_info=exc, extra={"fields": {"database": database.redacted()}})
         raise MigrationFailed(f"The migration failed: {reason}", details={"reason": reason}) from exc
     log.info(
@@ -62,17 +68,25 @@ def _missing(database: TenantDatabase) -> DatabaseMissing:
     return DatabaseMissing(message, details=[{"field": "databaseUrl", "message": message}])
 
 
-def _database_does_not_exist(exc: BaseException) -> bool:
-    """True when PostgreSQL answered that the named database does not exist (SQLSTATE 3D000)."""
-    seen: set[int] = set()
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, its causes and contexts, and the DBAPI errors SQLAlchemy wraps."""
+    seen: dict[int, BaseException] = {}
     pending: list[BaseException | None] = [exc]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
             continue
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == "3D000":
-            return True
+        seen[id(current)] = current
         orig = getattr(current, "orig", None)
         pending += [current.__cause__, current.__context__, orig if isinstance(orig, BaseException) else None]
-    return False
+    return list(seen.values())
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """True when the database server could not be reached at all (refused, reset, timed out)."""
+    return any(isinstance(cause, (ConnectionError, TimeoutError)) for cause in _causes(exc))
+
+
+def _database_does_not_exist(exc: BaseException) -> bool:
+    """True when PostgreSQL answered that the named database does not exist (SQLSTATE 3D000)."""
+    return any(getattr(cause, "sqlstate", None) == "3D000" for cause in _causes(exc))

@@ -16,6 +16,7 @@ from servicekit.middleware import BodySizeLimitMiddleware, RequestContextMiddlew
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar import DaprSidecar
 
+SUBSCRIBE_PATH = "/dapr/subscribe"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 Wiring = Callable[[FastAPI, DaprSidecar], AbstractAsyncContextManager[None]]
 """Builds an app's services on its ready sidecar (setting `app.state.services`), runs while they serve."""
@@ -82,6 +83,13 @@ def create_service_app(
     app.include_router(health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None)))
     for router in routers:
         app.include_router(router)
+    if not any(getattr(route, "path", None) == SUBSCRIBE_PATH for route in app.routes):
+
+        @app.get(SUBSCRIBE_PATH, include_in_schema=False)
+        async def no_subscriptions() -> list[object]:
+            """An app that consumes no topic says so; a 404 envelope here makes daprd log a warning."""
+            return []
+
     # Added innermost first: the request context wraps everything, so every refusal carries its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if not public and settings.app_api_token is not None:

@@ -7,7 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from servicekit.errors import Conflict, DependencyUnavailable
+from servicekit.errors import Conflict
 
 T = TypeVar("T")
 
@@ -20,7 +20,8 @@ async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], *, attempts: in
         except Conflict as clash:
             if clash.code != "ETAG_MISMATCH" or tried == attempts:
                 if clash.code == "ETAG_MISMATCH":
-                    raise DependencyUnavailable("Too much contention; try again.", code="CONTENDED") from clash
+                    # A 409, not a 503: nothing was written, and a sidecar must not retry it blindly.
+                    raise Conflict("Too much contention; try again.", code="CONTENDED") from clash
                 raise
             await asyncio.sleep(random.uniform(0.002, 0.01 * min(tried, 10)))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")

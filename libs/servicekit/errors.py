@@ -11,8 +11,12 @@ and the HTTP status it maps to. Apps subclass the leaves with their own codes.
      ├── Conflict                409
      ├── PayloadTooLarge         413
      ├── ValidationFailed        422
+     ├── OperationFailed         424  (carried out, but it ended in a recorded failure)
      ├── RateLimited             429  (carries retry_after seconds)
      └── DependencyUnavailable   503  (a peer, a sidecar or a store did not answer)
+
+A business outcome is never a 503: sidecars retry 503 and count it against a target's breaker,
+so a retried "failed" outcome would run the request twice. 503 means only "nobody answered".
 """
 
 from __future__ import annotations
@@ -68,6 +72,17 @@ class ValidationFailed(JunctionError):
     default_code = "VALIDATION_FAILED"
 
 
+class OperationFailed(JunctionError):
+    """Raised when a valid request was carried out but ended in a failure that is now on record.
+
+    The resource says why (a tenant FAILED with its reason); repeating the same request does not
+    help, the resource's own retry does. A 4xx, so it travels inside the mesh as a refusal.
+    """
+
+    status = 424
+    default_code = "OPERATION_FAILED"
+
+
 class RateLimited(JunctionError):
     status = 429
     default_code = "RATE_LIMITED"
@@ -92,6 +107,7 @@ _BY_STATUS: dict[int, type[JunctionError]] = {
         Conflict,
         PayloadTooLarge,
         ValidationFailed,
+        OperationFailed,
         DependencyUnavailable,
     )
 }

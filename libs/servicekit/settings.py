@@ -23,7 +23,10 @@ class ServiceSettings(BaseSettings):
     pubsub_name: str = "pubsub"
     statestore_name: str = "statestore"
     secretstore_name: str = "secretstore"
-    sidecar_timeout_seconds: float = Field(15.0, gt=0)
+    sidecar_timeout_seconds: float = Field(8.0, gt=0)
+    """How long the app waits for its sidecar: a little longer than the longest call it makes
+    (a leaf call's whole retry budget is 6.6 s, components/common/resiliency.yaml), so the sidecar's
+    policy decides and the app never gives up on work that is still allowed to run."""
     sidecar_ready_timeout_seconds: float = Field(60.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
     log_level: str = "INFO"

@@ -75,7 +75,7 @@ def test_provisioner_down_fails_cleanly_then_retry_succeeds(
     stack.stop_app("provisioner")
     try:
         refused = gateway.post("/tenants", json=body, headers=admin_auth)
-        error = assert_error(refused, 503, "PROVISIONING_FAILED")["error"]
+        error = assert_error(refused, 424, "PROVISIONING_FAILED")["error"]
         tenant_id = error["details"]["tenantId"]  # type: ignore[index]
         failed = gateway.get(f"/tenants/{tenant_id}", headers=admin_auth).json()["data"]
         assert failed["status"] == "FAILED" and failed["reason"]

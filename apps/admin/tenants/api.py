@@ -18,7 +18,7 @@ router = APIRouter(tags=["tenants"])
 
 @router.post("/tenants", status_code=201)
 async def create_tenant(body: TenantCreate, services: Services) -> JSONResponse:
-    """Create a school and provision its database; answers once it is ACTIVE (or 503 PROVISIONING_FAILED)."""
+    """Create a school and provision its database; answers once it is ACTIVE (or 424 PROVISIONING_FAILED)."""
     command = CreateTenant(body.name, body.subdomain, body.admin_email, body.admin_password, body.requested_by)
     tenant = await service.create_tenant(command, onboarding=services.onboarding)
     return ok(TenantRead.of(tenant).model_dump(by_alias=True), status=201)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from servicekit import Conflict, DependencyUnavailable, NotFound
+from servicekit import Conflict, NotFound, OperationFailed
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 INTERRUPTED = "interrupted: admin restarted during provisioning"
@@ -45,7 +45,7 @@ class TenantNotRetryable(Conflict):
     default_code = "TENANT_NOT_RETRYABLE"
 
 
-class ProvisioningFailed(DependencyUnavailable):
+class ProvisioningFailed(OperationFailed):
     default_code = "PROVISIONING_FAILED"
 
 

@@ -44,7 +44,7 @@ async def _existing(tenant_id: str, tenants: TenantStore) -> Versioned:
 
 
 async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Tenant:
-    """Record the tenant and claim its subdomain, then provision it; ACTIVE, or ProvisioningFailed (503)."""
+    """Record the tenant and claim its subdomain, then provision it; ACTIVE, or ProvisioningFailed (424)."""
     subdomain = valid_subdomain(command.subdomain)
     name = clean_name(command.name)
     email = normalise_email(command.admin_email)

@@ -125,20 +125,20 @@ def test_duplicate_subdomain_is_409_even_when_the_first_failed() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]
     api = client(k.sidecar, k.onboarding)
-    assert api.post("/tenants", json=body()).status_code == 503
+    assert_refused(api.post("/tenants", json=body()), 424, "PROVISIONING_FAILED")
     k.sidecar.apps["provisioner"] = provisioner_ok()
     error = assert_refused(api.post("/tenants", json=body(name="Other")), 409, "SUBDOMAIN_TAKEN")
     assert error["details"]["subdomain"] == "satit"
 
 
-def test_provisioner_down_is_503_provisioning_failed_then_retry_is_200_active() -> None:
+def test_provisioner_down_is_a_recorded_424_provisioning_failed_then_retry_is_200_active() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]
     api = client(k.sidecar, k.onboarding)
 
     response = api.post("/tenants", json=body())
-    assert response.status_code == 503  # a real failure, not a refusal: it is not disguised as 200
-    error = response.json()["error"]
+    # The failure is on record (tenant FAILED): an outcome, never a 503 a sidecar would retry.
+    error = assert_refused(response, 424, "PROVISIONING_FAILED")
     assert error["code"] == "PROVISIONING_FAILED"
     assert set(error["details"]) == {"tenantId", "reason"}
     tenant_id = error["details"]["tenantId"]

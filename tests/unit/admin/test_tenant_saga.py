@@ -107,7 +107,7 @@ def test_provisioner_down_fails_the_tenant_removes_its_database_and_stages_the_f
     del k.sidecar.apps["provisioner"]  # the FakeSidecar answers SERVICE_UNAVAILABLE, as Dapr does for a dead app
     error = fails(k, subdomain="down-school")
 
-    assert (error.status, error.code) == (503, "PROVISIONING_FAILED")
+    assert (error.status, error.code) == (424, "PROVISIONING_FAILED")
     tenant_id, reason = error.details["tenantId"], error.details["reason"]
     assert reason.startswith("running the migrations failed: ")
     assert "SERVICE_UNAVAILABLE" in reason

@@ -96,14 +96,15 @@ def test_unknown_fields_are_refused(tmp_path: Path) -> None:
     assert (body["statusCode"], body["error"]["code"]) == (422, "VALIDATION_FAILED")
 
 
-def test_a_file_that_is_not_a_database_fails_the_migration_with_503(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_database_fails_the_migration_as_a_recorded_outcome_not_a_503(tmp_path: Path) -> None:
     path = tmp_path / "tenant.db"
     path.write_bytes(b"this is not a SQLite database, it only has its name" * 20)
 
     response = init_database(client(), f"sqlite+aiosqlite:///{path}")
 
-    assert response.status_code == 503, response.text
-    error = response.json()["error"]
+    body = refusal(response)  # 424 inside the mesh travels as a refusal: a sidecar never retries it
+    assert body["statusCode"] == 424
+    error = body["error"]
     assert error["code"] == "MIGRATION_FAILED"
     assert error["details"]["reason"]
     assert len(error["details"]["reason"]) <= 200
@@ -114,5 +115,5 @@ def test_unreachable_postgresql_fails_with_503_without_revealing_the_password() 
     response = init_database(client(), "postgresql+asyncpg://tenant:s3cr3t-pw@127.0.0.1:1/tenant_school")
 
     assert response.status_code == 503, response.text
-    assert response.json()["error"]["code"] == "MIGRATION_FAILED"
+    assert response.json()["error"]["code"] == "DATABASE_UNREACHABLE"
     assert "s3cr3t-pw" not in response.text

@@ -12,6 +12,7 @@ from apps.provisioner.domain import (
     CallerPolicy,
     DatabaseMigrated,
     DatabaseMissing,
+    DatabaseUnreachable,
     InitDatabase,
     InvalidDatabaseUrl,
     MigrationFailed,
@@ -128,5 +129,15 @@ def test_any_other_failure_is_migration_failed_with_a_reason() -> None:
     with pytest.raises(MigrationFailed) as caught:
         asyncio.run(init_database(command, migrator=BrokenMigrator(_wrapped(ValueError("boom")))))
 
-    assert caught.value.status == 503
+    assert caught.value.status == 424  # an outcome on record, not a 503 a sidecar would retry
     assert caught.value.details == {"reason": "OSError: connection failed"}
+
+
+def test_a_database_server_nobody_answers_for_is_a_503_the_caller_may_retry() -> None:
+    command = InitDatabase("postgresql+asyncpg://u:pw@127.0.0.1/tenant_school")
+
+    with pytest.raises(DatabaseUnreachable) as caught:
+        asyncio.run(init_database(command, migrator=BrokenMigrator(_wrapped(ConnectionRefusedError("refused")))))
+
+    assert caught.value.status == 503
+    assert "pw" not in caught.value.message
