@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,11 +18,23 @@ from servicekit.consumer import DEAD_LETTER_TOPIC
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
 """The CloudEvent type Dapr sets when a publisher names none; it is not a topic."""
+APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_PER_DELIVERY = ("traceid", "traceparent", "tracestate")
+"""CloudEvent fields a sidecar may set anew on each delivery; they do not make a message another one."""
 
 
 class DeadLetterStatus(StrEnum):
     PENDING = "PENDING"
+    """Waiting for an operator."""
     REPLAYED = "REPLAYED"
+    """Sent back to its topic; no failure of that replay has come back (yet)."""
+    FAILED_AGAIN = "FAILED_AGAIN"
+    """Sent back, and the subscriber failed again: see the letter named by `failed_again_as`."""
+
+
+def dead_letter_topic(subscriber: str) -> str:
+    """The dead-letter topic of one subscriber's subscriptions, so a letter knows who gave up on it."""
+    return f"{DEAD_LETTER_TOPIC}.{subscriber}"
 
 
 class DeadLetterNotFound(NotFound):
@@ -42,6 +56,11 @@ class DeadLetter:
     status: DeadLetterStatus = DeadLetterStatus.PENDING
     replayed_at: datetime | None = None
     replays: int = 0
+    subscriber: str | None = None
+    """The app id whose subscription failed; None when it arrived on the shared dead-letter topic."""
+    replay_of: str | None = None
+    """The letter whose replay failed again and became this one."""
+    failed_again_as: str | None = None
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -75,10 +94,34 @@ def original_topic(cloud_event: Any) -> str | None:
     return None
 
 
-def receive(cloud_event: Any, *, now: datetime) -> DeadLetter:
-    """Record whatever arrived on the dead-letter topic as a new, pending dead letter."""
+def receive(cloud_event: Any, *, now: datetime, subscriber: str | None = None) -> DeadLetter:
+    """Record whatever arrived on a dead-letter topic as a new, pending dead letter."""
     event_id = _text(cloud_event.get("id")) if isinstance(cloud_event, dict) else None
-    return DeadLetter(uuid.uuid4().hex, now, original_topic(cloud_event), event_id, cloud_event)
+    letter = DeadLetter(uuid.uuid4().hex, now, original_topic(cloud_event), event_id, cloud_event)
+    return replace(letter, subscriber=subscriber)
+
+
+def fingerprint(cloud_event: Any) -> str:
+    """Name one dead-letter message: a broker's redelivery has the same, a replay's failure another one.
+
+    A replay is published anew (its CloudEvent gets a new `time` and admin as its `source`), so a failure
+    of the replay differs from the letter it came from even though it keeps the event id.
+    """
+    kept = (
+        {k: v for k, v in cloud_event.items() if k not in _PER_DELIVERY}
+        if isinstance(cloud_event, dict)
+        else cloud_event
+    )
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def failed_again(replayed_letter: DeadLetter, arrived: DeadLetter) -> tuple[DeadLetter, DeadLetter]:
+    """A failure that came back after a replay: the replayed letter points to the new one, and back."""
+    return (
+        replace(replayed_letter, status=DeadLetterStatus.FAILED_AGAIN, failed_again_as=arrived.id),
+        replace(arrived, replay_of=replayed_letter.id),
+    )
 
 
 def replay_target(letter: DeadLetter, corrected_payload: dict[str, Any] | None = None) -> tuple[str, EventEnvelope]:
@@ -110,3 +153,10 @@ def replay_target(letter: DeadLetter, corrected_payload: dict[str, Any] | None =
 
 def replayed(letter: DeadLetter, *, now: datetime) -> DeadLetter:
     return replace(letter, status=DeadLetterStatus.REPLAYED, replayed_at=now, replays=letter.replays + 1)
+
+
+def replay_not_sent(letter: DeadLetter, before: DeadLetter) -> DeadLetter:
+    """Undo the REPLAYED mark of a replay whose publish failed; a failure that came back meanwhile stays."""
+    if letter.status is not DeadLetterStatus.REPLAYED:
+        return letter
+    return replace(letter, status=before.status, replayed_at=before.replayed_at, replays=before.replays)

@@ -22,6 +22,9 @@ class DeadLetterRead(Schema):
     status: str
     replays: int
     replayed_at: str | None
+    subscriber: str | None
+    replay_of: str | None
+    failed_again_as: str | None
     cloud_event: Any
 
     @classmethod
@@ -34,6 +37,9 @@ class DeadLetterRead(Schema):
             status=letter.status.value,
             replays=letter.replays,
             replayed_at=utc_text(letter.replayed_at),
+            subscriber=letter.subscriber,
+            replay_of=letter.replay_of,
+            failed_again_as=letter.failed_again_as,
             cloud_event=letter.cloud_event,
         )
 

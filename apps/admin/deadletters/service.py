@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from apps.admin.deadletters.domain import DeadLetter, DeadLetterNotFound, parse_body, receive, replay_target, replayed
-from apps.admin.deadletters.storage import DeadLetterRepository
+from apps.admin.deadletters.domain import (
+    DeadLetter,
+    DeadLetterNotFound,
+    parse_body,
+    receive,
+    replay_not_sent,
+    replay_target,
+    replayed,
+)
+from apps.admin.deadletters.storage import DeadLetterRepository, StoredLetter
 from servicekit import SidecarClient
 from servicekit.conflicts import retry_on_conflict
 
 
-async def record_dead_letter(body: bytes, *, dead_letters: DeadLetterRepository) -> str:
-    """Keep whatever arrived on the dead-letter topic; a redelivery of a kept event id adds nothing."""
-    letter = receive(parse_body(body), now=datetime.now(UTC))
+async def record_dead_letter(body: bytes, *, dead_letters: DeadLetterRepository, subscriber: str | None = None) -> str:
+    """Keep what arrived on a dead-letter topic; a broker's redelivery of a kept message adds nothing."""
+    letter = receive(parse_body(body), now=datetime.now(UTC), subscriber=subscriber)
     return await dead_letters.add(letter)
 
 
@@ -23,6 +31,13 @@ async def list_dead_letters(
     return await dead_letters.page(limit=limit, offset=offset)
 
 
+async def _current(letter_id: str, dead_letters: DeadLetterRepository) -> StoredLetter:
+    stored = await dead_letters.get(letter_id)
+    if stored is None:
+        raise DeadLetterNotFound("No such dead letter.")
+    return stored
+
+
 async def replay_dead_letter(
     letter_id: str,
     *,
@@ -30,20 +45,30 @@ async def replay_dead_letter(
     sidecar: SidecarClient,
     corrected_payload: dict[str, Any] | None = None,
 ) -> DeadLetter:
-    """Publish the original envelope (same event id) to its original topic again, then mark it replayed."""
-    stored = await dead_letters.get(letter_id)
-    if stored is None:
-        raise DeadLetterNotFound("No such dead letter.")
-    topic, envelope = replay_target(stored.letter, corrected_payload)
-    # Consumers that already applied this event id ignore it; the one that failed gets another go.
-    await sidecar.publish(topic, envelope)
+    """Mark a dead letter replayed, then publish its envelope (same event id) to its original topic again.
 
-    async def mark() -> DeadLetter:
-        current = await dead_letters.get(letter_id)
-        if current is None:
-            raise DeadLetterNotFound("No such dead letter.")
+    Marked first: a subscriber may fail the replay and its new dead letter arrive before the publish call
+    even returns; it must find the letter REPLAYED to be kept as a new failure. If the publish fails, the
+    mark is taken back.
+    """
+    topic, envelope = replay_target((await _current(letter_id, dead_letters)).letter, corrected_payload)
+
+    async def mark() -> tuple[DeadLetter, DeadLetter]:
+        current = await _current(letter_id, dead_letters)
         updated = replayed(current.letter, now=datetime.now(UTC))
         await dead_letters.replace(current, updated)
-        return updated
+        return current.letter, updated
 
-    return await retry_on_conflict(mark)
+    before, marked = await retry_on_conflict(mark)
+    try:
+        # Consumers that already applied this event id ignore it; the one that failed gets another go.
+        await sidecar.publish(topic, envelope)
+    except Exception:
+
+        async def unmark() -> None:
+            current = await _current(letter_id, dead_letters)
+            await dead_letters.replace(current, replay_not_sent(current.letter, before))
+
+        await retry_on_conflict(unmark)
+        raise
+    return marked

@@ -1,8 +1,14 @@
-"""Dead letters in admin's Dapr state: one key per letter, an index of ids, one marker per event id.
+"""Dead letters in admin's Dapr state: one key per letter, an index of ids, one marker per failed event.
 
-deadletter:{id}             the letter's document
-deadletters-index           {"ids": [...]}, newest last, guarded by its ETag
-deadletter-event:{eventId}  {"id"}: written insert-only, so a redelivered dead letter is kept once
+deadletter:{id}                             the letter's document
+deadletters-index                           {"ids": [...]}, newest last, guarded by its ETag
+deadletter-event:[{subscriber}:]{eventId}   {"id", "seen"}: the latest letter of that event (and subscriber),
+                                            and the fingerprints of the messages already kept for it
+
+A message whose fingerprint was seen is a broker redelivery and adds nothing. Another message of the same
+event while its letter is PENDING adds nothing either (one letter waits per failure). But once the letter
+was replayed, a new message is the replay failing again: it becomes a new PENDING letter, and the replayed
+one says FAILED_AGAIN, in one transaction with the marker.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from apps.admin.deadletters.domain import DeadLetter, DeadLetterStatus, utc_text
+from apps.admin.deadletters.domain import DeadLetter, DeadLetterStatus, failed_again, fingerprint, utc_text
 from servicekit import SidecarClient
 from servicekit.conflicts import retry_on_conflict
 from servicekit.sidecar import StateOp
@@ -22,15 +28,17 @@ from servicekit.sidecar import StateOp
 INDEX_KEY = "deadletters-index"
 # Event ids come from whatever arrived; odd ones (Dapr refuses keys with "||") are hashed into the key.
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+SEEN_KEPT = 50
+"""Fingerprints a marker remembers; redeliveries of one message come long before that many replays."""
 
 
 def letter_key(letter_id: str) -> str:
     return f"deadletter:{letter_id}"
 
 
-def event_key(event_id: str) -> str:
+def event_key(event_id: str, subscriber: str | None = None) -> str:
     plain = event_id if _PLAIN_ID.match(event_id) else "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
-    return f"deadletter-event:{plain}"
+    return f"deadletter-event:{plain}" if subscriber is None else f"deadletter-event:{subscriber}:{plain}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class StoredLetter:
 
 class DeadLetterRepository(Protocol):
     async def add(self, letter: DeadLetter) -> str:
-        """Store and index a letter; return its id, or the id already stored for its event id."""
+        """Store and index a letter; return its id, or the id of the letter that already stands for it."""
         ...
 
     async def get(self, letter_id: str) -> StoredLetter | None: ...
@@ -65,6 +73,9 @@ def to_document(letter: DeadLetter) -> dict[str, Any]:
         "status": letter.status.value,
         "replayedAt": utc_text(letter.replayed_at),
         "replays": letter.replays,
+        "subscriber": letter.subscriber,
+        "replayOf": letter.replay_of,
+        "failedAgainAs": letter.failed_again_as,
     }
 
 
@@ -79,6 +90,9 @@ def from_document(document: dict[str, Any]) -> DeadLetter:
         status=DeadLetterStatus(document.get("status", DeadLetterStatus.PENDING)),
         replayed_at=datetime.fromisoformat(replayed_at) if replayed_at else None,
         replays=int(document.get("replays", 0)),
+        subscriber=document.get("subscriber"),
+        replay_of=document.get("replayOf"),
+        failed_again_as=document.get("failedAgainAs"),
     )
 
 
@@ -90,22 +104,40 @@ class DaprStateDeadLetters:
         return await retry_on_conflict(lambda: self._add_once(letter))
 
     async def _add_once(self, letter: DeadLetter) -> str:
-        marker = event_key(letter.event_id) if letter.event_id else None
-        if marker is not None:
-            # Read first: after a clash on the marker this finds the winner and stores nothing.
-            known = await self.sidecar.get_state(marker)
-            if known is not None:
-                return str(known.value["id"])
+        marker_key = event_key(letter.event_id, letter.subscriber) if letter.event_id else None
+        if marker_key is None:  # not a CloudEvent: nothing to recognise it by, keep every one
+            await self.sidecar.transact(await self._indexed(letter))
+            return letter.id
+        seen_now = fingerprint(letter.cloud_event)
+        # Read first: after a clash on the marker this finds the winner and stores nothing.
+        marker = await self.sidecar.get_state(marker_key)
+        if marker is None:
+            new_marker = StateOp(marker_key, {"id": letter.id, "seen": [seen_now]}, insert_only=True)
+            await self.sidecar.transact([*await self._indexed(letter), new_marker])
+            return letter.id
+        latest_id, seen = str(marker.value["id"]), list(marker.value.get("seen", []))
+        latest = await self.get(latest_id)
+        if seen_now in seen or latest is None or latest.letter.status is DeadLetterStatus.PENDING:
+            return latest_id
+        previous, arrived = failed_again(latest.letter, letter)
+        marker_value = {"id": arrived.id, "seen": [*seen, seen_now][-SEEN_KEPT:]}
+        await self.sidecar.transact(
+            [
+                *await self._indexed(arrived),
+                StateOp(marker_key, marker_value, etag=marker.etag),
+                StateOp(letter_key(previous.id), to_document(previous), etag=latest.etag),
+            ]
+        )
+        return arrived.id
+
+    async def _indexed(self, letter: DeadLetter) -> list[StateOp]:
+        """The operations that insert a letter and append it to the index."""
         index = await self.sidecar.get_state(INDEX_KEY)
         ids = list(index.value.get("ids", [])) if index else []
-        operations = [
+        return [
             StateOp(letter_key(letter.id), to_document(letter), insert_only=True),
             StateOp(INDEX_KEY, {"ids": [*ids, letter.id]}, etag=index.etag if index else None, insert_only=not index),
         ]
-        if marker is not None:
-            operations.append(StateOp(marker, {"id": letter.id}, insert_only=True))
-        await self.sidecar.transact(operations)
-        return letter.id
 
     async def get(self, letter_id: str) -> StoredLetter | None:
         item = await self.sidecar.get_state(letter_key(letter_id))

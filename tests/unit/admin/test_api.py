@@ -41,7 +41,12 @@ def letters(sidecar: FakeSidecar) -> list[Any]:
 def test_subscription_is_the_dead_letter_topic_without_a_dead_letter_topic_of_its_own() -> None:
     response = client(FakeSidecar()).get("/dapr/subscribe")
     assert response.status_code == 200
-    assert response.json() == [{"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"}]
+    shared = {"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"}
+    own = [
+        {"pubsubname": "pubsub", "topic": f"deadletters.{app}", "route": f"/deadletters/{app}"}
+        for app in ("orders", "payments", "notifications", "analytics", "admin")
+    ]
+    assert response.json() == [shared, *own]
 
 
 def test_any_delivery_is_stored_and_answered_success() -> None:
@@ -107,6 +112,9 @@ def test_list_is_enveloped_newest_first_and_paged() -> None:
         "status",
         "replays",
         "replayedAt",
+        "subscriber",
+        "replayOf",
+        "failedAgainAs",
         "cloudEvent",
     }
     assert (first["originalTopic"], first["eventId"], first["status"], first["replays"]) == (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from apps.admin.deadletters import service
-from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus
+from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus, fingerprint
 from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
 from servicekit import DependencyUnavailable
 from servicekit.fakes import FakeSidecar
@@ -42,9 +42,12 @@ def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
         "status": "PENDING",
         "replayedAt": None,
         "replays": 0,
+        "subscriber": None,
+        "replayOf": None,
+        "failedAgainAs": None,
     }
     assert stored(sidecar, INDEX_KEY) == {"ids": [letter_id]}
-    assert stored(sidecar, f"deadletter-event:{event['id']}") == {"id": letter_id}
+    assert stored(sidecar, f"deadletter-event:{event['id']}") == {"id": letter_id, "seen": [fingerprint(event)]}
 
 
 @pytest.mark.parametrize("garbage", [[1, 2, 3], {"hello": "world"}, "just a string", None, 12.5])
@@ -78,7 +81,7 @@ def test_odd_event_ids_get_a_safe_marker_key() -> None:
     event = cloud_event(id="a||b c/ü")
     letter_id = record(sidecar, event)
     assert event_key("a||b c/ü").startswith("deadletter-event:sha256-")
-    assert stored(sidecar, event_key("a||b c/ü")) == {"id": letter_id}
+    assert stored(sidecar, event_key("a||b c/ü"))["id"] == letter_id
     assert record(sidecar, event) == letter_id
 
 

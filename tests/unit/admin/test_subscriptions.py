@@ -22,9 +22,10 @@ def consumer() -> Consumer[object]:
 
 
 def test_sources_are_concatenated_in_order() -> None:
-    merged = merge_subscriptions([lambda: dead_letter_subscriptions("pubsub"), consumer().subscriptions])
+    merged = merge_subscriptions([lambda: dead_letter_subscriptions("pubsub", ["payments"]), consumer().subscriptions])
     assert merged == [
         {"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"},
+        {"pubsubname": "pubsub", "topic": "deadletters.payments", "route": "/deadletters/payments"},
         {
             "pubsubname": "pubsub",
             "topic": "tenant.provisioned",

@@ -72,7 +72,7 @@ def test_subscriptions_name_every_topic_with_the_dead_letter_topic(
     client, _ = client_and_sidecar
     subscriptions = client.get("/dapr/subscribe").json()
     assert {s["topic"] for s in subscriptions} == {"order.created", "order.cancelled", "order.expired"}
-    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters")}
+    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters.payments")}
 
 
 def test_payment_of_an_order_is_listed(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:

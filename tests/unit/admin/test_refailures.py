@@ -1,0 +1,150 @@
+"""A replay that fails again is a new, visible letter; letters say which subscriber gave up on the event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from apps.admin.deadletters import service
+from apps.admin.deadletters.events import SUBSCRIBERS
+from apps.admin.deadletters.storage import DaprStateDeadLetters, event_key
+from servicekit import EventEnvelope
+from servicekit.fakes import FakeSidecar
+from tests.unit.admin._support import client, cloud_event, envelope
+
+
+def arrive(sidecar: FakeSidecar, event: Any, subscriber: str | None = "payments") -> dict[str, str]:
+    """Deliver a dead letter through admin's real subscription route, as the sidecar does."""
+    route = "/deadletters" if subscriber is None else f"/deadletters/{subscriber}"
+    response = client(sidecar).post(route, content=json.dumps(event).encode())
+    assert response.status_code == 200
+    result: dict[str, str] = response.json()
+    return result
+
+
+def listed(sidecar: FakeSidecar) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = client(sidecar).get("/dead-letters").json()["data"]["items"]
+    return items
+
+
+def replay(sidecar: FakeSidecar, letter_id: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = client(sidecar).post(f"/dead-letters/{letter_id}/replay", json={"payload": payload} if payload else None)
+    body: dict[str, Any] = response.json()
+    assert body["success"] is True, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def republished(original: dict[str, Any], event: EventEnvelope, n: int) -> dict[str, Any]:
+    """The CloudEvent of a replay as admin's sidecar publishes it: same id, admin as source, a new time."""
+    data = event.model_dump(mode="json", by_alias=True)
+    return {**original, "source": "admin", "time": f"2026-12-01T10:00:0{n}Z", "data": data}
+
+
+def test_each_subscribers_letter_of_one_event_is_kept_and_names_it() -> None:
+    sidecar = FakeSidecar()
+    event = cloud_event("order.created")
+    for subscriber in ("payments", "notifications", None):
+        assert arrive(sidecar, event, subscriber) == {"status": "SUCCESS"}
+        assert arrive(sidecar, event, subscriber) == {"status": "SUCCESS"}  # the broker's redelivery
+    letters = listed(sidecar)
+    assert [letter["subscriber"] for letter in letters] == [None, "notifications", "payments"]
+    assert {letter["eventId"] for letter in letters} == {event["id"]}
+    assert event_key(event["id"], "payments") == f"deadletter-event:payments:{event['id']}"
+
+
+def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_so() -> None:
+    sidecar = FakeSidecar()
+    original = cloud_event("order.created", envelope(orderId="o-1"))
+    arrive(sidecar, original)
+    [first] = listed(sidecar)
+
+    assert replay(sidecar, first["id"])["status"] == "REPLAYED"
+    [(topic, sent)] = sidecar.published
+    assert topic == "order.created"
+    arrive(sidecar, republished(original, sent, 1))  # the subscriber failed the replay too
+
+    second, old = listed(sidecar)
+    assert (second["status"], second["replayOf"], second["eventId"], second["subscriber"]) == (
+        "PENDING",
+        first["id"],
+        original["id"],
+        "payments",
+    )
+    assert (old["id"], old["status"], old["failedAgainAs"], old["replays"]) == (
+        first["id"],
+        "FAILED_AGAIN",
+        second["id"],
+        1,
+    )
+
+    # Redeliveries of either message, in any order, change nothing.
+    arrive(sidecar, original)
+    arrive(sidecar, republished(original, sent, 1))
+    arrive(sidecar, {**original, "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+    assert [letter["id"] for letter in listed(sidecar)] == [second["id"], first["id"]]
+
+    # The new letter replays and fails in its turn: a third letter, the chain stays readable.
+    replay(sidecar, second["id"])
+    arrive(sidecar, republished(original, sidecar.published[-1][1], 2))
+    third, second_again, first_again = listed(sidecar)
+    assert (third["status"], third["replayOf"]) == ("PENDING", second["id"])
+    assert (second_again["status"], second_again["failedAgainAs"]) == ("FAILED_AGAIN", third["id"])
+    assert first_again["status"] == "FAILED_AGAIN"
+
+
+def test_a_replay_that_succeeds_leaves_one_replayed_letter() -> None:
+    sidecar = FakeSidecar()
+    arrive(sidecar, cloud_event("order.created"))
+    [letter] = listed(sidecar)
+    replay(sidecar, letter["id"])
+    assert [(item["id"], item["status"]) for item in listed(sidecar)] == [(letter["id"], "REPLAYED")]
+
+
+def test_a_corrected_replay_that_still_fails_is_kept_with_the_corrected_payload() -> None:
+    sidecar = FakeSidecar()
+    original = cloud_event("payment.succeeded", envelope(orderID="o-1"))
+    arrive(sidecar, original, "orders")
+    [first] = listed(sidecar)
+    replay(sidecar, first["id"], payload={"orderId": "o-1", "amount": "not a number"})
+    [(_, sent)] = sidecar.published
+    assert sent.payload == {"orderId": "o-1", "amount": "not a number"}
+    arrive(sidecar, republished(original, sent, 1), "orders")
+    second, _ = listed(sidecar)
+    assert second["cloudEvent"]["data"]["payload"] == {"orderId": "o-1", "amount": "not a number"}
+    assert (second["status"], second["replayOf"]) == ("PENDING", first["id"])
+
+
+class FailsDuringPublish(FakeSidecar):
+    """The subscriber fails the replay so fast that its dead letter arrives before publish returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.original: dict[str, Any] | None = None
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        await super().publish(topic, event)
+        assert self.original is not None
+        body = json.dumps(republished(self.original, event, 1)).encode()
+        repository = DaprStateDeadLetters(self)
+        await service.record_dead_letter(body, dead_letters=repository, subscriber="payments")
+
+
+def test_a_failure_arriving_while_the_replay_is_published_is_not_lost() -> None:
+    sidecar = FailsDuringPublish()
+    sidecar.original = cloud_event("order.created")
+    arrive(sidecar, sidecar.original)
+    [first] = listed(sidecar)
+    marked = asyncio.run(
+        service.replay_dead_letter(first["id"], dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
+    )
+    assert marked.status.value == "REPLAYED"  # what the operator's call saw
+    second, old = listed(sidecar)
+    assert (second["status"], second["replayOf"], old["status"]) == ("PENDING", first["id"], "FAILED_AGAIN")
+
+
+def test_subscriber_routes_refuse_what_is_not_an_app_id() -> None:
+    response = client(FakeSidecar()).post("/deadletters/Not An App", content=b"{}")
+    assert response.json()["statusCode"] in (404, 422)
+    assert set(SUBSCRIBERS) >= {"orders", "payments", "notifications", "analytics"}
