@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= local
 
-.PHONY: setup run test test-unit test-e2e lint format bench clean
+.PHONY: setup run test test-unit test-e2e lint format bench chaos clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ format: $(VENV)/.installed
 
 bench: setup  ## throughput and latency through the gateway, written to docs/benchmarks.md
 	$(PY) -m bench.run --output docs/benchmarks.md
+
+chaos: setup  ## SIGKILLs under load through the gateway, then the books, written to docs/reliability.md
+	$(PY) -m tools.chaos --output docs/reliability.md
 
 clean:
 	rm -rf .data .dapr/logs

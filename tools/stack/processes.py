@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -67,6 +68,15 @@ class Managed:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash, no shutdown) and reap it."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
         self.process = None
 
     def tail(self, lines: int = 40) -> str:

@@ -171,22 +171,22 @@ class Stack:
         if set(profile_servers(self.profile)) != {"redis"}:
             raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
         self._render()
-        self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
-        self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
+        self.start_broker()
         for app in self.apps.values():
             self._launch(app)
         for app in self.apps.values():
             self.wait_ready(app.app_id)
 
-    def _launch(self, app: AppProcess) -> None:
+    def _launch(self, app: AppProcess, *, sidecar: bool = True, process: bool = True) -> None:
         env = self._env(app)
         logs = self.run_dir / "logs"
-        app.sidecar = Managed(
-            f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=logs / f"{app.app_id}.daprd.log"
-        )
-        app.app = Managed(f"{app.app_id}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.app_id}.app.log")
-        app.sidecar.start()
-        app.app.start()
+        if sidecar:
+            log = logs / f"{app.app_id}.daprd.log"
+            app.sidecar = Managed(f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=log)
+            app.sidecar.start()
+        if process:
+            app.app = Managed(f"{app.app_id}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.app_id}.app.log")
+            app.app.start()
 
     def wait_ready(self, app_id: str, timeout: float = BOOT_TIMEOUT) -> None:
         """Wait until the app answers its liveness probe and its sidecar reports healthy."""
@@ -232,6 +232,37 @@ class Stack:
         managed = self.apps[app_id].app
         if managed is not None and managed.process is not None:
             os.killpg(managed.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+    # ---- crashes: SIGKILL of process groups this harness started, restarts on the same ports ---
+    def kill_sidecar(self, app_id: str) -> None:
+        """Kill an app's sidecar at once, leaving the app up."""
+        managed = self.apps[app_id].sidecar
+        if managed is not None:
+            managed.kill()
+
+    def kill_both(self, app_id: str) -> None:
+        """Kill an app and its sidecar at once."""
+        app = self.apps[app_id]
+        for managed in (app.app, app.sidecar):
+            if managed is not None:
+                managed.kill()
+
+    def restart(self, app_id: str) -> None:
+        """Start again whichever of an app and its sidecar is not running (same ports); wait until ready."""
+        app = self.apps[app_id]
+        down = [managed is None or not managed.running() for managed in (app.sidecar, app.app)]
+        self._launch(app, sidecar=down[0], process=down[1])
+        self.wait_ready(app_id)
+
+    def kill_broker(self) -> None:
+        """Kill redis-server at once: what it had not yet written to its append-only file is lost."""
+        if self.redis is not None:
+            self.redis.kill()
+
+    def start_broker(self) -> None:
+        """Start redis-server on this run's port and data folder, so its persisted data comes back."""
+        self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
+        self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
 
     def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str = "probe") -> None:
         """Publish raw event data through an app's sidecar, as a misbehaving or replaying producer would."""
