@@ -45,6 +45,7 @@ class Intent:
     order_id: str | None = None
     accepted_at: float | None = None
     outcome: str = "NO_ANSWER"
+    cancel_sent: bool = False
     cancel_acknowledged: bool = False
 
 
@@ -117,7 +118,8 @@ class Load:
             await asyncio.sleep(min(4.0, 0.5 * 2 ** (intent.attempts - 1)))
 
     async def _cancel(self, intent: Intent) -> None:
-        for attempt in range(4):
+        intent.cancel_sent = True
+        for attempt in range(6):
             response = await self.recorder.send(
                 "POST",
                 f"/orders/{intent.order_id}/cancel",
