@@ -27,7 +27,9 @@ from servicekit.state_outbox import StateOutbox
 
 def routers(settings: AdminSettings) -> list[APIRouter]:
     """Every route of admin; each part that subscribes adds its source to the one `/dapr/subscribe`."""
-    subscribe = subscription_router(lambda: deadletters_events.subscriptions(settings.pubsub_name))
+    subscribe = subscription_router(
+        lambda: deadletters_events.subscriptions(settings.pubsub_name, settings.dead_letter_subscribers)
+    )
     return [subscribe, deadletters_events.router, deadletters_api.router, tenants_api.router]
 
 

@@ -19,7 +19,7 @@ from servicekit import EventEnvelope
 from servicekit.consumer import Consumer, Handler
 from servicekit.payloads import Payload, parse_payload
 
-consumer: Consumer[AnalyticsServices] = Consumer()
+consumer: Consumer[AnalyticsServices] = Consumer("analytics")
 
 
 @consumer.on("user.registered")

@@ -20,7 +20,7 @@ from servicekit import EventEnvelope
 from servicekit.consumer import Consumer
 from servicekit.payloads import parse_payload
 
-consumer: Consumer[NotificationsServices] = Consumer()
+consumer: Consumer[NotificationsServices] = Consumer("notifications")
 
 
 async def _notify(

@@ -7,7 +7,7 @@ from apps.orders.deps import OrdersServices
 from servicekit import EventEnvelope
 from servicekit.consumer import Consumer
 
-consumer: Consumer[OrdersServices] = Consumer()
+consumer: Consumer[OrdersServices] = Consumer("orders")
 
 
 @consumer.on("payment.succeeded")

@@ -4,6 +4,9 @@ A handler receives the parsed envelope and the app's services. What it raises de
 nothing -> SUCCESS; an unreadable event or a 4xx domain error -> DROP (Dapr moves it to the
 dead-letter topic at once); anything else (a dependency down, a crash) -> RETRY (Dapr redelivers
 under the inbound resiliency policy, then dead-letters it).
+
+Each subscriber dead-letters to a topic of its own, `deadletters.<app-id>`, so admin's letters say who
+gave up on an event (Dapr forwards a failed message unchanged: nothing else in it names the subscriber).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_env
 S = TypeVar("S")
 Handler = Callable[[EventEnvelope, S], Awaitable[None]]
 DEAD_LETTER_TOPIC = "deadletters"
+"""The shared dead-letter topic, for a consumer that does not name itself."""
+_OWN = "<own>"
 
 log = logging.getLogger("servicekit.consumer")
 
@@ -32,9 +37,21 @@ class _Route(Generic[S]):
     versions: frozenset[int]
 
 
+def dead_letter_topic_of(subscriber: str) -> str:
+    """The dead-letter topic of one subscriber's subscriptions."""
+    return f"{DEAD_LETTER_TOPIC}.{subscriber}"
+
+
 class Consumer(Generic[S]):
-    def __init__(self, *, pubsub: str = "pubsub", dead_letter_topic: str | None = DEAD_LETTER_TOPIC) -> None:
+    """A subscriber's topics and handlers; its dead letters go to `deadletters.<subscriber>` unless told."""
+
+    def __init__(
+        self, subscriber: str | None = None, *, pubsub: str = "pubsub", dead_letter_topic: str | None = _OWN
+    ) -> None:
+        self.subscriber = subscriber
         self.pubsub = pubsub
+        if dead_letter_topic == _OWN:
+            dead_letter_topic = dead_letter_topic_of(subscriber) if subscriber else DEAD_LETTER_TOPIC
         self.dead_letter_topic = dead_letter_topic
         self.routes: dict[str, _Route[S]] = {}
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from servicekit import EventEnvelope, NotFound, ValidationFailed
-from servicekit.consumer import DEAD_LETTER_TOPIC
+from servicekit.consumer import DEAD_LETTER_TOPIC, dead_letter_topic_of
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
 """The CloudEvent type Dapr sets when a publisher names none; it is not a topic."""
@@ -34,7 +34,7 @@ class DeadLetterStatus(StrEnum):
 
 def dead_letter_topic(subscriber: str) -> str:
     """The dead-letter topic of one subscriber's subscriptions, so a letter knows who gave up on it."""
-    return f"{DEAD_LETTER_TOPIC}.{subscriber}"
+    return dead_letter_topic_of(subscriber)
 
 
 class DeadLetterNotFound(NotFound):

@@ -25,7 +25,7 @@ from servicekit.consumer import DEAD_LETTER_TOPIC
 
 ROUTE = "/deadletters"
 SUBSCRIBERS = ("orders", "payments", "notifications", "analytics", "admin")
-"""The apps whose subscriptions may dead-letter an event (the app ids of docs/events.md's consumers)."""
+"""The default of `AdminSettings.dead_letter_subscribers`: the app ids of docs/events.md's consumers."""
 
 log = logging.getLogger("apps.admin.deadletters")
 router = APIRouter(tags=["events"])

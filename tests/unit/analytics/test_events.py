@@ -103,7 +103,7 @@ def client() -> TestClient:
 def test_subscribes_to_every_topic(client: TestClient) -> None:
     subscriptions = client.get("/dapr/subscribe").json()
     assert {s["topic"] for s in subscriptions} == set(PAYLOADS)
-    assert {s["deadLetterTopic"] for s in subscriptions} == {"deadletters"}
+    assert {s["deadLetterTopic"] for s in subscriptions} == {"deadletters.analytics"}
 
 
 def test_empty_summary(client: TestClient) -> None:

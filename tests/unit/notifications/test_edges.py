@@ -69,11 +69,11 @@ def client() -> TestClient:
     return TestClient(app)
 
 
-def test_subscriptions_use_the_dead_letter_topic(client: TestClient) -> None:
+def test_subscriptions_use_its_own_dead_letter_topic(client: TestClient) -> None:
     subscriptions = client.get("/dapr/subscribe").json()
     assert len(subscriptions) == 9
     assert {"tenant.provisioned", "tenant.provisioning_failed"} <= {s["topic"] for s in subscriptions}
-    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters")}
+    assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters.notifications")}
 
 
 def test_list_is_newest_first_with_a_limit_and_the_total(client: TestClient) -> None:
