@@ -11,14 +11,15 @@ from apps.catalog import service
 from apps.catalog.deps import Services
 from apps.catalog.schemas import ProductCreate, ProductList, ProductRead, ReservationCreate, ReservationRead
 from servicekit import ok
+from servicekit.idempotency import IdempotencyKey
 
 router = APIRouter(tags=["catalog"])
 
 
 @router.post("/products", status_code=201)
-async def create_product(body: ProductCreate, services: Services) -> JSONResponse:
-    """Put a product on sale (the gateway lets only admins through)."""
-    product = await service.create_product(body.command(), store=services.store)
+async def create_product(body: ProductCreate, services: Services, key: IdempotencyKey) -> JSONResponse:
+    """Put a product on sale (the gateway lets only admins through); a repeated key answers its product."""
+    product = await service.create_product(body.command(key), store=services.store)
     return ok(ProductRead.of(product).model_dump(by_alias=True), status=201)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -70,6 +71,8 @@ class CreateProduct:
     name: str
     price: Decimal
     stock: int
+    idempotency_key: str | None = None
+    """The caller's key: a repeat of the same creation names the same product id."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,17 @@ def valid_id(candidate: str) -> bool:
     return ID.match(candidate) is not None
 
 
+class IdempotencyKeyReused(ValidationFailed):
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+def _product_id(command: CreateProduct) -> str:
+    """A new id, or the one a creation's Idempotency-Key stands for (the same key, the same product)."""
+    if command.idempotency_key is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"product:{command.idempotency_key}".encode()).hexdigest()[:32]
+
+
 def new_product(command: CreateProduct) -> tuple[Product, StockChanged]:
     """Check a new product's fields and create it with the event that announces its stock."""
     if SKU.match(command.sku) is None:
@@ -158,5 +172,5 @@ def new_product(command: CreateProduct) -> tuple[Product, StockChanged]:
         raise invalid("price", "INVALID_PRICE", f"The price must be above 0, at most {PRICE_MAX}, with 2 decimals.")
     if not 0 <= command.stock <= STOCK_MAX:
         raise invalid("stock", "INVALID_STOCK", f"The stock must be a whole number from 0 to {STOCK_MAX}.")
-    product = Product(uuid.uuid4().hex, command.sku, name, price.quantize(CENT), command.stock)
+    product = Product(_product_id(command), command.sku, name, price.quantize(CENT), command.stock)
     return product, StockChanged.between(None, product, StockReason.CREATED, None)

@@ -21,9 +21,9 @@ class ProductCreate(Schema):
     price: StrictInt | StrictFloat
     stock: StrictInt
 
-    def command(self) -> CreateProduct:
+    def command(self, idempotency_key: str | None = None) -> CreateProduct:
         # str() first: a JSON number such as 12.5 parses to a float, and str gives its shortest exact form.
-        return CreateProduct(self.sku, self.name, Decimal(str(self.price)), self.stock)
+        return CreateProduct(self.sku, self.name, Decimal(str(self.price)), self.stock, idempotency_key)
 
 
 class ProductRead(Schema):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from apps.catalog import domain, reservations
 from apps.catalog.domain import (
     CreateProduct,
+    IdempotencyKeyReused,
     Product,
     ProductNotFound,
     ReservationNotFound,
@@ -50,9 +51,15 @@ async def create_product(command: CreateProduct, *, store: DaprStateCatalog) -> 
     """Put a product on sale, claim its SKU and append it to the index, all in one transaction."""
     product, created = domain.new_product(command)
 
-    async def attempt() -> None:
-        if await store.sku_owner(product.sku) is not None:
+    async def attempt() -> Product:
+        owner = await store.sku_owner(product.sku)
+        if owner is not None:
+            if owner == product.id:  # the same creation repeated (a sidecar's retry): its product
+                return await get_product(owner, store=store)
             raise SkuTaken("A product with this SKU already exists.", details={"sku": product.sku})
+        if command.idempotency_key is not None and (await store.products([product.id]))[0] is not None:
+            message = "This Idempotency-Key already created another product."
+            raise IdempotencyKeyReused(message, details={"productId": product.id})
         index = await store.index()
         operations = [
             put_product(product, None),
@@ -60,10 +67,10 @@ async def create_product(command: CreateProduct, *, store: DaprStateCatalog) -> 
             put_index(Versioned([*index.value, product.id], index.etag)),
         ]
         await store.save(operations, [created])
+        return product
 
     # A clash on the SKU claim comes back as ETAG_MISMATCH too; the next attempt then sees the SKU taken.
-    await retry_on_conflict(attempt)
-    return product
+    return await retry_on_conflict(attempt)
 
 
 async def list_products(limit: int, offset: int, *, store: DaprStateCatalog) -> Page:

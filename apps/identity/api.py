@@ -10,14 +10,16 @@ from apps.identity.deps import Services
 from apps.identity.domain import Authenticate, RegisterUser
 from apps.identity.schemas import LoginRequest, TokenRead, UserCreate, UserRead
 from servicekit import ok
+from servicekit.idempotency import IdempotencyKey
 
 router = APIRouter(tags=["identity"])
 
 
 @router.post("/users", status_code=201)
-async def register(body: UserCreate, services: Services) -> JSONResponse:
-    """Open a customer account."""
-    user = await service.register_user(RegisterUser(body.email, body.password, body.name), uow=services.uow)
+async def register(body: UserCreate, services: Services, key: IdempotencyKey) -> JSONResponse:
+    """Open a customer account; a repeat with the same Idempotency-Key answers the same account."""
+    command = RegisterUser(body.email, body.password, body.name, idempotency_key=key)
+    user = await service.register_user(command, uow=services.uow)
     return ok(UserRead.of(user).model_dump(by_alias=True), status=201)
 
 

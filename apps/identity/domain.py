@@ -41,6 +41,8 @@ class RegisterUser:
     password: str
     name: str
     role: Role = Role.CUSTOMER
+    idempotency_key: str | None = None
+    """The caller's key for this registration: repeating it answers the account it opened."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class User:
     role: Role
     password_hash: str
     created_at: datetime
+    creation_key: str | None = None
+    """The Idempotency-Key of the registration that opened the account, if it had one."""
+
+    def opened_by(self, command: RegisterUser) -> bool:
+        """True when this account is what `command` (a repeat of its registration) opened."""
+        return command.idempotency_key is not None and command.idempotency_key == self.creation_key
 
 
 @dataclass(frozen=True)
@@ -115,5 +123,6 @@ def new_user(command: RegisterUser, *, email: str, name: str, password_hash: str
         role=command.role,
         password_hash=password_hash,
         created_at=datetime.now(UTC),
+        creation_key=command.idempotency_key,
     )
     return user, UserRegistered(user.id, user.email, user.name, user.role)

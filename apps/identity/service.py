@@ -37,15 +37,34 @@ async def register_user(command: RegisterUser, *, uow: UnitOfWorkFactory) -> Use
     name = clean_name(command.name)
     check_password_policy(command.password)
     async with uow() as work:
-        if await work.users.by_email(email) is not None:
-            raise EmailTaken("An account with this email already exists.")
+        existing = await work.users.by_email(email)
+        if existing is not None:
+            return await _repeated_registration(existing, command)
         user, registered = new_user(
             command, email=email, name=name, password_hash=await hash_password(command.password)
         )
-        await work.users.add(user)
+        try:
+            await work.users.add(user)
+        except EmailTaken:  # a concurrent registration won: maybe the same one, retried
+            raced = await work.users.by_email(email)
+            if raced is None:
+                raise
+            return await _repeated_registration(raced, command)
         await work.record(registered.topic, new_event(registered.payload()))
         await work.commit()
     return user
+
+
+async def _repeated_registration(existing: User, command: RegisterUser) -> User:
+    """Answer the account a repeat of the same registration opened; any other is EMAIL_TAKEN.
+
+    A sidecar retrying a registration whose answer was lost sends the same key and body, so it
+    gets its account back instead of EMAIL_TAKEN; the password must match too, so a leaked key
+    alone reveals nothing.
+    """
+    if existing.opened_by(command) and await password_matches(command.password, existing.password_hash):
+        return existing
+    raise EmailTaken("An account with this email already exists.")
 
 
 async def authenticate(command: Authenticate, *, uow: UnitOfWorkFactory, tokens: TokenCodec) -> IssuedToken:

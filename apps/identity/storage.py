@@ -23,6 +23,7 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("creation_key", String(128), nullable=True),
 )
 outbox = outbox_table(metadata)
 
@@ -48,7 +49,7 @@ class UnitOfWork(Protocol):
 
 def _to_user(row: object) -> User:
     m = row._mapping  # type: ignore[attr-defined]
-    return User(m["id"], m["email"], m["name"], Role(m["role"]), m["password_hash"], m["created_at"])
+    return User(m["id"], m["email"], m["name"], Role(m["role"]), m["password_hash"], m["created_at"], m["creation_key"])
 
 
 class SqlUserRepository:
@@ -66,6 +67,7 @@ class SqlUserRepository:
                         role=user.role.value,
                         password_hash=user.password_hash,
                         created_at=user.created_at,
+                        creation_key=user.creation_key,
                     )
                 )
         except IntegrityError as exc:  # a concurrent registration won the unique index

@@ -12,14 +12,18 @@ from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant
 from apps.admin.tenants.schemas import TenantCreate, TenantList, TenantRead, TenantRetry
 from servicekit import ok
+from servicekit.idempotency import IdempotencyKey
 
 router = APIRouter(tags=["tenants"])
 
 
 @router.post("/tenants", status_code=201)
-async def create_tenant(body: TenantCreate, services: Services) -> JSONResponse:
-    """Create a school and provision its database; answers once it is ACTIVE (or 424 PROVISIONING_FAILED)."""
-    command = CreateTenant(body.name, body.subdomain, body.admin_email, body.admin_password, body.requested_by)
+async def create_tenant(body: TenantCreate, services: Services, key: IdempotencyKey) -> JSONResponse:
+    """Create a school and provision its database; answers once it is ACTIVE (or 424 PROVISIONING_FAILED).
+
+    A repeat with the same Idempotency-Key answers the tenant the first attempt recorded, as it stands.
+    """
+    command = CreateTenant(body.name, body.subdomain, body.admin_email, body.admin_password, body.requested_by, key)
     tenant = await service.create_tenant(command, onboarding=services.onboarding)
     return ok(TenantRead.of(tenant).model_dump(by_alias=True), status=201)
 

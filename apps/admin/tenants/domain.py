@@ -7,6 +7,7 @@ FAILED, or PROVISIONING left idle past the stale limit ──retry──> PROVIS
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -64,6 +65,15 @@ class CreateTenant:
     admin_email: str
     admin_password: str
     requested_by: str
+    idempotency_key: str | None = None
+    """The caller's key: a repeat of the same creation names the same tenant."""
+
+    @property
+    def tenant_id(self) -> str:
+        """A new id, or the one this creation's key stands for (the same key, the same tenant)."""
+        if self.idempotency_key is None:
+            return uuid.uuid4().hex
+        return hashlib.sha256(f"tenant:{self.idempotency_key}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -147,10 +157,11 @@ def new_tenant(
     password_hash: str,
     database_url: str,
     now: datetime,
+    tenant_id: str | None = None,
 ) -> Tenant:
     """Record an accepted request as a tenant about to be provisioned."""
     return Tenant(
-        id=uuid.uuid4().hex,
+        id=tenant_id or command.tenant_id,
         name=name,
         subdomain=subdomain,
         admin_email=admin_email,

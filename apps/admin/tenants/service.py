@@ -27,13 +27,17 @@ from servicekit.passwords import hash_password
 log = logging.getLogger("apps.admin.tenants")
 
 
-async def _refuse_taken(subdomain: str, tenants: TenantStore) -> None:
+async def _refuse_taken(subdomain: str, tenants: TenantStore, *, ours: str) -> Versioned | None:
+    """Refuse a taken subdomain; a repeat of the creation that took it (same key, so `ours`) gets its tenant."""
     # A FAILED tenant keeps its subdomain: it is retried, never created a second time.
     owner = await tenants.subdomain_owner(subdomain)
+    if owner is not None and owner == ours:
+        return await tenants.get(owner)
     if owner is not None:
         raise SubdomainTaken(
             "A tenant with this subdomain already exists.", details={"subdomain": subdomain, "tenantId": owner}
         )
+    return None
 
 
 async def _existing(tenant_id: str, tenants: TenantStore) -> Versioned:
@@ -49,7 +53,10 @@ async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Ten
     name = clean_name(command.name)
     email = normalise_email(command.admin_email)
     check_password(command.admin_password)
-    await _refuse_taken(subdomain, onboarding.tenants)
+    tenant_id = command.tenant_id
+    repeated = await _refuse_taken(subdomain, onboarding.tenants, ours=tenant_id)
+    if repeated is not None:  # a sidecar's retry of this very creation: answer where it stands
+        return repeated.tenant
     tenant = new_tenant(
         command,
         name=name,
@@ -58,14 +65,18 @@ async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Ten
         password_hash=await hash_password(command.admin_password),
         database_url=tenant_database_url(onboarding.database_url_template, subdomain),
         now=utc_now(),
+        tenant_id=tenant_id,
     )
 
-    async def record() -> Versioned:
+    async def record() -> tuple[Versioned, bool]:
         # A clash on the subdomain claim comes back as ETAG_MISMATCH; the next attempt sees it taken.
-        await _refuse_taken(subdomain, onboarding.tenants)
-        return await onboarding.tenants.add(tenant)
+        repeated = await _refuse_taken(subdomain, onboarding.tenants, ours=tenant_id)
+        if repeated is not None:
+            return repeated, False
+        return await onboarding.tenants.add(tenant), True
 
-    return await provision(await retry_on_conflict(record), onboarding=onboarding)
+    recorded, created = await retry_on_conflict(record)
+    return await provision(recorded, onboarding=onboarding) if created else recorded.tenant
 
 
 async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenant:

@@ -9,14 +9,17 @@ from apps.gateway.deps import PeersDep, SignedIn
 from apps.gateway.peers import segment
 from apps.gateway.schemas import LoginRequest, RegisterRequest
 from servicekit import ok
+from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/register", status_code=201)
-async def register(body: RegisterRequest, peers: PeersDep) -> JSONResponse:
-    """Open a customer account."""
-    return ok(await peers.call(peers.apps.identity, "POST", "/users", json=body.model_dump()), status=201)
+async def register(body: RegisterRequest, peers: PeersDep, key: RequestIdempotencyKey) -> JSONResponse:
+    """Open a customer account; the same Idempotency-Key and body answer the same account."""
+    headers = {IDEMPOTENCY_KEY_HEADER: key}
+    created = await peers.call(peers.apps.identity, "POST", "/users", json=body.model_dump(), headers=headers)
+    return ok(created, status=201)
 
 
 @router.post("/auth/login")

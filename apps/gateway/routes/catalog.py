@@ -12,6 +12,7 @@ from apps.gateway.peers import segment
 from apps.gateway.routes.params import ResourceId
 from apps.gateway.schemas import ProductCreate
 from servicekit import ok
+from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -30,6 +31,10 @@ async def get_product(product_id: ResourceId, peers: PeersDep) -> JSONResponse:
 
 
 @router.post("/products", status_code=201)
-async def create_product(body: ProductCreate, _: AdminOnly, peers: PeersDep) -> JSONResponse:
-    created = await peers.call(peers.apps.catalog, "POST", "/products", json=body.model_dump())
+async def create_product(
+    body: ProductCreate, _: AdminOnly, peers: PeersDep, key: RequestIdempotencyKey
+) -> JSONResponse:
+    """Add a product; the same Idempotency-Key and body answer the same product."""
+    headers = {IDEMPOTENCY_KEY_HEADER: key}
+    created = await peers.call(peers.apps.catalog, "POST", "/products", json=body.model_dump(), headers=headers)
     return ok(created, status=201)

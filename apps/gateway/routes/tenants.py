@@ -12,6 +12,7 @@ from apps.gateway.peers import segment
 from apps.gateway.routes.params import ResourceId
 from apps.gateway.schemas import TenantCreate
 from servicekit import ok
+from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -19,10 +20,16 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("", status_code=201)
-async def create_tenant(body: TenantCreate, claims: AdminOnly, peers: PeersDep) -> JSONResponse:
-    """Create a school and its database; answers once the database is ready (or why it is not)."""
+async def create_tenant(
+    body: TenantCreate, claims: AdminOnly, peers: PeersDep, key: RequestIdempotencyKey
+) -> JSONResponse:
+    """Create a school and its database; answers once the database is ready (or why it is not).
+
+    The same Idempotency-Key answers the tenant the first request recorded, as it stands.
+    """
     tenant = {**body.model_dump(by_alias=True), "requestedBy": claims.subject}
-    return ok(await peers.call(peers.apps.admin, "POST", "/tenants", json=tenant), status=201)
+    headers = {IDEMPOTENCY_KEY_HEADER: key}
+    return ok(await peers.call(peers.apps.admin, "POST", "/tenants", json=tenant, headers=headers), status=201)
 
 
 @router.get("")

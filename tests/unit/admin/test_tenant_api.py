@@ -121,6 +121,19 @@ def test_missing_requested_by_is_refused() -> None:
     assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=payload), 422, "VALIDATION_FAILED")
 
 
+def test_a_repeat_with_the_same_key_answers_the_recorded_tenant_and_provisions_once() -> None:
+    k = kit()
+    api = client(k.sidecar, k.onboarding)
+    key = {"Idempotency-Key": "create-satit-once"}
+    first = api.post("/tenants", json=body(), headers=key)
+    assert first.status_code == 201, first.text
+    again = api.post("/tenants", json=body(), headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert len(api.get("/tenants").json()["data"]["items"]) == 1
+    assert_refused(api.post("/tenants", json=body(), headers={"Idempotency-Key": "another"}), 409, "SUBDOMAIN_TAKEN")
+
+
 def test_duplicate_subdomain_is_409_even_when_the_first_failed() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]

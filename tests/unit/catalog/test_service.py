@@ -10,6 +10,7 @@ import pytest
 from apps.catalog import service
 from apps.catalog.domain import (
     CreateProduct,
+    IdempotencyKeyReused,
     OutOfStock,
     ProductNotFound,
     ReservationNotFound,
@@ -74,6 +75,23 @@ def test_a_taken_sku_is_refused_and_nothing_is_written() -> None:
         assert set(fake.state) == keys
         assert doc(fake, "products-index") == {"ids": [first.id]}
         assert len(staged(fake)) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_repeated_creation_answers_its_product_once_and_a_reused_key_is_refused() -> None:
+    async def scenario() -> None:
+        store, fake = new_store()
+        sku, key = unique_sku(), "create-once"
+        first = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), store=store)
+        again = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), store=store)
+        assert again == first
+        assert len(staged(fake)) == 1  # one product, one stock event
+        with pytest.raises(SkuTaken):  # the SKU with another key is someone else's creation
+            await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, "other-key"), store=store)
+        with pytest.raises(IdempotencyKeyReused):  # the key with another SKU is a client bug
+            await service.create_product(CreateProduct(unique_sku(), "Two", Decimal(2), 2, key), store=store)
+        assert doc(fake, "products-index") == {"ids": [first.id]}
 
     asyncio.run(scenario())
 

@@ -86,6 +86,39 @@ def test_same_email_in_another_case_is_taken_and_writes_nothing(database_url: st
     run(database_url, scenario)
 
 
+def test_a_repeat_of_the_same_registration_answers_its_account_once(database_url: str) -> None:
+    email, key = unique_email(), uuid.uuid4().hex
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        first = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
+        again = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
+        assert again.id == first.id
+        assert (await count(engine, users), await count(engine, outbox)) == (1, 1)  # one account, one event
+
+    run(database_url, scenario)
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        RegisterUser("", "first-pass", "First", idempotency_key="another-key"),
+        RegisterUser("", "first-pass", "First"),
+        RegisterUser("", "guessed-pass", "First", idempotency_key="the-key"),
+    ],
+    ids=["another key", "no key", "the key with another password"],
+)
+def test_anything_but_the_same_registration_is_email_taken(database_url: str, repeat: RegisterUser) -> None:
+    email = unique_email()
+
+    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+        await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key="the-key"), uow=uow)
+        with pytest.raises(EmailTaken):
+            await service.register_user(replace(repeat, email=email), uow=uow)
+        assert await count(engine, users) == 1
+
+    run(database_url, scenario)
+
+
 @pytest.mark.parametrize(
     ("command", "code"),
     [
