@@ -75,11 +75,14 @@ async def settle_due(batch: int, *, deps: Settling) -> int:
 
 
 async def close_placing(order: Order, reason: str, *, deps: Settling) -> None:
-    """Close a PLACING order as FAILED (no event: it was never announced), then release what it may hold."""
+    """Close a PLACING order as FAILED (no event: it was never announced); the tick's settling pass releases it.
+
+    The release is left to the tick so a refusal answers at once, without one more call into a catalog
+    that is busy refusing; it still comes, and it fences the id against a reserve from a racing retry.
+    """
     async with deps.uow() as work:
         await work.orders.transition(order.failed(reason, deps.clock()), expected=OrderStatus.PLACING)
         await work.commit()
-    await settle(order.id, deps=deps)
 
 
 async def reap_placing(now: datetime, batch: int, *, deps: Settling) -> int:

@@ -21,7 +21,7 @@ from tests.e2e.test_order_flow import Json, order_in, payments_of, stock_of
 from tools.stack import Stack
 
 SHORT_PLACING = {"PLACE_BUDGET_SECONDS": "4", "PLACING_DEADLINE_SECONDS": "8"}
-DEFAULT_PLACING = {"PLACE_BUDGET_SECONDS": "10", "PLACING_DEADLINE_SECONDS": "60"}
+DEFAULT_PLACING = {"PLACE_BUDGET_SECONDS": "15", "PLACING_DEADLINE_SECONDS": "60"}
 
 
 def place(

@@ -78,9 +78,12 @@ def test_refusals_reach_the_client_unchanged_and_leave_no_visible_order(tmp_path
         assert (refused.status, refused.cancel_reason, refused.settlement_due) == (
             OrderStatus.FAILED,
             "OUT_OF_STOCK",
-            False,
+            True,
         )
-        assert deps.peers.reservations[refused.id]["status"] == "RELEASED"  # a late reserve will be refused
+        assert refused.id not in deps.peers.reservations  # the refusal answered without one more catalog call
+        await service.expire_overdue(batch=10, deps=deps)  # the next tick releases it: a late reserve is refused
+        assert deps.peers.reservations[refused.id]["status"] == "RELEASED"
+        assert not (await stored(deps, refused.id)).settlement_due
         with pytest.raises(NotFound):
             await service.get_order(refused.id, user_id="u1", is_admin=True, deps=deps)
 
