@@ -109,7 +109,8 @@ async def reserve_stock(command: ReserveStock, *, store: DaprStateCatalog) -> Re
         await _save(store, moved, products, reservation_etag=None)
         return Reserved(moved.reservation, created=True)
 
-    return await retry_on_conflict(attempt)
+    async with store.writing(quantities):
+        return await retry_on_conflict(attempt)
 
 
 async def commit_reservation(order_id: str, *, store: DaprStateCatalog) -> Reservation:
@@ -153,7 +154,9 @@ async def _advance(
         await _save(store, moved, products, reservation_etag=found.etag)
         return moved.reservation
 
-    return await retry_on_conflict(attempt)
+    held = await store.reservation(order_id) if valid_id(order_id) else None
+    async with store.writing([line.product_id for line in held.value.items] if held else []):
+        return await retry_on_conflict(attempt)
 
 
 async def _reservation(store: DaprStateCatalog, order_id: str) -> Versioned[Reservation]:

@@ -8,7 +8,8 @@ causes are staged in the same state transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from apps.catalog.domain import Product, ReservationStatus, StockChanged
 from apps.catalog.reservations import Reservation, ReservationLine
 from servicekit.events import new_event
+from servicekit.locks import KeyedLocks
 from servicekit.sidecar import SidecarClient, StateOp
 from servicekit.state_outbox import StateOutbox
 
@@ -83,6 +85,11 @@ class DaprStateCatalog:
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
         self.sidecar = sidecar
         self.outbox = outbox
+        self._writers = KeyedLocks()
+
+    def writing(self, product_ids: Iterable[str]) -> AbstractAsyncContextManager[None]:
+        """Queue this process's writers of these products (ETags still guard other replicas)."""
+        return self._writers.hold(product_ids)
 
     async def product(self, product_id: str) -> Versioned[Product] | None:
         item = await self.sidecar.get_state(product_key(product_id))
