@@ -22,6 +22,7 @@ from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
 from apps.admin.tenants.validation import allow_local_email_domains
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
+from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox
 
 
@@ -53,7 +54,7 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        async with StateOutbox(sidecar) as outbox:
+        async with StateOutbox(sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id)) as outbox:
             tenants = await onboarding(settings, sidecar, outbox)
             app.state.services = AdminServices(
                 sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=tenants

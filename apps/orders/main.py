@@ -17,12 +17,14 @@ from apps.orders.events import consumer
 from apps.orders.peers import DaprOrderPeers
 from apps.orders.service import utc_now
 from apps.orders.settings import OrdersSettings
-from apps.orders.storage import SqlUnitOfWork, outbox
+from apps.orders.storage import SqlUnitOfWork, outbox, processed_events
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
 from servicekit.health import database_check
+from servicekit.horizons import DEDUPE_HORIZON_SECONDS
 from servicekit.migrations import upgrade_to_head
-from servicekit.outbox import OutboxRelay
+from servicekit.outbox import OutboxRelay, Retention
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,7 +36,13 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
         engine = create_engine(settings.database_url)
-        relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
+        relay = OutboxRelay(
+            engine=engine,
+            table=outbox,
+            sidecar=sidecar,
+            dead_letter_topic=dead_letter_topic_of(settings.app_id),
+            retentions=[Retention(processed_events, processed_events.c.processed_at, DEDUPE_HORIZON_SECONDS)],
+        )
         app.state.services = OrdersServices(
             uow=lambda: SqlUnitOfWork(engine, relay),
             peers=DaprOrderPeers(sidecar, identity=settings.identity_app_id, catalog=settings.catalog_app_id),

@@ -58,9 +58,10 @@ processed_events = Table(
     metadata,
     Column("event_id", String(64), primary_key=True),
     Column("topic", String(200), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, index=True),
 )
-outbox = outbox_table(metadata)
+"""Applied event ids, forgotten after DEDUPE_HORIZON_SECONDS (servicekit.horizons) by the outbox relay."""
+outbox = outbox_table(metadata, failures=True)
 
 
 def _cents(amount: Decimal) -> int:

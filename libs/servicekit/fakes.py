@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from servicekit.errors import Conflict, DependencyUnavailable
 from servicekit.events import EventEnvelope
-from servicekit.sidecar import StateItem, StateOp
+from servicekit.sidecar import PublishRefused, StateItem, StateOp
 from servicekit.state_outbox import outbox_keys
 
 Handler = Callable[[str, str, Any, dict[str, Any] | None], Awaitable[Any]]
 
 
 class FakeSidecar:
-    """Records published events, keeps state with ETags, routes invocations to registered handlers."""
+    """Records published events, keeps state with ETags and TTLs, routes invocations to registered handlers."""
 
     def __init__(self, secrets: dict[str, str] | None = None) -> None:
         self.published: list[tuple[str, EventEnvelope]] = []
+        self.cloud_events: list[tuple[str, dict[str, Any]]] = []
+        self.refused_topics: set[str] = set()
+        """Topics the fake broker refuses for good (PublishRefused), like a topic no scope allows."""
         self.state: dict[tuple[str, str], StateItem] = {}
+        self.expires: dict[tuple[str, str], float] = {}
+        self.clock: Callable[[], float] = time.monotonic
         self.secrets = dict(secrets or {})
         self.apps: dict[str, Handler] = {}
         self.broker_down = False
@@ -42,35 +48,56 @@ class FakeSidecar:
             raise DependencyUnavailable(f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE")
         return await handler(method, path, json, params)
 
-    async def publish(self, topic: str, event: EventEnvelope) -> None:
+    def _check_broker(self, topic: str) -> None:
         if self.broker_down:
             raise DependencyUnavailable("The message broker is not reachable.", code="PUBLISH_FAILED")
+        if topic in self.refused_topics:
+            raise PublishRefused(f"The broker refused {topic}.", details={"errorCode": "ERR_PUBSUB_FORBIDDEN"})
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        self._check_broker(topic)
         self.published.append((topic, event))
 
+    async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
+        self._check_broker(topic)
+        self.cloud_events.append((topic, copy.deepcopy(cloud_event)))
+
+    def _live(self, slot: tuple[str, str]) -> StateItem | None:
+        """The item in a slot unless its TTL ran out (then it is gone, as in the real stores)."""
+        if slot in self.expires and self.expires[slot] <= self.clock():
+            self.state.pop(slot, None)
+            self.expires.pop(slot, None)
+        return self.state.get(slot)
+
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        item = self.state.get((store or "statestore", key))
+        item = self._live((store or "statestore", key))
         return None if item is None else StateItem(copy.deepcopy(item.value), item.etag)
 
     async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
         slot = (store or "statestore", key)
-        current = self.state.get(slot)
+        current = self._live(slot)
         if etag is not None and (current is None or current.etag != etag):
             raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
         self.state[slot] = StateItem(copy.deepcopy(value), uuid.uuid4().hex)
+        self.expires.pop(slot, None)
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
         name = store or "statestore"
         for op in operations:  # check everything first: all or nothing
-            current = self.state.get((name, op.key))
+            current = self._live((name, op.key))
             if op.etag is not None and (current is None or current.etag != op.etag):
                 raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
             if op.insert_only and op.etag is None and current is not None:
                 raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
         for op in operations:
+            slot = (name, op.key)
+            self.expires.pop(slot, None)
             if op.delete:
-                self.state.pop((name, op.key), None)
-            else:
-                self.state[(name, op.key)] = StateItem(copy.deepcopy(op.value), uuid.uuid4().hex)
+                self.state.pop(slot, None)
+                continue
+            self.state[slot] = StateItem(copy.deepcopy(op.value), uuid.uuid4().hex)
+            if op.ttl_seconds is not None:
+                self.expires[slot] = self.clock() + op.ttl_seconds
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
         if key not in self.secrets:

@@ -1,4 +1,9 @@
-"""The background loop both outboxes share: a pass when kicked after a commit, and one per interval."""
+"""The background loop both outboxes share: a pass when kicked after a commit, and one per interval.
+
+An entry that can never be sent (its body is unreadable, or the sidecar refuses it for good) is set
+aside: published whole to the dead-letter topic with its error, where admin lists it, so the entries
+behind it go on. A transient failure (broker down, 5xx, timeout) stops the pass instead, keeping order.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from typing import Self
+from typing import Any, Self
 
+from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.context import request_id_var
 from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
@@ -19,10 +25,13 @@ log = logging.getLogger("servicekit.relay")
 class Relay(ABC):
     """Runs `relay_pass` in a task; `async with relay:` starts it and stops it."""
 
-    def __init__(self, *, sidecar: SidecarClient, interval_seconds: float, name: str) -> None:
+    def __init__(
+        self, *, sidecar: SidecarClient, interval_seconds: float, name: str, dead_letter_topic: str = DEAD_LETTER_TOPIC
+    ) -> None:
         self.sidecar = sidecar
         self.interval_seconds = interval_seconds
         self.name = name
+        self.dead_letter_topic = dead_letter_topic
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -41,6 +50,20 @@ class Relay(ABC):
             await self.sidecar.publish(topic, event)
         finally:
             request_id_var.reset(token)
+
+    async def set_aside(self, topic: str, event_id: str, data: Any, error: str) -> None:
+        """Dead-letter an entry that can never be sent, with its error; raises if even that fails."""
+        cloud_event = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": self.name,
+            "type": topic,
+            "datacontenttype": "application/json",
+            "data": data,
+            "junctionerror": error,
+        }
+        await self.sidecar.publish_cloud_event(self.dead_letter_topic, cloud_event)
+        log.error("%s set %s event %s aside in %s: %s", self.name, topic, event_id, self.dead_letter_topic, error)
 
     async def _loop(self) -> None:
         while True:

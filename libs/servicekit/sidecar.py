@@ -16,9 +16,28 @@ from urllib.parse import quote
 import httpx
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
-from servicekit.errors import Conflict, DependencyUnavailable, error_for_status
+from servicekit.errors import BadRequest, Conflict, DependencyUnavailable, error_for_status
 from servicekit.events import EventEnvelope
 from servicekit.settings import ServiceSettings
+
+_EVERY_PUBLISH = frozenset({"ERR_PUBSUB_NOT_FOUND", "ERR_PUBSUB_NOT_CONFIGURED", "ERR_PUBSUB_EMPTY"})
+"""Refusals that concern the sidecar's set-up, not one message: every publish would get them, so they are retried."""
+
+
+class PublishRefused(BadRequest):
+    """Raised when the sidecar refuses one message for good (a 4xx about it); retrying cannot help.
+
+    A 5xx, a timeout, 401, 408, 429 or a refusal that every message would get (no such pub/sub) is
+    a DependencyUnavailable instead: the publisher keeps its order and tries again.
+    """
+
+    default_code = "PUBLISH_REFUSED"
+
+
+def publish_refused(status: int, details: Any) -> bool:
+    """Whether a publish answer refuses this one message for good."""
+    code = details.get("errorCode") if isinstance(details, dict) else None
+    return 400 <= status < 500 and status not in (401, 408, 429) and code not in _EVERY_PUBLISH
 
 
 @dataclass(frozen=True)
@@ -36,11 +55,15 @@ class StateOp:
     etag: str | None = None
     insert_only: bool = False
     delete: bool = False
+    ttl_seconds: int | None = None
+    """The store forgets the key this long after the write (state.sqlite, redis, postgres support it)."""
 
     def as_dapr(self) -> dict[str, Any]:
         request: dict[str, Any] = {"key": self.key}
         if not self.delete:
             request["value"] = self.value
+        if self.ttl_seconds is not None and not self.delete:
+            request["metadata"] = {"ttlInSeconds": str(self.ttl_seconds)}
         if self.etag is not None:
             request["etag"] = self.etag
         if self.etag is not None or self.insert_only:
@@ -63,6 +86,10 @@ class SidecarClient(Protocol):
     ) -> Any: ...
 
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
+
+    async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
+        """Publish a whole CloudEvent as it is (a dead letter that keeps its original id and type)."""
+        ...
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None: ...
 
@@ -160,10 +187,17 @@ class DaprSidecar:
             params=params,
             headers={"content-type": "application/json"},
         )
-        if response.status_code >= 300:
-            raise DependencyUnavailable(
-                f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=_dapr_error(response)
-            )
+        _raise_for_publish(response, topic)
+
+    async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
+        response = await self._send(
+            "POST",
+            f"/v1.0/publish/{self.pubsub}/{quote(topic)}",
+            "The message broker",
+            json=cloud_event,
+            headers={"content-type": "application/cloudevents+json"},
+        )
+        _raise_for_publish(response, topic)
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
         response = await self._send("GET", f"/v1.0/state/{store or self.statestore}/{quote(key)}", "The state store")
@@ -218,6 +252,15 @@ class DaprSidecar:
             if time.monotonic() > deadline:
                 raise DependencyUnavailable("The sidecar did not become ready.", code="SIDECAR_NOT_READY")
             await asyncio.sleep(0.2)
+
+
+def _raise_for_publish(response: httpx.Response, topic: str) -> None:
+    if response.status_code < 300:
+        return
+    details = _dapr_error(response)
+    if publish_refused(response.status_code, details):
+        raise PublishRefused(f"The broker refused {topic}.", details=details)
+    raise DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=details)
 
 
 def _raise_for_state(response: httpx.Response) -> None:

@@ -4,19 +4,25 @@ Events are staged in an `outbox:<shard>` document of the app's state, in the sam
 transaction as the change that caused them, so either both happen or neither does. A relay
 publishes staged events (at least once; consumers drop duplicates by event id) and removes them.
 The shard follows the first key the transaction writes, so writers of different aggregates rarely
-contend on the same document, while one aggregate's events stay in order in one shard.
+contend on the same document, while one aggregate's events stay in order in one shard. An entry that
+can never be sent is set aside to the dead-letter topic and removed (servicekit.relay); the rest go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import zlib
 from typing import Any
 
+from pydantic import ValidationError
+
 from servicekit.conflicts import retry_on_conflict
+from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.events import EventEnvelope
 from servicekit.relay import Relay
-from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.sidecar import PublishRefused, SidecarClient, StateOp
 
 SHARDS = 64
 BATCH_WINDOW_SECONDS = 0.02
@@ -29,9 +35,20 @@ def outbox_keys(key: str = "outbox", shards: int = SHARDS) -> list[str]:
 
 class StateOutbox(Relay):
     def __init__(
-        self, sidecar: SidecarClient, *, key: str = "outbox", shards: int = SHARDS, interval_seconds: float = 2.0
+        self,
+        sidecar: SidecarClient,
+        *,
+        key: str = "outbox",
+        shards: int = SHARDS,
+        interval_seconds: float = 2.0,
+        dead_letter_topic: str = DEAD_LETTER_TOPIC,
     ) -> None:
-        super().__init__(sidecar=sidecar, interval_seconds=interval_seconds, name="state outbox relay")
+        super().__init__(
+            sidecar=sidecar,
+            interval_seconds=interval_seconds,
+            name="state outbox relay",
+            dead_letter_topic=dead_letter_topic,
+        )
         self.keys = outbox_keys(key, shards)
         self._dirty: set[str] = set()
 
@@ -60,22 +77,37 @@ class StateOutbox(Relay):
         current = await self.sidecar.get_state(key)
         if current is None or not current.value.get("pending"):
             return 0
-        published: set[str] = set()
+        settled: set[str] = set()
         try:
             for entry in current.value["pending"]:
-                event = EventEnvelope.model_validate(entry["event"])
-                await self.publish(entry["topic"], event)
-                published.add(event.event_id)
+                error = await self._publish_entry(entry)
+                if error is not None:
+                    topic = entry.get("topic") if isinstance(entry, dict) else None
+                    data = entry.get("event") if isinstance(entry, dict) else entry
+                    await self.set_aside(str(topic or "unknown"), entry_id(entry), data, error)
+                settled.add(entry_id(entry))
         finally:
-            if published:
-                await retry_on_conflict(lambda: self._forget(key, published))
-        return len(published)
+            if settled:
+                await retry_on_conflict(lambda: self._forget(key, settled))
+        return len(settled)
 
-    async def _forget(self, key: str, published: set[str]) -> None:
+    async def _publish_entry(self, entry: Any) -> str | None:
+        """Publish one staged entry; None when sent, the reason when it can never be (transient errors propagate)."""
+        try:
+            topic, event = str(entry["topic"]), EventEnvelope.model_validate(entry["event"])
+        except (ValidationError, KeyError, TypeError) as exc:
+            return f"UNREADABLE_ENTRY: not a topic and an event envelope ({type(exc).__name__})"
+        try:
+            await self.publish(topic, event)
+        except PublishRefused as exc:
+            return f"{exc.code}: {exc.message} {exc.details}"
+        return None
+
+    async def _forget(self, key: str, settled: set[str]) -> None:
         current = await self.sidecar.get_state(key)
         if current is None:
             return
-        remaining = [e for e in current.value.get("pending", []) if e["event"]["eventId"] not in published]
+        remaining = [e for e in current.value.get("pending", []) if entry_id(e) not in settled]
         await self.sidecar.transact([StateOp(key, {"pending": remaining}, etag=current.etag)])
 
     async def relay_pass(self, *, kicked: bool) -> None:
@@ -83,3 +115,13 @@ class StateOutbox(Relay):
         # After a commit only the shards it wrote; on the interval every shard (a crash's leftovers).
         keys, self._dirty = (sorted(self._dirty) if kicked else None), set()
         await self.publish_pending(keys)
+
+
+def entry_id(entry: Any) -> str:
+    """A staged entry's event id, or a digest of it when it has none (an unreadable entry)."""
+    event = entry.get("event") if isinstance(entry, dict) else None
+    event_id = event.get("eventId") if isinstance(event, dict) else None
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    text = json.dumps(entry, sort_keys=True, default=str)
+    return "sha256-" + hashlib.sha256(text.encode()).hexdigest()

@@ -23,7 +23,7 @@ from servicekit import (
     new_event,
 )
 from servicekit.context import request_id_var
-from servicekit.sidecar import unwrap_envelope
+from servicekit.sidecar import PublishRefused, StateOp, unwrap_envelope
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -211,3 +211,56 @@ def test_get_state_returns_value_and_etag_or_none() -> None:
     found = httpx.Response(200, json={"n": 3}, headers={"etag": "12"})
     assert run(recording(found, []), lambda s: s.get_state("cart-1")) == StateItem({"n": 3}, "12")
     assert run(recording(httpx.Response(204), []), lambda s: s.get_state("cart-1")) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "ERR_PUBSUB_FORBIDDEN"), (400, "ERR_PUBSUB_EVENTS_SER"), (404, "ERR_TOPIC_NAME_EMPTY")]
+)
+def test_a_publish_refused_for_good_is_a_publish_refusal(status: int, code: str) -> None:
+    refused = httpx.Response(status, json={"errorCode": code})
+    with pytest.raises(PublishRefused) as caught:
+        run(recording(refused, []), lambda s: s.publish("user.registered", new_event({})))
+    assert (caught.value.status, caught.value.code) == (400, "PUBLISH_REFUSED")
+    assert caught.value.details == {"errorCode": code}
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (500, "ERR_PUBSUB_PUBLISH_MESSAGE"),
+        (503, None),
+        (429, None),
+        (408, None),
+        (401, None),
+        (404, "ERR_PUBSUB_NOT_FOUND"),
+        (400, "ERR_PUBSUB_NOT_CONFIGURED"),
+        (404, "ERR_PUBSUB_EMPTY"),
+    ],
+)
+def test_a_transient_or_set_up_refusal_stays_retryable(status: int, code: str | None) -> None:
+    answer = httpx.Response(status, json={"errorCode": code} if code else {})
+    with pytest.raises(DependencyUnavailable):
+        run(recording(answer, []), lambda s: s.publish("user.registered", new_event({})))
+
+
+def test_publish_cloud_event_sends_it_as_it_is() -> None:
+    seen: list[httpx.Request] = []
+    cloud_event = {"specversion": "1.0", "id": "e-1", "type": "order.created", "source": "orders", "data": {"a": 1}}
+    run(recording(httpx.Response(204), seen), lambda s: s.publish_cloud_event("deadletters.orders", cloud_event))
+    [request] = seen
+    assert request.url.path == "/v1.0/publish/pubsub/deadletters.orders"
+    assert request.headers["content-type"] == "application/cloudevents+json"
+    assert json.loads(request.content) == cloud_event
+
+
+def test_a_state_op_with_a_ttl_asks_the_store_to_forget_it() -> None:
+    op = StateOp("applied:e-1", {"at": 1}, insert_only=True, ttl_seconds=60)
+    assert op.as_dapr() == {
+        "operation": "upsert",
+        "request": {
+            "key": "applied:e-1",
+            "value": {"at": 1},
+            "metadata": {"ttlInSeconds": "60"},
+            "options": {"concurrency": "first-write"},
+        },
+    }
