@@ -35,6 +35,11 @@ def stock_of(gateway: httpx.Client, product: Json) -> int:
     return stock
 
 
+def stock_becomes(gateway: httpx.Client, product: Json, stock: int, timeout: float = 20) -> None:
+    """Wait for a product's stock: an order's status moves first, its reservation is settled right after."""
+    wait_until(lambda: stock_of(gateway, product), lambda now: now == stock, timeout=timeout, what=f"stock {stock}")
+
+
 def payments_of(gateway: httpx.Client, account: Account, order_id: str) -> list[Json]:
     items: list[Json] = gateway.get("/payments", params={"orderId": order_id}, headers=account.auth).json()["data"][
         "items"
@@ -92,7 +97,7 @@ def test_declined_payment_cancels_and_gives_stock_back(
     assert placed.status_code == 201, placed.text
     cancelled = order_in(gateway, account, placed.json()["data"]["id"], "CANCELLED")
     assert cancelled["cancelReason"] == "INSUFFICIENT_FUNDS"
-    assert stock_of(gateway, product) == 4
+    stock_becomes(gateway, product, 4)
     wait_until(
         lambda: [n["message"].lower() for n in notifications_of(gateway, account)],
         lambda messages: any("insufficient funds" in m for m in messages),
@@ -146,7 +151,7 @@ def test_cancelling_a_paid_order_refunds_and_restores_stock(
     cancelled = gateway.post(f"/orders/{order['id']}/cancel", headers=account.auth)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["data"]["status"] == "CANCELLED"
-    assert stock_of(gateway, product) == 6
+    stock_becomes(gateway, product, 6)
     wait_until(
         lambda: payments_of(gateway, account, order["id"]),
         lambda items: bool(items) and items[0]["status"] == "REFUNDED",
@@ -165,7 +170,7 @@ def test_unpaid_order_expires_and_releases_stock(
     order = place(gateway, account, product, 2, token="tok_hold").json()["data"]
     assert stock_of(gateway, product) == 0
     order_in(gateway, account, order["id"], "EXPIRED", timeout=PAYMENT_TIMEOUT_SECONDS + 20)
-    assert stock_of(gateway, product) == 2
+    stock_becomes(gateway, product, 2)
     wait_until(
         lambda: payments_of(gateway, account, order["id"]),
         lambda items: bool(items) and items[0]["status"] == "VOIDED",
