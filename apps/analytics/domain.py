@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from servicekit.dedupe import already_applied, remember
+from servicekit.dedupe import already_applied
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -43,6 +43,7 @@ class Summary:
     registrations: int = 0
     event_counts: dict[str, int] = field(default_factory=dict)
     seen: tuple[str, ...] = ()
+    """Event ids a shard remembered before applied-event markers (servicekit.dedupe); never grows now."""
 
     def observe(self, command: Observe) -> Summary | None:
         """The summary with the event counted, or None if that event was counted already."""
@@ -60,7 +61,7 @@ class Summary:
             revenue=(self.revenue + command.revenue).quantize(CENT, rounding=ROUND_HALF_UP),
             registrations=self.registrations + command.registrations,
             event_counts=counts,
-            seen=tuple(remember(self.seen, command.event_id)),
+            seen=self.seen,
         )
 
 

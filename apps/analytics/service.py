@@ -19,19 +19,21 @@ async def observe(command: Observe, *, summaries: SummaryStore, order_id: str | 
     """Count an event once; False when it was counted already.
 
     Events of one order share a shard, so a cancel meets its own create and the shard's counts stay
-    consistent; any other event spreads by its id. Either way a redelivery lands where its first
-    delivery did, so that shard's `seen` recognises it.
+    consistent; any other event spreads by its id. A redelivery finds the event's marker, written with
+    the shard, and counts nothing.
     """
     shard = shard_of(order_id or command.event_id, summaries.shards)
 
     async def attempt() -> bool:
+        if await summaries.applied(command.event_id):
+            return False
         stored = await summaries.get(shard)
         changed = (stored.summary if stored else Summary()).observe(command)
         if changed is None:
             return False
         # Concurrent writers of one shard redo their update on an ETag clash instead of losing it;
         # the shards keep such clashes rare.
-        await summaries.save(shard, changed, stored.etag if stored else None)
+        await summaries.save(shard, changed, stored.etag if stored else None, event_id=command.event_id)
         return True
 
     return await retry_on_conflict(attempt)

@@ -1,4 +1,7 @@
-"""analytics' Dapr state: the summary split over `summary:<n>` shard documents, each guarded by its ETag."""
+"""analytics' Dapr state: the summary split over `summary:<n>` shard documents, each guarded by its ETag.
+
+Each counted event leaves an `applied:{eventId}` marker (servicekit.dedupe) written with its shard.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from apps.analytics.domain import OrderStatus, Summary
+from servicekit.dedupe import applied_marker, was_applied
 from servicekit.sidecar import SidecarClient, StateOp
 
 SHARDS = 16
@@ -30,8 +34,12 @@ class SummaryStore(Protocol):
 
     async def get(self, shard: int) -> StoredSummary | None: ...
 
-    async def save(self, shard: int, summary: Summary, etag: str | None) -> None:
-        """Write only if nobody wrote the shard since `etag` was read; with no ETag, only if it is still empty."""
+    async def applied(self, event_id: str) -> bool:
+        """Whether the event's marker is there (it was counted within the dedupe horizon)."""
+        ...
+
+    async def save(self, shard: int, summary: Summary, etag: str | None, *, event_id: str) -> None:
+        """Write with the event's marker, only if nobody wrote the shard since `etag` (no ETag: only if empty)."""
 
 
 def to_state(summary: Summary) -> dict[str, Any]:
@@ -71,6 +79,9 @@ class DaprSummaryStore:
             return None
         return StoredSummary(from_state(item.value), item.etag)
 
-    async def save(self, shard: int, summary: Summary, etag: str | None) -> None:
+    async def applied(self, event_id: str) -> bool:
+        return await was_applied(self.sidecar, event_id)
+
+    async def save(self, shard: int, summary: Summary, etag: str | None, *, event_id: str) -> None:
         op = StateOp(self.keys[shard], to_state(summary), etag=etag, insert_only=etag is None)
-        await self.sidecar.transact([op])
+        await self.sidecar.transact([op, applied_marker(event_id)])

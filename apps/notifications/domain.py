@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from servicekit.dedupe import already_applied, remember
+from servicekit.dedupe import already_applied
 
 KEEP_ITEMS = 200
 
@@ -38,6 +38,7 @@ class Inbox:
     items: tuple[Notification, ...] = ()
     """Newest first."""
     seen: tuple[str, ...] = ()
+    """Event ids an inbox remembered before applied-event markers (servicekit.dedupe); never grows now."""
 
     def receive(self, command: Notify) -> Inbox | None:
         """The inbox with the command's notification in it, or None if that event was applied already."""
@@ -48,4 +49,4 @@ class Inbox:
         )
         # Ordered by when things happened, not by when the broker delivered them; ties go to the newcomer.
         items = sorted((notification, *self.items), key=lambda n: n.created_at, reverse=True)
-        return Inbox(tuple(items[:KEEP_ITEMS]), tuple(remember(self.seen, command.event_id)))
+        return Inbox(tuple(items[:KEEP_ITEMS]), self.seen)

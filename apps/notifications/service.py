@@ -19,11 +19,13 @@ async def notify(command: Notify, *, inboxes: InboxStore) -> bool:
     """Add a notification to its user's inbox once; False when the event was already applied."""
 
     async def attempt() -> bool:
+        if await inboxes.applied(command.event_id):
+            return False
         stored = await inboxes.get(command.user_id)
         changed = (stored.inbox if stored else Inbox()).receive(command)
         if changed is None:
             return False
-        await inboxes.save(command.user_id, changed, stored.etag if stored else None)
+        await inboxes.save(command.user_id, changed, stored.etag if stored else None, event_id=command.event_id)
         return True
 
     return await retry_on_conflict(attempt)

@@ -1,4 +1,7 @@
-"""notifications' Dapr state: one `notifications:{userId}` document per user, guarded by its ETag."""
+"""notifications' Dapr state: one `notifications:{userId}` document per user, guarded by its ETag.
+
+Each applied event leaves an `applied:{eventId}` marker (servicekit.dedupe) written with the inbox.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from apps.notifications.domain import Inbox, Notification
+from servicekit.dedupe import applied_marker, was_applied
 from servicekit.sidecar import SidecarClient, StateOp
 
 
@@ -23,8 +27,12 @@ class StoredInbox:
 class InboxStore(Protocol):
     async def get(self, user_id: str) -> StoredInbox | None: ...
 
-    async def save(self, user_id: str, inbox: Inbox, etag: str | None) -> None:
-        """Write only if nobody wrote since `etag` was read; with no ETag, only if the inbox is new."""
+    async def applied(self, event_id: str) -> bool:
+        """Whether the event's marker is there (it was applied within the dedupe horizon)."""
+        ...
+
+    async def save(self, user_id: str, inbox: Inbox, etag: str | None, *, event_id: str) -> None:
+        """Write with the event's marker, only if nobody wrote since `etag` (no ETag: only a new inbox)."""
 
 
 def _iso(moment: datetime) -> str:
@@ -68,6 +76,9 @@ class DaprInboxStore:
             return None
         return StoredInbox(from_state(item.value), item.etag)
 
-    async def save(self, user_id: str, inbox: Inbox, etag: str | None) -> None:
+    async def applied(self, event_id: str) -> bool:
+        return await was_applied(self.sidecar, event_id)
+
+    async def save(self, user_id: str, inbox: Inbox, etag: str | None, *, event_id: str) -> None:
         op = StateOp(inbox_key(user_id), to_state(inbox), etag=etag, insert_only=etag is None)
-        await self.sidecar.transact([op])
+        await self.sidecar.transact([op, applied_marker(event_id)])

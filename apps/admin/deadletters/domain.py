@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from servicekit import EventEnvelope, NotFound, ValidationFailed
 from servicekit.consumer import DEAD_LETTER_TOPIC, dead_letter_topic_of
+from servicekit.horizons import REPLAY_HORIZON_SECONDS
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
 """The CloudEvent type Dapr sets when a publisher names none; it is not a topic."""
@@ -124,11 +125,18 @@ def failed_again(replayed_letter: DeadLetter, arrived: DeadLetter) -> tuple[Dead
     )
 
 
-def replay_target(letter: DeadLetter, corrected_payload: dict[str, Any] | None = None) -> tuple[str, EventEnvelope]:
+def replay_target(
+    letter: DeadLetter,
+    corrected_payload: dict[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+    horizon_seconds: float = REPLAY_HORIZON_SECONDS,
+) -> tuple[str, EventEnvelope]:
     """Say where the dead letter goes back to and what it carries, or why it cannot go back.
 
     An operator who fixed the cause in the data itself sends the corrected payload; the event keeps
-    its id and version, so a consumer that already applied it still ignores it.
+    its id and version, so a consumer that already applied it still ignores it. That holds only while
+    consumers remember the id (servicekit.horizons), so an event older than the replay horizon is refused.
     """
     if letter.original_topic is None:
         raise DeadLetterNotReplayable(
@@ -146,6 +154,12 @@ def replay_target(letter: DeadLetter, corrected_payload: dict[str, Any] | None =
             "The dead letter's data is not an event envelope.",
             details={"reason": "INVALID_ENVELOPE", "problems": problems},
         ) from exc
+    occurred = envelope.occurred_at if envelope.occurred_at.tzinfo else envelope.occurred_at.replace(tzinfo=UTC)
+    if (now or datetime.now(UTC)) - occurred > timedelta(seconds=horizon_seconds):
+        raise DeadLetterNotReplayable(
+            "The event is older than the replay horizon; consumers may no longer know they applied it.",
+            details={"reason": "TOO_OLD", "occurredAt": utc_text(occurred), "horizonSeconds": horizon_seconds},
+        )
     if corrected_payload is not None:
         envelope = envelope.model_copy(update={"payload": corrected_payload})
     return letter.original_topic, envelope

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,12 +16,15 @@ from apps.admin.tenants.saga import Onboarding
 from servicekit.fakes import FakeSidecar
 from tests.unit.admin._tenants import kit
 
+OCCURRED_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+"""Recent: admin refuses to replay an event older than the replay horizon."""
+
 
 def envelope(**payload: Any) -> dict[str, Any]:
     return {
         "eventId": uuid.uuid4().hex,
         "schemaVersion": 1,
-        "occurredAt": "2026-01-02T03:04:05Z",
+        "occurredAt": OCCURRED_AT,
         "requestId": f"req-{uuid.uuid4().hex}",
         "payload": payload,
     }

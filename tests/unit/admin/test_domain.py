@@ -77,7 +77,15 @@ def test_replay_target_is_the_original_topic_and_envelope() -> None:
     data = envelope(paymentId="p-1")
     topic, event = replay_target(receive(cloud_event("payment.succeeded", data), now=NOW))
     assert topic == "payment.succeeded"
-    assert event.model_dump(mode="json", by_alias=True) == {**data, "occurredAt": "2026-01-02T03:04:05Z"}
+    assert event.model_dump(mode="json", by_alias=True) == data
+
+
+def test_an_event_older_than_the_replay_horizon_is_not_replayable() -> None:
+    letter = receive(cloud_event("payment.succeeded", {**envelope(), "occurredAt": "2026-01-02T03:04:05Z"}), now=NOW)
+    replay_target(letter, now=datetime(2026, 1, 9, 3, 4, tzinfo=UTC))  # just inside seven days
+    with pytest.raises(DeadLetterNotReplayable) as caught:
+        replay_target(letter, now=datetime(2026, 1, 9, 3, 5, tzinfo=UTC))
+    assert caught.value.details["reason"] == "TOO_OLD"
 
 
 def test_letter_without_topic_is_not_replayable() -> None:

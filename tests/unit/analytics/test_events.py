@@ -124,3 +124,23 @@ def test_summary_reports_what_was_counted(client: TestClient) -> None:
     assert (data["revenue"], data["registrations"]) == (12.5, 1)
     assert data["eventCounts"] == {"user.registered": 1, "order.created": 1, "order.confirmed": 1}
     assert "seen" not in data
+
+
+def test_an_event_replayed_after_thousands_of_others_is_counted_once() -> None:
+    from apps.analytics import domain, service
+    from apps.analytics.storage import DaprSummaryStore
+
+    sidecar = FakeSidecar()
+    store = DaprSummaryStore(sidecar, shards=1)
+
+    async def scenario() -> None:
+        assert await service.observe(domain.counted("tick", "e-first"), summaries=store)
+        for n in range(2100):  # more than the old window of 2,000 remembered ids
+            await service.observe(domain.counted("tick", f"e-{n}"), summaries=store)
+        assert not await service.observe(domain.counted("tick", "e-first"), summaries=store)
+        total = await service.current_summary(summaries=store)
+        assert total.event_counts == {"tick": 2101}
+        shard = await sidecar.get_state("summary:0")
+        assert shard is not None and shard.value["seen"] == []  # the hot document no longer grows
+
+    asyncio.run(scenario())
