@@ -118,5 +118,14 @@ class FakeSidecar:
         entries.sort(key=lambda entry: str(entry["event"]["occurredAt"]))
         return [(entry["topic"], entry["event"]["payload"]) for entry in entries]
 
+    def indexed(self, name: str, store: str = "statestore") -> list[str]:
+        """The ids of a servicekit.index.PagedIndex, oldest first."""
+        ids: list[str] = []
+        page = 0
+        while (item := self.state.get((store, f"{name}:page:{page}"))) is not None:
+            ids += item.value["ids"]
+            page += 1
+        return ids
+
     def topics(self) -> list[str]:
         return [topic for topic, _ in self.published]

@@ -1,7 +1,9 @@
 """Dead letters in admin's Dapr state: one key per letter, an index of ids, one marker per failed event.
 
 deadletter:{id}                             the letter's document
-deadletters-index                           {"ids": [...]}, newest last, guarded by its ETag
+deadletters-list:head, :page:{k}            the letter ids, oldest first, in pages (servicekit.index): an
+                                            insert writes one page; the former `deadletters-index` key is
+                                            read until the first insert moves it
 deadletter-event:[{subscriber}:]{eventId}   {"id", "seen"}: the latest letter of that event (and subscriber),
                                             and the fingerprints of the messages already kept for it
 
@@ -23,9 +25,11 @@ from typing import Any, Protocol
 from apps.admin.deadletters.domain import DeadLetter, DeadLetterStatus, failed_again, fingerprint, utc_text
 from servicekit import SidecarClient
 from servicekit.conflicts import retry_on_conflict
+from servicekit.index import PagedIndex
 from servicekit.sidecar import StateOp
 
-INDEX_KEY = "deadletters-index"
+INDEX_KEY = "deadletters-list"
+LEGACY_INDEX_KEY = "deadletters-index"
 # Event ids come from whatever arrived; odd ones (Dapr refuses keys with "||") are hashed into the key.
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 SEEN_KEPT = 50
@@ -99,6 +103,7 @@ def from_document(document: dict[str, Any]) -> DeadLetter:
 class DaprStateDeadLetters:
     def __init__(self, sidecar: SidecarClient) -> None:
         self.sidecar = sidecar
+        self.index = PagedIndex(sidecar, INDEX_KEY, legacy_key=LEGACY_INDEX_KEY)
 
     async def add(self, letter: DeadLetter) -> str:
         return await retry_on_conflict(lambda: self._add_once(letter))
@@ -132,11 +137,9 @@ class DaprStateDeadLetters:
 
     async def _indexed(self, letter: DeadLetter) -> list[StateOp]:
         """The operations that insert a letter and append it to the index."""
-        index = await self.sidecar.get_state(INDEX_KEY)
-        ids = list(index.value.get("ids", [])) if index else []
         return [
             StateOp(letter_key(letter.id), to_document(letter), insert_only=True),
-            StateOp(INDEX_KEY, {"ids": [*ids, letter.id]}, etag=index.etag if index else None, insert_only=not index),
+            *await self.index.append(letter.id),
         ]
 
     async def get(self, letter_id: str) -> StoredLetter | None:
@@ -147,8 +150,6 @@ class DaprStateDeadLetters:
         await self.sidecar.transact([StateOp(letter_key(letter.id), to_document(letter), etag=stored.etag)])
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[DeadLetter], int]:
-        index = await self.sidecar.get_state(INDEX_KEY)
-        ids: list[str] = list(index.value.get("ids", [])) if index else []
-        wanted = list(reversed(ids))[offset : offset + limit]
-        items = await asyncio.gather(*(self.sidecar.get_state(letter_key(i)) for i in wanted))
-        return [from_document(item.value) for item in items if item is not None], len(ids)
+        found = await self.index.slice(offset=offset, limit=limit, newest_first=True)
+        items = await asyncio.gather(*(self.sidecar.get_state(letter_key(i)) for i in found.ids))
+        return [from_document(item.value) for item in items if item is not None], found.total

@@ -96,9 +96,8 @@ async def get_tenant(tenant_id: str, *, tenants: TenantStore) -> Tenant:
 
 async def list_tenants(*, limit: int, offset: int, tenants: TenantStore) -> tuple[list[Tenant], int]:
     """One page of tenants, newest first, and how many there are."""
-    ids = await tenants.ids()
-    wanted = list(reversed(ids))[offset : offset + limit]
-    return [found.tenant for found in await tenants.tenants(wanted)], len(ids)
+    wanted, total = await tenants.page(limit=limit, offset=offset)
+    return [found.tenant for found in await tenants.tenants(wanted)], total
 
 
 async def recover_interrupted(*, older_than_seconds: float, onboarding: Onboarding) -> list[str]:

@@ -2,7 +2,8 @@
 
 tenant:{id}                   the tenant's document (with its Argon2 admin password hash)
 tenant-subdomain:{subdomain}  {"tenantId"}: written insert-only, so a subdomain is claimed once, for good
-tenants-index                 {"ids": [...]}, oldest first, guarded by its ETag
+tenants-list:head, :page:{k}  the tenant ids, oldest first, in pages (servicekit.index); an insert writes
+                              one page; the former one-key `tenants-index` is read until the first insert
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from apps.admin.tenants.domain import (
     utc_text,
 )
 from servicekit.events import new_event
+from servicekit.index import PagedIndex
 from servicekit.sidecar import SidecarClient, StateOp
 from servicekit.state_outbox import StateOutbox
 
-INDEX_KEY = "tenants-index"
+INDEX_KEY = "tenants-list"
+LEGACY_INDEX_KEY = "tenants-index"
 TenantEvent = TenantProvisioned | TenantProvisioningFailed
 
 
@@ -61,6 +64,10 @@ class TenantStore(Protocol):
 
     async def ids(self) -> list[str]:
         """Every tenant id, oldest first."""
+        ...
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[str], int]:
+        """One page of tenant ids, newest first, and how many there are."""
         ...
 
     async def tenants(self, tenant_ids: Sequence[str]) -> list[Versioned]:
@@ -110,6 +117,7 @@ class DaprStateTenants:
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
         self.sidecar = sidecar
         self.outbox = outbox
+        self.index = PagedIndex(sidecar, INDEX_KEY, legacy_key=LEGACY_INDEX_KEY)
 
     async def get(self, tenant_id: str) -> Versioned | None:
         item = await self.sidecar.get_state(tenant_key(tenant_id))
@@ -120,16 +128,12 @@ class DaprStateTenants:
         return None if item is None else str(item.value["tenantId"])
 
     async def add(self, tenant: Tenant) -> Versioned:
-        index = await self.sidecar.get_state(INDEX_KEY)
-        ids = list(index.value.get("ids", [])) if index else []
         document = to_document(tenant)
         await self.sidecar.transact(
             [
                 StateOp(tenant_key(tenant.id), document, insert_only=True),
                 StateOp(subdomain_key(tenant.subdomain), {"tenantId": tenant.id}, insert_only=True),
-                StateOp(
-                    INDEX_KEY, {"ids": [*ids, tenant.id]}, etag=index.etag if index else None, insert_only=not index
-                ),
+                *await self.index.append(tenant.id),
             ]
         )
         return await self._read_back(tenant, document)
@@ -148,8 +152,11 @@ class DaprStateTenants:
         return Versioned(tenant, item.etag)
 
     async def ids(self) -> list[str]:
-        index = await self.sidecar.get_state(INDEX_KEY)
-        return list(index.value.get("ids", [])) if index else []
+        return await self.index.every()
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[str], int]:
+        found = await self.index.slice(offset=offset, limit=limit, newest_first=True)
+        return found.ids, found.total
 
     async def tenants(self, tenant_ids: Sequence[str]) -> list[Versioned]:
         found = await asyncio.gather(*(self.get(tenant_id) for tenant_id in tenant_ids))

@@ -34,7 +34,7 @@ def assert_refused(response: httpx.Response, status: int, code: str) -> Any:
 
 
 def letters(sidecar: FakeSidecar) -> list[Any]:
-    index = sidecar.state[("statestore", INDEX_KEY)].value["ids"]
+    index = sidecar.indexed(INDEX_KEY)
     return [sidecar.state[("statestore", letter_key(i))].value for i in index]
 
 

@@ -280,6 +280,6 @@ def record_stuck(k: Kit) -> str:
         await k.onboarding.tenants.replace(record, advanced(tenant, ProvisioningStep.DATABASE_CREATED, now=utc_now()))
 
     asyncio.run(store())
-    assert k.sidecar.state[("statestore", INDEX_KEY)].value["ids"][-1] == tenant.id
+    assert k.sidecar.indexed(INDEX_KEY)[-1] == tenant.id
     age(k.sidecar, tenant.id, 5)
     return tenant.id

@@ -61,7 +61,7 @@ def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
     }
     assert stored["tablesCreated"] == sorted(SCHOOL_TABLES)
     assert k.sidecar.state[("statestore", subdomain_key("satit-school"))].value == {"tenantId": tenant.id}
-    assert k.sidecar.state[("statestore", INDEX_KEY)].value == {"ids": [tenant.id]}
+    assert k.sidecar.indexed(INDEX_KEY) == [tenant.id]
 
     [invocation] = k.sidecar.invocations
     assert invocation == ("provisioner", "POST", "/init-database", {KEY_HEADER: PROVISIONER_KEY})
@@ -187,7 +187,7 @@ def test_a_taken_subdomain_is_refused_even_when_its_tenant_failed(first_outcome:
     with pytest.raises(SubdomainTaken) as caught:
         create(k, subdomain="taken", name="Another school")
     assert (caught.value.status, caught.value.code) == (409, "SUBDOMAIN_TAKEN")
-    assert len(k.sidecar.state[("statestore", INDEX_KEY)].value["ids"]) == 1
+    assert len(k.sidecar.indexed(INDEX_KEY)) == 1
 
 
 def test_concurrent_creates_of_one_subdomain_make_one_tenant() -> None:
@@ -199,7 +199,7 @@ def test_concurrent_creates_of_one_subdomain_make_one_tenant() -> None:
 
     outcomes = asyncio.run(both())
     assert sorted(type(o).__name__ for o in outcomes) == ["SubdomainTaken", "Tenant"]
-    assert len(k.sidecar.state[("statestore", INDEX_KEY)].value["ids"]) == 1
+    assert len(k.sidecar.indexed(INDEX_KEY)) == 1
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ def test_a_run_taken_over_meanwhile_stops_without_touching_the_database() -> Non
 
     async def slow_provisioner(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
         # While this run waits on the provisioner, a retry takes the (stale-looking) tenant over.
-        [tenant_id] = k.sidecar.state[("statestore", INDEX_KEY)].value["ids"]
+        [tenant_id] = k.sidecar.indexed(INDEX_KEY)
         age(k.sidecar, tenant_id, 600)
         return await provisioner_ok()(method, path, json, params)
 
@@ -273,7 +273,7 @@ def test_a_failing_run_taken_over_meanwhile_leaves_the_database_to_the_new_owner
     k = kit()
 
     async def taken_over_then_down(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
-        [tenant_id] = k.sidecar.state[("statestore", INDEX_KEY)].value["ids"]
+        [tenant_id] = k.sidecar.indexed(INDEX_KEY)
         age(k.sidecar, tenant_id, 600)  # a retry took the tenant over and is using the same database
         raise DependencyUnavailable("The provisioner service is unavailable.", code="SERVICE_UNAVAILABLE")
 
@@ -345,7 +345,7 @@ def stuck_provisioning(k: Kit) -> str:
     k.sidecar.apps["provisioner"] = dies
     with pytest.raises(asyncio.CancelledError):
         create(k)
-    [*_, tenant_id] = k.sidecar.state[("statestore", INDEX_KEY)].value["ids"]
+    [*_, tenant_id] = k.sidecar.indexed(INDEX_KEY)
     assert document(k.sidecar, tenant_id)["step"] == "DATABASE_CREATED"
     return tenant_id
 
