@@ -27,7 +27,6 @@ from apps.catalog.storage import (
     DaprStateCatalog,
     Versioned,
     claim_sku,
-    put_index,
     put_product,
     put_reservation,
 )
@@ -60,12 +59,7 @@ async def create_product(command: CreateProduct, *, store: DaprStateCatalog) -> 
         if command.idempotency_key is not None and (await store.products([product.id]))[0] is not None:
             message = "This Idempotency-Key already created another product."
             raise IdempotencyKeyReused(message, details={"productId": product.id})
-        index = await store.index()
-        operations = [
-            put_product(product, None),
-            claim_sku(product.sku, product.id),
-            put_index(Versioned([*index.value, product.id], index.etag)),
-        ]
+        operations = [put_product(product, None), claim_sku(product.sku, product.id), *await store.indexed(product.id)]
         await store.save(operations, [created])
         return product
 
@@ -75,9 +69,9 @@ async def create_product(command: CreateProduct, *, store: DaprStateCatalog) -> 
 
 async def list_products(limit: int, offset: int, *, store: DaprStateCatalog) -> Page:
     """One page of products in creation order, and how many there are."""
-    ids = (await store.index()).value
-    found = await store.products(ids[offset : offset + limit])
-    return Page([item.value for item in found if item is not None], len(ids))
+    ids, total = await store.index_page(offset=offset, limit=limit)
+    found = await store.products(ids)
+    return Page([item.value for item in found if item is not None], total)
 
 
 async def get_product(product_id: str, *, store: DaprStateCatalog) -> Product:

@@ -1,8 +1,10 @@
 """catalog's Dapr state: products, SKU claims, the product index and reservations, with their ETags.
 
-Keys (Dapr prefixes them with the app id): `product:{id}`, `sku:{sku}`, `products-index`,
-`reservation:{orderId}`. Every write goes through the state outbox, so the events a change
-causes are staged in the same state transaction.
+Keys (Dapr prefixes them with the app id): `product:{id}`, `sku:{sku}`, `reservation:{orderId}`, and
+`products-list:head` with `products-list:page:{k}`: the product ids in creation order (servicekit.index),
+so an insert writes one page; the former one-key `products-index` is read until the first insert moves
+it. Every write goes through the state outbox, so the events a change causes are staged in the same
+state transaction.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any, Generic, TypeVar
 from apps.catalog.domain import Product, ReservationStatus, StockChanged
 from apps.catalog.reservations import Reservation, ReservationLine
 from servicekit.events import new_event
+from servicekit.index import PagedIndex
 from servicekit.locks import KeyedLocks
 from servicekit.sidecar import SidecarClient, StateOp
 from servicekit.state_outbox import StateOutbox
 
 T = TypeVar("T")
-INDEX_KEY = "products-index"
+INDEX_KEY = "products-list"
+LEGACY_INDEX_KEY = "products-index"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class DaprStateCatalog:
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
         self.sidecar = sidecar
         self.outbox = outbox
+        self.product_ids = PagedIndex(sidecar, INDEX_KEY, legacy_key=LEGACY_INDEX_KEY)
         self._writers = KeyedLocks()
 
     def writing(self, product_ids: Iterable[str]) -> AbstractAsyncContextManager[None]:
@@ -103,10 +108,14 @@ class DaprStateCatalog:
         item = await self.sidecar.get_state(sku_key(sku))
         return None if item is None else str(item.value["productId"])
 
-    async def index(self) -> Versioned[list[str]]:
-        """The product ids in creation order (an empty, never-written index has no ETag)."""
-        item = await self.sidecar.get_state(INDEX_KEY)
-        return Versioned([], None) if item is None else Versioned(list(item.value["ids"]), item.etag)
+    async def index_page(self, *, offset: int, limit: int) -> tuple[list[str], int]:
+        """One page of product ids in creation order, and how many there are."""
+        found = await self.product_ids.slice(offset=offset, limit=limit)
+        return found.ids, found.total
+
+    async def indexed(self, product_id: str) -> list[StateOp]:
+        """The operations that append a product to the index, for the transaction that creates it."""
+        return await self.product_ids.append(product_id)
 
     async def reservation(self, order_id: str) -> Versioned[Reservation] | None:
         item = await self.sidecar.get_state(reservation_key(order_id))
@@ -124,10 +133,6 @@ def put_product(product: Product, etag: str | None) -> StateOp:
 
 def claim_sku(sku: str, product_id: str) -> StateOp:
     return StateOp(sku_key(sku), {"productId": product_id}, insert_only=True)
-
-
-def put_index(index: Versioned[list[str]]) -> StateOp:
-    return StateOp(INDEX_KEY, {"ids": index.value}, etag=index.etag, insert_only=index.etag is None)
 
 
 def put_reservation(reservation: Reservation, etag: str | None) -> StateOp:
