@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.context import current_request_id
-from servicekit.errors import JunctionError, RateLimited, error_for_status
+from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status
 
 log = logging.getLogger("servicekit.envelope")
 REFUSAL_STATUS_HEADER = "X-Junction-Status"
@@ -45,15 +45,19 @@ def error_body(err: JunctionError) -> dict[str, Any]:
 def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONResponse:
     """Wrap an error in the error envelope with its status (and Retry-After for 429).
 
-    With `refusals_as_200` (apps inside the mesh), a business refusal (a 4xx other than 429)
-    travels as HTTP 200 and its status only in the envelope's `statusCode`: Dapr 1.18 counts
-    every non-2xx answer as a failure of the target, so "out of stock" or "not found" would
-    open circuit breakers (dapr/dapr#6683). Callers read the envelope (`unwrap_envelope`);
-    the public gateway always answers the real status.
+    With `refusals_as_200` (apps inside the mesh), an answer that is not the app's own failure
+    travels as HTTP 200 and its status only in the envelope's `statusCode`: a business refusal
+    (a 4xx other than 429), and a 503 the app answers because one of *its* dependencies is down.
+    Dapr 1.18 counts every non-2xx answer as a failure of the target (dapr/dapr#6683), so "out of
+    stock" would open breakers, and "catalog is down" would open the gateway's breaker towards a
+    healthy orders, which then stays open after catalog is back; the outage is already counted by
+    orders' own breaker towards catalog, and the inner hop already retried. What still counts at
+    a hop is that hop's own failure: no answer, a timeout, a crash (500). Callers read the envelope
+    (`unwrap_envelope`); the public gateway always answers the real status.
     """
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else {}
-    refusal = 400 <= err.status < 500 and err.status != 429
-    if refusals_as_200 and refusal:
+    answered = (400 <= err.status < 500 and err.status != 429) or isinstance(err, DependencyUnavailable)
+    if refusals_as_200 and answered:
         headers[REFUSAL_STATUS_HEADER] = str(err.status)  # so access logs still show the real status
         return JSONResponse(error_body(err), status_code=200, headers=headers)
     return JSONResponse(error_body(err), status_code=err.status, headers=headers)

@@ -54,7 +54,7 @@ def init_database(api: TestClient, database_url: str, headers: dict[str, str] | 
 
 
 def refusal(response: httpx.Response) -> dict[str, Any]:
-    """provisioner is inside the mesh: a 4xx travels as HTTP 200, its real status in the envelope."""
+    """provisioner is inside the mesh: an answer that is not its own failure travels as HTTP 200."""
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert body["success"] is False, body
