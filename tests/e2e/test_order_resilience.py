@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
@@ -52,7 +53,7 @@ def test_poison_event_goes_to_dead_letters_and_replays_once_fixed(
     poison = {
         "eventId": event_id,
         "schemaVersion": 1,
-        "occurredAt": "2026-11-21T10:00:00Z",
+        "occurredAt": datetime.now(UTC).isoformat(),  # within the replay horizon
         "requestId": None,
         "payload": {"orderID": order["id"], "paymentId": "pay-manual", "amount": 12.5, "userId": account.user_id},
     }
