@@ -16,6 +16,7 @@ from apps.identity.domain import RegisterUser, Role, allow_local_email_domains
 from apps.identity.settings import IdentitySettings
 from apps.identity.storage import SqlUnitOfWork, outbox
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
 from servicekit.health import database_check
 from servicekit.migrations import upgrade_to_head
@@ -35,7 +36,9 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
         engine = create_engine(settings.database_url)
         try:
-            relay = OutboxRelay(engine=engine, table=outbox, sidecar=sidecar)
+            relay = OutboxRelay(
+                engine=engine, table=outbox, sidecar=sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id)
+            )
             tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET), ttl_seconds=settings.token_ttl_seconds)
             services = IdentityServices(uow=lambda: SqlUnitOfWork(engine, relay), tokens=tokens)
             admin = RegisterUser(

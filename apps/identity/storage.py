@@ -25,7 +25,8 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("creation_key", String(128), nullable=True),
 )
-outbox = outbox_table(metadata)
+outbox = outbox_table(metadata, failures=True)
+"""A row that can never be sent is stamped `failed_at` with its `error` (migration 0003), not sent."""
 
 
 class UserRepository(Protocol):
