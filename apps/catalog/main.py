@@ -12,6 +12,7 @@ from apps.catalog.deps import CatalogServices
 from apps.catalog.settings import CatalogSettings
 from apps.catalog.storage import DaprStateCatalog
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox
 
 
@@ -20,7 +21,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        async with StateOutbox(sidecar) as outbox:
+        async with StateOutbox(sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id)) as outbox:
             app.state.services = CatalogServices(store=DaprStateCatalog(sidecar, outbox))
             yield
 

@@ -7,11 +7,11 @@ from apps.payments.deps import PaymentsServices
 from apps.payments.domain import EXPIRED_REASON, ChargeOrder, CloseOrder
 from apps.payments.payloads import OrderClosed, OrderCreated
 from servicekit import EventEnvelope
-from servicekit.consumer import DEAD_LETTER_TOPIC, Consumer
+from servicekit.consumer import Consumer
 from servicekit.payloads import parse_payload
 
-# Its own dead-letter topic, so admin's letters say payments gave up on the event (admin subscribes to it).
-consumer: Consumer[PaymentsServices] = Consumer(dead_letter_topic=f"{DEAD_LETTER_TOPIC}.payments")
+# Dead letters go to deadletters.payments, so admin's letters say payments gave up on the event.
+consumer: Consumer[PaymentsServices] = Consumer("payments")
 
 
 @consumer.on("order.created")

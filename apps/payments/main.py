@@ -14,6 +14,7 @@ from apps.payments.ledger import DaprStateProvider
 from apps.payments.settings import PaymentsSettings
 from apps.payments.storage import DaprPaymentStore
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox
 
 
@@ -22,7 +23,10 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        async with StateOutbox(sidecar, interval_seconds=settings.outbox_interval_seconds) as outbox:
+        dead_letters = dead_letter_topic_of(settings.app_id)
+        async with StateOutbox(
+            sidecar, interval_seconds=settings.outbox_interval_seconds, dead_letter_topic=dead_letters
+        ) as outbox:
             app.state.services = PaymentsServices(
                 payments=DaprPaymentStore(sidecar, outbox), provider=DaprStateProvider(sidecar)
             )

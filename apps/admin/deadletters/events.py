@@ -24,8 +24,9 @@ from servicekit import Delivery, JunctionError
 from servicekit.consumer import DEAD_LETTER_TOPIC
 
 ROUTE = "/deadletters"
-SUBSCRIBERS = ("orders", "payments", "notifications", "analytics", "admin")
-"""The default of `AdminSettings.dead_letter_subscribers`: the app ids of docs/events.md's consumers."""
+SUBSCRIBERS = ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
+"""The default of `AdminSettings.dead_letter_subscribers`: docs/events.md's consumers and every app whose
+outbox sets a poison entry aside to its own `deadletters.<app-id>` (identity and catalog only publish)."""
 
 log = logging.getLogger("apps.admin.deadletters")
 router = APIRouter(tags=["events"])

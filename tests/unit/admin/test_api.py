@@ -44,7 +44,7 @@ def test_subscription_is_the_dead_letter_topic_without_a_dead_letter_topic_of_it
     shared = {"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"}
     own = [
         {"pubsubname": "pubsub", "topic": f"deadletters.{app}", "route": f"/deadletters/{app}"}
-        for app in ("orders", "payments", "notifications", "analytics", "admin")
+        for app in ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
     ]
     assert response.json() == [shared, *own]
 

@@ -56,7 +56,8 @@ def test_a_template_without_one_database_per_subdomain_is_refused(
 
 
 def test_dead_letter_subscribers_default_to_every_consumer() -> None:
-    assert AdminSettings().dead_letter_subscribers == ("orders", "payments", "notifications", "analytics", "admin")
+    every = ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
+    assert AdminSettings().dead_letter_subscribers == every
 
 
 def test_dead_letter_subscribers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
