@@ -40,7 +40,7 @@ def test_identity_down_gives_503_then_recovers(gateway: httpx.Client, stack: Sta
     def signed_in_again() -> bool:
         return gateway.get("/users/me", headers=account.auth).status_code == 200
 
-    # The circuit breaker stays open for 10 s after the failures above; then a trial call closes it.
+    # The circuit breaker stays open for 3 s after the failures above; then a trial call closes it.
     wait_for(signed_in_again, timeout=60, interval=1.0, what="the gateway to reach identity again")
     login = gateway.post("/auth/login", json={"email": account.email, "password": account.password})
     assert login.status_code == 200, login.text

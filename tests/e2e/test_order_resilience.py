@@ -61,9 +61,10 @@ def test_poison_event_goes_to_dead_letters_and_replays_once_fixed(
 
     def listed() -> list[Json]:
         items: list[Json] = gateway.get("/admin/dead-letters", headers=admin_auth).json()["data"]["items"]
-        return [d for d in items if d["eventId"] == event_id]
+        return [d for d in items if d["eventId"] == event_id and d["subscriber"] == "orders"]
 
-    (dead,) = wait_until(listed, bool, timeout=30, what="the poison event in the dead letters")
+    # Every subscriber of payment.succeeded refuses it, each into its own letter; orders' is the one to fix.
+    (dead,) = wait_until(listed, bool, timeout=30, what="orders' letter of the poison event")
     assert dead["originalTopic"] == "payment.succeeded" and dead["status"] == "PENDING"
     assert order_in(gateway, account, order["id"], "PENDING_PAYMENT")
     assert_error(gateway.post(f"/admin/dead-letters/{dead['id']}/replay"), 401)

@@ -25,10 +25,24 @@ class ErrorBook:
     findings: list[str] = field(default_factory=list)
 
 
-def classify(calls: list[Call], windows: list[Window], budgets: dict[str, float], *, grace: float = 5.0) -> ErrorBook:
+def classify(
+    calls: list[Call],
+    windows: list[Window],
+    budgets: dict[str, float],
+    *,
+    breaker_seconds: float = 0.0,
+    grace: float = 5.0,
+) -> ErrorBook:
+    """Sort 5xx into during and after the faults.
+
+    A fault lasts from the SIGKILL until the part reports ready plus `breaker_seconds`: a breaker
+    that opened while the part was down lets its one trial call through at most that long after the
+    part is back (resiliency.yaml's `circuitBreakers.peer.timeout`). 5xx in that span must still be
+    within budget; after it none is allowed.
+    """
     book = ErrorBook(by_fault={w.name: Counter() for w in windows})
     for call in calls:
-        struck = next((w for w in windows if w.overlaps(call.started, call.ended)), None)
+        struck = next((w for w in windows if w.overlaps(call.started, call.ended, breaker_seconds)), None)
         label = f"{call.route} → {call.status if call.status is not None else ''} {call.error or ''}".strip()
         if call.status is None:
             book.no_answer[label] += 1
@@ -38,12 +52,12 @@ def classify(calls: list[Call], windows: list[Window], budgets: dict[str, float]
         if struck is not None:
             book.by_fault[struck.name]["during"] += 1
         else:
-            before = [w for w in windows if w.recovered < call.started]
+            before = [w for w in windows if w.recovered + breaker_seconds < call.started]
             if before:
                 book.by_fault[before[-1].name]["after"] += 1
         if struck is None:
             book.after[label] += 1
-            book.after_first_seconds += any(0 <= call.started - w.recovered <= grace for w in windows)
+            book.after_first_seconds += any(0 <= call.started - w.recovered - breaker_seconds <= grace for w in windows)
             continue
         book.during[label] += 1
         book.slowest_5xx[call.route] = max(book.slowest_5xx.get(call.route, 0.0), call.seconds)
@@ -51,7 +65,7 @@ def classify(calls: list[Call], windows: list[Window], budgets: dict[str, float]
     if book.after:
         book.findings.append(
             f"{sum(book.after.values())} 5xx outside the fault windows ({book.after_first_seconds} within "
-            f"{grace:.0f} s of a restart): {dict(book.after)}"
+            f"{grace:.0f} s of a restart and its breaker window): {dict(book.after)}"
         )
     if book.no_answer:
         book.findings.append(f"{sum(book.no_answer.values())} requests got no answer in time: {dict(book.no_answer)}")

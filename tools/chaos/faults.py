@@ -31,8 +31,9 @@ class Window:
     tenant_in_flight: bool | None = None
     error: str | None = None
 
-    def overlaps(self, started: float, ended: float) -> bool:
-        return started <= self.recovered and ended >= self.killed
+    def overlaps(self, started: float, ended: float, breaker_seconds: float = 0.0) -> bool:
+        """Did a request overlap the fault, counting a breaker's open window after the part was back?"""
+        return started <= self.recovered + breaker_seconds and ended >= self.killed
 
 
 def _app(app_id: str) -> Step:

@@ -58,6 +58,15 @@ def budget_of(app_id: str) -> float:
         return FALLBACK_BUDGET
 
 
+def breaker_open_seconds() -> float:
+    """How long an opened breaker waits before its trial call (resiliency.yaml's `peer` breaker)."""
+    try:
+        spec = yaml.safe_load(RESILIENCY.read_text())["spec"]
+        return _seconds(spec["policies"]["circuitBreakers"]["peer"]["timeout"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return 0.0
+
+
 async def drive(stack: Stack, plan: Plan) -> Outcome:
     """Load and faults at the same time, then the books; the stack is already up."""
     begun = time.monotonic()
@@ -75,7 +84,7 @@ async def drive(stack: Stack, plan: Plan) -> Outcome:
             load.signals.stop.set()
             await asyncio.wait_for(asyncio.gather(*workers), timeout=4 * budgets["POST /tenants"])
         books = await reconcile(load, stack.run_dir, settle_within=plan.payment_window + plan.settle_margin)
-    errors = classify(load.recorder.calls, windows, budgets)
+    errors = classify(load.recorder.calls, windows, budgets, breaker_seconds=breaker_open_seconds())
     return Outcome(plan, stack.run_dir, budgets, load, windows, errors, books, time.monotonic() - begun)
 
 
