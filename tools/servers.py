@@ -3,6 +3,8 @@
     python -m tools.servers up [PROFILE]     start (or reuse) them, create .data/secrets.json
     python -m tools.servers down             stop the ones `up` started
 
+Beside redis runs the stream janitor (tools/janitor.py), which keeps the streams bounded.
+
 components/profiles.yaml lists, per profile, the servers it needs and their ports.
 """
 
@@ -25,6 +27,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PIDS = DATA / "run"
+JANITOR_INTERVAL_SECONDS = 300.0
+"""How often the stream janitor sweeps the profile's redis (it keeps every entry younger than an hour)."""
 SECRET_FILES = {"secrets.json": ("jwt-signing-key",), "provisioning-secrets.json": ("provisioner-key",)}
 """The local secret stores' files (see components/local/*secret*.yaml) and the keys each holds."""
 
@@ -104,6 +108,28 @@ def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
     return process
 
 
+def janitor_command(port: int, *, interval_seconds: float = JANITOR_INTERVAL_SECONDS) -> list[str]:
+    """The stream janitor (tools/janitor.py) for the redis on `port`: it trims only acknowledged entries."""
+    return [sys.executable, "-m", "tools.janitor", "--port", str(port), "--interval", str(interval_seconds)]
+
+
+def start_janitor(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start the stream janitor in its own process group; nothing waits for it."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            janitor_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _running(pid_file: Path) -> bool:
+    try:
+        os.killpg(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def ensure_secrets(folder: Path) -> None:
     """Create the local secret stores' files once, with random keys."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,12 +148,16 @@ def up(profile: str) -> None:
             raise SystemExit(f"tools/servers does not know how to start {name}")
         if redis_answers(port):
             print(f"[servers] reusing the redis already on 127.0.0.1:{port}", flush=True)
-            continue
-        if port_open(port):
+        elif port_open(port):
             raise SystemExit(f"127.0.0.1:{port} is taken by something that is not redis")
-        process = start_redis(port, DATA / "redis", DATA / "redis.log")
-        (PIDS / "redis.pid").write_text(str(process.pid))
-        print(f"[servers] redis-server started on 127.0.0.1:{port} (pid {process.pid})", flush=True)
+        else:
+            process = start_redis(port, DATA / "redis", DATA / "redis.log")
+            (PIDS / "redis.pid").write_text(str(process.pid))
+            print(f"[servers] redis-server started on 127.0.0.1:{port} (pid {process.pid})", flush=True)
+        if not _running(PIDS / "janitor.pid"):  # a previous `up` may have left its janitor running
+            janitor = start_janitor(port, DATA / "janitor.log")
+            (PIDS / "janitor.pid").write_text(str(janitor.pid))
+            print(f"[servers] stream janitor started for 127.0.0.1:{port} (pid {janitor.pid})", flush=True)
 
 
 def _stop_group(pid: int, *, grace_seconds: float = 10.0) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools.servers import ensure_secrets, profile_servers, start_redis
+from tools.servers import ensure_secrets, janitor_command, profile_servers, start_redis
 from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +69,7 @@ class Stack:
         self.rate_limit_tiers = rate_limit_tiers
         self.redis_port = free_port()
         self.redis: Managed | None = None
+        self.janitor: Managed | None = None
         self.app_token = secrets.token_urlsafe(24)
         self.dapr_token = secrets.token_urlsafe(24)
         self.apps: dict[str, AppProcess] = {}
@@ -172,6 +173,7 @@ class Stack:
             raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
         self._render()
         self.start_broker()
+        self.start_janitor()
         for app in self.apps.values():
             self._launch(app)
         for app in self.apps.values():
@@ -264,6 +266,14 @@ class Stack:
         self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
         self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
 
+    def start_janitor(self) -> None:
+        """Start the stream janitor beside the broker, as tools/servers does; nothing waits for it."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
+        command = janitor_command(self.redis_port)
+        log = self.run_dir / "logs" / "janitor.log"
+        self.janitor = Managed("janitor", command, env={**env, "JUNCTION_ENV": "development"}, cwd=ROOT, log=log)
+        self.janitor.start()
+
     def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str = "probe") -> None:
         """Publish raw event data through an app's sidecar, as a misbehaving or replaying producer would."""
         app = self.apps[via]
@@ -294,8 +304,9 @@ class Stack:
     def stop(self) -> None:
         for app in self.apps.values():
             self.stop_app(app.app_id)
-        if self.redis is not None:
-            self.redis.stop()
+        for managed in (self.janitor, self.redis):
+            if managed is not None:
+                managed.stop()
 
     def log_tails(self, lines: int = 30) -> str:
         parts = []
