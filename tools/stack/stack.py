@@ -52,6 +52,11 @@ def _read_run_file() -> list[dict[str, object]]:
     return apps
 
 
+def _run_file_common() -> dict[str, object]:
+    common: dict[str, object] = yaml.safe_load((ROOT / "dapr.yaml").read_text())["common"]
+    return common
+
+
 class Stack:
     """Render components for this run, start redis and every app with its sidecar, and stop them all."""
 
@@ -156,10 +161,11 @@ class Stack:
             "--enable-app-health-check",
             "--app-health-check-path",
             "/healthz",
+            # The run file's health-check pace, so tests see what `make run` does (see dapr.yaml).
             "--app-health-probe-interval",
-            "1",
+            str(_run_file_common()["appHealthProbeInterval"]),
             "--app-health-threshold",
-            "2",
+            str(_run_file_common()["appHealthThreshold"]),
             "--log-level",
             "info",
         ]
