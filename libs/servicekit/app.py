@@ -83,12 +83,12 @@ def create_service_app(
     app.include_router(health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None)))
     for router in routers:
         app.include_router(router)
-    if not any(getattr(route, "path", None) == SUBSCRIBE_PATH for route in app.routes):
 
-        @app.get(SUBSCRIBE_PATH, include_in_schema=False)
-        async def no_subscriptions() -> list[object]:
-            """An app that consumes no topic says so; a 404 envelope here makes daprd log a warning."""
-            return []
+    # Registered after the app's routers, so an app that subscribes answers with its own route first.
+    @app.get(SUBSCRIBE_PATH, include_in_schema=False)
+    async def no_subscriptions() -> list[object]:
+        """An app that consumes no topic says so; a 404 envelope here makes daprd log a warning."""
+        return []
 
     # Added innermost first: the request context wraps everything, so every refusal carries its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
