@@ -25,7 +25,7 @@ from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.events import EventEnvelope
 from servicekit.horizons import OUTBOX_KEEP_SENT_SECONDS
 from servicekit.relay import Relay
-from servicekit.sidecar import PublishRefused, SidecarClient
+from servicekit.sidecar import SidecarClient
 
 
 def outbox_table(metadata: MetaData, *, failures: bool = False) -> Table:
@@ -174,11 +174,7 @@ class OutboxRelay(Relay):
             event = EventEnvelope.model_validate_json(body)
         except ValidationError as exc:
             return f"UNREADABLE_BODY: not an event envelope ({exc.error_count()} problems)"
-        try:
-            await self.publish(topic, event)
-        except PublishRefused as exc:
-            return f"{exc.code}: {exc.message} {exc.details}"
-        return None
+        return await self.refusal_of(topic, event)
 
     async def _mark_failed(self, event_id: str, error: str) -> None:
         now = datetime.now(UTC)

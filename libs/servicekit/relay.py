@@ -17,7 +17,7 @@ from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.context import request_id_var
 from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
-from servicekit.sidecar import SidecarClient
+from servicekit.sidecar import PublishRefused, SidecarClient
 
 log = logging.getLogger("servicekit.relay")
 
@@ -50,6 +50,14 @@ class Relay(ABC):
             await self.sidecar.publish(topic, event)
         finally:
             request_id_var.reset(token)
+
+    async def refusal_of(self, topic: str, event: EventEnvelope) -> str | None:
+        """Publish; None when sent, the sidecar's reason when it refuses for good (transient errors propagate)."""
+        try:
+            await self.publish(topic, event)
+        except PublishRefused as exc:
+            return f"{exc.code}: {exc.message} {exc.details}"
+        return None
 
     async def set_aside(self, topic: str, event_id: str, data: Any, error: str) -> None:
         """Dead-letter an entry that can never be sent, with its error; raises if even that fails."""

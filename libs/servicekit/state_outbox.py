@@ -22,7 +22,7 @@ from servicekit.conflicts import retry_on_conflict
 from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.events import EventEnvelope
 from servicekit.relay import Relay
-from servicekit.sidecar import PublishRefused, SidecarClient, StateOp
+from servicekit.sidecar import SidecarClient, StateOp
 
 SHARDS = 64
 BATCH_WINDOW_SECONDS = 0.02
@@ -97,11 +97,7 @@ class StateOutbox(Relay):
             topic, event = str(entry["topic"]), EventEnvelope.model_validate(entry["event"])
         except (ValidationError, KeyError, TypeError) as exc:
             return f"UNREADABLE_ENTRY: not a topic and an event envelope ({type(exc).__name__})"
-        try:
-            await self.publish(topic, event)
-        except PublishRefused as exc:
-            return f"{exc.code}: {exc.message} {exc.details}"
-        return None
+        return await self.refusal_of(topic, event)
 
     async def _forget(self, key: str, settled: set[str]) -> None:
         current = await self.sidecar.get_state(key)
