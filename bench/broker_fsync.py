@@ -19,14 +19,15 @@ from tools.stack.processes import free_port, wait_for
 
 POLICIES = ("everysec", "always")
 CLIENTS = (1, 8)
+BENCHMARK = ("redis-benchmark", "-h", "127.0.0.1")
+APPEND = ("XADD", "bench", "*", "field", "value")
 _RESULT = re.compile(r"([\d.]+) requests per second, p50=([\d.]+) msec")
 
 
 def _appends(port: int, clients: int, requests: int) -> tuple[float, float]:
     """Stream appends per second and their median latency (ms) with this many clients."""
     output = subprocess.run(
-        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", str(requests), "-c", str(clients), "-q"]
-        + ["XADD", "bench", "*", "field", "value"],
+        [*BENCHMARK, "-p", str(port), "-n", str(requests), "-c", str(clients), "-q", *APPEND],
         capture_output=True,
         text=True,
         check=True,
