@@ -1,7 +1,7 @@
 """How long Junction remembers what it sent and applied, and why each horizon outlasts the one before it.
 
 An event can come back to a consumer in three ways: a broker redelivery (within minutes: Redis hands a
-pending message out again after `processingTimeout`, 60 s, and a delivery's retries span 54.5 s), a
+pending message out again after `processingTimeout`, 60 s, and a delivery's retries span 54.6 s), a
 delivery held up by a stopped consumer (as long as it stays down), and an operator's replay of a dead
 letter, which admin allows only while the event is younger than REPLAY_HORIZON. Every record that makes
 an event count once must outlive all three, so DEDUPE_HORIZON is twice the replay horizon.
