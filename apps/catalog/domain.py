@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -11,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from servicekit import Conflict, NotFound, ValidationFailed
+from servicekit.keys import derived_id
 
 SKU = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -157,7 +157,7 @@ def _product_id(command: CreateProduct) -> str:
     """A new id, or the one a creation's Idempotency-Key stands for (the same key, the same product)."""
     if command.idempotency_key is None:
         return uuid.uuid4().hex
-    return hashlib.sha256(f"product:{command.idempotency_key}".encode()).hexdigest()[:32]
+    return derived_id(f"product:{command.idempotency_key}")
 
 
 def new_product(command: CreateProduct) -> tuple[Product, StockChanged]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from servicekit import Conflict, NotFound, ValidationFailed
+from servicekit.keys import derived_id, valid_idempotency_key
 
 MAX_LINES, MAX_QUANTITY = 50, 1000
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 """1 to 128 printable ASCII characters, as the gateway checks them."""
 
 
@@ -179,7 +178,7 @@ def merge_lines(lines: tuple[RequestedLine, ...]) -> tuple[RequestedLine, ...]:
 
 
 def check_idempotency_key(key: str) -> str:
-    if IDEMPOTENCY_KEY.match(key) is None:
+    if not valid_idempotency_key(key):
         raise InvalidIdempotencyKey("An Idempotency-Key has 1 to 128 printable ASCII characters.")
     return key
 
@@ -187,7 +186,7 @@ def check_idempotency_key(key: str) -> str:
 def order_id_for(user_id: str, idempotency_key: str) -> str:
     """The order a customer's key stands for: the same key from the same customer is the same order."""
     scoped = f"{len(user_id)}:{user_id}:{idempotency_key}"  # length-prefixed: no two (user, key) pairs collide
-    return hashlib.sha256(scoped.encode()).hexdigest()[:32]
+    return derived_id(scoped)
 
 
 def request_hash(lines: tuple[RequestedLine, ...], payment_token: str) -> str:

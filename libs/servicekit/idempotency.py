@@ -6,21 +6,20 @@ sidecar retrying that request repeats the key, and the callee answers what the f
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header
 
 from servicekit.errors import BadRequest
+from servicekit.keys import valid_idempotency_key
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 
 
 def check_idempotency_key(key: str) -> str:
     """Return the key when it has 1 to 128 printable ASCII characters; else a 400."""
-    if _KEY.match(key) is None:
+    if not valid_idempotency_key(key):
         raise BadRequest(
             "Idempotency-Key must have 1 to 128 printable ASCII characters.", code="INVALID_IDEMPOTENCY_KEY"
         )

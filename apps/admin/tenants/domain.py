@@ -7,7 +7,6 @@ FAILED, or PROVISIONING left idle past the stale limit ──retry──> PROVIS
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from servicekit import Conflict, NotFound, OperationFailed
+from servicekit.keys import derived_id
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 INTERRUPTED = "interrupted: admin restarted during provisioning"
@@ -73,7 +73,7 @@ class CreateTenant:
         """A new id, or the one this creation's key stands for (the same key, the same tenant)."""
         if self.idempotency_key is None:
             return uuid.uuid4().hex
-        return hashlib.sha256(f"tenant:{self.idempotency_key}".encode()).hexdigest()[:32]
+        return derived_id(f"tenant:{self.idempotency_key}")
 
 
 @dataclass(frozen=True)

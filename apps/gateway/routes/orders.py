@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep, SignedIn
 from apps.gateway.peers import segment
 from apps.gateway.routes.params import ID_PATTERN, ResourceId
 from apps.gateway.schemas import OrderCreate
-from servicekit import BadRequest, ok
+from servicekit import ok
+from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
 from servicekit.tokens import Claims
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0)]
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
-
-
-async def _idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str:
-    """The client's key (1 to 128 printable ASCII characters), or a new one for this request.
-
-    A generated key still makes the request idempotent inside the mesh: a sidecar retrying this very
-    request repeats its key, so orders answers with the order the first attempt placed.
-    """
-    if key is None:
-        return uuid.uuid4().hex
-    if IDEMPOTENCY_KEY.match(key) is None:
-        raise BadRequest(
-            "Idempotency-Key must have 1 to 128 printable ASCII characters.", code="INVALID_IDEMPOTENCY_KEY"
-        )
-    return key
-
-
-IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
 def _viewer(claims: Claims) -> dict[str, str | bool]:
@@ -45,10 +25,10 @@ def _viewer(claims: Claims) -> dict[str, str | bool]:
 
 
 @router.post("/orders", status_code=201)
-async def place_order(body: OrderCreate, claims: SignedIn, peers: PeersDep, key: IdempotencyKey) -> JSONResponse:
+async def place_order(body: OrderCreate, claims: SignedIn, peers: PeersDep, key: RequestIdempotencyKey) -> JSONResponse:
     """Place an order; the same Idempotency-Key from the same customer answers the same order."""
     order = {"userId": claims.subject, **body.model_dump(by_alias=True)}
-    headers = {"Idempotency-Key": key}
+    headers = {IDEMPOTENCY_KEY_HEADER: key}
     return ok(await peers.call(peers.apps.orders, "POST", "/orders", json=order, headers=headers), status=201)
 
 
