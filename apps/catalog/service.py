@@ -133,16 +133,8 @@ async def _advance(
 ) -> Reservation:
     """Move a reservation to `target`; with `tombstone`, an unknown (valid) order id gets a bare record instead."""
 
-    async def read() -> Versioned[Reservation] | None:
-        return await store.reservation(order_id) if valid_id(order_id) else None
-
-    held, reread = await read(), False
-
     async def attempt() -> Reservation:
-        # The first attempt uses the read that chose the locks; a stale one only clashes on its ETag.
-        nonlocal reread
-        found = await read() if reread else held
-        reread = True
+        found = await store.reservation(order_id) if valid_id(order_id) else None
         if found is None and tombstone and valid_id(order_id):
             marker = Reservation(order_id, target, ())
             await store.save([put_reservation(marker, None)], [])  # insert-only: a racing reserve clashes
@@ -156,6 +148,7 @@ async def _advance(
         await _save(store, moved, products, reservation_etag=found.etag)
         return moved.reservation
 
+    held = await store.reservation(order_id) if valid_id(order_id) else None
     async with store.writing([line.product_id for line in held.value.items] if held else []):
         return await retry_on_conflict(attempt)
 
