@@ -242,6 +242,22 @@ def test_reserving_an_order_twice_returns_the_first_reservation_untouched() -> N
     asyncio.run(scenario())
 
 
+def test_a_release_that_waited_behind_a_commit_gives_the_committed_units_back() -> None:
+    """Seen under chaos: a release that read the reservation before the commit took the lock must read it again."""
+
+    async def scenario() -> None:
+        store, fake = new_store(InterleavingSidecar())
+        a = await add_product(store, stock=5)
+        await service.reserve_stock(reserve("o-race", (a.id, 2)), store=store)
+        await asyncio.gather(
+            service.commit_reservation("o-race", store=store), service.release_reservation("o-race", store=store)
+        )
+        assert (await service.get_reservation("o-race", store=store)).status is ReservationStatus.RELEASED
+        assert counts(fake, a.id) == (5, 0)
+
+    asyncio.run(scenario())
+
+
 def test_commit_keeps_stock_drops_reserved_and_is_idempotent() -> None:
     async def scenario() -> None:
         store, fake = new_store()
