@@ -7,6 +7,9 @@ under the inbound resiliency policy, then dead-letters it).
 
 Each subscriber dead-letters to a topic of its own, `deadletters.<app-id>`, so admin's letters say who
 gave up on an event (Dapr forwards a failed message unchanged: nothing else in it names the subscriber).
+Admin replays a letter on `replays.<app-id>`, which only that subscriber reads: topic scoping lets only
+an event's owner publish its topic. A replay's CloudEvent `type` is the event's original topic (as on
+every Junction event), and picks the handler.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request
@@ -26,6 +30,8 @@ S = TypeVar("S")
 Handler = Callable[[EventEnvelope, S], Awaitable[None]]
 DEAD_LETTER_TOPIC = "deadletters"
 """The shared dead-letter topic, for a consumer that does not name itself."""
+REPLAY_TOPIC = "replays"
+"""The prefix of the replay topics; `replays.<app-id>` carries admin's replays to that app alone."""
 _OWN = "<own>"
 
 log = logging.getLogger("servicekit.consumer")
@@ -37,13 +43,46 @@ class _Route(Generic[S]):
     versions: frozenset[int]
 
 
+@dataclass(frozen=True)
+class TopicScope:
+    """The topics one part of an app publishes and subscribes: its share of the pub/sub topic scopes."""
+
+    publishes: frozenset[str]
+    subscribes: frozenset[str]
+
+
 def dead_letter_topic_of(subscriber: str) -> str:
     """The dead-letter topic of one subscriber's subscriptions."""
     return f"{DEAD_LETTER_TOPIC}.{subscriber}"
 
 
+def replay_topic_of(subscriber: str) -> str:
+    """The topic admin replays one subscriber's dead letters on; only that subscriber reads it."""
+    return f"{REPLAY_TOPIC}.{subscriber}"
+
+
+def replay_cloud_event(original_topic: str, event: EventEnvelope, *, source: str, now: datetime) -> dict[str, Any]:
+    """A replay as published: the event's own id (dedupe holds), its original topic as `type`.
+
+    `time` is set here to the microsecond: Dapr would set it to the second, and a replay that fails again
+    must differ from the previous replay's failure to be kept as a new letter (admin's fingerprint).
+    """
+    return {
+        "specversion": "1.0",
+        "id": event.event_id,
+        "source": source,
+        "type": original_topic,
+        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": event.model_dump(mode="json", by_alias=True),
+    }
+
+
 class Consumer(Generic[S]):
-    """A subscriber's topics and handlers; its dead letters go to `deadletters.<subscriber>` unless told."""
+    """A subscriber's topics and handlers; its dead letters go to `deadletters.<subscriber>` unless told.
+
+    A named consumer also reads `replays.<subscriber>`: each replay goes to the handler of its `type`.
+    """
 
     def __init__(
         self, subscriber: str | None = None, *, pubsub: str = "pubsub", dead_letter_topic: str | None = _OWN
@@ -53,6 +92,7 @@ class Consumer(Generic[S]):
         if dead_letter_topic == _OWN:
             dead_letter_topic = dead_letter_topic_of(subscriber) if subscriber else DEAD_LETTER_TOPIC
         self.dead_letter_topic = dead_letter_topic
+        self.replay_topic = replay_topic_of(subscriber) if subscriber else None
         self.routes: dict[str, _Route[S]] = {}
 
     def on(self, topic: str, *, versions: frozenset[int] = frozenset({1})) -> Callable[[Handler[S]], Handler[S]]:
@@ -64,17 +104,34 @@ class Consumer(Generic[S]):
 
         return register
 
+    def topics(self) -> list[str]:
+        """Every topic subscribed: the handlers' topics, then the replay topic (when named and handling any)."""
+        replays = [self.replay_topic] if self.replay_topic and self.routes else []
+        return [*self.routes, *replays]
+
     def subscriptions(self) -> list[dict[str, str]]:
         subscriptions = []
-        for topic in self.routes:
+        for topic in self.topics():
             entry = {"pubsubname": self.pubsub, "topic": topic, "route": f"/events/{topic}"}
             if self.dead_letter_topic:
                 entry["deadLetterTopic"] = self.dead_letter_topic
             subscriptions.append(entry)
         return subscriptions
 
+    def scope(self) -> TopicScope:
+        """What this consumer's sidecar subscribes, and publishes for it (the dead letters it gives up on)."""
+        subscribes = frozenset(self.topics())
+        publishes = frozenset({self.dead_letter_topic} if self.dead_letter_topic and subscribes else set())
+        return TopicScope(publishes=publishes, subscribes=subscribes)
+
     async def deliver(self, topic: str, cloud_event: dict[str, Any], services: S) -> Delivery:
         """Run the topic's handler on one CloudEvent and say what Dapr should do with it."""
+        if topic == self.replay_topic:
+            original = cloud_event.get("type")
+            if not isinstance(original, str) or original not in self.routes:
+                log.warning("dropping replay %s of unknown topic %r", cloud_event.get("id"), original)
+                return Delivery.DROP
+            topic = original
         route = self.routes.get(topic)
         if route is None:
             return Delivery.DROP

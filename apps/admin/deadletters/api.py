@@ -29,7 +29,7 @@ async def list_dead_letters(
 
 @router.post("/dead-letters/{letter_id}/replay")
 async def replay(letter_id: str, services: Services, body: ReplayRequest | None = None) -> JSONResponse:
-    """Publish a dead letter's original event (or its corrected payload) to its original topic again."""
+    """Send a dead letter's event (or its corrected payload) again, to the subscriber that gave up on it."""
     letter = await service.replay_dead_letter(
         letter_id,
         dead_letters=services.dead_letters,

@@ -14,11 +14,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from servicekit import EventEnvelope, NotFound, ValidationFailed
-from servicekit.consumer import DEAD_LETTER_TOPIC, dead_letter_topic_of
+from servicekit.consumer import (
+    DEAD_LETTER_TOPIC,
+    REPLAY_TOPIC,
+    dead_letter_topic_of,
+    replay_cloud_event,
+    replay_topic_of,
+)
 from servicekit.horizons import REPLAY_HORIZON_SECONDS
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
 """The CloudEvent type Dapr sets when a publisher names none; it is not a topic."""
+REPLAY_SOURCE = "admin"
+"""The CloudEvent source of a replay."""
+SET_ASIDE_FIELD = "junctionerror"
+"""Marks an outbox entry its publisher set aside (servicekit.relay): no subscriber ever received it."""
+_CARRIERS = (DEAD_LETTER_TOPIC, REPLAY_TOPIC)
+"""Topics that carry other topics' events (`deadletters`, `deadletters.<app>`, `replays.<app>`)."""
 APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _PER_DELIVERY = ("traceid", "traceparent", "tracestate")
 """CloudEvent fields a sidecar may set anew on each delivery; they do not make a message another one."""
@@ -28,7 +40,7 @@ class DeadLetterStatus(StrEnum):
     PENDING = "PENDING"
     """Waiting for an operator."""
     REPLAYED = "REPLAYED"
-    """Sent back to its topic; no failure of that replay has come back (yet)."""
+    """Sent to its subscriber's replay topic; no failure of that replay has come back (yet)."""
     FAILED_AGAIN = "FAILED_AGAIN"
     """Sent back, and the subscriber failed again: see the letter named by `failed_again_as`."""
 
@@ -85,12 +97,19 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _carrier(topic: str) -> bool:
+    return any(topic == carrier or topic.startswith(carrier + ".") for carrier in _CARRIERS)
+
+
 def original_topic(cloud_event: Any) -> str | None:
-    """The topic the event was published to: its type (Junction publishers set it), else its `topic`."""
+    """The topic the event was published to: its type (Junction publishers set it), else its `topic`.
+
+    A replay's failure arrives with `topic` = `replays.<app>` and keeps its type, the original topic.
+    """
     if not isinstance(cloud_event, dict):
         return None
     for candidate in (_text(cloud_event.get("type")), _text(cloud_event.get("topic"))):
-        if candidate is not None and candidate not in (DAPR_DEFAULT_TYPE, DEAD_LETTER_TOPIC):
+        if candidate is not None and candidate != DAPR_DEFAULT_TYPE and not _carrier(candidate):
             return candidate
     return None
 
@@ -125,23 +144,48 @@ def failed_again(replayed_letter: DeadLetter, arrived: DeadLetter) -> tuple[Dead
     )
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A dead letter on its way back: to the subscriber that gave up on it, and to none other."""
+
+    topic: str
+    """`replays.<subscriber>`: admin may not publish the original topic, which belongs to its owner."""
+    original_topic: str
+    event: EventEnvelope
+
+    def cloud_event(self, *, now: datetime) -> dict[str, Any]:
+        return replay_cloud_event(self.original_topic, self.event, source=REPLAY_SOURCE, now=now)
+
+
+def _not_replayable(message: str, reason: str, **details: Any) -> DeadLetterNotReplayable:
+    return DeadLetterNotReplayable(message, details={"reason": reason, **details})
+
+
 def replay_target(
     letter: DeadLetter,
     corrected_payload: dict[str, Any] | None = None,
     *,
     now: datetime | None = None,
     horizon_seconds: float = REPLAY_HORIZON_SECONDS,
-) -> tuple[str, EventEnvelope]:
+) -> Replay:
     """Say where the dead letter goes back to and what it carries, or why it cannot go back.
 
     An operator who fixed the cause in the data itself sends the corrected payload; the event keeps
     its id and version, so a consumer that already applied it still ignores it. That holds only while
     consumers remember the id (servicekit.horizons), so an event older than the replay horizon is refused.
     """
-    if letter.original_topic is None:
-        raise DeadLetterNotReplayable(
-            "The dead letter does not say which topic it came from.", details={"reason": "NO_ORIGINAL_TOPIC"}
+    if letter.subscriber is None:
+        raise _not_replayable(
+            "The dead letter arrived on the shared dead-letter topic: no subscriber is known to send it to.",
+            "NO_SUBSCRIBER",
         )
+    if isinstance(letter.cloud_event, dict) and SET_ASIDE_FIELD in letter.cloud_event:
+        raise _not_replayable(
+            "The publisher set this event aside before any subscriber got it; only the publisher may send it.",
+            "SET_ASIDE_BY_PUBLISHER",
+        )
+    if letter.original_topic is None:
+        raise _not_replayable("The dead letter does not say which topic it came from.", "NO_ORIGINAL_TOPIC")
     data = letter.cloud_event.get("data") if isinstance(letter.cloud_event, dict) else None
     try:
         envelope = EventEnvelope.model_validate(data)
@@ -150,19 +194,20 @@ def replay_target(
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
             for e in exc.errors(include_url=False, include_input=False)
         ]
-        raise DeadLetterNotReplayable(
-            "The dead letter's data is not an event envelope.",
-            details={"reason": "INVALID_ENVELOPE", "problems": problems},
+        raise _not_replayable(
+            "The dead letter's data is not an event envelope.", "INVALID_ENVELOPE", problems=problems
         ) from exc
     occurred = envelope.occurred_at if envelope.occurred_at.tzinfo else envelope.occurred_at.replace(tzinfo=UTC)
     if (now or datetime.now(UTC)) - occurred > timedelta(seconds=horizon_seconds):
-        raise DeadLetterNotReplayable(
+        raise _not_replayable(
             "The event is older than the replay horizon; consumers may no longer know they applied it.",
-            details={"reason": "TOO_OLD", "occurredAt": utc_text(occurred), "horizonSeconds": horizon_seconds},
+            "TOO_OLD",
+            occurredAt=utc_text(occurred),
+            horizonSeconds=horizon_seconds,
         )
     if corrected_payload is not None:
         envelope = envelope.model_copy(update={"payload": corrected_payload})
-    return letter.original_topic, envelope
+    return Replay(replay_topic_of(letter.subscriber), letter.original_topic, envelope)
 
 
 def replayed(letter: DeadLetter, *, now: datetime) -> DeadLetter:

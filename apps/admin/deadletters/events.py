@@ -7,6 +7,7 @@ dead-letter topic of their own: a dead letter that cannot be stored is retried, 
 Dapr forwards a failed message unchanged, so nothing in it says which subscriber failed. Each
 subscriber therefore names its own dead-letter topic, `deadletters.<app-id>`, and the topic it
 arrives on tells admin; the shared `deadletters` topic stays for subscribers that do not (yet).
+Admin replays a letter on `replays.<app-id>` (servicekit.consumer), never on the event's own topic.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from apps.admin.deadletters import service
 from apps.admin.deadletters.domain import APP_ID, dead_letter_topic
 from apps.admin.deps import Services
 from servicekit import Delivery, JunctionError
-from servicekit.consumer import DEAD_LETTER_TOPIC
+from servicekit.consumer import DEAD_LETTER_TOPIC, TopicScope, replay_topic_of
 
 ROUTE = "/deadletters"
-SUBSCRIBERS = ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
+CONSUMERS = ("orders", "payments", "notifications", "analytics")
+"""The apps with a servicekit Consumer: their letters are deliveries they gave up on, replayable to them."""
+SUBSCRIBERS = (*CONSUMERS, "admin", "identity", "catalog")
 """The default of `AdminSettings.dead_letter_subscribers`: docs/events.md's consumers and every app whose
 outbox sets a poison entry aside to its own `deadletters.<app-id>` (identity and catalog only publish)."""
 
@@ -37,6 +40,17 @@ def subscriptions(pubsub: str, subscribers: Sequence[str] = SUBSCRIBERS) -> list
     shared = {"pubsubname": pubsub, "topic": DEAD_LETTER_TOPIC, "route": ROUTE}
     own = [{"pubsubname": pubsub, "topic": dead_letter_topic(app), "route": f"{ROUTE}/{app}"} for app in subscribers]
     return [shared, *own]
+
+
+def scope(subscribers: Sequence[str] = SUBSCRIBERS, consumers: Sequence[str] = CONSUMERS) -> TopicScope:
+    """What admin's dead-letter part subscribes (every dead-letter topic) and publishes (the consumers' replays).
+
+    Only a consumer's letters can be replayed: the others' are outbox entries set aside by their publisher.
+    """
+    return TopicScope(
+        publishes=frozenset(replay_topic_of(app) for app in consumers),
+        subscribes=frozenset(s["topic"] for s in subscriptions("pubsub", subscribers)),
+    )
 
 
 @router.post(ROUTE)

@@ -45,13 +45,16 @@ async def replay_dead_letter(
     sidecar: SidecarClient,
     corrected_payload: dict[str, Any] | None = None,
 ) -> DeadLetter:
-    """Mark a dead letter replayed, then publish its envelope (same event id) to its original topic again.
+    """Mark a dead letter replayed, then publish its envelope (same event id) to its subscriber's replay topic.
+
+    Only the subscriber that gave up on the event gets it again, on `replays.<subscriber>`: admin may not
+    publish the original topic (topic scoping), and the other subscribers have applied the event already.
 
     Marked first: a subscriber may fail the replay and its new dead letter arrive before the publish call
     even returns; it must find the letter REPLAYED to be kept as a new failure. If the publish fails, the
     mark is taken back.
     """
-    topic, envelope = replay_target((await _current(letter_id, dead_letters)).letter, corrected_payload)
+    replay = replay_target((await _current(letter_id, dead_letters)).letter, corrected_payload)
 
     async def mark() -> tuple[DeadLetter, DeadLetter]:
         current = await _current(letter_id, dead_letters)
@@ -61,8 +64,8 @@ async def replay_dead_letter(
 
     before, marked = await retry_on_conflict(mark)
     try:
-        # Consumers that already applied this event id ignore it; the one that failed gets another go.
-        await sidecar.publish(topic, envelope)
+        # A subscriber that already applied this event id ignores it; the one that failed gets another go.
+        await sidecar.publish_cloud_event(replay.topic, replay.cloud_event(now=datetime.now(UTC)))
     except Exception:
 
         async def unmark() -> None:

@@ -17,8 +17,12 @@ from tests.unit.admin._support import client, cloud_event, envelope
 CLOUD_EVENT_JSON = {"content-type": "application/cloudevents+json"}
 
 
-def deliver(sidecar: FakeSidecar, body: bytes, headers: dict[str, str] | None = None) -> Any:
-    response = client(sidecar).post("/deadletters", content=body, headers=headers or CLOUD_EVENT_JSON)
+def deliver(
+    sidecar: FakeSidecar, body: bytes, headers: dict[str, str] | None = None, *, subscriber: str | None = None
+) -> Any:
+    """Deliver on the shared dead-letter topic, or on `subscriber`'s own."""
+    route = "/deadletters" if subscriber is None else f"/deadletters/{subscriber}"
+    response = client(sidecar).post(route, content=body, headers=headers or CLOUD_EVENT_JSON)
     assert response.status_code == 200
     return response.json()
 
@@ -134,10 +138,10 @@ def test_list_refuses_bad_paging() -> None:
         assert_refused(response, 422, "VALIDATION_FAILED")
 
 
-def test_replay_publishes_and_answers_the_replayed_letter() -> None:
+def test_replay_goes_to_the_subscribers_replay_topic_and_answers_the_replayed_letter() -> None:
     sidecar = FakeSidecar()
     data = envelope(paymentId="p-1", orderId="o-1")
-    deliver(sidecar, json.dumps(cloud_event("payment.succeeded", data)).encode())
+    deliver(sidecar, json.dumps(cloud_event("payment.succeeded", data)).encode(), subscriber="orders")
     letter_id = letters(sidecar)[0]["id"]
 
     response = client(sidecar).post(f"/dead-letters/{letter_id}/replay")
@@ -145,7 +149,24 @@ def test_replay_publishes_and_answers_the_replayed_letter() -> None:
     replayed = response.json()["data"]
     assert (replayed["id"], replayed["status"], replayed["replays"]) == (letter_id, "REPLAYED", 1)
     assert replayed["replayedAt"].endswith("Z")
-    assert [(topic, event.event_id) for topic, event in sidecar.published] == [("payment.succeeded", data["eventId"])]
+    [(topic, sent)] = sidecar.cloud_events
+    assert (topic, sent["type"], sent["id"], sent["source"], sent["data"]) == (
+        "replays.orders",
+        "payment.succeeded",
+        data["eventId"],
+        "admin",
+        data,
+    )
+    assert sidecar.published == []  # never payment.succeeded itself: only payments may publish that
+
+
+def test_replay_of_a_letter_from_the_shared_topic_is_422_no_subscriber() -> None:
+    sidecar = FakeSidecar()
+    deliver(sidecar, json.dumps(cloud_event("payment.succeeded")).encode())
+    response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
+    error = assert_refused(response, 422, "DEAD_LETTER_NOT_REPLAYABLE")
+    assert error["details"] == {"reason": "NO_SUBSCRIBER"}
+    assert (sidecar.cloud_events, sidecar.published, letters(sidecar)[0]["status"]) == ([], [], "PENDING")
 
 
 def test_replay_of_unknown_letter_is_404() -> None:
@@ -155,17 +176,18 @@ def test_replay_of_unknown_letter_is_404() -> None:
 
 def test_replay_of_garbage_is_422_with_the_reason() -> None:
     sidecar = FakeSidecar()
-    deliver(sidecar, json.dumps(cloud_event("order.created", {"eventId": "only-an-id"})).encode())
+    body = json.dumps(cloud_event("order.created", {"eventId": "only-an-id"})).encode()
+    deliver(sidecar, body, subscriber="payments")
     response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
     error = assert_refused(response, 422, "DEAD_LETTER_NOT_REPLAYABLE")
     assert error["details"]["reason"] == "INVALID_ENVELOPE"
     assert {problem["field"] for problem in error["details"]["problems"]} >= {"schemaVersion", "payload"}
-    assert sidecar.published == []
+    assert sidecar.cloud_events == []
 
 
 def test_replay_with_the_broker_down_is_503() -> None:
     sidecar = FakeSidecar()
-    deliver(sidecar, json.dumps(cloud_event()).encode())
+    deliver(sidecar, json.dumps(cloud_event()).encode(), subscriber="payments")
     sidecar.broker_down = True
     response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
     assert response.status_code == 200  # admin answered: its broker is what is down

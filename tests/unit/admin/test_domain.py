@@ -1,4 +1,4 @@
-"""Dead letters as a pure model: whatever arrives is kept; only a real envelope with a topic goes back."""
+"""Dead letters as a pure model: whatever arrives is kept; a real envelope with a topic goes back to its subscriber."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from typing import Any
 import pytest
 
 from apps.admin.deadletters.domain import (
+    DeadLetter,
     DeadLetterNotReplayable,
     DeadLetterStatus,
+    Replay,
     original_topic,
     parse_body,
     receive,
     replay_target,
     replayed,
 )
+from servicekit import EventEnvelope
 from tests.unit.admin._support import cloud_event, envelope
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -45,6 +48,12 @@ def test_body_is_read_as_json_or_kept_as_text(body: bytes, parsed: Any) -> None:
         ({"topic": "payment.failed"}, "payment.failed"),
         ({"type": "com.dapr.event.sent", "topic": "user.registered"}, "user.registered"),
         ({"type": "deadletters", "topic": "deadletters"}, None),
+        ({"type": "order.created", "topic": "replays.payments"}, "order.created"),  # a replay that failed again
+        ({"type": "com.dapr.event.sent", "topic": "replays.payments"}, None),
+        ({"type": "replays.payments"}, None),
+        ({"topic": "deadletters.orders"}, None),
+        ({"type": "deadletters.orders", "topic": "order.created"}, "order.created"),
+        ({"type": "replayed.thing"}, "replayed.thing"),
         ({"type": "", "topic": 7}, None),
         ({"data": {}}, None),
         ([1, 2], None),
@@ -73,24 +82,65 @@ def test_letter_without_a_string_id_has_no_event_id(event: Any) -> None:
     assert receive(event, now=NOW).event_id is None
 
 
-def test_replay_target_is_the_original_topic_and_envelope() -> None:
+def letter_of(event: object, subscriber: str | None = "payments") -> DeadLetter:
+    """A letter as it arrives on `subscriber`'s own dead-letter topic."""
+    return receive(event, now=NOW, subscriber=subscriber)
+
+
+def test_replay_target_is_the_subscribers_replay_topic_with_the_original_topic_and_envelope() -> None:
     data = envelope(paymentId="p-1")
-    topic, event = replay_target(receive(cloud_event("payment.succeeded", data), now=NOW))
-    assert topic == "payment.succeeded"
-    assert event.model_dump(mode="json", by_alias=True) == data
+    replay = replay_target(letter_of(cloud_event("payment.succeeded", data), "orders"))
+    assert (replay.topic, replay.original_topic) == ("replays.orders", "payment.succeeded")
+    assert replay.event.model_dump(mode="json", by_alias=True) == data
+
+
+def test_a_replays_cloud_event_names_the_original_topic_as_its_type_and_keeps_the_id() -> None:
+    data = envelope(paymentId="p-1")
+    replay = Replay("replays.orders", "payment.succeeded", EventEnvelope.model_validate(data))
+    sent = replay.cloud_event(now=NOW)
+    assert (sent["id"], sent["type"], sent["source"], sent["data"]) == (
+        data["eventId"],
+        "payment.succeeded",
+        "admin",
+        data,
+    )
+    assert sent["time"] == "2026-03-04T05:06:07Z"
+
+
+def test_a_corrected_payload_replaces_only_the_payload() -> None:
+    data = envelope(paymentId="p-1")
+    replay = replay_target(letter_of(cloud_event("payment.succeeded", data)), {"paymentId": "p-2"})
+    assert (replay.event.event_id, replay.event.payload) == (data["eventId"], {"paymentId": "p-2"})
+
+
+def test_a_letter_from_the_shared_topic_is_not_replayable_it_names_no_subscriber() -> None:
+    with pytest.raises(DeadLetterNotReplayable) as caught:
+        replay_target(letter_of(cloud_event("payment.succeeded"), None))
+    assert (caught.value.status, caught.value.code) == (422, "DEAD_LETTER_NOT_REPLAYABLE")
+    assert caught.value.details == {"reason": "NO_SUBSCRIBER"}
+
+
+def test_an_outbox_entry_its_publisher_set_aside_is_not_replayable() -> None:
+    event = cloud_event("payment.succeeded", junctionerror="PUBLISH_REFUSED: The broker refused payment.succeeded.")
+    with pytest.raises(DeadLetterNotReplayable) as caught:
+        replay_target(letter_of(event))
+    assert caught.value.details == {"reason": "SET_ASIDE_BY_PUBLISHER"}
 
 
 def test_an_event_older_than_the_replay_horizon_is_not_replayable() -> None:
-    letter = receive(cloud_event("payment.succeeded", {**envelope(), "occurredAt": "2026-01-02T03:04:05Z"}), now=NOW)
+    letter = letter_of(cloud_event("payment.succeeded", {**envelope(), "occurredAt": "2026-01-02T03:04:05Z"}))
     replay_target(letter, now=datetime(2026, 1, 9, 3, 4, tzinfo=UTC))  # just inside seven days
     with pytest.raises(DeadLetterNotReplayable) as caught:
         replay_target(letter, now=datetime(2026, 1, 9, 3, 5, tzinfo=UTC))
     assert caught.value.details["reason"] == "TOO_OLD"
 
 
-def test_letter_without_topic_is_not_replayable() -> None:
+@pytest.mark.parametrize(
+    "event", [{"id": "e-1", "data": envelope()}, {"id": "e-1", "topic": "replays.payments", "data": envelope()}]
+)
+def test_letter_without_topic_is_not_replayable(event: dict[str, Any]) -> None:
     with pytest.raises(DeadLetterNotReplayable) as caught:
-        replay_target(receive({"id": "e-1", "data": envelope()}, now=NOW))
+        replay_target(letter_of(event))
     assert (caught.value.status, caught.value.code) == (422, "DEAD_LETTER_NOT_REPLAYABLE")
     assert caught.value.details == {"reason": "NO_ORIGINAL_TOPIC"}
 
@@ -98,7 +148,7 @@ def test_letter_without_topic_is_not_replayable() -> None:
 @pytest.mark.parametrize("data", [None, "text", {"eventId": "e-1"}, {**envelope(), "schemaVersion": 0}])
 def test_letter_whose_data_is_no_envelope_is_not_replayable(data: Any) -> None:
     with pytest.raises(DeadLetterNotReplayable) as caught:
-        replay_target(receive({**cloud_event("order.created"), "data": data}, now=NOW))
+        replay_target(letter_of({**cloud_event("order.created"), "data": data}))
     assert caught.value.details["reason"] == "INVALID_ENVELOPE"
     assert caught.value.details["problems"]
     assert all(set(problem) == {"field", "message"} for problem in caught.value.details["problems"])

@@ -1,4 +1,4 @@
-"""A replay that fails again is a new, visible letter; letters say which subscriber gave up on the event."""
+"""A replay goes to the subscriber that gave up on the event; one that fails again is a new, visible letter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from apps.admin.deadletters import service
 from apps.admin.deadletters.events import SUBSCRIBERS
 from apps.admin.deadletters.storage import DaprStateDeadLetters, event_key
-from servicekit import EventEnvelope
+from servicekit import Delivery, EventEnvelope
+from servicekit.consumer import Consumer
 from servicekit.fakes import FakeSidecar
 from tests.unit.admin._support import client, cloud_event, envelope
 
@@ -36,10 +37,18 @@ def replay(sidecar: FakeSidecar, letter_id: str, payload: dict[str, Any] | None 
     return data
 
 
-def republished(original: dict[str, Any], event: EventEnvelope, n: int) -> dict[str, Any]:
-    """The CloudEvent of a replay as admin's sidecar publishes it: same id, admin as source, a new time."""
-    data = event.model_dump(mode="json", by_alias=True)
-    return {**original, "source": "admin", "time": f"2026-12-01T10:00:0{n}Z", "data": data}
+def failed(sent: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """A replay admin published, as the subscriber's sidecar forwards it to its dead-letter topic on failure.
+
+    Dapr adds the topic it was published to (`replays.<subscriber>`) and forwards the rest unchanged.
+    """
+    topic, cloud_event = sent
+    return {
+        **cloud_event,
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "traceparent": "00-" + "3" * 32 + "-" + "4" * 16 + "-01",
+    }
 
 
 def test_each_subscribers_letter_of_one_event_is_kept_and_names_it() -> None:
@@ -61,9 +70,9 @@ def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_
     [first] = listed(sidecar)
 
     assert replay(sidecar, first["id"])["status"] == "REPLAYED"
-    [(topic, sent)] = sidecar.published
-    assert topic == "order.created"
-    arrive(sidecar, republished(original, sent, 1))  # the subscriber failed the replay too
+    [sent] = sidecar.cloud_events
+    assert (sent[0], sent[1]["type"], sidecar.published) == ("replays.payments", "order.created", [])
+    arrive(sidecar, failed(sent))  # the subscriber failed the replay too
 
     second, old = listed(sidecar)
     assert (second["status"], second["replayOf"], second["eventId"], second["subscriber"]) == (
@@ -72,6 +81,7 @@ def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_
         original["id"],
         "payments",
     )
+    assert (second["originalTopic"], second["cloudEvent"]["topic"]) == ("order.created", "replays.payments")
     assert (old["id"], old["status"], old["failedAgainAs"], old["replays"]) == (
         first["id"],
         "FAILED_AGAIN",
@@ -81,13 +91,16 @@ def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_
 
     # Redeliveries of either message, in any order, change nothing.
     arrive(sidecar, original)
-    arrive(sidecar, republished(original, sent, 1))
+    arrive(sidecar, {**failed(sent), "traceparent": "00-" + "5" * 32 + "-" + "6" * 16 + "-01"})
     arrive(sidecar, {**original, "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
     assert [letter["id"] for letter in listed(sidecar)] == [second["id"], first["id"]]
 
-    # The new letter replays and fails in its turn: a third letter, the chain stays readable.
+    # The new letter replays (to the same subscriber) and fails in its turn: a third letter, the chain stays readable.
     replay(sidecar, second["id"])
-    arrive(sidecar, republished(original, sidecar.published[-1][1], 2))
+    assert [(topic, event["type"]) for topic, event in sidecar.cloud_events] == [
+        ("replays.payments", "order.created")
+    ] * 2
+    arrive(sidecar, failed(sidecar.cloud_events[-1]))
     third, second_again, first_again = listed(sidecar)
     assert (third["status"], third["replayOf"]) == ("PENDING", second["id"])
     assert (second_again["status"], second_again["failedAgainAs"]) == ("FAILED_AGAIN", third["id"])
@@ -108,9 +121,10 @@ def test_a_corrected_replay_that_still_fails_is_kept_with_the_corrected_payload(
     arrive(sidecar, original, "orders")
     [first] = listed(sidecar)
     replay(sidecar, first["id"], payload={"orderId": "o-1", "amount": "not a number"})
-    [(_, sent)] = sidecar.published
-    assert sent.payload == {"orderId": "o-1", "amount": "not a number"}
-    arrive(sidecar, republished(original, sent, 1), "orders")
+    [sent] = sidecar.cloud_events
+    assert sent[0] == "replays.orders"
+    assert sent[1]["data"]["payload"] == {"orderId": "o-1", "amount": "not a number"}
+    arrive(sidecar, failed(sent), "orders")
     second, _ = listed(sidecar)
     assert second["cloudEvent"]["data"]["payload"] == {"orderId": "o-1", "amount": "not a number"}
     assert (second["status"], second["replayOf"]) == ("PENDING", first["id"])
@@ -119,22 +133,16 @@ def test_a_corrected_replay_that_still_fails_is_kept_with_the_corrected_payload(
 class FailsDuringPublish(FakeSidecar):
     """The subscriber fails the replay so fast that its dead letter arrives before publish returns."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.original: dict[str, Any] | None = None
-
-    async def publish(self, topic: str, event: EventEnvelope) -> None:
-        await super().publish(topic, event)
-        assert self.original is not None
-        body = json.dumps(republished(self.original, event, 1)).encode()
+    async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
+        await super().publish_cloud_event(topic, cloud_event)
+        body = json.dumps(failed((topic, cloud_event))).encode()
         repository = DaprStateDeadLetters(self)
         await service.record_dead_letter(body, dead_letters=repository, subscriber="payments")
 
 
 def test_a_failure_arriving_while_the_replay_is_published_is_not_lost() -> None:
     sidecar = FailsDuringPublish()
-    sidecar.original = cloud_event("order.created")
-    arrive(sidecar, sidecar.original)
+    arrive(sidecar, cloud_event("order.created"))
     [first] = listed(sidecar)
     marked = asyncio.run(
         service.replay_dead_letter(first["id"], dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
@@ -148,3 +156,23 @@ def test_subscriber_routes_refuse_what_is_not_an_app_id() -> None:
     response = client(FakeSidecar()).post("/deadletters/Not An App", content=b"{}")
     assert response.json()["statusCode"] in (404, 422)
     assert set(SUBSCRIBERS) >= {"orders", "payments", "notifications", "analytics"}
+
+
+def test_the_replay_admin_publishes_reaches_the_handler_of_its_original_topic() -> None:
+    seen: list[tuple[str, str]] = []
+    payments: Consumer[object] = Consumer("payments")
+    for topic in ("order.created", "order.cancelled"):
+
+        async def handle(event: EventEnvelope, services: object, topic: str = topic) -> None:
+            seen.append((topic, event.event_id))
+
+        payments.on(topic)(handle)
+    sidecar = FakeSidecar()
+    original = cloud_event("order.cancelled")
+    arrive(sidecar, original)
+    replay(sidecar, listed(sidecar)[0]["id"])
+
+    [(topic, sent)] = sidecar.cloud_events
+    delivered = {**sent, "topic": topic, "pubsubname": "pubsub"}  # as payments' sidecar hands it over
+    assert asyncio.run(payments.deliver(topic, delivered, object())) is Delivery.SUCCESS
+    assert seen == [("order.cancelled", original["id"])]

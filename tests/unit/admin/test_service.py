@@ -12,9 +12,9 @@ import pytest
 from apps.admin.deadletters import service
 from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus, fingerprint
 from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
-from servicekit import DependencyUnavailable
+from servicekit import DependencyUnavailable, EventEnvelope
 from servicekit.fakes import FakeSidecar
-from servicekit.sidecar import StateOp
+from servicekit.sidecar import PublishRefused, StateOp
 from tests.unit.admin._support import cloud_event, envelope
 
 
@@ -23,9 +23,10 @@ def stored(sidecar: FakeSidecar, key: str) -> Any:
     return None if item is None else item.value
 
 
-def record(sidecar: FakeSidecar, body: Any) -> str:
+def record(sidecar: FakeSidecar, body: Any, subscriber: str | None = None) -> str:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return asyncio.run(service.record_dead_letter(raw, dead_letters=DaprStateDeadLetters(sidecar)))
+    repository = DaprStateDeadLetters(sidecar)
+    return asyncio.run(service.record_dead_letter(raw, dead_letters=repository, subscriber=subscriber))
 
 
 def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
@@ -141,24 +142,31 @@ def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
     )
 
 
-def test_replay_publishes_the_original_envelope_to_the_original_topic_and_counts() -> None:
+def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts() -> None:
     sidecar = FakeSidecar()
     data = envelope(orderId="o-1", userId="u-1", total=12.5)
-    letter_id = record(sidecar, cloud_event("order.created", data))
+    letter_id = record(sidecar, cloud_event("order.created", data), "payments")
 
     letter = replay(sidecar, letter_id)
-    [(topic, event)] = sidecar.published
-    assert topic == "order.created"
-    assert event.event_id == data["eventId"]
-    assert event.request_id == data["requestId"]
-    assert event.payload == data["payload"]
+    [(topic, sent)] = sidecar.cloud_events
+    assert (topic, sent["type"], sent["id"], sent["source"]) == (
+        "replays.payments",
+        "order.created",
+        data["eventId"],
+        "admin",
+    )
+    event = EventEnvelope.model_validate(sent["data"])
+    assert (event.event_id, event.request_id, event.payload) == (data["eventId"], data["requestId"], data["payload"])
+    assert sidecar.published == []  # nothing on order.created: the other subscribers applied it already
     assert (letter.status, letter.replays) == (DeadLetterStatus.REPLAYED, 1)
     document = stored(sidecar, letter_key(letter_id))
     assert (document["status"], document["replays"]) == ("REPLAYED", 1)
     assert document["replayedAt"].endswith("Z")
 
     assert replay(sidecar, letter_id).replays == 2
-    assert [(t, e.event_id) for t, e in sidecar.published] == [("order.created", data["eventId"])] * 2
+    assert [(t, e["id"]) for t, e in sidecar.cloud_events] == [("replays.payments", data["eventId"])] * 2
+    first, second = (e["time"] for _, e in sidecar.cloud_events)
+    assert first < second  # each replay differs from the last, so a second failure is a new letter
 
 
 def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
@@ -168,26 +176,41 @@ def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "subscriber", "reason"),
     [
-        (b"not json", "NO_ORIGINAL_TOPIC"),
-        (json.dumps({"id": "x", "data": envelope()}).encode(), "NO_ORIGINAL_TOPIC"),
-        (json.dumps(cloud_event("order.created", {"not": "an envelope"})).encode(), "INVALID_ENVELOPE"),
+        (json.dumps(cloud_event("order.created")).encode(), None, "NO_SUBSCRIBER"),
+        (b"not json", None, "NO_SUBSCRIBER"),
+        (b"not json", "payments", "NO_ORIGINAL_TOPIC"),
+        (json.dumps({"id": "x", "data": envelope()}).encode(), "payments", "NO_ORIGINAL_TOPIC"),
+        (json.dumps(cloud_event("order.created", {"not": "an envelope"})).encode(), "payments", "INVALID_ENVELOPE"),
+        (json.dumps(cloud_event("order.created", junctionerror="x")).encode(), "orders", "SET_ASIDE_BY_PUBLISHER"),
     ],
 )
-def test_non_replayable_letter_publishes_nothing_and_stays_pending(body: bytes, reason: str) -> None:
+def test_non_replayable_letter_publishes_nothing_and_stays_pending(
+    body: bytes, subscriber: str | None, reason: str
+) -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, body)
+    letter_id = record(sidecar, body, subscriber)
     with pytest.raises(DeadLetterNotReplayable) as caught:
         replay(sidecar, letter_id)
     assert caught.value.details["reason"] == reason
-    assert sidecar.published == []
+    assert (sidecar.published, sidecar.cloud_events) == ([], [])
     assert stored(sidecar, letter_key(letter_id))["status"] == "PENDING"
+
+
+def test_a_replay_the_broker_refuses_leaves_the_letter_pending() -> None:
+    sidecar = FakeSidecar()
+    letter_id = record(sidecar, cloud_event(), "payments")
+    sidecar.refused_topics.add("replays.payments")  # e.g. a topic scope that does not let admin publish it
+    with pytest.raises(PublishRefused):
+        replay(sidecar, letter_id)
+    document = stored(sidecar, letter_key(letter_id))
+    assert (document["status"], document["replays"]) == ("PENDING", 0)
 
 
 def test_broker_down_leaves_the_letter_pending() -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, cloud_event())
+    letter_id = record(sidecar, cloud_event(), "payments")
     sidecar.broker_down = True
     with pytest.raises(DependencyUnavailable):
         replay(sidecar, letter_id)

@@ -71,7 +71,7 @@ def client() -> TestClient:
 
 def test_subscriptions_use_its_own_dead_letter_topic(client: TestClient) -> None:
     subscriptions = client.get("/dapr/subscribe").json()
-    assert len(subscriptions) == 9
+    assert len(subscriptions) == 10  # nine topics and replays.notifications
     assert {"tenant.provisioned", "tenant.provisioning_failed"} <= {s["topic"] for s in subscriptions}
     assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters.notifications")}
 

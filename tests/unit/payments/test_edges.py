@@ -71,7 +71,12 @@ def test_subscriptions_name_every_topic_with_the_dead_letter_topic(
 ) -> None:
     client, _ = client_and_sidecar
     subscriptions = client.get("/dapr/subscribe").json()
-    assert {s["topic"] for s in subscriptions} == {"order.created", "order.cancelled", "order.expired"}
+    assert {s["topic"] for s in subscriptions} == {
+        "order.created",
+        "order.cancelled",
+        "order.expired",
+        "replays.payments",
+    }
     assert {(s["pubsubname"], s["deadLetterTopic"]) for s in subscriptions} == {("pubsub", "deadletters.payments")}
 
 
