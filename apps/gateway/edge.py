@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from starlette.datastructures import State
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apps.gateway.forwarded import IPNetwork, scope_client_address
 from apps.gateway.ratelimit import RateLimiter
 from servicekit import JunctionError, RateLimited
 from servicekit.middleware import send_error
@@ -15,10 +17,11 @@ from servicekit.tokens import TokenCodec
 log = logging.getLogger("gateway.edge")
 API_PREFIX = "/api/v1"
 VERIFIED_CLAIMS = "verified_claims"
+FAILED_STATUS = 401
 
 
-def client_key(scope: Scope, tokens: TokenCodec | None) -> str:
-    """Name the client: the subject of a valid bearer token, else the caller's address."""
+def client_key(scope: Scope, tokens: TokenCodec | None, proxies: Sequence[IPNetwork] = ()) -> str:
+    """Name the client: the subject of a valid bearer token, else its real address (see `forwarded`)."""
     for key, value in scope.get("headers", []):
         if key == b"authorization" and tokens is not None:
             scheme, _, token = bytes(value).decode("latin-1").partition(" ")
@@ -30,25 +33,48 @@ def client_key(scope: Scope, tokens: TokenCodec | None) -> str:
                 # Verified once per request: the route's auth dependency reuses these claims.
                 scope.setdefault("state", {})[VERIFIED_CLAIMS] = claims
                 return "user:" + claims.subject
-    client = scope.get("client")
-    return "addr:" + (client[0] if client else "unknown")
+    return "addr:" + (scope_client_address(scope, proxies) or "unknown")
 
 
 class RateLimitMiddleware:
-    """Answer 429 with Retry-After once a client passes a limit of its tier."""
+    """Answer 429 with Retry-After once a client passes a limit of its tier; count its 401s if the tier asks."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[IPNetwork] = ()) -> None:
         self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: State = scope["app"].state  # the lifespan puts `limiter` and `tokens` there
         limiter: RateLimiter | None = getattr(state, "limiter", None)
-        if limiter and scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+        if not (limiter and scope["type"] == "http" and scope["path"].startswith(API_PREFIX)):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        counts_failures = bool(limiter.tier_for(path).failure_limits)
+        # Where failures count, the address alone names the client: a token must not buy fresh guesses.
+        tokens = None if counts_failures else getattr(state, "tokens", None)
+        client = client_key(scope, tokens, self.trusted_proxies)
+        try:
+            await limiter.hit(path, client)
+        except RateLimited as limited:
+            await send_error(send, limited)
+            return
+        except Exception:  # counters unreachable: keep serving rather than close the edge
+            log.warning("rate-limit counters unavailable; request let through", exc_info=True)
+        if not counts_failures:
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def watch_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch_status)
+        if status == FAILED_STATUS:
             try:
-                await limiter.hit(scope["path"], client_key(scope, getattr(state, "tokens", None)))
-            except RateLimited as limited:
-                await send_error(send, limited)
-                return
-            except Exception:  # counters unreachable: keep serving rather than close the edge
-                log.warning("rate-limit counters unavailable; request let through", exc_info=True)
-        await self.app(scope, receive, send)
+                await limiter.count_failure(path, client)
+            except Exception:
+                log.warning("rate-limit counters unavailable; a failure went uncounted", exc_info=True)

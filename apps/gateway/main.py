@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from apps.gateway.edge import RateLimitMiddleware
-from apps.gateway.peers import AppIds, Peers
+from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.ratelimit import RateLimiter
 from apps.gateway.routes import admin, auth, catalog, health, orders, tenants
 from apps.gateway.settings import GatewaySettings
@@ -23,7 +24,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         app.state.tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET))
-        app.state.peers = Peers(sidecar, AppIds(), tuple(settings.health_apps))
+        recent = RecentReport(settings.health_report_max_age_seconds)
+        app.state.peers = Peers(sidecar, AppIds(), tuple(settings.health_apps), recent)
         app.state.limiter = limiter
         app.state.checks["rate-limit counters"] = limiter.ready
         yield
@@ -34,5 +36,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=[auth.router, health.router, catalog.router, orders.router, admin.router, tenants.router],
         wire=wire,
         public=True,
-        edge_middleware=[RateLimitMiddleware],
+        edge_middleware=[partial(RateLimitMiddleware, trusted_proxies=settings.trusted_proxies)],
     )

@@ -1,15 +1,21 @@
-"""The services behind the gateway, reached through its sidecar."""
+"""The services behind the gateway, reached through its sidecar; their failures leave as `public_error`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Awaitable
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from apps.gateway.public_errors import public_error
 from servicekit import JunctionError, SidecarClient, ValidationFailed
+
+log = logging.getLogger("gateway.peers")
+Report = dict[str, Any]
 
 # What may appear in a forwarded path once its parameters are quoted: RFC 3986 unreserved, `%`, `/`.
 _URL_PATH = re.compile(r"^[A-Za-z0-9\-._~%/]*$")
@@ -42,28 +48,77 @@ class AppIds:
     admin: str = "admin"
 
 
+class RecentReport:
+    """One readiness round shared by every caller while it is younger than `max_age_seconds`.
+
+    Anonymous health may be asked often; this keeps it from turning each ask into a call to every app.
+    """
+
+    def __init__(self, max_age_seconds: float = 1.0) -> None:
+        self.max_age_seconds = max_age_seconds
+        self._report: Report | None = None
+        self._taken = 0.0
+        self._round = asyncio.Lock()
+
+    async def get(self, ask: Callable[[], Awaitable[Report]]) -> Report:
+        async with self._round:  # callers during a round wait for it rather than start their own
+            if self._report is None or time.monotonic() - self._taken >= self.max_age_seconds:
+                self._report = await ask()
+                self._taken = time.monotonic()
+            return self._report
+
+
 @dataclass(frozen=True)
 class Peers:
     sidecar: SidecarClient
     apps: AppIds
     health_apps: tuple[str, ...]
+    recent: RecentReport = field(default_factory=RecentReport, compare=False, repr=False)
 
     async def call(self, app: str, method: str, path: str, **kwargs: Any) -> Any:
-        """Invoke a peer; the path's parameters must already be quoted (`segment`)."""
-        return await self.sidecar.invoke(app, method, check_path(path), **kwargs)
+        """Invoke a peer; the path's parameters must already be quoted (`segment`).
 
-    async def readiness(self) -> dict[str, Any]:
+        A failure is logged whole, with the request id, and raised as a public client may see it.
+        """
+        checked = check_path(path)
+        try:
+            return await self.sidecar.invoke(app, method, checked, **kwargs)
+        except JunctionError as failure:
+            public = public_error(failure)
+            if public is not failure or failure.status >= 500:
+                _log_relayed(app, method, checked, failure)
+            raise public from failure
+
+    async def readiness(self) -> Report:
         """Ask every app behind the gateway for its readiness, in parallel."""
 
-        async def one(app_id: str) -> dict[str, Any]:
+        async def one(app_id: str) -> Report:
             try:
                 report = await self.sidecar.invoke(app_id, "GET", "/readyz")
             except JunctionError as exc:
-                return {"status": "unavailable", "error": {"code": exc.code, "message": exc.message}}
+                public = public_error(exc)
+                return {"status": "unavailable", "error": {"code": public.code, "message": public.message}}
             return {**report, "status": "ok"}
 
         results = await asyncio.gather(*(one(app_id) for app_id in self.health_apps))
         return dict(zip(self.health_apps, results, strict=True))
+
+    async def recent_readiness(self) -> Report:
+        """`readiness`, from a round at most `recent.max_age_seconds` old."""
+        return await self.recent.get(self.readiness)
+
+
+def _log_relayed(app: str, method: str, path: str, failure: JunctionError) -> None:
+    fields = {
+        "peer": app,
+        "peerMethod": method,
+        "peerPath": path,
+        "peerStatus": failure.status,
+        "peerCode": failure.code,
+        "peerMessage": failure.message,
+        "peerDetails": failure.details,
+    }
+    log.warning("a peer's failure, relayed to the client without its internals", extra={"fields": fields})
 
 
 async def sections(calls: dict[str, Awaitable[Any]]) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Per-client rate limiting at the public edge, in tiers read from YAML, counters shareable in Redis."""
+"""Per-client rate limiting at the public edge, in tiers read from YAML, counters shareable in Redis.
+
+A tier's `limits` count every request; its `failures` count only the requests answered 401 (a wrong
+email or password), and once one of them is reached every request of the tier is refused until it
+frees. Guessing stops early, while a client that signs in right is never counted as a guesser.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ class TierConfig(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
     paths: list[str] = Field(min_length=1)
     limits: list[str] = Field(min_length=1)
+    failures: list[str] = []
 
 
 class RateLimitsFile(BaseModel):
@@ -34,15 +40,17 @@ class Tier:
     name: str
     paths: tuple[str, ...]
     limits: tuple[RateLimitItem, ...]
+    failure_limits: tuple[RateLimitItem, ...] = ()
+
+
+def _items(specs: list[str]) -> tuple[RateLimitItem, ...]:
+    return tuple(item for spec in specs for item in parse_many(spec))
 
 
 def load_tiers(path: Path) -> list[Tier]:
     """Read and validate the tiers; a bad file stops the gateway at start-up, not at the first request."""
     config = RateLimitsFile.model_validate(yaml.safe_load(path.read_text()))
-    return [
-        Tier(t.name, tuple(t.paths), tuple(item for spec in t.limits for item in parse_many(spec)))
-        for t in config.tiers
-    ]
+    return [Tier(t.name, tuple(t.paths), _items(t.limits), _items(t.failures)) for t in config.tiers]
 
 
 class RateLimiter:
@@ -66,21 +74,44 @@ class RateLimiter:
         return self.tiers[-1]
 
     async def hit(self, path: str, client: str) -> None:
-        """Count one request; a counter store that does not answer in time raises TimeoutError."""
+        """Count one request, refused once a limit or a failure limit is reached.
+
+        A counter store that does not answer in time raises TimeoutError.
+        """
         async with asyncio.timeout(COUNTER_TIMEOUT_SECONDS):
             await self._hit(path, client)
 
+    async def count_failure(self, path: str, client: str) -> None:
+        """Count one request its tier's `failures` count (one answered 401); TimeoutError as `hit`."""
+        tier = self.tier_for(path)
+        async with asyncio.timeout(COUNTER_TIMEOUT_SECONDS):
+            for item in tier.failure_limits:
+                await self.strategy.hit(item, _failures(tier), client)
+
     async def _hit(self, path: str, client: str) -> None:
         tier = self.tier_for(path)
+        for item in tier.failure_limits:  # only looked at: `count_failure` counts them
+            if not await self.strategy.test(item, _failures(tier), client):
+                wait = await self._wait(item, _failures(tier), client)
+                raise RateLimited(f"Too many failed attempts: the limit is {item}.", retry_after=wait)
         for item in tier.limits:
             if not await self.strategy.hit(item, tier.name, client):
-                stats = await self.strategy.get_window_stats(item, tier.name, client)
-                wait = max(1, int(stats.reset_time - time.time()) + 1)
+                wait = await self._wait(item, tier.name, client)
                 raise RateLimited(f"Too many requests: the limit is {item}.", retry_after=wait)
+
+    async def _wait(self, item: RateLimitItem, counter: str, client: str) -> int:
+        """Seconds until the window of `item` lets the client in again."""
+        stats = await self.strategy.get_window_stats(item, counter, client)
+        return max(1, int(stats.reset_time - time.time()) + 1)
 
     async def ready(self) -> None:
         if not await self.storage.check():
             raise RuntimeError("the rate-limit counter store is not reachable")
+
+
+def _failures(tier: Tier) -> str:
+    """The counter of a tier's failures; tier names cannot contain `:`, so it is never another tier's."""
+    return f"{tier.name}:failures"
 
 
 def _async_url(url: str) -> str:

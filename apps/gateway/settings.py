@@ -1,11 +1,12 @@
-"""gateway's settings: the apps behind it, its rate-limit tiers and where their counters live."""
+"""gateway's settings: the apps behind it, the proxies it trusts, its rate-limit tiers and their counters."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from apps.gateway.forwarded import IPNetwork
 from servicekit import ServiceSettings
 
 HERE = Path(__file__).parent
@@ -14,6 +15,11 @@ HERE = Path(__file__).parent
 class GatewaySettings(ServiceSettings):
     app_id: str = Field("gateway", validation_alias=AliasChoices("APP_ID"))
     public_host: str = "127.0.0.1"
+    trusted_proxies: list[IPNetwork] = []
+    """Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES='["10.0.0.0/8", "192.0.2.7"]').
+
+    Empty by default: every peer is the client, whatever it forwards. List only proxies that
+    append the address they were called from; the limiter then counts the address they report."""
     # The longest call behind the edge is creating a tenant: 2 x 75 s + 0.2 s (resiliency.yaml).
     sidecar_timeout_seconds: float = Field(155.0, gt=0)
     health_apps: list[str] = [
@@ -26,5 +32,14 @@ class GatewaySettings(ServiceSettings):
         "admin",
         "provisioner",
     ]
+    health_report_max_age_seconds: float = Field(1.0, ge=0)
+    """Anonymous health answers from one shared round of readiness calls at most this old."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _refuse_trusting_everyone(cls, proxies: list[IPNetwork]) -> list[IPNetwork]:
+        if any(network.prefixlen == 0 for network in proxies):
+            raise ValueError("TRUSTED_PROXIES may not contain a /0 network: every client could name itself")
+        return proxies

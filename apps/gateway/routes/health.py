@@ -1,30 +1,77 @@
-"""Public health: the gateway alone, or every service with its sidecar and components."""
+"""Public health: whether each service is up, for anyone; sidecars, checks and components, for admins."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any, Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from apps.gateway.deps import PeersDep
-from servicekit import ok
+from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.public_errors import public_error
+from servicekit import JunctionError, ok
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
+log = logging.getLogger("gateway.health")
+Up = Literal["ok", "unavailable"]
 
 
-@router.get("/health")
-async def health() -> JSONResponse:
-    return ok({"status": "ok", "service": "gateway"})
+class ServiceUp(BaseModel):
+    status: Up
 
 
-@router.get("/health/detailed")
-async def health_detailed(request: Request, peers: PeersDep) -> JSONResponse:
-    """Report the gateway's sidecar and each service's readiness; never fails as a whole."""
+class HealthRead(BaseModel):
+    status: Literal["ok", "degraded"]
+    service: Literal["gateway"]
+    services: dict[str, ServiceUp]
+
+
+class HealthEnvelope(BaseModel):
+    success: Literal[True]
+    data: HealthRead
+    request_id: str = Field(alias="requestId")
+    timestamp: str
+
+
+def _overall(statuses: list[str]) -> Literal["ok", "degraded"]:
+    return "ok" if all(status == "ok" for status in statuses) else "degraded"
+
+
+@router.get("/health", response_model=HealthEnvelope, summary="Whether each service is up")
+async def health(peers: PeersDep) -> JSONResponse:
+    """Say, for anyone, whether each service behind the gateway is up (`ok`) or down (`unavailable`).
+
+    Nothing else: no component, version, check or error. The answer may be up to a second old
+    (one round of readiness calls serves every caller meanwhile). `/health/detailed` has the rest.
+    """
+    services = {name: {"status": report["status"]} for name, report in (await peers.recent_readiness()).items()}
+    overall = _overall([s["status"] for s in services.values()])
+    return ok({"status": overall, "service": "gateway", "services": services})
+
+
+@router.get(
+    "/health/detailed",
+    summary="Every service's checks and components (admin)",
+    responses={
+        401: {"description": "No bearer token, or not a valid one."},
+        403: {"description": "The token's role is not admin."},
+    },
+)
+async def health_detailed(_: AdminOnly, request: Request, peers: PeersDep) -> JSONResponse:
+    """For admins: the gateway's sidecar components and each service's readiness checks, asked now.
+
+    Never fails as a whole: a service that does not answer is `unavailable` with the code of why.
+    """
     services = await peers.readiness()
     listed = getattr(request.app.state, "components", None)
+    gateway: dict[str, Any]
     try:
-        components = await listed() if listed else []
-        gateway = {"status": "ok", "components": components}
+        gateway = {"status": "ok", "components": await listed() if listed else []}
     except Exception as exc:  # the report must still answer when the gateway's own sidecar is gone
-        gateway = {"status": "unavailable", "error": str(exc)}
-    overall = "ok" if all(s["status"] == "ok" for s in services.values()) and gateway["status"] == "ok" else "degraded"
+        log.warning("the gateway's sidecar did not list its components", exc_info=exc)
+        public = public_error(exc if isinstance(exc, JunctionError) else JunctionError("The sidecar failed."))
+        gateway = {"status": "unavailable", "error": {"code": public.code, "message": public.message}}
+    overall = _overall([s["status"] for s in services.values()] + [gateway["status"]])
     return ok({"status": overall, "gateway": gateway, "services": services})

@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from limits.storage import storage_from_string
+from limits.aio.storage import MemoryStorage
 
 from apps.gateway.edge import RateLimitMiddleware, client_key
 from apps.gateway.ratelimit import RateLimiter, load_tiers
@@ -79,7 +79,7 @@ def edge(tmp_path: Path) -> Iterator[TestClient]:
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['2/hour']\n")
     app = FastAPI()
     app.include_router(router)
-    app.state.limiter = RateLimiter(load_tiers(tiers), storage_from_string("async+memory://"))
+    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
     app.state.tokens = TOKENS
     app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
@@ -110,7 +110,7 @@ def test_refusals_carry_the_request_id_in_the_real_gateway_stack(tmp_path: Path)
         public=True,
         edge_middleware=[RateLimitMiddleware],
     )
-    app.state.limiter = RateLimiter(load_tiers(tiers), storage_from_string("async+memory://"))
+    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
     with TestClient(app) as client:
         client.get("/api/v1/ping")
         refused = client.get("/api/v1/ping", headers={"X-Request-ID": "rl-check-1"})
@@ -141,3 +141,51 @@ def test_without_a_limiter_everything_passes() -> None:
     app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
         assert {client.get("/api/v1/ping").status_code for _ in range(5)} == {200}
+
+
+login_router = APIRouter()
+
+
+@login_router.post("/api/v1/auth/login")
+async def fake_login(body: dict[str, str]) -> JSONResponse:
+    if body.get("password") != "right":
+        return JSONResponse({"success": False, "error": {"code": "INVALID_CREDENTIALS"}}, status_code=401)
+    return ok({"accessToken": "t"})
+
+
+@pytest.fixture
+def login_edge(tmp_path: Path) -> Iterator[TestClient]:
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text(
+        "tiers:\n"
+        "  - name: login\n    paths: [/api/v1/auth/login]\n    limits: ['100/hour']\n    failures: ['3/hour']\n"
+        "  - name: default\n    paths: [/]\n    limits: ['100/hour']\n"
+    )
+    app = FastAPI()
+    app.include_router(login_router)
+    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
+    app.state.tokens = TOKENS
+    app.add_middleware(RateLimitMiddleware)
+    with TestClient(app) as client:
+        yield client
+
+
+def login(edge: TestClient, password: str, headers: dict[str, str] | None = None) -> int:
+    status: int = edge.post("/api/v1/auth/login", json={"password": password}, headers=headers).status_code
+    return status
+
+
+def test_wrong_passwords_are_throttled_and_right_ones_are_not_counted(login_edge: TestClient) -> None:
+    assert [login(login_edge, "right") for _ in range(5)] == [200] * 5
+    assert [login(login_edge, "wrong") for _ in range(4)] == [401, 401, 401, 429]
+    refused = login_edge.post("/api/v1/auth/login", json={"password": "right"})  # the throttle holds for everyone
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "RATE_LIMITED"
+    assert "failed attempts" in refused.json()["error"]["message"]
+
+
+def test_a_token_does_not_buy_fresh_guesses(login_edge: TestClient) -> None:
+    for _ in range(3):
+        login(login_edge, "wrong")
+    fresh = TOKENS.issue(subject=uuid.uuid4().hex, email="a@example.com", role="customer")
+    assert login(login_edge, "wrong", {"Authorization": f"Bearer {fresh}"}) == 429

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from limits.aio.storage import MemoryStorage
-from limits.storage import storage_from_string
 from pydantic import ValidationError
 
 from apps.gateway.ratelimit import RateLimiter, load_tiers
@@ -39,7 +38,7 @@ def tiers_file(tmp_path: Path) -> Path:
 
 def run(tiers_file: Path, scenario: Callable[[RateLimiter], Awaitable[None]]) -> None:
     async def main() -> None:
-        await scenario(RateLimiter(load_tiers(tiers_file), storage_from_string("async+memory://")))
+        await scenario(RateLimiter(load_tiers(tiers_file), MemoryStorage()))
 
     asyncio.run(main())
 
@@ -91,7 +90,7 @@ def test_shipped_tiers_file_loads() -> None:
 
 
 def test_tier_is_chosen_by_path_prefix_in_order(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), storage_from_string("async+memory://"))
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
     assert limiter.tier_for("/api/v1/auth/login").name == "auth"
     assert limiter.tier_for("/api/v1/orders/o-1").name == "payments"
     assert limiter.tier_for("/api/v1/payments").name == "payments"
@@ -156,3 +155,53 @@ def test_readiness_follows_the_counter_store(tiers_file: Path) -> None:
             await RateLimiter(load_tiers(tiers_file), UnreachableStorage()).ready()
 
     asyncio.run(scenario())
+
+
+FAILURES_YAML = """
+tiers:
+  - name: login
+    paths: [/api/v1/auth/login]
+    limits: ["100/hour"]
+    failures: ["3/hour"]
+  - name: default
+    paths: [/]
+    limits: ["100/hour"]
+"""
+
+
+@pytest.fixture
+def failures_file(tmp_path: Path) -> Path:
+    path = tmp_path / "failures.yaml"
+    path.write_text(FAILURES_YAML)
+    return path
+
+
+def test_load_tiers_reads_failure_limits(failures_file: Path) -> None:
+    login, default = load_tiers(failures_file)
+    assert [(i.amount, i.get_expiry()) for i in login.failure_limits] == [(3, 3600)]
+    assert default.failure_limits == ()
+
+
+def test_only_counted_failures_use_up_a_failure_limit(failures_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        who, other = client(), client()
+        assert await hits_allowed(limiter, "/api/v1/auth/login", who, attempts=10) == 10  # successes: uncounted
+        for _ in range(3):
+            await limiter.count_failure("/api/v1/auth/login", who)
+        with pytest.raises(RateLimited, match="failed attempts: the limit is 3 per 1 hour") as caught:
+            await limiter.hit("/api/v1/auth/login", who)
+        assert caught.value.retry_after >= 1
+        assert await hits_allowed(limiter, "/api/v1/auth/login", other) == 10
+        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 10  # another tier
+
+    run(failures_file, scenario)
+
+
+def test_failures_of_a_tier_without_failure_limits_are_not_counted(tiers_file: Path) -> None:
+    async def scenario(limiter: RateLimiter) -> None:
+        who = client()
+        for _ in range(5):
+            await limiter.count_failure("/api/v1/users/me", who)
+        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
+
+    run(tiers_file, scenario)

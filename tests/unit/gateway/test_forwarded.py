@@ -1,0 +1,142 @@
+"""Who the client is: the direct peer, unless it is a trusted proxy; then the right-most untrusted hop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+from limits.aio.storage import MemoryStorage
+from pydantic import ValidationError
+
+from apps.gateway.edge import RateLimitMiddleware, client_key
+from apps.gateway.forwarded import IPNetwork, client_address
+from apps.gateway.ratelimit import RateLimiter, load_tiers
+from apps.gateway.settings import GatewaySettings
+from servicekit import ok
+
+PROXIES: list[IPNetwork] = [ip_network("10.0.0.0/8"), ip_network("192.0.2.7/32"), ip_network("2001:db8::/32")]
+
+
+def test_by_default_no_proxy_is_trusted() -> None:
+    assert GatewaySettings().trusted_proxies == []
+    assert client_address("127.0.0.1", ["198.51.100.1"], []) == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        # An untrusted peer is the client, whatever it forwards.
+        ("203.0.113.9", ["198.51.100.1"], "203.0.113.9"),
+        ("127.0.0.1", ["198.51.100.1"], "127.0.0.1"),
+        # A trusted proxy: the hop it appended, not what the client put in front of it.
+        ("10.1.2.3", ["198.51.100.1"], "198.51.100.1"),
+        ("10.1.2.3", ["6.6.6.6, 198.51.100.1"], "198.51.100.1"),
+        ("10.1.2.3", ["6.6.6.6", "198.51.100.1"], "198.51.100.1"),
+        # A chain of trusted proxies is walked from the right to the first untrusted hop.
+        ("10.1.2.3", ["6.6.6.6, 198.51.100.1, 192.0.2.7, 10.9.9.9"], "198.51.100.1"),
+        # Every hop trusted: the left-most is where the chain began.
+        ("10.1.2.3", ["10.5.5.5, 192.0.2.7"], "10.5.5.5"),
+        # No header, or an empty one: the proxy itself.
+        ("10.1.2.3", [], "10.1.2.3"),
+        ("10.1.2.3", [" , "], "10.1.2.3"),
+        # A hop that is not an address stops the walk at the proxy that wrote it.
+        ("10.1.2.3", ["198.51.100.1, not-an-ip"], "10.1.2.3"),
+        ("10.1.2.3", ["not-an-ip, 10.7.7.7"], "10.7.7.7"),
+        # IPv6, bracketed or not.
+        ("2001:db8::1", ["[2001:db8::2], 2a00:1450::5"], "2a00:1450::5"),
+        ("2001:db8::1", ["2a00:1450::5"], "2a00:1450::5"),
+    ],
+)
+def test_the_right_most_untrusted_address_is_the_client(peer: str, forwarded: list[str], client: str) -> None:
+    assert client_address(peer, forwarded, PROXIES) == client
+
+
+def test_a_peer_without_an_address_stays_unknown() -> None:
+    assert client_address(None, ["198.51.100.1"], PROXIES) is None
+    assert client_address("testclient", ["198.51.100.1"], PROXIES) == "testclient"
+
+
+def scope(peer: str, *forwarded: str) -> dict[str, Any]:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    return {"type": "http", "path": "/api/v1/auth/login", "headers": headers, "client": (peer, 40000)}
+
+
+def test_the_limiters_key_is_the_real_client() -> None:
+    assert client_key(scope("127.0.0.1", "198.51.100.1"), None) == "addr:127.0.0.1"
+    assert client_key(scope("10.1.2.3", "6.6.6.6, 198.51.100.1"), None, PROXIES) == "addr:198.51.100.1"
+
+
+def test_trusted_proxies_come_from_the_environment_as_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", '["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]')
+    assert GatewaySettings().trusted_proxies == PROXIES
+
+
+@pytest.mark.parametrize("value", ['["0.0.0.0/0"]', '["::/0"]', '["10.0.0.1/8"]', '["a-host-name"]'])
+def test_trusting_everyone_or_a_malformed_network_stops_the_gateway(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", value)
+    with pytest.raises(ValidationError):
+        GatewaySettings()
+
+
+def test_uvicorn_is_told_not_to_believe_forwarded_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from servicekit.serve import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("APP_PORT", "8123")
+    serve("apps.gateway.main:create_app")
+    assert seen["proxy_headers"] is False
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+
+
+router = APIRouter()
+
+
+@router.post("/api/v1/auth/login")
+async def login() -> JSONResponse:
+    return ok({"accessToken": "t"})
+
+
+def edge(tmp_path: Path, proxies: list[IPNetwork], client: tuple[str, int]) -> TestClient:
+    tiers = tmp_path / f"tiers-{uuid.uuid4().hex}.yaml"
+    tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['3/hour']\n")
+    app = FastAPI()
+    app.include_router(router)
+    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
+    app.add_middleware(RateLimitMiddleware, trusted_proxies=proxies)
+    return TestClient(app, client=client)
+
+
+@pytest.fixture
+def spoofing_client(tmp_path: Path) -> Iterator[TestClient]:
+    with edge(tmp_path, [], ("127.0.0.1", 50000)) as client:
+        yield client
+
+
+def test_a_new_x_forwarded_for_each_time_does_not_escape_the_limit(spoofing_client: TestClient) -> None:
+    statuses = [
+        spoofing_client.post("/api/v1/auth/login", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        for n in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_budget(tmp_path: Path) -> None:
+    with edge(tmp_path, PROXIES, ("10.1.2.3", 50000)) as proxy:
+        for client in ("198.51.100.1", "198.51.100.2"):
+            statuses = [
+                proxy.post("/api/v1/auth/login", headers={"X-Forwarded-For": f"6.6.6.{n}, {client}"}).status_code
+                for n in range(4)
+            ]
+            assert statuses == [200, 200, 200, 429], client
