@@ -90,20 +90,25 @@ def reserve(order_id: str, quantities: Mapping[str, int], products: Mapping[str,
 
 
 def commit(reservation: Reservation, products: Mapping[str, Product]) -> StockMoved:
-    """Turn a RESERVED reservation into COMMITTED; the reserved units leave the store."""
+    """Turn a RESERVED reservation into COMMITTED; the reserved units leave the store (a repeat moves nothing)."""
     if reservation.status is ReservationStatus.RELEASED:
         raise ReservationReleased("The reservation was already released.", details={"orderId": reservation.order_id})
     return _move(reservation, products, ReservationStatus.COMMITTED, StockReason.COMMITTED)
 
 
 def release(reservation: Reservation, products: Mapping[str, Product]) -> StockMoved:
-    """Give a reservation's units back to stock, whether they were only reserved or already committed."""
+    """Give a reservation's units back to stock, whether they were only reserved or already committed.
+
+    Releasing a RELEASED reservation moves nothing: its units are back already.
+    """
     return _move(reservation, products, ReservationStatus.RELEASED, StockReason.RELEASED)
 
 
 def _move(
     reservation: Reservation, products: Mapping[str, Product], to: ReservationStatus, reason: StockReason
 ) -> StockMoved:
+    if reservation.status is to:  # a repeat: moving its units again would take them from other orders
+        return StockMoved(reservation, [], [])
     changed, events = [], []
     for line in reservation.items:
         before = products[line.product_id]

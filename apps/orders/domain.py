@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,7 +35,16 @@ class OrderStatus(StrEnum):
 
 
 PUBLIC_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
-CANCELLABLE = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED)
+NEXT: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PLACING: frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED}),
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.CANCELLED}),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+    OrderStatus.FAILED: frozenset(),
+}
+"""The lifecycle: where each status may move; the transitions below refuse every other step."""
+CANCELLABLE = tuple(status for status, targets in NEXT.items() if OrderStatus.CANCELLED in targets)
 REFUSAL_IS_TRANSIENT = frozenset({"CONTENDED", "RATE_LIMITED"})
 """Refusals from catalog that say nothing about the order: the placement stays PLACING for a retry."""
 
@@ -43,7 +53,15 @@ class OrderNotFound(NotFound):
     default_code = "ORDER_NOT_FOUND"
 
 
-class OrderNotCancellable(Conflict):
+class IllegalTransition(Conflict):
+    """Raised when an order is asked to move where its lifecycle does not lead (an expired order confirmed, ...)."""
+
+    default_code = "ILLEGAL_TRANSITION"
+
+
+class OrderNotCancellable(IllegalTransition):
+    """Raised when a cancel reaches an order that is no longer pending or confirmed."""
+
     default_code = "ORDER_NOT_CANCELLABLE"
 
 
@@ -122,6 +140,12 @@ class Order:
         """True when the reservation settles by commit; every other closed order's is released."""
         return self.status is OrderStatus.CONFIRMED
 
+    def _moved(self, to: OrderStatus, now: datetime, **changes: Any) -> Order:
+        """This order in status `to`; IllegalTransition when its lifecycle does not lead there."""
+        if to not in NEXT[self.status]:
+            raise IllegalTransition(f"An order that is {self.status} cannot become {to}.")
+        return replace(self, status=to, updated_at=now, **changes)
+
     def placed(self, reservation: dict[str, Any], *, now: datetime, payment_timeout: timedelta) -> Order:
         """The PLACING order made pending, with catalog's names and prices (they are authoritative)."""
         lines = tuple(
@@ -129,29 +153,22 @@ class Order:
             for item in reservation["items"]
         )
         total = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(Decimal("0.01"))
-        return replace(
-            self,
-            status=OrderStatus.PENDING_PAYMENT,
-            total=total,
-            lines=lines,
-            updated_at=now,
-            expires_at=now + payment_timeout,
-        )
+        return self._moved(OrderStatus.PENDING_PAYMENT, now, total=total, lines=lines, expires_at=now + payment_timeout)
 
     def failed(self, reason: str, now: datetime) -> Order:
         """Close a placement that will never complete; whatever it may have reserved is released."""
-        return replace(self, status=OrderStatus.FAILED, cancel_reason=reason, updated_at=now, settlement_due=True)
+        return self._moved(OrderStatus.FAILED, now, cancel_reason=reason, settlement_due=True)
 
     def confirmed(self, payment_id: str, now: datetime) -> Order:
-        return replace(self, status=OrderStatus.CONFIRMED, payment_id=payment_id, updated_at=now, settlement_due=True)
+        return self._moved(OrderStatus.CONFIRMED, now, payment_id=payment_id, settlement_due=True)
 
     def cancelled(self, reason: str, now: datetime) -> Order:
         if self.status not in CANCELLABLE:
             raise OrderNotCancellable(f"An order that is {self.status} cannot be cancelled.")
-        return replace(self, status=OrderStatus.CANCELLED, cancel_reason=reason, updated_at=now, settlement_due=True)
+        return self._moved(OrderStatus.CANCELLED, now, cancel_reason=reason, settlement_due=True)
 
     def expired(self, now: datetime) -> Order:
-        return replace(self, status=OrderStatus.EXPIRED, updated_at=now, settlement_due=True)
+        return self._moved(OrderStatus.EXPIRED, now, settlement_due=True)
 
     def base_payload(self) -> dict[str, Any]:
         return {"orderId": self.id, "userId": self.user_id, "total": float(self.total)}
