@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= local
 
-.PHONY: setup run test test-unit test-e2e lint format bench chaos clean
+.PHONY: setup run test test-unit test-e2e lint format bench chaos fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench: setup  ## throughput and latency through the gateway, written to docs/ben
 
 chaos: setup  ## SIGKILLs under load through the gateway, then the books, written to docs/reliability.md
 	$(PY) -m tools.chaos --output docs/reliability.md
+
+fuzz: setup  ## schemathesis against the gateway's OpenAPI as a customer and as the admin, on a stack of its own
+	$(PY) -m tools.fuzz
 
 clean:
 	rm -rf .data .dapr/logs

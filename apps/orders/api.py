@@ -16,6 +16,8 @@ from servicekit import ok
 
 router = APIRouter(tags=["orders"])
 EXPIRY_BINDING = "order-expiry"
+OFFSET_MAX = 2**63 - 1
+"""SQL's OFFSET is a 64-bit integer: beyond it the driver fails (a 500) instead of answering an empty page."""
 
 
 @router.post("/orders", status_code=201)
@@ -39,7 +41,7 @@ async def list_orders(
     services: Services,
     user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> JSONResponse:
     """A user's orders (or everyone's when no userId is given: the gateway sends none only for admins)."""
     orders, total = await service.list_orders(user_id=user_id, limit=limit, offset=offset, deps=services)

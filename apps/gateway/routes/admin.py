@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep
 from apps.gateway.peers import sections, segment
-from apps.gateway.routes.params import ResourceId
-from apps.gateway.schemas import ReplayRequest
+from apps.gateway.routes.params import ADMIN, Limit, Offset, ResourceId
+from apps.gateway.schemas import Dashboard, DeadLetterList, DeadLetterRead, Envelope, ReplayRequest, refusals
 from servicekit import ok
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[ADMIN])
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=Envelope[Dashboard], responses=refusals(401, 403))
 async def dashboard(_: AdminOnly, peers: PeersDep) -> JSONResponse:
     """Everything an admin looks at first, fetched in parallel; a dead service only blanks its section."""
     apps = peers.apps
@@ -34,13 +30,21 @@ async def dashboard(_: AdminOnly, peers: PeersDep) -> JSONResponse:
     )
 
 
-@router.get("/dead-letters")
+@router.get(
+    "/dead-letters",
+    response_model=Envelope[DeadLetterList],
+    responses=refusals(401, 403, 422),
+)
 async def dead_letters(_: AdminOnly, peers: PeersDep, limit: Limit = 50, offset: Offset = 0) -> JSONResponse:
     params = {"limit": limit, "offset": offset}
     return ok(await peers.call(peers.apps.admin, "GET", "/dead-letters", params=params))
 
 
-@router.post("/dead-letters/{dead_letter_id}/replay")
+@router.post(
+    "/dead-letters/{dead_letter_id}/replay",
+    response_model=Envelope[DeadLetterRead],
+    responses=refusals(400, 401, 403, 404, 409, 413, 422),
+)
 async def replay(
     dead_letter_id: ResourceId, _: AdminOnly, peers: PeersDep, body: ReplayRequest | None = None
 ) -> JSONResponse:

@@ -2,35 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import AdminOnly, PeersDep
 from apps.gateway.peers import segment
-from apps.gateway.routes.params import ResourceId
-from apps.gateway.schemas import ProductCreate
+from apps.gateway.routes.params import ADMIN, Limit, Offset, ResourceId
+from apps.gateway.schemas import Envelope, ProductCreate, ProductList, ProductRead, link, refusals
 from servicekit import ok
 from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+CREATED_PRODUCT = "$response.body#/data/id"
+PRODUCT_LINKS = {
+    "GetProduct": link(
+        "GET", "/api/v1/products/{product_id}", "The product.", parameters={"product_id": CREATED_PRODUCT}
+    ),
+    "OrderProduct": link(
+        "POST",
+        "/api/v1/orders",
+        "Buy one unit of it.",
+        requestBody={"items": [{"productId": CREATED_PRODUCT, "quantity": 1}], "paymentMethod": {"token": "tok_ok"}},
+    ),
+}
 
 
-@router.get("/products")
+@router.get("/products", response_model=Envelope[ProductList], responses=refusals(422))
 async def list_products(peers: PeersDep, limit: Limit = 20, offset: Offset = 0) -> JSONResponse:
     params = {"limit": limit, "offset": offset}
     return ok(await peers.call(peers.apps.catalog, "GET", "/products", params=params))
 
 
-@router.get("/products/{product_id}")
+@router.get("/products/{product_id}", response_model=Envelope[ProductRead], responses=refusals(404, 422))
 async def get_product(product_id: ResourceId, peers: PeersDep) -> JSONResponse:
     return ok(await peers.call(peers.apps.catalog, "GET", f"/products/{segment(product_id)}"))
 
 
-@router.post("/products", status_code=201)
+@router.post(
+    "/products",
+    status_code=201,
+    response_model=Envelope[ProductRead],
+    responses={**refusals(400, 401, 403, 409, 413, 422), 201: {"links": PRODUCT_LINKS}},
+    dependencies=[ADMIN],
+)
 async def create_product(
     body: ProductCreate, _: AdminOnly, peers: PeersDep, key: RequestIdempotencyKey
 ) -> JSONResponse:
