@@ -3,7 +3,9 @@
     python -m tools.servers up [PROFILE]     start (or reuse) them, create .data/secrets.json
     python -m tools.servers down             stop the ones `up` started
 
-Beside redis runs the stream janitor (tools/janitor.py), which keeps the streams bounded.
+Beside redis runs the stream janitor (tools/janitor.py), which keeps the streams bounded. Every
+profile also gets sentry, the mesh's certificate authority (sidecars talk mTLS), and fresh API
+tokens for each app under .data/credentials/ (tools/dapr/with-credentials hands them out).
 
 components/profiles.yaml lists, per profile, the servers it needs and their ports.
 """
@@ -29,6 +31,12 @@ DATA = ROOT / ".data"
 PIDS = DATA / "run"
 JANITOR_INTERVAL_SECONDS = 300.0
 """How often the stream janitor sweeps the profile's redis (it keeps every entry younger than an hour)."""
+SENTRY_PORT = 4800
+"""Where sentry signs the sidecars' certificates (127.0.0.1); its health endpoint is the next port."""
+SENTRY_BINARY = ROOT / ".dapr" / "bin" / "runtime" / "sentry"
+SENTRY_CONFIG = ROOT / "config" / "sentry.yaml"
+CREDENTIALS = "credentials"
+"""The folder (under .data/ or a test run's folder) with one `<app-id>.env` of API tokens per app."""
 SECRET_FILES = {"secrets.json": ("jwt-signing-key",), "provisioning-secrets.json": ("provisioner-key",)}
 """The local secret stores' files (see components/local/*secret*.yaml) and the keys each holds."""
 
@@ -140,9 +148,98 @@ def ensure_secrets(folder: Path) -> None:
             path.chmod(0o600)
 
 
+def run_file_apps(run_file: Path = ROOT / "dapr.yaml") -> list[str]:
+    return [str(app["appID"]) for app in yaml.safe_load(run_file.read_text())["apps"]]
+
+
+def ensure_credentials(folder: Path, app_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Write new API tokens for every app: `APP_API_TOKEN` (sidecar -> app) and `DAPR_API_TOKEN` (app -> sidecar).
+
+    Each app gets its own pair, so one app's tokens open neither another app nor its sidecar.
+    """
+    target = folder / CREDENTIALS
+    target.mkdir(parents=True, exist_ok=True)
+    target.chmod(0o700)
+    issued: dict[str, dict[str, str]] = {}
+    for app_id in app_ids:
+        tokens = {"APP_API_TOKEN": secrets.token_urlsafe(32), "DAPR_API_TOKEN": secrets.token_urlsafe(32)}
+        path = target / f"{app_id}.env"
+        path.touch(mode=0o600)
+        path.write_text("".join(f"{name}={value}\n" for name, value in tokens.items()))
+        issued[app_id] = tokens
+    return issued
+
+
+def sentry_answers(health_port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", health_port), timeout=1) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            status_line = conn.recv(64).split(b"\r\n", 1)[0].split()
+            return len(status_line) > 1 and status_line[1] == b"200"
+    except OSError:
+        return False
+
+
+def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start sentry on 127.0.0.1:port in its own process group; wait until it is healthy.
+
+    On its first start it creates the mesh's root and issuer certificates in `data_dir`; sidecars
+    trust that root through DAPR_TRUST_ANCHORS (trust_anchors()).
+    """
+    if not SENTRY_BINARY.exists():
+        raise SystemExit(f"{SENTRY_BINARY} is missing: run `bash tools/dapr/install` (make setup does)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                str(SENTRY_BINARY),
+                "--config",
+                str(SENTRY_CONFIG),
+                "--issuer-credentials",
+                str(data_dir),
+                "--trust-domain",
+                "localhost",
+                "--listen-address",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(port + 1),
+                "--enable-metrics=false",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while not sentry_answers(port + 1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"sentry did not start on 127.0.0.1:{port}; see {log_file}")
+        time.sleep(0.1)
+    return process
+
+
+def trust_anchors(data_dir: Path) -> str:
+    """The root certificate sentry signs under: what every sidecar needs in DAPR_TRUST_ANCHORS."""
+    return (data_dir / "ca.crt").read_text()
+
+
 def up(profile: str) -> None:
     PIDS.mkdir(parents=True, exist_ok=True)
     ensure_secrets(DATA)
+    ensure_credentials(DATA, run_file_apps())
+    if sentry_answers(SENTRY_PORT + 1) and (DATA / "sentry" / "ca.crt").exists():
+        print(f"[servers] reusing the sentry already on 127.0.0.1:{SENTRY_PORT}", flush=True)
+    elif port_open(SENTRY_PORT) or port_open(SENTRY_PORT + 1):
+        raise SystemExit(f"127.0.0.1:{SENTRY_PORT} or {SENTRY_PORT + 1} is taken by something that is not sentry")
+    else:
+        sentry = start_sentry(SENTRY_PORT, DATA / "sentry", DATA / "sentry.log")
+        (PIDS / "sentry.pid").write_text(str(sentry.pid))
+        print(f"[servers] sentry started on 127.0.0.1:{SENTRY_PORT} (pid {sentry.pid})", flush=True)
     for name, port in profile_servers(profile).items():
         if name != "redis":
             raise SystemExit(f"tools/servers does not know how to start {name}")

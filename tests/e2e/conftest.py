@@ -32,7 +32,10 @@ def stack() -> Iterator[Stack]:
     global _stack
     run_dir = ROOT / ".data" / "test-runs" / time.strftime("%Y%m%d-%H%M%S")
     probe = AppProcess(
-        "probe", [sys.executable, str(Path(__file__).with_name("probe_app.py"))], {"PROBE_TOPICS": PROBE_TOPICS}
+        "probe",
+        [sys.executable, str(Path(__file__).with_name("probe_app.py"))],
+        {"PROBE_TOPICS": PROBE_TOPICS},
+        topics=tuple(PROBE_TOPICS.split(",")),
     )
     # Every anonymous test call comes from 127.0.0.1: loosen that one tier, keep the others as shipped.
     _stack = Stack(

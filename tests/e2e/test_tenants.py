@@ -99,10 +99,25 @@ def test_only_admin_may_call_provisioner(stack: Stack) -> None:
     target.touch()
     request = {"databaseUrl": f"sqlite+aiosqlite:///{target}"}
     key = json.loads((stack.run_dir / "provisioning-secrets.json").read_text())["provisioner-key"]
-    for via, headers in (("probe", {}), ("probe", {"x-provisioner-key": key}), ("gateway", {"x-provisioner-key": key})):
+    # The first wall: provisioner's sidecar refuses every caller but admin (config/provisioner.yaml).
+    for via, headers in (
+        ("probe", {}),
+        ("catalog", {"x-provisioner-key": key}),
+        ("gateway", {"x-provisioner-key": key}),
+    ):
         answer = stack.invoke(via, "provisioner", "/init-database", json=request, headers=headers)
+        assert answer.status_code == 403 and "access control policy has denied" in answer.text, (via, answer.text)
+    # The second wall: provisioner itself wants admin's app id and key, even from its own sidecar.
+    provisioner = stack.apps["provisioner"]
+    for headers in ({}, {"dapr-caller-app-id": "admin"}, {"dapr-caller-app-id": "catalog", "x-provisioner-key": key}):
+        answer = httpx.post(
+            f"{provisioner.app_url}/init-database",
+            json=request,
+            headers={**headers, "dapr-api-token": provisioner.app_token},
+            timeout=10,
+        )
         body = answer.json()
-        assert body["success"] is False and body["statusCode"] == 403, (via, body)
+        assert body["success"] is False and body["statusCode"] == 403, (headers, body)
         assert body["error"]["code"] == "CALLER_NOT_ALLOWED"
     assert tables_in(target) == set()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -14,7 +13,16 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools.servers import ensure_secrets, janitor_command, profile_servers, start_redis
+from tools.servers import (
+    CREDENTIALS,
+    ensure_credentials,
+    ensure_secrets,
+    janitor_command,
+    profile_servers,
+    start_redis,
+    start_sentry,
+    trust_anchors,
+)
 from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +37,8 @@ class AppProcess:
     app_id: str
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    topics: tuple[str, ...] = ()
+    """For a test-only app: the topics its sidecar may subscribe to (the shipped apps' are in the pub/sub YAML)."""
     app_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
@@ -36,6 +46,10 @@ class AppProcess:
     metrics_port: int = field(default_factory=free_port)
     app: Managed | None = None
     sidecar: Managed | None = None
+    app_token: str = ""
+    """What its sidecar presents to the app (APP_API_TOKEN); the harness issues one per app."""
+    dapr_token: str = ""
+    """What the app presents to its own sidecar (DAPR_API_TOKEN)."""
 
     @property
     def app_url(self) -> str:
@@ -75,8 +89,8 @@ class Stack:
         self.redis_port = free_port()
         self.redis: Managed | None = None
         self.janitor: Managed | None = None
-        self.app_token = secrets.token_urlsafe(24)
-        self.dapr_token = secrets.token_urlsafe(24)
+        self.sentry: Managed | None = None
+        self.sentry_port = free_port()
         self.apps: dict[str, AppProcess] = {}
         for entry in _read_run_file():
             command = [sys.executable if part == ".venv/bin/python" else str(part) for part in entry["command"]]  # type: ignore[attr-defined]
@@ -91,19 +105,49 @@ class Stack:
     def _render(self) -> None:
         """Copy the profile's YAML into the run folder, pointing it at this run's ports and files."""
         data = str(self.run_dir) + "/"
-        for folder in ("common", self.profile):
-            target = self.run_dir / "components" / folder
-            shutil.copytree(ROOT / "components" / folder, target, dirs_exist_ok=True)
+        for folder in ("components/common", f"components/{self.profile}", "config"):
+            target = self.run_dir / folder
+            shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
             for path in target.glob("*.yaml"):
                 text = path.read_text().replace(".data/", data)
                 path.write_text(text.replace("127.0.0.1:6379", f"127.0.0.1:{self.redis_port}"))
-        config = (ROOT / "config.yaml").read_text().replace(".data/", data)
-        (self.run_dir / "config.yaml").write_text(config)
+        for app in self.apps.values():
+            if not (self.run_dir / "config" / f"{app.app_id}.yaml").exists():
+                self._render_test_app(app)
         ensure_secrets(self.run_dir)
+        for app_id, tokens in ensure_credentials(self.run_dir, list(self.apps)).items():
+            self.apps[app_id].app_token = tokens["APP_API_TOKEN"]
+            self.apps[app_id].dapr_token = tokens["DAPR_API_TOKEN"]
         limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
         if self.rate_limit_tiers is not None:
             limits["tiers"] = self.rate_limit_tiers
         (self.run_dir / "ratelimits.yaml").write_text(yaml.safe_dump(limits))
+
+    def _render_test_app(self, app: AppProcess) -> None:
+        """A test-only app's sidecar: no app may call it, it reads no secret and publishes nothing."""
+        config = yaml.safe_load((self.run_dir / "config" / "gateway.yaml").read_text())
+        config["metadata"]["name"] = app.app_id
+        config["spec"]["secrets"]["scopes"] = [
+            {"storeName": scope["storeName"], "defaultAccess": "deny"} for scope in config["spec"]["secrets"]["scopes"]
+        ]
+        (self.run_dir / "config" / f"{app.app_id}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        pubsub_file = self.run_dir / "components" / self.profile / "pubsub.yaml"
+        pubsub = yaml.safe_load(pubsub_file.read_text())
+        scopes = {"publishingScopes": "", "subscriptionScopes": ",".join(app.topics)}
+        for entry in pubsub["spec"]["metadata"]:
+            if entry["name"] in scopes:
+                entry["value"] = f"{entry['value']};{app.app_id}={scopes[entry['name']]}"
+        pubsub_file.write_text(yaml.safe_dump(pubsub, sort_keys=False))
+
+    def _scoped_publisher(self, topic: str) -> str:
+        """The app whose sidecar may publish `topic` (publishingScopes of the run's pub/sub component)."""
+        pubsub = yaml.safe_load((self.run_dir / "components" / self.profile / "pubsub.yaml").read_text())
+        scopes = next(entry["value"] for entry in pubsub["spec"]["metadata"] if entry["name"] == "publishingScopes")
+        for scope in scopes.replace(" ", "").split(";"):
+            app_id, _, topics = scope.partition("=")
+            if topic in topics.split(","):
+                return app_id
+        raise ValueError(f"no app may publish {topic}")
 
     def _env(self, app: AppProcess) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
@@ -112,8 +156,10 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "JUNCTION_ENV": "development",
             "DAPR_HOST_IP": "127.0.0.1",
-            "APP_API_TOKEN": self.app_token,
-            "DAPR_API_TOKEN": self.dapr_token,
+            "APP_API_TOKEN": app.app_token,
+            "DAPR_API_TOKEN": app.dapr_token,
+            "JUNCTION_CREDENTIALS_DIR": str(self.run_dir / CREDENTIALS),
+            "DAPR_TRUST_ANCHORS": trust_anchors(self.run_dir / "sentry"),
             "APP_ID": app.app_id,
             "APP_PORT": str(app.app_port),
             "DAPR_HTTP_PORT": str(app.http_port),
@@ -157,7 +203,10 @@ class Stack:
             "--resources-path",
             str(components / self.profile),
             "--config",
-            str(self.run_dir / "config.yaml"),
+            str(self.run_dir / "config" / f"{app.app_id}.yaml"),
+            "--enable-mtls",
+            "--sentry-address",
+            f"127.0.0.1:{self.sentry_port}",
             "--enable-app-health-check",
             "--app-health-check-path",
             "/healthz",
@@ -178,6 +227,7 @@ class Stack:
         if set(profile_servers(self.profile)) != {"redis"}:
             raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
         self._render()
+        self.start_sentry()
         self.start_broker()
         self.start_janitor()
         for app in self.apps.values():
@@ -272,6 +322,12 @@ class Stack:
         self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
         self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
 
+    def start_sentry(self) -> None:
+        """Start sentry, the certificate authority every sidecar's mTLS identity comes from."""
+        log = self.run_dir / "logs" / "sentry.log"
+        self.sentry = Managed("sentry", [], env={}, cwd=self.run_dir, log=log)
+        self.sentry.process = start_sentry(self.sentry_port, self.run_dir / "sentry", log)
+
     def start_janitor(self) -> None:
         """Start the stream janitor beside the broker, as tools/servers does; nothing waits for it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
@@ -280,14 +336,15 @@ class Stack:
         self.janitor = Managed("janitor", command, env={**env, "JUNCTION_ENV": "development"}, cwd=ROOT, log=log)
         self.janitor.start()
 
-    def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str = "probe") -> None:
-        """Publish raw event data through an app's sidecar, as a misbehaving or replaying producer would."""
-        app = self.apps[via]
+    def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str | None = None) -> None:
+        """Publish raw event data through an app's sidecar (the topic's publisher unless told), as a
+        misbehaving or replaying producer would."""
+        app = self.apps[via or self._scoped_publisher(topic)]
         response = httpx.post(
             f"{app.sidecar_url}/v1.0/publish/pubsub/{topic}",
             params={"metadata.cloudevent.id": cloud_event_id, "metadata.cloudevent.type": topic},
             json=data,
-            headers={"dapr-api-token": self.dapr_token},
+            headers={"dapr-api-token": app.dapr_token},
             timeout=10,
         )
         response.raise_for_status()
@@ -299,7 +356,7 @@ class Stack:
         return httpx.post(
             f"{self.apps[via].sidecar_url}/{path.lstrip('/')}",
             json=json,
-            headers={**(headers or {}), "dapr-app-id": app_id, "dapr-api-token": self.dapr_token},
+            headers={**(headers or {}), "dapr-app-id": app_id, "dapr-api-token": self.apps[via].dapr_token},
             timeout=30,
         )
 
@@ -310,7 +367,7 @@ class Stack:
     def stop(self) -> None:
         for app in self.apps.values():
             self.stop_app(app.app_id)
-        for managed in (self.janitor, self.redis):
+        for managed in (self.janitor, self.redis, self.sentry):
             if managed is not None:
                 managed.stop()
 
