@@ -7,10 +7,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from apps.gateway.deps import AdminOnly, PeersDep
 from apps.gateway.public_errors import public_error
+from apps.gateway.routes.params import ADMIN
+from apps.gateway.schemas import Envelope, refusals
 from servicekit import JunctionError, ok
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -23,23 +25,26 @@ class ServiceUp(BaseModel):
 
 
 class HealthRead(BaseModel):
+    """For anyone: each service up or down, and `degraded` overall when one is down."""
+
     status: Literal["ok", "degraded"]
     service: Literal["gateway"]
     services: dict[str, ServiceUp]
 
 
-class HealthEnvelope(BaseModel):
-    success: Literal[True]
-    data: HealthRead
-    request_id: str = Field(alias="requestId")
-    timestamp: str
+class HealthDetailedRead(BaseModel):
+    """For admins: the gateway's sidecar components, and each service's readiness report or why it is down."""
+
+    status: Literal["ok", "degraded"]
+    gateway: dict[str, Any]
+    services: dict[str, dict[str, Any]]
 
 
 def _overall(statuses: list[str]) -> Literal["ok", "degraded"]:
     return "ok" if all(status == "ok" for status in statuses) else "degraded"
 
 
-@router.get("/health", response_model=HealthEnvelope, summary="Whether each service is up")
+@router.get("/health", response_model=Envelope[HealthRead], responses=refusals(), summary="Whether each service is up")
 async def health(peers: PeersDep) -> JSONResponse:
     """Say, for anyone, whether each service behind the gateway is up (`ok`) or down (`unavailable`).
 
@@ -53,11 +58,10 @@ async def health(peers: PeersDep) -> JSONResponse:
 
 @router.get(
     "/health/detailed",
+    response_model=Envelope[HealthDetailedRead],
+    responses=refusals(401, 403),
+    dependencies=[ADMIN],
     summary="Every service's checks and components (admin)",
-    responses={
-        401: {"description": "No bearer token, or not a valid one."},
-        403: {"description": "The token's role is not admin."},
-    },
 )
 async def health_detailed(_: AdminOnly, request: Request, peers: PeersDep) -> JSONResponse:
     """For admins: the gateway's sidecar components and each service's readiness checks, asked now.
