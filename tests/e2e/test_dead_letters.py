@@ -1,4 +1,5 @@
-"""Dead letters on the real stack: who failed, a replay that fails again stays visible, a fixed one lands."""
+"""Dead letters on the real stack: who failed, a replay reaches only that subscriber (on its own replay topic),
+one that fails again stays visible, a fixed one lands."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_order_flow import Json
@@ -26,14 +28,42 @@ def letters_of(gateway: httpx.Client, admin_auth: dict[str, str], event_id: str)
 
 def ledger(stack: Stack, order_id: str) -> list[Json]:
     """The simulated provider's books, read from payments itself (as its own sidecar would call it)."""
+    payments = stack.apps["payments"]
     response = httpx.get(
-        f"{stack.apps['payments'].app_url}/provider/ledger",
+        f"{payments.app_url}/provider/ledger",
         params={"orderId": order_id},
-        headers={"dapr-api-token": stack.app_token},
+        headers={"dapr-api-token": payments.app_token},
         timeout=10,
     )
     items: list[Json] = response.json()["data"]["items"]
     return items
+
+
+def subscribed_topics(stack: Stack, app_id: str) -> set[str]:
+    """The topics an app's sidecar has subscribed, from its own metadata API."""
+    app = stack.apps[app_id]
+    response = httpx.get(f"{app.sidecar_url}/v1.0/metadata", headers={"dapr-api-token": app.dapr_token}, timeout=10)
+    response.raise_for_status()
+    return {str(subscription["topic"]) for subscription in response.json().get("subscriptions", [])}
+
+
+def test_each_subscriber_alone_reads_its_own_replay_topic(stack: Stack) -> None:
+    readers = {
+        app_id: {t for t in subscribed_topics(stack, app_id) if t.startswith("replays.")} for app_id in stack.apps
+    }
+    consumers = ("orders", "payments", "notifications", "analytics")
+    assert {app_id: topics for app_id, topics in readers.items() if topics} == {
+        app: {f"replays.{app}"} for app in consumers
+    }
+
+
+def test_admin_may_not_publish_the_events_it_replays(stack: Stack) -> None:
+    """Replays work without it: admin's sidecar refuses an owner's topic (topic scoping)."""
+    event_id = uuid.uuid4().hex
+    envelope = {"eventId": event_id, "schemaVersion": 1, "occurredAt": recent(), "payload": {}}
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        stack.publish("order.created", event_id, envelope, via="admin")
+    assert refused.value.response.status_code == 403
 
 
 def test_a_replay_that_fails_again_is_a_new_letter_and_a_fixed_replay_charges_once(
@@ -61,6 +91,15 @@ def test_a_replay_that_fails_again_is_a_new_letter_and_a_fixed_replay_charges_on
         what="the replay's failure as a new letter",
     )
     assert (second["status"], second["replayOf"]) == ("PENDING", first["id"])
+    # The replay travelled on payments' own replay topic, still named after the event's topic.
+    replay = second["cloudEvent"]
+    assert (replay["topic"], replay["type"], replay["id"], replay["source"]) == (
+        "replays.payments",
+        "order.created",
+        event_id,
+        "admin",
+    )
+    assert second["originalTopic"] == "order.created"
     assert (old["id"], old["status"], old["failedAgainAs"]) == (first["id"], "FAILED_AGAIN", second["id"])
 
     fixed = gateway.post(f"/admin/dead-letters/{second['id']}/replay", json={"payload": good}, headers=admin_auth)
