@@ -151,8 +151,8 @@ def test_rate_limit_answers_429_with_retry_after(gateway: httpx.Client, account:
     assert statuses[-1] == 429, statuses
 
 
-def test_detailed_health_reports_services_and_components(gateway: httpx.Client) -> None:
-    health = gateway.get("/health/detailed")
+def test_detailed_health_reports_services_and_components(gateway: httpx.Client, admin_auth: dict[str, str]) -> None:
+    health = gateway.get("/health/detailed", headers=admin_auth)
     assert health.status_code == 200, health.text
     report = health.json()["data"]
     assert report["services"]["identity"]["status"] == "ok"

@@ -95,7 +95,7 @@ def test_a_publish_refused_for_good_is_set_aside_with_its_envelope(tmp_path: Pat
         assert sidecar.published == [("order.created", sent)]
         [(topic, letter)] = sidecar.cloud_events
         assert topic == "deadletters"
-        assert EventEnvelope.model_validate(letter["data"]) == refused  # admin can replay it once fixed
+        assert EventEnvelope.model_validate(letter["data"]) == refused  # kept whole for an operator to inspect
         assert "PUBLISH_REFUSED" in letter["junctionerror"]
 
     run(tmp_path, scenario)
