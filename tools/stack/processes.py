@@ -18,18 +18,24 @@ _PORT_RANGE = range(20000, 32000)
 _handed_out: set[int] = set()
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on, outside the ephemeral range, never handed out twice."""
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(count: int = 1) -> int:
+    """A loopback port nobody listens on (with the `count - 1` after it), outside the ephemeral range,
+    never handed out twice."""
     for _ in range(200):
         port = random.choice(_PORT_RANGE)  # noqa: S311 - spreading picks, not a secret
-        if port in _handed_out:
+        ports = range(port, port + count)
+        if _handed_out.intersection(ports) or not all(_bindable(p) for p in ports):
             continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
+        _handed_out.update(ports)
         return port
     raise RuntimeError("no free loopback port found")
 

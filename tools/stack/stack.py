@@ -18,8 +18,7 @@ from tools.servers import (
     ensure_credentials,
     ensure_secrets,
     janitor_command,
-    profile_servers,
-    start_redis,
+    load_profile,
     start_sentry,
     trust_anchors,
 )
@@ -72,7 +71,7 @@ def _run_file_common() -> dict[str, object]:
 
 
 class Stack:
-    """Render components for this run, start redis and every app with its sidecar, and stop them all."""
+    """Render components for this run, start the profile's servers and every app with its sidecar, and stop them all."""
 
     def __init__(
         self,
@@ -86,8 +85,11 @@ class Stack:
         self.run_dir = run_dir
         self.profile = profile
         self.rate_limit_tiers = rate_limit_tiers
-        self.redis_port = free_port()
-        self.redis: Managed | None = None
+        self.servers = load_profile(profile)
+        self.kinds = self.servers.kinds()
+        self.server_ports = {name: free_port(kind.ports) for name, kind in self.kinds.items()}
+        """Each server's base port in this run (the profile's ports are `make run`'s)."""
+        self.server_processes: dict[str, Managed] = {}
         self.janitor: Managed | None = None
         self.sentry: Managed | None = None
         self.sentry_port = free_port()
@@ -104,13 +106,11 @@ class Stack:
     # ---- set-up -------------------------------------------------------------------------
     def _render(self) -> None:
         """Copy the profile's YAML into the run folder, pointing it at this run's ports and files."""
-        data = str(self.run_dir) + "/"
         for folder in ("components/common", f"components/{self.profile}", "config"):
             target = self.run_dir / folder
             shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
             for path in target.glob("*.yaml"):
-                text = path.read_text().replace(".data/", data)
-                path.write_text(text.replace("127.0.0.1:6379", f"127.0.0.1:{self.redis_port}"))
+                path.write_text(self._this_run(path.read_text()))
         for app in self.apps.values():
             if not (self.run_dir / "config" / f"{app.app_id}.yaml").exists():
                 self._render_test_app(app)
@@ -122,6 +122,15 @@ class Stack:
         if self.rate_limit_tiers is not None:
             limits["tiers"] = self.rate_limit_tiers
         (self.run_dir / "ratelimits.yaml").write_text(yaml.safe_dump(limits))
+
+    def _this_run(self, text: str) -> str:
+        """Point a component file or a setting at this run's folder and server ports."""
+        text = text.replace(".data/", str(self.run_dir) + "/")
+        for name, kind in self.kinds.items():
+            for offset in range(kind.ports):
+                ours, theirs = self.servers.servers[name] + offset, self.server_ports[name] + offset
+                text = text.replace(f"127.0.0.1:{ours}", f"127.0.0.1:{theirs}")
+        return text
 
     def _render_test_app(self, app: AppProcess) -> None:
         """A test-only app's sidecar: no app may call it, it reads no secret and publishes nothing."""
@@ -167,11 +176,12 @@ class Stack:
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
             "TENANT_DATABASE_URL_TEMPLATE": f"sqlite+aiosqlite:///{self.run_dir}/tenants/{{subdomain}}.db",
             "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
-            "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{self.redis_port}/1",
             "HEALTH_APPS": json.dumps(
                 sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))
             ),
-            **{k: v for k, v in app.env.items() if k != "RATE_LIMIT_STORAGE_URL"},
+            **{key: self._this_run(value) for key, value in app.env.items()},
+            # The profile's settings win over the run file's (a DATABASE_URL on PostgreSQL, say).
+            **{key: self._this_run(value.replace("{app_id}", app.app_id)) for key, value in self.servers.env.items()},
         }
 
     def _daprd(self, app: AppProcess) -> list[str]:
@@ -224,12 +234,12 @@ class Stack:
         if not DAPRD.exists():
             raise RuntimeError(f"{DAPRD} is missing: run `bash tools/dapr/install` (make test does)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if set(profile_servers(self.profile)) != {"redis"}:
-            raise RuntimeError(f"the harness cannot start the servers of profile {self.profile}")
         self._render()
         self.start_sentry()
-        self.start_broker()
-        self.start_janitor()
+        for name in self.kinds:
+            self.start_server(name)
+        if "redis" in self.kinds:
+            self.start_janitor()
         for app in self.apps.values():
             self._launch(app)
         for app in self.apps.values():
@@ -313,14 +323,18 @@ class Stack:
         self.wait_ready(app_id)
 
     def kill_broker(self) -> None:
-        """Kill redis-server at once: what it had not yet written to its append-only file is lost."""
-        if self.redis is not None:
-            self.redis.kill()
+        """Kill the pub/sub broker at once: what it had not yet made durable is lost."""
+        self.server_processes[self.servers.broker].kill()
 
     def start_broker(self) -> None:
-        """Start redis-server on this run's port and data folder, so its persisted data comes back."""
-        self.redis = Managed("redis", [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / "redis.log")
-        self.redis.process = start_redis(self.redis_port, self.run_dir / "redis", self.redis.log)
+        """Start the broker again on this run's port and data folder, so its persisted data comes back."""
+        self.start_server(self.servers.broker)
+
+    def start_server(self, name: str) -> None:
+        """Start one of the profile's servers on this run's port and data folder."""
+        managed = Managed(name, [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / f"{name}.log")
+        managed.process = self.kinds[name].start(self.server_ports[name], self.run_dir / name, managed.log)
+        self.server_processes[name] = managed
 
     def start_sentry(self) -> None:
         """Start sentry, the certificate authority every sidecar's mTLS identity comes from."""
@@ -331,7 +345,7 @@ class Stack:
     def start_janitor(self) -> None:
         """Start the stream janitor beside the broker, as tools/servers does; nothing waits for it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
-        command = janitor_command(self.redis_port)
+        command = janitor_command(self.server_ports["redis"])
         log = self.run_dir / "logs" / "janitor.log"
         self.janitor = Managed("janitor", command, env={**env, "JUNCTION_ENV": "development"}, cwd=ROOT, log=log)
         self.janitor.start()
@@ -367,7 +381,7 @@ class Stack:
     def stop(self) -> None:
         for app in self.apps.values():
             self.stop_app(app.app_id)
-        for managed in (self.janitor, self.redis, self.sentry):
+        for managed in (self.janitor, *self.server_processes.values(), self.sentry):
             if managed is not None:
                 managed.stop()
 

@@ -1,0 +1,32 @@
+"""What every server kind shares: where the project is, installing a Debian package, probing a port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def apt_install(package: str, binary: str) -> str:
+    """Install a Debian package when its binary is missing; return the binary's path."""
+    found = shutil.which(binary) or (f"/usr/bin/{binary}" if Path(f"/usr/bin/{binary}").exists() else None)
+    if found:
+        return found
+    print(f"[servers] installing {package} from Debian's packages ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], check=True, env=env)
+    found = shutil.which(binary) or f"/usr/bin/{binary}"
+    if not Path(found).exists():
+        raise SystemExit(f"{package} installed but {binary} was not found")
+    return found

@@ -1,0 +1,88 @@
+"""redis-server from Debian's packages, and the stream janitor that runs beside it (tools/janitor.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tools.servers.processes import ROOT, apt_install
+
+JANITOR_INTERVAL_SECONDS = 300.0
+"""How often the stream janitor sweeps the profile's redis (it keeps every entry younger than an hour)."""
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start a redis-server on 127.0.0.1:port in its own process group; wait until it answers PING."""
+    binary = apt_install("redis-server", "redis-server")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                # fsync every write before answering: a SIGKILL or power loss then loses no
+                # acknowledged event (everysec loses up to a second of them); see docs/benchmarks.md.
+                "--appendfsync",
+                "always",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 15
+    while not redis_answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"redis-server did not start on 127.0.0.1:{port}; see {log_file}")
+        time.sleep(0.1)
+    return process
+
+
+def janitor_command(port: int, *, interval_seconds: float = JANITOR_INTERVAL_SECONDS) -> list[str]:
+    """The stream janitor (tools/janitor.py) for the redis on `port`: it trims only acknowledged entries."""
+    return [sys.executable, "-m", "tools.janitor", "--port", str(port), "--interval", str(interval_seconds)]
+
+
+def start_janitor(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start the stream janitor in its own process group; nothing waits for it."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            janitor_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+class Redis:
+    """redis-server with an append-only file fsynced on every write."""
+
+    name = "redis"
+    ports = 1
+
+    def answers(self, port: int) -> bool:
+        return redis_answers(port)
+
+    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+        return start_redis(port, data_dir, log_file)

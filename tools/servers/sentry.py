@@ -1,0 +1,73 @@
+"""sentry, the mesh's certificate authority (built with the Dapr runtime into .dapr/bin/runtime)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tools.servers.processes import ROOT
+
+SENTRY_PORT = 4800
+"""Where sentry signs the sidecars' certificates (127.0.0.1); its health endpoint is the next port."""
+SENTRY_BINARY = ROOT / ".dapr" / "bin" / "runtime" / "sentry"
+SENTRY_CONFIG = ROOT / "config" / "sentry.yaml"
+
+
+def sentry_answers(health_port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", health_port), timeout=1) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            status_line = conn.recv(64).split(b"\r\n", 1)[0].split()
+            return len(status_line) > 1 and status_line[1] == b"200"
+    except OSError:
+        return False
+
+
+def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start sentry on 127.0.0.1:port in its own process group; wait until it is healthy.
+
+    On its first start it creates the mesh's root and issuer certificates in `data_dir`; sidecars
+    trust that root through DAPR_TRUST_ANCHORS (trust_anchors()).
+    """
+    if not SENTRY_BINARY.exists():
+        raise SystemExit(f"{SENTRY_BINARY} is missing: run `bash tools/dapr/install` (make setup does)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                str(SENTRY_BINARY),
+                "--config",
+                str(SENTRY_CONFIG),
+                "--issuer-credentials",
+                str(data_dir),
+                "--trust-domain",
+                "localhost",
+                "--listen-address",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(port + 1),
+                "--enable-metrics=false",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while not sentry_answers(port + 1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"sentry did not start on 127.0.0.1:{port}; see {log_file}")
+        time.sleep(0.1)
+    return process
+
+
+def trust_anchors(data_dir: Path) -> str:
+    """The root certificate sentry signs under: what every sidecar needs in DAPR_TRUST_ANCHORS."""
+    return (data_dir / "ca.crt").read_text()
