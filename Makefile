@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PROFILE ?= local
+PROFILE ?=
+# One profile (components/<name>/) for run, test-e2e and chaos; `make test` without it runs the CI matrix.
+RUN_PROFILE := $(or $(PROFILE),local)
 
 .PHONY: setup run test test-unit test-e2e lint format bench chaos fuzz clean
 
@@ -17,16 +19,16 @@ setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI
 	bash tools/dapr/install
 
 run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
-	bash tools/run $(PROFILE)
+	bash tools/run $(RUN_PROFILE)
 
-test: setup  ## the whole suite: unit, contract and end-to-end (real sidecars, real broker)
-	bash tools/pytest tests
+test: setup  ## the whole suite: unit once, then end-to-end on every CI profile (or PROFILE=<name> alone)
+	$(PY) -m tools.matrix $(PROFILE)
 
 test-unit: $(VENV)/.installed
 	bash tools/pytest tests/unit
 
 test-e2e: setup
-	bash tools/pytest tests/e2e
+	JUNCTION_PROFILE=$(RUN_PROFILE) bash tools/pytest tests/e2e
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check apps libs tests tools bench

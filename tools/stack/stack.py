@@ -77,15 +77,16 @@ class Stack:
         self,
         run_dir: Path,
         *,
-        profile: str = "local",
+        profile: str | None = None,
         extra_apps: list[AppProcess] | None = None,
         rate_limit_tiers: list[dict[str, object]] | None = None,
         app_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.run_dir = run_dir
-        self.profile = profile
+        self.profile = profile or os.environ.get("JUNCTION_PROFILE", "local")
+        """The component profile (components/<name>/); `make test PROFILE=<name>` sets JUNCTION_PROFILE."""
         self.rate_limit_tiers = rate_limit_tiers
-        self.servers = load_profile(profile)
+        self.servers = load_profile(self.profile)
         self.kinds = self.servers.kinds()
         self.server_ports = {name: free_port(kind.ports) for name, kind in self.kinds.items()}
         """Each server's base port in this run (the profile's ports are `make run`'s)."""
