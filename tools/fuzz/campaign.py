@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.fuzz import hooks
 from tools.fuzz.hooks import TOKEN_ENV
-from tools.stack.stack import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+HOOKS = str(Path(hooks.__file__))
+"""Loaded by file, not as `tools.fuzz.hooks`: schemathesis then imports nothing of the project but the hooks."""
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -45,10 +49,18 @@ class Campaign:
     seed: int = 8
     roles: tuple[str, ...] = ("customer", "admin")
     request_timeout: float = 30.0
+    skip_paths: tuple[str, ...] = ()
+    """Operations left out, by path (what the stack's rate limits would turn against the tests after this run)."""
 
 
-FULL = Campaign("full", max_examples=100, min_cases=1000)
-BOUNDED = Campaign("bounded", max_examples=4, min_cases=300, phases=("coverage", "fuzzing"))
+FULL = Campaign("full", max_examples=100, min_cases=1000, phases=("examples", "coverage", "fuzzing", "stateful"))
+"""Stateful too: sequences that follow the OpenAPI's links (a created product, then its order, ...)."""
+# The shared test stack keeps the shipped count of wrong logins per address, and a client past it is refused
+# every login for up to an hour: fuzzing sign-in there would lock the tests after this one out. `make fuzz`
+# boots a stack without that tier and fuzzes sign-in too.
+BOUNDED = Campaign(
+    "bounded", max_examples=8, min_cases=1000, phases=("coverage", "fuzzing"), skip_paths=("/api/v1/auth/login",)
+)
 
 
 @dataclass
@@ -128,6 +140,7 @@ def _command(campaign: Campaign, gateway_url: str, report: Path, config: Path) -
         "json",
         "--report-json-path",
         str(report),
+        *[option for path in campaign.skip_paths for option in ("--exclude-path", path)],
     ]
 
 
@@ -136,23 +149,20 @@ def run_pass(campaign: Campaign, gateway_url: str, role: str, token: str, out_di
     out_dir.mkdir(parents=True, exist_ok=True)
     report, output, config = out_dir / f"{role}.json", out_dir / f"{role}.txt", out_dir / "schemathesis.toml"
     config.write_text(CONFIG)
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tools.fuzz.hooks", TOKEN_ENV: token, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, TOKEN_ENV: token}
     begun = time.monotonic()
-    with output.open("w") as log:
-        process = subprocess.Popen(
-            _command(campaign, gateway_url, report, config),
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    command = _command(campaign, gateway_url, report, config)
+    with (
+        output.open("w") as log,
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process,
+    ):
         assert process.stdout is not None
         for line in process.stdout:
             log.write(line)
             if echo:
                 print(line, end="", flush=True)
-        process.wait()
     seconds = time.monotonic() - begun
     if not report.exists():
         raise RuntimeError(f"schemathesis wrote no report (exit {process.returncode}); its output: {output}")

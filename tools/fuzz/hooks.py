@@ -1,4 +1,4 @@
-"""schemathesis hooks (SCHEMATHESIS_HOOKS=tools.fuzz.hooks): the pass's bearer token where the OpenAPI asks for one.
+"""schemathesis hooks (SCHEMATHESIS_HOOKS=<this file>): the pass's bearer token where the OpenAPI asks for one.
 
 Operations without a security requirement (sign-up, sign-in, the catalogue, health) are fuzzed anonymously,
 as a visitor would call them; `ignored_auth` still checks that the others refuse a missing or forged token.

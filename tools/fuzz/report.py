@@ -21,6 +21,8 @@ def render(outcome: Outcome, command: str) -> str:
     seconds = sum(p.seconds for p in outcome.passes)
     lines.append(f"| all | | {outcome.cases} | {outcome.server_errors} | | {seconds:.0f} |")
     lines += ["", f"Checks: {', '.join(campaign.checks)}. Seed {campaign.seed}."]
+    if campaign.skip_paths:
+        lines.append(f"Left out: {', '.join(campaign.skip_paths)}.")
     findings = outcome.findings
     lines += ["", "Clean: 0 server errors, every response as documented." if not findings else "Findings:"]
     lines += [f"- {finding}" for finding in findings]
