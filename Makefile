@@ -43,10 +43,10 @@ bench: setup  ## throughput and latency through the gateway, written to docs/ben
 	$(PY) -m bench.run --output docs/benchmarks.md
 
 chaos: setup  ## SIGKILLs under load through the gateway, then the books, written to docs/reliability.md
-	$(PY) -m tools.chaos --output docs/reliability.md
+	JUNCTION_PROFILE=$(RUN_PROFILE) $(PY) -m tools.chaos --output docs/reliability.md
 
 fuzz: setup  ## schemathesis against the gateway's OpenAPI as a customer and as the admin, on a stack of its own
-	$(PY) -m tools.fuzz
+	JUNCTION_PROFILE=$(RUN_PROFILE) $(PY) -m tools.fuzz
 
 clean:
 	rm -rf .data .dapr/logs
