@@ -80,7 +80,9 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app, refusals_as_200=not public)
-    app.include_router(health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None)))
+    app.include_router(
+        health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None), detailed=not public)
+    )
     for router in routers:
         app.include_router(router)
 

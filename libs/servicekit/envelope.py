@@ -94,7 +94,9 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
         code = codes.get(exc.status_code, "HTTP_ERROR")
         err = error_for_status(exc.status_code, str(exc.detail), code=code)
         err.status = exc.status_code  # keep 405 and friends exactly
-        return failure(err)
+        answer = failure(err)
+        answer.headers.update(exc.headers or {})  # a 405 says which methods are allowed (RFC 9110)
+        return answer
 
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)

@@ -62,22 +62,32 @@ def sidecar_components(sidecar: DaprSidecar) -> ComponentList:
 
 
 def health_router(
-    checks: Callable[[], Mapping[str, ReadinessCheck]], components: Callable[[], ComponentList | None]
+    checks: Callable[[], Mapping[str, ReadinessCheck]],
+    components: Callable[[], ComponentList | None],
+    *,
+    detailed: bool = True,
 ) -> APIRouter:
-    """Build the two probes; both callables are read per call so the lifespan can fill them in."""
+    """Build the two probes; both callables are read per call so the lifespan can fill them in.
+
+    `detailed` readiness names each check's result and the sidecar's components; a public app (the
+    gateway, whose port faces clients) says only ready or not, and admins read the details elsewhere.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
     async def liveness() -> JSONResponse:
         return ok({"status": "ok"})
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "A check failed: not ready (the error envelope)"}})
     async def readiness() -> JSONResponse:
         named = dict(checks())
         results = await asyncio.gather(*(_run(check) for check in named.values()))
         report: dict[str, Any] = dict(zip(named, results, strict=True))
         if not all(result == "ok" for result in results):
-            return failure(DependencyUnavailable("Not ready.", code="NOT_READY", details={"checks": report}))
+            details = {"checks": report} if detailed else None
+            return failure(DependencyUnavailable("Not ready.", code="NOT_READY", details=details))
+        if not detailed:
+            return ok({"status": "ready"})
         listed = components()
         loaded = await asyncio.wait_for(listed(), CHECK_TIMEOUT_SECONDS) if listed else []
         return ok({"status": "ready", "checks": report, "components": loaded})

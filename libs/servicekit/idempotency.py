@@ -15,6 +15,12 @@ from servicekit.errors import BadRequest
 from servicekit.keys import valid_idempotency_key
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+_DOCUMENTED = Header(
+    alias=IDEMPOTENCY_KEY_HEADER,
+    description="Repeat a write safely: the same key answers what the first request did.",
+    json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x20-\\x7e]+$"},
+)
+"""What the OpenAPI says of the key; the check below still answers a bad one with its own 400."""
 
 
 def check_idempotency_key(key: str) -> str:
@@ -26,11 +32,11 @@ def check_idempotency_key(key: str) -> str:
     return key
 
 
-async def _sent_key(key: Annotated[str | None, Header(alias=IDEMPOTENCY_KEY_HEADER)] = None) -> str | None:
+async def _sent_key(key: Annotated[str | None, _DOCUMENTED] = None) -> str | None:
     return None if key is None else check_idempotency_key(key)
 
 
-async def _key_for_this_request(key: Annotated[str | None, Header(alias=IDEMPOTENCY_KEY_HEADER)] = None) -> str:
+async def _key_for_this_request(key: Annotated[str | None, _DOCUMENTED] = None) -> str:
     return uuid.uuid4().hex if key is None else check_idempotency_key(key)
 
 

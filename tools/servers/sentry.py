@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -25,19 +27,12 @@ def sentry_answers(health_port: int) -> bool:
         return False
 
 
-def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-    """Start sentry on 127.0.0.1:port in its own process group; wait until it is healthy.
+CREDENTIAL_FILES = ("ca.crt", "issuer.crt", "issuer.key")
 
-    On its first start it creates the mesh's root and issuer certificates in `data_dir`; sidecars
-    trust that root through DAPR_TRUST_ANCHORS (trust_anchors()).
-    """
-    if not SENTRY_BINARY.exists():
-        raise SystemExit(f"{SENTRY_BINARY} is missing: run `bash tools/dapr/install` (make setup does)")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+
+def _launch(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
     with log_file.open("ab") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [
                 str(SENTRY_BINARY),
                 "--config",
@@ -60,6 +55,49 @@ def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def _create_credentials(port: int, data_dir: Path, log_file: Path) -> None:
+    """Let a first sentry write the root and issuer certificates, then stop it.
+
+    A sentry that created them itself notices its own files a moment later and reloads, closing its
+    gRPC server for seconds (three times, 2 s apart): a sidecar asking for its certificate then
+    exits. One started on existing credentials never reloads.
+    """
+    process = _launch(port, data_dir, log_file)
+    deadline = time.monotonic() + 30
+    try:
+        while not all((data_dir / name).exists() for name in CREDENTIAL_FILES):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"sentry did not create its credentials in {data_dir}; see {log_file}")
+            time.sleep(0.1)
+    finally:
+        _stop(process)
+
+
+def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start sentry on 127.0.0.1:port (health on port + 1) in its own process group; wait until healthy.
+
+    The mesh's root and issuer certificates live in `data_dir` (created on the first start);
+    sidecars trust that root through DAPR_TRUST_ANCHORS (trust_anchors()).
+    """
+    if not SENTRY_BINARY.exists():
+        raise SystemExit(f"{SENTRY_BINARY} is missing: run `bash tools/dapr/install` (make setup does)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    if not all((data_dir / name).exists() for name in CREDENTIAL_FILES):
+        _create_credentials(port, data_dir, log_file)
+    process = _launch(port, data_dir, log_file)
     deadline = time.monotonic() + 30
     while not sentry_answers(port + 1):
         if process.poll() is not None or time.monotonic() > deadline:

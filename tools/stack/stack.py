@@ -93,7 +93,7 @@ class Stack:
         self.server_processes: dict[str, Managed] = {}
         self.janitor: Managed | None = None
         self.sentry: Managed | None = None
-        self.sentry_port = free_port()
+        self.sentry_port = free_port(2)  # its health endpoint takes the next port
         self.apps: dict[str, AppProcess] = {}
         for entry in _read_run_file():
             command = [sys.executable if part == ".venv/bin/python" else str(part) for part in entry["command"]]  # type: ignore[attr-defined]
@@ -184,6 +184,10 @@ class Stack:
             # The profile's settings win over the run file's (a DATABASE_URL on PostgreSQL, say).
             **{key: self._this_run(value.replace("{app_id}", app.app_id)) for key, value in self.servers.env.items()},
         }
+
+    def setting(self, app_id: str, name: str) -> str:
+        """What an app of this run is given as `name` (its DATABASE_URL, say): tests read its stores through it."""
+        return self._env(self.apps[app_id])[name]
 
     def _daprd(self, app: AppProcess) -> list[str]:
         components = self.run_dir / "components"

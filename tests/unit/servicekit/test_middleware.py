@@ -175,3 +175,23 @@ def test_sidecar_token_is_checked_before_body_size() -> None:
     with TestClient(build_app([router], app_api_token=SIDECAR_TOKEN, max_body_bytes=8)) as client:
         response = client.post("/upload", content=b"x" * 100)
     assert response.json()["error"]["code"] == "NOT_FROM_SIDECAR"
+
+
+def test_a_public_apps_readiness_names_no_check_and_no_component() -> None:
+    with TestClient(build_app(public=True)) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json()["data"] == {"status": "ready"}
+
+
+def test_a_method_not_allowed_says_which_are() -> None:
+    router = APIRouter()
+
+    @router.get("/only-get")
+    async def only_get() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(build_app([router], public=True)) as client:
+        answer = client.post("/only-get")
+    assert answer.status_code == 405 and answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert answer.headers["allow"] == "GET"
