@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_open_apps_in_production(self) -> ServiceSettings:
+        """In production each app has its own pair of tokens (docs/security.md), from a secret."""
         if self.is_production and self.app_api_token is None:
             raise ValueError("APP_API_TOKEN must be set when JUNCTION_ENV=production")
+        if self.is_production and self.dapr_api_token is None:
+            raise ValueError("DAPR_API_TOKEN must be set when JUNCTION_ENV=production")
         return self

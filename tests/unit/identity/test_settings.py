@@ -19,6 +19,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def production(monkeypatch: pytest.MonkeyPatch, *, email: str | None = None, password: str | None = None) -> None:
     monkeypatch.setenv("JUNCTION_ENV", "production")
     monkeypatch.setenv("APP_API_TOKEN", APP_TOKEN)
+    monkeypatch.setenv("DAPR_API_TOKEN", "dapr-" + APP_TOKEN)
     if email is not None:
         monkeypatch.setenv("JUNCTION_ADMIN_EMAIL", email)
     if password is not None:
@@ -66,9 +67,16 @@ def test_production_without_app_token_is_refused(monkeypatch: pytest.MonkeyPatch
         IdentitySettings()
 
 
+def test_production_without_dapr_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    production(monkeypatch, email="ops@example.com", password="a-real-admin-password")
+    monkeypatch.delenv("DAPR_API_TOKEN")
+    with pytest.raises(ValidationError, match="DAPR_API_TOKEN"):
+        IdentitySettings()
+
+
 def test_keyword_arguments_are_checked_too() -> None:
     with pytest.raises(ValidationError, match="defaults are refused in production"):
-        IdentitySettings(JUNCTION_ENV="production", app_api_token=APP_TOKEN)
+        IdentitySettings(JUNCTION_ENV="production", app_api_token=APP_TOKEN, dapr_api_token=APP_TOKEN)
 
 
 @pytest.mark.parametrize("ttl", [59, 86401])
