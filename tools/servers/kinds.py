@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Protocol
 
+from tools.servers.kafka import Kafka
 from tools.servers.nats import Nats
 from tools.servers.redis import Redis
 
@@ -25,4 +26,4 @@ class ServerKind(Protocol):
         ...
 
 
-KINDS: dict[str, ServerKind] = {kind.name: kind for kind in (Redis(), Nats())}
+KINDS: dict[str, ServerKind] = {kind.name: kind for kind in (Redis(), Nats(), Kafka())}
