@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from apps.orders.storage import outbox
 from tests.e2e.conftest import Account, wait_until
 from tests.e2e.test_order_flow import Json
 from tools.stack import Stack
+from tools.stack.stores import state_items, with_connection
 
 
 def orders_letters(gateway: httpx.Client, admin_auth: dict[str, str], event_id: str) -> list[Json]:
@@ -29,12 +32,13 @@ def test_an_unreadable_outbox_row_is_set_aside_to_admin_and_the_rest_still_flow(
     make_product: Callable[..., dict[str, Any]],
 ) -> None:
     event_id = uuid.uuid4().hex
-    created = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(stack.run_dir / "orders.db", timeout=10) as db:  # first in line: older than anything
-        db.execute(
-            "INSERT INTO outbox (event_id, topic, body, created_at) VALUES (?, ?, ?, ?)",
-            (event_id, "order.created", "{not an envelope", created),
-        )
+    created = datetime.now(UTC) - timedelta(minutes=1)  # first in line: older than anything
+    row = {"event_id": event_id, "topic": "order.created", "body": "{not an envelope", "created_at": created}
+
+    async def put_poison(db: AsyncConnection) -> None:
+        await db.execute(insert(outbox).values(**row))
+
+    with_connection(stack.setting("orders", "DATABASE_URL"), put_poison)
 
     (letter,) = wait_until(
         lambda: orders_letters(gateway, admin_auth, event_id), bool, timeout=30, what="the set-aside outbox row"
@@ -42,10 +46,12 @@ def test_an_unreadable_outbox_row_is_set_aside_to_admin_and_the_rest_still_flow(
     assert letter["originalTopic"] == "order.created"
     assert letter["cloudEvent"]["data"] == {"raw": "{not an envelope"}
     assert letter["cloudEvent"]["junctionerror"].startswith("UNREADABLE_BODY")
-    with sqlite3.connect(stack.run_dir / "orders.db", timeout=10) as db:
-        failed_at, error, published_at = db.execute(
-            "SELECT failed_at, error, published_at FROM outbox WHERE event_id = ?", (event_id,)
-        ).fetchone()
+
+    async def read_back(db: AsyncConnection) -> Any:
+        query = select(outbox.c.failed_at, outbox.c.error, outbox.c.published_at).where(outbox.c.event_id == event_id)
+        return (await db.execute(query)).one()
+
+    failed_at, error, published_at = with_connection(stack.setting("orders", "DATABASE_URL"), read_back)
     assert (failed_at is not None, error.startswith("UNREADABLE_BODY"), published_at) == (True, True, None)
 
     # The rows behind it still go out: a new order's events reach payments and notifications.
@@ -63,14 +69,12 @@ def test_an_unreadable_outbox_row_is_set_aside_to_admin_and_the_rest_still_flow(
 
 
 def test_notifications_mark_an_applied_event_with_a_ttl_in_the_real_store(stack: Stack, account: Account) -> None:
-    def markers() -> list[tuple[str, str | None]]:
-        with sqlite3.connect(stack.run_dir / "state-notifications.db", timeout=10) as db:
-            rows = db.execute("SELECT key, expiration_time FROM state WHERE key LIKE 'notifications||applied:%'")
-            return [(str(key), expires) for key, expires in rows.fetchall()]
+    def markers() -> list[tuple[str, datetime | None]]:
+        return [(item.key, item.expires) for item in state_items(stack, "notifications", "applied:")]
 
     found = wait_until(markers, bool, timeout=30, what="an applied-event marker")
     now = datetime.now(UTC).replace(tzinfo=None)
     for _, expires in found:
         assert expires is not None  # the store forgets it by itself
-        remaining = datetime.fromisoformat(str(expires).replace("Z", "")) - now
+        remaining = expires - now
         assert timedelta(days=13) < remaining <= timedelta(days=14, minutes=1)

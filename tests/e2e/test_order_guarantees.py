@@ -6,7 +6,6 @@ catalog: they leave the stack as they found it.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from tests.e2e.conftest import PAYMENT_TIMEOUT_SECONDS, Account, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tests.e2e.test_order_flow import Json, order_in, payments_of, stock_of
 from tools.stack import Stack
+from tools.stack.stores import query
 
 SHORT_PLACING = {"PLACE_BUDGET_SECONDS": "4", "PLACING_DEADLINE_SECONDS": "8"}
 DEFAULT_PLACING = {"PLACE_BUDGET_SECONDS": "15", "PLACING_DEADLINE_SECONDS": "60"}
@@ -34,9 +34,9 @@ def place(
 
 def stored_orders(stack: Stack, user_id: str) -> list[tuple[str, str, str | None]]:
     """(id, status, reason) of a user's rows in orders' database, internal statuses included (read-only)."""
-    with sqlite3.connect(f"file:{stack.run_dir / 'orders.db'}?mode=ro", uri=True, timeout=5) as connection:
-        query = "SELECT id, status, cancel_reason FROM orders WHERE user_id = ? ORDER BY created_at"
-        return [(str(a), str(b), c) for a, b, c in connection.execute(query, (user_id,)).fetchall()]
+    sql = "SELECT id, status, cancel_reason FROM orders WHERE user_id = :user_id ORDER BY created_at"
+    rows = query(stack.setting("orders", "DATABASE_URL"), sql, {"user_id": user_id})
+    return [(str(a), str(b), c) for a, b, c in rows]
 
 
 def reservation(stack: Stack, order_id: str) -> Json:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sqlite3
 import uuid
 from contextlib import suppress
-from pathlib import Path
 
 import httpx
 
+from apps.admin.tenants.databases import TenantDatabaseAdmin, tenant_database_url
 from tests.e2e.conftest import Account, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tools.stack import Stack
+from tools.stack.stores import database_exists, query, tables_in
 
 SCHOOL_TABLES = {"admin_users", "students", "teachers", "classes", "attendance", "grades", "announcements"}
 THAI_NAME = "โรงเรียนสาธิตจุฬาลงกรณ์"
@@ -27,13 +28,9 @@ def new_tenant() -> dict[str, str]:
     }
 
 
-def database_of(stack: Stack, subdomain: str) -> Path:
-    return stack.run_dir / "tenants" / f"{subdomain}.db"
-
-
-def tables_in(path: Path) -> set[str]:
-    with sqlite3.connect(path) as db:
-        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def database_of(stack: Stack, subdomain: str) -> str:
+    """The URL of a tenant's database in this run (a SQLite file or a PostgreSQL database, by profile)."""
+    return tenant_database_url(stack.setting("admin", "TENANT_DATABASE_URL_TEMPLATE"), subdomain)
 
 
 def test_create_tenant_builds_its_school_database(
@@ -46,10 +43,9 @@ def test_create_tenant_builds_its_school_database(
     assert tenant["status"] == "ACTIVE" and tenant["name"] == THAI_NAME and tenant["subdomain"] == body["subdomain"]
     assert set(tenant["tablesCreated"]) == SCHOOL_TABLES
 
-    path = database_of(stack, body["subdomain"])
-    assert tables_in(path) >= SCHOOL_TABLES
-    with sqlite3.connect(path) as db:
-        ((email, password_hash),) = db.execute("SELECT email, password_hash FROM admin_users").fetchall()
+    url = database_of(stack, body["subdomain"])
+    assert tables_in(url) >= SCHOOL_TABLES
+    ((email, password_hash),) = query(url, "SELECT email, password_hash FROM admin_users")
     assert email == "principal@example.com" and password_hash.startswith("$argon2")
 
     fetched = gateway.get(f"/tenants/{tenant['id']}", headers=admin_auth).json()["data"]
@@ -79,7 +75,7 @@ def test_provisioner_down_fails_cleanly_then_retry_succeeds(
         tenant_id = error["details"]["tenantId"]  # type: ignore[index]
         failed = gateway.get(f"/tenants/{tenant_id}", headers=admin_auth).json()["data"]
         assert failed["status"] == "FAILED" and failed["reason"]
-        assert not database_of(stack, body["subdomain"]).exists()
+        assert not database_exists(database_of(stack, body["subdomain"]))
     finally:
         stack.start_app("provisioner")
 
@@ -95,9 +91,8 @@ def test_provisioner_down_fails_cleanly_then_retry_succeeds(
 
 def test_only_admin_may_call_provisioner(stack: Stack) -> None:
     target = database_of(stack, f"intruder-{uuid.uuid4().hex[:8]}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.touch()
-    request = {"databaseUrl": f"sqlite+aiosqlite:///{target}"}
+    asyncio.run(TenantDatabaseAdmin().create(target))  # an empty database, as admin would make it
+    request = {"databaseUrl": target}
     key = json.loads((stack.run_dir / "provisioning-secrets.json").read_text())["provisioner-key"]
     # The first wall: provisioner's sidecar refuses every caller but admin (config/provisioner.yaml).
     for via, headers in (
@@ -165,7 +160,7 @@ def test_admin_crash_mid_provisioning_leaves_a_retryable_tenant(
 
     recovered = gateway.get(f"/tenants/{stuck['id']}", headers=admin_auth).json()["data"]
     assert recovered["status"] == "FAILED" and "interrupted" in recovered["reason"]
-    assert not database_of(stack, body["subdomain"]).exists()
+    assert not database_exists(database_of(stack, body["subdomain"]))
     retried = wait_until(
         lambda: gateway.post(f"/tenants/{stuck['id']}/retry", headers=admin_auth),
         lambda r: r.status_code == 200,

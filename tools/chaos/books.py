@@ -6,12 +6,12 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tools.chaos import stores
 from tools.chaos.calls import data_of
 from tools.chaos.load import APPROVED, Load
+from tools.stack import Stack
 
 Json = dict[str, Any]
 FINAL = {"CONFIRMED", "CANCELLED", "EXPIRED", "FAILED"}
@@ -180,13 +180,13 @@ def check_orders(load: Load, orders: list[Json], books: Books) -> None:
         books.findings.append(f"{books.duplicate_orders} orders more than Idempotency-Keys sent (retries placed twice)")
 
 
-def check_stock(load: Load, orders: list[Json], stock: dict[str, int | None], run_dir: Path, books: Books) -> None:
+def check_stock(load: Load, orders: list[Json], stock: dict[str, int | None], stack: Stack, books: Books) -> None:
     confirmed: Counter[str] = Counter()
     for order in orders:
         if order["status"] == "CONFIRMED":
             for item in order["items"]:
                 confirmed[item["productId"]] += int(item["quantity"])
-    documents = stores.product_documents(run_dir)
+    documents = stores.product_documents(stack)
     for product in load.products:
         reserved = documents.get(product.id, {}).get("reserved")
         book = ProductBook(
@@ -207,7 +207,7 @@ def check_stock(load: Load, orders: list[Json], stock: dict[str, int | None], ru
     status_of = {o["id"]: o["status"] for o in orders}
     mismatched: Counter[str] = Counter()
     ours = {p.id for p in load.products}
-    for order_id, reservation in stores.reservations(run_dir).items():
+    for order_id, reservation in stores.reservations(stack).items():
         if not {i["productId"] for i in reservation.get("items", [])} & ours:
             continue
         held, status = reservation.get("status"), status_of.get(order_id, "NO ORDER")
@@ -219,9 +219,9 @@ def check_stock(load: Load, orders: list[Json], stock: dict[str, int | None], ru
     books.findings += [f"{n} x {what}" for what, n in sorted(mismatched.items())]
 
 
-def check_money(orders: list[Json], charges: dict[str, list[Json] | None], run_dir: Path, books: Books) -> None:
+def check_money(orders: list[Json], charges: dict[str, list[Json] | None], stack: Stack, books: Books) -> None:
     problems: Counter[str] = Counter()
-    ledger = stores.provider_ledger(run_dir)
+    ledger = stores.provider_ledger(stack)
     for order in orders:
         if ledger:
             entry = ledger.get(order["id"])
@@ -249,7 +249,7 @@ def check_money(orders: list[Json], charges: dict[str, list[Json] | None], run_d
     books.findings += [f"{n} x {what}" for what, n in sorted(problems.items())]
 
 
-def check_tenants(load: Load, tenants: list[Json], retries: int, run_dir: Path, books: Books) -> None:
+def check_tenants(load: Load, tenants: list[Json], retries: int, stack: Stack, books: Books) -> None:
     books.tenants = Counter(t["status"] for t in tenants)
     books.tenant_retries = retries
     if books.tenants.get("PROVISIONING"):
@@ -259,7 +259,7 @@ def check_tenants(load: Load, tenants: list[Json], retries: int, run_dir: Path, 
     active = {t["subdomain"] for t in tenants if t["status"] == "ACTIVE"}
     if not active:
         books.findings.append("no tenant of the run became ACTIVE: nothing to check")
-    on_disk = {s for s in stores.tenant_databases(run_dir) if s.startswith("chaos-")}
+    on_disk = {s for s in stores.tenant_databases(stack) if s.startswith("chaos-")}
     books.orphan_databases = sorted(on_disk - active)
     if books.orphan_databases:
         books.findings.append(f"{len(books.orphan_databases)} tenant databases without an ACTIVE tenant")
@@ -271,7 +271,7 @@ def check_tenants(load: Load, tenants: list[Json], retries: int, run_dir: Path, 
         books.findings.append(f"{len(lost)} tenants answered 201 but are not listed")
 
 
-async def reconcile(load: Load, run_dir: Path, settle_within: float) -> Books:
+async def reconcile(load: Load, stack: Stack, settle_within: float) -> Books:
     """Wait (bounded) for the platform to settle, then check every book."""
     books = Books()
     orders = await settle_orders(load, settle_within)
@@ -281,12 +281,12 @@ async def reconcile(load: Load, run_dir: Path, settle_within: float) -> Books:
     deadline = time.monotonic() + 20
     while True:
         stock_books = Books()
-        check_stock(load, orders, await final_stock(load), run_dir, stock_books)
+        check_stock(load, orders, await final_stock(load), stack, stock_books)
         if not stock_books.findings or time.monotonic() > deadline:
             break
         await asyncio.sleep(2)
     books.products, books.open_reservations = stock_books.products, stock_books.open_reservations
     books.findings += stock_books.findings
-    check_money(orders, await charges_of(load, [o["id"] for o in orders]), run_dir, books)
-    check_tenants(load, tenants, retries, run_dir, books)
+    check_money(orders, await charges_of(load, [o["id"] for o in orders]), stack, books)
+    check_tenants(load, tenants, retries, stack, books)
     return books

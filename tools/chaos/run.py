@@ -83,7 +83,7 @@ async def drive(stack: Stack, plan: Plan) -> Outcome:
         finally:
             load.signals.stop.set()
             await asyncio.wait_for(asyncio.gather(*workers), timeout=4 * budgets["POST /tenants"])
-        books = await reconcile(load, stack.run_dir, settle_within=plan.payment_window + plan.settle_margin)
+        books = await reconcile(load, stack, settle_within=plan.payment_window + plan.settle_margin)
     errors = classify(load.recorder.calls, windows, budgets, breaker_seconds=breaker_open_seconds())
     return Outcome(plan, stack.run_dir, budgets, load, windows, errors, books, time.monotonic() - begun)
 

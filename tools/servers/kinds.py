@@ -8,6 +8,8 @@ from typing import Protocol
 
 from tools.servers.kafka import Kafka
 from tools.servers.nats import Nats
+from tools.servers.postgres import Postgres
+from tools.servers.rabbitmq import RabbitMQ
 from tools.servers.redis import Redis
 
 
@@ -27,3 +29,4 @@ class ServerKind(Protocol):
 
 
 KINDS: dict[str, ServerKind] = {kind.name: kind for kind in (Redis(), Nats(), Kafka())}
+KINDS.update({kind.name: kind for kind in (Postgres(), RabbitMQ())})

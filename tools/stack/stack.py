@@ -187,7 +187,7 @@ class Stack:
 
     def setting(self, app_id: str, name: str) -> str:
         """What an app of this run is given as `name` (its DATABASE_URL, say): tests read its stores through it."""
-        return self._env(self.apps[app_id])[name]
+        return str(self._env(self.apps[app_id])[name])
 
     def _daprd(self, app: AppProcess) -> list[str]:
         components = self.run_dir / "components"

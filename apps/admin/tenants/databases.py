@@ -13,12 +13,13 @@ from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 SQLITE, POSTGRES = "sqlite+aiosqlite", "postgresql+asyncpg"
 POSTGRES_DATABASE = "tenant_{subdomain}"
+CREATED_MEANWHILE = ("42P04", "23505")  # SQLSTATEs duplicate_database and unique_violation
 # Subdomains are validated DNS labels; checked again here because the name is spliced into DDL.
 _SAFE_POSTGRES_NAME = re.compile(r"tenant_[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
@@ -88,7 +89,13 @@ class PostgresDatabases:
 
     async def create(self, database_url: str) -> None:
         name = postgres_database_name(database_url)
-        await self._execute(database_url, f'CREATE DATABASE "{name}"', unless_exists=name)
+        try:
+            await self._execute(database_url, f'CREATE DATABASE "{name}"', unless_exists=name)
+        except DBAPIError as exc:
+            # Two runs of the saga raced past the existence probe and the other one created it: the
+            # loser sees duplicate_database, or a unique violation on pg_database's name index.
+            if getattr(exc.orig, "sqlstate", None) not in CREATED_MEANWHILE:
+                raise
 
     async def remove(self, database_url: str) -> None:
         name = postgres_database_name(database_url)
