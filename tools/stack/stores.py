@@ -2,7 +2,8 @@
 
 Relational data goes through SQLAlchemy with the very DATABASE_URL / TENANT_DATABASE_URL_TEMPLATE the
 harness gives each app, so the dialect decides; Dapr state is read from the table of the run's own
-`statestore` component (state.sqlite files or state.postgresql v2), named in its rendered YAML.
+`statestore` component (state.sqlite files or state.postgresql v2), named in its rendered YAML, or
+from the hashes of a state.redis store.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -132,6 +133,28 @@ def _naive_utc(value: object) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _redis_rows(host: str, pattern: str) -> list[tuple[Any, Any, Any]]:
+    """(key, JSON value, expiry) of the state.redis hashes matching a glob (the value is the `data` field)."""
+    import coredis
+
+    async def work() -> list[tuple[Any, Any, Any]]:
+        address, _, port = host.rpartition(":")
+        client: coredis.Redis[str] = coredis.Redis(host=address, port=int(port), decode_responses=True)
+        rows = []
+        try:
+            async for key in client.scan_iter(match=pattern.replace("[", "\\[").replace("?", "\\?"), count=500):
+                value, ttl_ms = await client.hget(key, "data"), await client.pttl(key)
+                if value is not None:
+                    now = datetime.now(UTC).replace(tzinfo=None)
+                    expires = now + timedelta(milliseconds=ttl_ms) if ttl_ms > 0 else None
+                    rows.append((key, value, expires))
+        finally:
+            client.connection_pool.disconnect()
+        return rows
+
+    return _in_own_loop(work)
+
+
 def state_items(stack: Stack, app_id: str, marker: str) -> list[StateItem]:
     """The Dapr state entries of `app_id` whose key holds `marker` (`applied:`, `product:`, ...)."""
     kind, metadata = _statestore(stack)
@@ -153,6 +176,8 @@ def state_items(stack: Stack, app_id: str, marker: str) -> list[StateItem]:
             (key, bytes(value), expires)
             for key, value, expires in query(url.render_as_string(hide_password=False), sql, like)
         ]
+    elif kind == "state.redis":
+        rows = _redis_rows(metadata["redisHost"], f"{app_id}||*{marker}*")
     else:
         raise NotImplementedError(f"no reader for a {kind} state store")
     return [StateItem(str(key), json.loads(value), _naive_utc(expires)) for key, value, expires in rows]
