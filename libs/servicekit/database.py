@@ -8,6 +8,23 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from servicekit.errors import ValidationFailed
+
+
+class NulInText(ValidationFailed):
+    """Raised when a value bound for a PostgreSQL statement holds a NUL character, which its text types cannot store."""
+
+    default_code = "NUL_IN_TEXT"
+
+
+def refuse_nul(parameters: Any) -> None:
+    """Raise NulInText if any string among the statement's parameters (one row or many) holds a NUL."""
+    rows = parameters if isinstance(parameters, list | tuple) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else [row]
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise NulInText("Text may not contain the NUL character.")
+
 
 def create_engine(database_url: str) -> AsyncEngine:
     """Create the app's engine; on SQLite, make transactions real and writers wait for each other.
@@ -18,6 +35,12 @@ def create_engine(database_url: str) -> AsyncEngine:
     read then write queue behind the busy timeout instead of failing with "database is locked".
     """
     engine = create_async_engine(database_url, pool_pre_ping=True)
+    if make_url(database_url).get_backend_name() == "postgresql":
+        # PostgreSQL's driver fails such a statement with a DataError (a 500); it is the caller's bad input.
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _no_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+            refuse_nul(parameters)
+
     if make_url(database_url).get_backend_name() != "sqlite":
         return engine
 
