@@ -7,6 +7,7 @@ idempotent, so a retried or recovered saga can run them again whatever the last 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 SQLITE, POSTGRES = "sqlite+aiosqlite", "postgresql+asyncpg"
 POSTGRES_DATABASE = "tenant_{subdomain}"
+POSTGRES_NAME_LIMIT = 63  # bytes in an identifier (NAMEDATALEN - 1)
 CREATED_MEANWHILE = ("42P04", "23505")  # SQLSTATEs duplicate_database and unique_violation
 # Subdomains are validated DNS labels; checked again here because the name is spliced into DDL.
 _SAFE_POSTGRES_NAME = re.compile(r"tenant_[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -36,7 +38,22 @@ class TenantDatabases(Protocol):
 
 
 def tenant_database_url(template: str, subdomain: str) -> str:
-    return template.format(subdomain=subdomain)
+    """The tenant's database URL; on PostgreSQL a name past its 63-byte identifier limit is shortened.
+
+    A subdomain may be 63 characters, `tenant_` makes 70: PostgreSQL would refuse (or truncate) it, so
+    a long name keeps its first characters and gets a hash of the whole subdomain, unique per tenant.
+    """
+    url = template.format(subdomain=subdomain)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    name = parsed.database or ""
+    if parsed.drivername != POSTGRES or len(name.encode()) <= POSTGRES_NAME_LIMIT:
+        return url
+    digest = hashlib.sha256(subdomain.encode()).hexdigest()[:8]
+    short = f"{name[: POSTGRES_NAME_LIMIT - len(digest) - 1]}-{digest}"
+    return parsed.set(database=short).render_as_string(hide_password=False)
 
 
 def check_url_template(template: str) -> None:

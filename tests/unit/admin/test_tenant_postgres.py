@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from apps.admin.tenants.databases import PostgresDatabases, TenantDatabaseAdmin
+from apps.admin.tenants.databases import (
+    POSTGRES_NAME_LIMIT,
+    PostgresDatabases,
+    TenantDatabaseAdmin,
+    tenant_database_url,
+)
 from apps.provisioner.migrator import AlembicMigrator
 from tools.servers.postgres import BIN, Postgres
 from tools.stack.processes import free_port
@@ -93,3 +99,16 @@ def test_the_school_migrations_run_on_a_created_tenant_database(server: str) -> 
     assert migrated.revision is not None
     assert {"admin_users", "students", "teachers", "classes", "attendance", "grades"} <= set(migrated.tables)
     asyncio.run(TenantDatabaseAdmin().remove(url))
+
+
+def test_a_subdomain_of_63_characters_gets_a_database_within_the_identifier_limit(server: str) -> None:
+    subdomain = "a" * 62 + "b"
+    url = tenant_database_url(server, subdomain)
+    other = tenant_database_url(server, "a" * 62 + "c")
+    name = make_url(url).database or ""
+    assert len(name) == POSTGRES_NAME_LIMIT and name.startswith("tenant_aaa") and url != other
+    assert tenant_database_url(server, "short") == server.format(subdomain="short")
+    asyncio.run(TenantDatabaseAdmin().create(url))
+    assert database_exists(url) and not database_exists(other)
+    asyncio.run(TenantDatabaseAdmin().remove(url))
+    assert not database_exists(url)
