@@ -156,9 +156,9 @@ def _redis_rows(host: str, pattern: str) -> list[tuple[Any, Any, Any]]:
 
 
 def state_items(stack: Stack, app_id: str, marker: str) -> list[StateItem]:
-    """The Dapr state entries of `app_id` whose key holds `marker` (`applied:`, `product:`, ...)."""
+    """The Dapr state entries of `app_id` whose key starts with `marker` (`applied:`, `product:`, ...)."""
     kind, metadata = _statestore(stack)
-    like = {"pattern": f"{app_id}||%{marker}%"}
+    like = {"pattern": f"{app_id}||{marker}%"}  # Dapr keys a state entry `<app-id>||<key>`
     if kind == "state.sqlite":
         path = Path(metadata["connectionString"].replace("{appID}", app_id).split("?", 1)[0])
         if not path.exists():
@@ -177,14 +177,14 @@ def state_items(stack: Stack, app_id: str, marker: str) -> list[StateItem]:
             for key, value, expires in query(url.render_as_string(hide_password=False), sql, like)
         ]
     elif kind == "state.redis":
-        rows = _redis_rows(metadata["redisHost"], f"{app_id}||*{marker}*")
+        rows = _redis_rows(metadata["redisHost"], f"{app_id}||{marker}*")
     else:
         raise NotImplementedError(f"no reader for a {kind} state store")
     return [StateItem(str(key), json.loads(value), _naive_utc(expires)) for key, value, expires in rows]
 
 
 def state_documents(stack: Stack, app_id: str, marker: str) -> dict[str, dict[str, Any]]:
-    """The JSON object documents whose key holds `marker`, by the key's part after it."""
+    """The JSON object documents whose key starts with `marker`, by the key's part after it."""
     return {
         item.key.split(marker, 1)[1]: item.document
         for item in state_items(stack, app_id, marker)
