@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from tools.stack import Stack
-from tools.stack.stack import DAPRD, ROOT
+from tools.stack.stack import DAPRD, ROOT, new_run_dir
 
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 PRODUCTS = 20
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's request count")
     args = parser.parse_args()
     unlimited: list[dict[str, object]] = [{"name": "default", "paths": ["/"], "limits": ["1000000/second"]}]
-    stack = Stack(ROOT / ".data" / "bench-runs" / time.strftime("%Y%m%d-%H%M%S"), rate_limit_tiers=unlimited)
+    stack = Stack(new_run_dir("bench-runs"), rate_limit_tiers=unlimited)
     try:
         stack.start()
         results, memory = asyncio.run(measure(stack, args.scale))

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tools.stack import AppProcess, Stack
-from tools.stack.stack import ROOT
+from tools.stack.stack import ROOT, new_run_dir
 
 PROBE_TOPICS = "user.registered,order.created"
 # One test client plays every user from 127.0.0.1 and fires parallel orders, so the shipped tiers would
@@ -35,7 +35,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     global _stack
-    run_dir = ROOT / ".data" / "test-runs" / time.strftime("%Y%m%d-%H%M%S")
+    run_dir = new_run_dir("test-runs")
     probe = AppProcess(
         "probe",
         [sys.executable, str(Path(__file__).with_name("probe_app.py"))],

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 
 from tools.chaos.plan import FULL, SHORT
 from tools.chaos.report import render, write
 from tools.chaos.run import run
-from tools.stack.stack import ROOT
+from tools.stack.stack import ROOT, new_run_dir
 
 
 def main() -> int:
@@ -22,7 +21,7 @@ def main() -> int:
     plan = SHORT if args.short else FULL
     if args.payment_window:
         plan = dataclasses.replace(plan, payment_window=args.payment_window)
-    outcome = run(plan, ROOT / ".data" / "chaos-runs" / time.strftime("%Y%m%d-%H%M%S"))
+    outcome = run(plan, new_run_dir("chaos-runs"))
     command = (
         "make chaos"
         if sys.argv[1:] == ["--output", "docs/reliability.md"]

@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 from tools.fuzz.accounts import sign_in
 from tools.fuzz.campaign import BOUNDED, FULL, Campaign, Outcome, run
 from tools.fuzz.report import render
 from tools.stack import Stack
-from tools.stack.stack import ROOT
+from tools.stack.stack import new_run_dir
 
 # One fuzzer is one client: the shipped tiers would turn most of its cases into 429s. Generous, not absent:
 # the limiter still runs on every request, and its 429 is a documented answer.
@@ -55,7 +54,7 @@ def main() -> int:
     parser.add_argument("--url", help="fuzz this running gateway (`make run`'s is http://127.0.0.1:8080)")
     args = parser.parse_args()
     campaign = _campaign(args)
-    outcome = fuzz(campaign, ROOT / ".data" / "fuzz-runs" / time.strftime("%Y%m%d-%H%M%S"), args.url)
+    outcome = fuzz(campaign, new_run_dir("fuzz-runs"), args.url)
     command = "make fuzz" if not sys.argv[1:] else "python -m tools.fuzz " + " ".join(sys.argv[1:])
     print(render(outcome, command))
     return 1 if outcome.findings else 0

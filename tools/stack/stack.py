@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,15 @@ class AppProcess:
     @property
     def sidecar_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+
+def new_run_dir(kind: str, name: str = "") -> Path:
+    """A folder of its own for one run's data and logs: `.data/<kind>/[<name>-]<time>-<pid>`.
+
+    The pid keeps two runs started in the same second (two checkouts, two engineers) apart.
+    """
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    return ROOT / ".data" / kind / (f"{name}-{stamp}" if name else stamp)
 
 
 def _read_run_file() -> list[dict[str, object]]:
