@@ -44,7 +44,7 @@ SCHEDULE: tuple[Fault, ...] = (
     Fault("SIGKILL payments app", lambda s: s.kill_app("payments"), _app("payments")),
     Fault("SIGKILL orders' sidecar", lambda s: s.kill_sidecar("orders"), _app("orders")),
     Fault("SIGKILL catalog app and sidecar", lambda s: s.kill_both("catalog"), _app("catalog")),
-    Fault("SIGKILL redis-server (broker)", lambda s: s.kill_broker(), lambda s: s.start_broker()),
+    Fault("SIGKILL the broker", lambda s: s.kill_broker(), lambda s: s.start_broker()),
     Fault("SIGKILL admin mid tenant creation", lambda s: s.kill_app("admin"), _app("admin"), True),
     Fault("SIGKILL provisioner mid tenant creation", lambda s: s.kill_app("provisioner"), _app("provisioner"), True),
 )

@@ -95,7 +95,8 @@ def render(outcome: Outcome, command: str) -> str:
         "# Reliability: faults under load, then the books",
         "",
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} ({os.cpu_count()} cores, "
-        f"profile `local`, plan `{plan.name}`, {outcome.seconds:.0f} s after boot; run folder `{outcome.run_dir}`).",
+        f"profile `{outcome.profile}`, plan `{plan.name}`, {outcome.seconds:.0f} s after boot; "
+        f"run folder `{outcome.run_dir}`).",
         f"Load through the gateway on 127.0.0.1: {plan.customers} customers over {plan.order_workers} clients, "
         f"{plan.products + 1} products (one scarce), 2-4 units per line, 75% `tok_ok`; payment window "
         f"{plan.payment_window} s; every fault is a SIGKILL, restarted {plan.down:.0f} s later on the same ports.",

@@ -35,6 +35,8 @@ class Outcome:
     errors: ErrorBook
     books: Books
     seconds: float
+    profile: str = "local"
+    """The component profile the stack ran on (JUNCTION_PROFILE)."""
 
     @property
     def findings(self) -> list[str]:
@@ -85,7 +87,7 @@ async def drive(stack: Stack, plan: Plan) -> Outcome:
             await asyncio.wait_for(asyncio.gather(*workers), timeout=4 * budgets["POST /tenants"])
         books = await reconcile(load, stack, settle_within=plan.payment_window + plan.settle_margin)
     errors = classify(load.recorder.calls, windows, budgets, breaker_seconds=breaker_open_seconds())
-    return Outcome(plan, stack.run_dir, budgets, load, windows, errors, books, time.monotonic() - begun)
+    return Outcome(plan, stack.run_dir, budgets, load, windows, errors, books, time.monotonic() - begun, stack.profile)
 
 
 def run(plan: Plan, run_dir: Path) -> Outcome:
