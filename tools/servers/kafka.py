@@ -288,16 +288,3 @@ def start_kafka(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
         except (OSError, struct.error, ConnectionError):
             pass
         time.sleep(0.2)
-
-
-class Kafka:
-    """A one-node KRaft Kafka: the broker listener on the base port, the controller on the next."""
-
-    name = "kafka"
-    ports = 2
-
-    def answers(self, port: int) -> bool:
-        return kafka_answers(port)
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        return start_kafka(port, data_dir, log_file)

@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from tools.servers.kafka import Kafka
-from tools.servers.nats import Nats
-from tools.servers.postgres import Postgres
-from tools.servers.rabbitmq import RabbitMQ
-from tools.servers.redis import Redis
+from tools.servers import kafka, nats, postgres, rabbitmq, redis
 
 
-class ServerKind(Protocol):
+@dataclass(frozen=True)
+class ServerKind:
     name: str
     ports: int
     """How many consecutive ports it takes from its base port (a broker port, then e.g. a monitor port)."""
-
-    def answers(self, port: int) -> bool:
-        """Whether a server of this kind already answers on `port` (then `make run` reuses it)."""
-        ...
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        """Start it on 127.0.0.1 in its own process group, with its data in `data_dir`; return once it
-        answers and whatever the profile's components expect to exist (streams, queues, databases) does."""
-        ...
+    answers: Callable[[int], bool]
+    """Whether a server of this kind already answers on the base port (then `make run` reuses it)."""
+    start: Callable[[int, Path, Path], subprocess.Popen[bytes]]
+    """(base port, data folder, log file): start it on 127.0.0.1 in its own process group; return once it
+    answers and whatever the profile's components expect to exist (streams, queues, databases) does."""
 
 
-KINDS: dict[str, ServerKind] = {kind.name: kind for kind in (Redis(), Nats(), Kafka())}
-KINDS.update({kind.name: kind for kind in (Postgres(), RabbitMQ())})
+KINDS: dict[str, ServerKind] = {
+    kind.name: kind
+    for kind in (
+        # redis-server with an append-only file fsynced on every write.
+        ServerKind("redis", 1, redis.redis_answers, redis.start_redis),
+        # nats-server with JetStream on file storage, fsynced on every write, a stream per topic.
+        ServerKind("nats", 2, nats.nats_ready, nats.start_nats),
+        # A one-node KRaft Kafka: the broker listener on the base port, the controller on the next.
+        ServerKind("kafka", 2, kafka.kafka_answers, kafka.start_kafka),
+        # PostgreSQL with fsync on every commit; the junction role and the profile's databases exist.
+        ServerKind("postgres", 1, postgres.postgres_answers, postgres.start_postgres),
+        # RabbitMQ with its subscribers' durable queues declared at start; epmd in its process group.
+        ServerKind("rabbitmq", rabbitmq.PORTS, rabbitmq.rabbitmq_answers, rabbitmq.start_rabbitmq),
+    )
+}

@@ -158,18 +158,9 @@ def start_nats(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[by
     return process
 
 
-class Nats:
-    """nats-server with JetStream on file storage, fsynced on every write, a stream per topic."""
-
-    name = "nats"
-    ports = 2
-
-    def answers(self, port: int) -> bool:
-        """Whether it answers; a server `make run` reuses gets any stream it lacks, too."""
-        if not nats_answers(port):
-            return False
-        ensure_streams(port)
-        return True
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        return start_nats(port, data_dir, log_file)
+def nats_ready(port: int) -> bool:
+    """Whether it answers; a server `make run` reuses gets any stream it lacks, too."""
+    if not nats_answers(port):
+        return False
+    ensure_streams(port)
+    return True

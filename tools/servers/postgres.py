@@ -139,16 +139,3 @@ def start_postgres(port: int, data_dir: Path, log_file: Path) -> subprocess.Pope
             stderr=subprocess.STDOUT,
         )
     return process
-
-
-class Postgres:
-    """PostgreSQL with fsync on every commit; the junction role and the profile's databases exist."""
-
-    name = "postgres"
-    ports = 1
-
-    def answers(self, port: int) -> bool:
-        return postgres_answers(port)
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        return start_postgres(port, data_dir, log_file)

@@ -162,16 +162,3 @@ def start_rabbitmq(port: int, data_dir: Path, log_file: Path) -> subprocess.Pope
         time.sleep(0.1)
     declare_queues(port, subscriptions(port, data_dir))
     return process
-
-
-class RabbitMQ:
-    """RabbitMQ with its subscribers' durable queues declared at start; epmd in its process group."""
-
-    name = "rabbitmq"
-    ports = PORTS
-
-    def answers(self, port: int) -> bool:
-        return rabbitmq_answers(port)
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        return start_rabbitmq(port, data_dir, log_file)

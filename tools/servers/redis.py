@@ -73,16 +73,3 @@ def start_janitor(port: int, log_file: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             janitor_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-class Redis:
-    """redis-server with an append-only file fsynced on every write."""
-
-    name = "redis"
-    ports = 1
-
-    def answers(self, port: int) -> bool:
-        return redis_answers(port)
-
-    def start(self, port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-        return start_redis(port, data_dir, log_file)
