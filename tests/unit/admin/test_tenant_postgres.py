@@ -23,7 +23,7 @@ from apps.admin.tenants.databases import (
     tenant_database_url,
 )
 from apps.provisioner.migrator import AlembicMigrator
-from tools.servers.postgres import BIN, Postgres
+from tools.servers.postgres import BIN, start_postgres
 from tools.stack.processes import free_port
 from tools.stack.stores import database_exists
 
@@ -36,7 +36,7 @@ def server() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="junction-pg-"))
     folder.chmod(0o755)  # the server's own user must reach its data folder below
     port = free_port()
-    process = Postgres().start(port, folder / "postgres", folder / "postgres.log")
+    process = start_postgres(port, folder / "postgres", folder / "postgres.log")
     try:
         yield f"postgresql+asyncpg://junction@127.0.0.1:{port}/tenant_{{subdomain}}"
     finally:
