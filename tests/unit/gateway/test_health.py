@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.routes import health
-from servicekit import ServiceSettings, create_service_app
 from servicekit.fakes import FakeSidecar
 from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 COMPONENTS = [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
@@ -39,26 +37,13 @@ def sidecar() -> FakeSidecar:
 
 @pytest.fixture
 def client(sidecar: FakeSidecar) -> Iterator[TestClient]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.peers = Peers(sidecar, AppIds(), ("identity", "catalog"), RecentReport(0))
-        app.state.tokens = TOKENS
+    async def components() -> list[dict[str, Any]]:
+        return COMPONENTS
 
-        async def components() -> list[dict[str, Any]]:
-            return COMPONENTS
+    def peers() -> Peers:
+        return Peers(sidecar, AppIds(), ("identity", "catalog"), RecentReport(0))
 
-        app.state.components = components
-        yield
-
-    app = create_service_app(
-        ServiceSettings(app_id="gateway"),
-        title="t",
-        lifespan=lifespan,
-        routers=[health.router],
-        readiness=lambda _: {},
-        public=True,
-    )
-    with TestClient(app) as test_client:
+    with gateway_client([health.router], peers, TOKENS, components=components) as test_client:
         yield test_client
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from apps.gateway.peers import AppIds, Peers
 from apps.gateway.routes import orders
-from servicekit import ServiceSettings, create_service_app
 from servicekit.fakes import FakeSidecar
 from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 BODY = {"items": [{"productId": "p1", "quantity": 2}], "paymentMethod": {"token": "tok_ok"}}
@@ -34,21 +32,7 @@ def sidecar() -> FakeSidecar:
 
 @pytest.fixture
 def client(sidecar: FakeSidecar) -> Iterator[TestClient]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.peers = Peers(sidecar, AppIds(), ())
-        app.state.tokens = TOKENS
-        yield
-
-    app = create_service_app(
-        ServiceSettings(app_id="gateway"),
-        title="t",
-        lifespan=lifespan,
-        routers=[orders.router],
-        readiness=lambda _: {},
-        public=True,
-    )
-    with TestClient(app) as test_client:
+    with gateway_client([orders.router], lambda: Peers(sidecar, AppIds(), ()), TOKENS) as test_client:
         yield test_client
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from apps.gateway.peers import AppIds, Peers
@@ -23,13 +21,12 @@ from servicekit import (
     JunctionError,
     OperationFailed,
     RateLimited,
-    ServiceSettings,
     ValidationFailed,
-    create_service_app,
 )
 from servicekit.logs import JsonFormatter
 from servicekit.sidecar import DaprSidecar
 from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}
@@ -191,22 +188,8 @@ ANSWERS: dict[str, httpx.Response] = {
 @pytest.fixture
 def gateway() -> Iterator[TestClient]:
     sidecar = DaprSidecar(http_port=1, transport=httpx.MockTransport(answer))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.peers = Peers(sidecar, AppIds(), ())
-        app.state.tokens = TOKENS
-        yield
-
-    app = create_service_app(
-        ServiceSettings(app_id="gateway"),
-        title="t",
-        lifespan=lifespan,
-        routers=[auth.router, catalog.router, admin.router, orders.router],
-        readiness=lambda _: {},
-        public=True,
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
+    routers = [auth.router, catalog.router, admin.router, orders.router]
+    with gateway_client(routers, lambda: Peers(sidecar, AppIds(), ()), TOKENS, raise_server_exceptions=False) as client:
         yield client
 
 
