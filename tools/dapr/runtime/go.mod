@@ -466,4 +466,8 @@ replace github.com/dapr/durabletask-go v0.12.4 => github.com/dapr/durabletask-go
 // script builds from a verified copy of dapr v1.18.3 with that one line removed.
 replace github.com/iskorotkov/avro/v2 v2.33.1 => github.com/hamba/avro/v2 v2.31.0
 
+// Both are built from verified copies with Junction's fixes (tools/dapr/runtime/patches/<module>/),
+// made by tools/dapr/install.
 replace github.com/dapr/dapr v1.18.3 => ./.upstream/dapr
+
+replace github.com/dapr/components-contrib v1.18.4 => ./.upstream/components-contrib
