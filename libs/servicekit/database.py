@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from servicekit.errors import ValidationFailed
+from servicekit.errors import DependencyUnavailable, ValidationFailed
+
+POOL_TIMEOUT_SECONDS = 5.0
+"""How long a request waits for one of the pool's connections to a database server before a 503."""
+
+DATABASE_DOWN: tuple[type[Exception], ...] = (exc.TimeoutError, exc.OperationalError, exc.InterfaceError)
+"""What SQLAlchemy raises when the database cannot serve a statement now (pool exhausted, server gone,
+connection lost, SQLite busy past its timeout): the envelope answers them as DatabaseUnavailable."""
+
+
+class DatabaseUnavailable(DependencyUnavailable):
+    """The app's own database did not serve the request in time; nothing of it was committed."""
+
+    default_code = "DATABASE_UNAVAILABLE"
 
 
 class NulInText(ValidationFailed):
@@ -34,7 +47,10 @@ def create_engine(database_url: str) -> AsyncEngine:
     transaction begins explicitly). BEGIN IMMEDIATE takes the write lock up front, so two units that
     read then write queue behind the busy timeout instead of failing with "database is locked".
     """
-    engine = create_async_engine(database_url, pool_pre_ping=True)
+    server = make_url(database_url).get_backend_name() != "sqlite"
+    # On a database server a request waits a bounded time for a pooled connection, then is answered 503.
+    pooling: dict[str, Any] = {"pool_timeout": POOL_TIMEOUT_SECONDS} if server else {}
+    engine = create_async_engine(database_url, pool_pre_ping=True, **pooling)
     if make_url(database_url).get_backend_name() == "postgresql":
         # PostgreSQL's driver fails such a statement with a DataError (a 500); it is the caller's bad input.
         @event.listens_for(engine.sync_engine, "before_cursor_execute")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.context import current_request_id
+from servicekit.database import DATABASE_DOWN, DatabaseUnavailable
 from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status
 
 log = logging.getLogger("servicekit.envelope")
@@ -98,6 +99,10 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
         answer.headers.update(exc.headers or {})  # a 405 says which methods are allowed (RFC 9110)
         return answer
 
+    async def on_database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("the database could not serve the request: %s", exc)
+        return failure(DatabaseUnavailable("The database is unavailable."))
+
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return failure(JunctionError("An unexpected error occurred.", code="INTERNAL_ERROR"))
@@ -105,6 +110,8 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
     app.add_exception_handler(JunctionError, on_junction_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for database_down in DATABASE_DOWN:
+        app.add_exception_handler(database_down, on_database_down)
     app.add_exception_handler(Exception, on_crash)
 
 
