@@ -148,11 +148,13 @@ def test_a_reservation_whose_placement_died_is_released_by_the_reaper(
     stack.stop_app("catalog")
     try:
         assert_error(place(gateway, account, product, 2, key=key), 503)  # recorded PLACING, nothing reserved
+        ((order_id, status, _),) = stored_orders(stack, account.user_id)
+        assert status == "PLACING"
+        # orders dies before its reaper could close the placement (however long catalog takes to come
+        # back); the reserve it had sent reaches catalog anyway.
+        stack.kill_app("orders")
     finally:
         stack.start_app("catalog")
-    ((order_id, status, _),) = stored_orders(stack, account.user_id)
-    assert status == "PLACING"
-    stack.kill_app("orders")  # orders dies; the reserve it had sent reaches catalog anyway
     try:
         # orders' sidecar may still hold its breaker towards catalog open: the reserve is idempotent, repeat it.
         wait_until(
