@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from apps.orders.domain import MAX_LINES, Order
+from servicekit.schemas import Schema
 
 
 def _utc_text(moment: datetime) -> str:
     """ISO-8601 in UTC; SQLite hands timestamps back without their zone, and they were stored in UTC."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class LineCreate(Schema):
