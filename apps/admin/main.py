@@ -20,8 +20,8 @@ from apps.admin.tenants.databases import TenantDatabaseAdmin
 from apps.admin.tenants.provisioner import KEY_SECRET, ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
-from apps.admin.tenants.validation import allow_local_email_domains
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
+from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apps.identity.domain import NAME_MAX, PASSWORD_MAX, User
+from apps.identity.domain import NAME_MAX, User
+from servicekit.accounts import PASSWORD_MAX
 from servicekit.schemas import Schema
 
 

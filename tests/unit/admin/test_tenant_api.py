@@ -92,25 +92,29 @@ def test_create_answers_201_with_the_active_tenant() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "code"),
+    ("overrides", "code", "field"),
     [
-        ({"subdomain": "ab"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "Satit"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "-satit"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "www"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "junction"}, "INVALID_SUBDOMAIN"),
-        ({"name": "   "}, "INVALID_NAME"),
-        ({"name": "x" * 201}, "INVALID_NAME"),
-        ({"adminEmail": "not-an-email"}, "INVALID_EMAIL"),
-        ({"adminPassword": "short"}, "WEAK_PASSWORD"),
-        ({"adminPassword": "x" * 129}, "WEAK_PASSWORD"),
-        ({"requestedBy": ""}, "VALIDATION_FAILED"),
-        ({"extra": 1}, "VALIDATION_FAILED"),
+        ({"subdomain": "ab"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "Satit"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "-satit"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "www"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "junction"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"name": "   "}, "INVALID_NAME", "name"),
+        ({"name": "x" * 201}, "INVALID_NAME", "name"),
+        ({"name": "bell\x07"}, "INVALID_NAME", "name"),
+        ({"adminEmail": "not-an-email"}, "INVALID_EMAIL", "adminEmail"),
+        ({"adminPassword": "short"}, "WEAK_PASSWORD", "adminPassword"),
+        ({"adminPassword": "x" * 129}, "WEAK_PASSWORD", "adminPassword"),
+        ({"requestedBy": ""}, "VALIDATION_FAILED", "requestedBy"),
+        ({"extra": 1}, "VALIDATION_FAILED", "extra"),
     ],
 )
-def test_bad_requests_are_refused_with_their_code_and_record_nothing(overrides: dict[str, Any], code: str) -> None:
+def test_bad_requests_are_refused_with_their_code_and_record_nothing(
+    overrides: dict[str, Any], code: str, field: str
+) -> None:
     k = kit()
-    assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    error = assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    assert error["details"][0]["field"] == field
     assert k.sidecar.state == {} and k.sidecar.invocations == []
 
 
