@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.clock import utc_now, utc_text
 from servicekit.context import current_request_id
 from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status
 
@@ -20,7 +20,7 @@ REFUSAL_STATUS_HEADER = "X-Junction-Status"
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(utc_now())
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:

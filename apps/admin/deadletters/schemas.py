@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.admin.deadletters.domain import DeadLetter, utc_text
+from apps.admin.deadletters.domain import DeadLetter
+from servicekit.clock import utc_text
 from servicekit.schemas import Schema
 
 
@@ -25,12 +26,12 @@ class DeadLetterRead(Schema):
     def of(cls, letter: DeadLetter) -> DeadLetterRead:
         return cls(
             id=letter.id,
-            received_at=utc_text(letter.received_at) or "",
+            received_at=utc_text(letter.received_at),
             original_topic=letter.original_topic,
             event_id=letter.event_id,
             status=letter.status.value,
             replays=letter.replays,
-            replayed_at=utc_text(letter.replayed_at),
+            replayed_at=None if letter.replayed_at is None else utc_text(letter.replayed_at),
             subscriber=letter.subscriber,
             replay_of=letter.replay_of,
             failed_again_as=letter.failed_again_as,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from sqlalchemy.engine import make_url
 
-from apps.admin.tenants.domain import Tenant, utc_text
+from apps.admin.tenants.domain import Tenant
+from servicekit.clock import utc_text
 from servicekit.schemas import Schema
 
 

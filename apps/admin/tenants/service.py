@@ -17,11 +17,12 @@ from apps.admin.tenants.domain import (
     restarted,
     valid_id,
 )
-from apps.admin.tenants.saga import Onboarding, abandon, provision, utc_now
+from apps.admin.tenants.saga import Onboarding, abandon, provision
 from apps.admin.tenants.storage import TenantStore, Versioned
 from apps.admin.tenants.validation import NAME_MAX, valid_subdomain
 from servicekit import JunctionError
 from servicekit.accounts import check_password, clean_name, normalise_email
+from servicekit.clock import utc_now
 from servicekit.conflicts import retry_on_conflict
 from servicekit.passwords import hash_password
 

@@ -18,8 +18,8 @@ from apps.admin.settings import AdminSettings
 from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
 from apps.admin.tenants.provisioner import KEY_HEADER
-from apps.admin.tenants.saga import utc_now
 from apps.admin.tenants.storage import INDEX_KEY
+from servicekit.clock import utc_now
 from servicekit.fakes import FakeSidecar
 from tests.unit.admin._support import client
 from tests.unit.admin._tenants import (
