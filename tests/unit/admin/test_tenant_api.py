@@ -17,10 +17,10 @@ from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
-from apps.admin.tenants.provisioner import KEY_HEADER
 from apps.admin.tenants.storage import INDEX_KEY
 from servicekit.clock import utc_now
 from servicekit.fakes import FakeSidecar
+from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin._support import client
 from tests.unit.admin._tenants import (
     PROVISIONER_KEY,
@@ -253,7 +253,7 @@ def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: py
         assert databases.removed == ["sqlite+aiosqlite:///.data/tenants/stuck.db"]
         started.post(f"/tenants/{stuck_id}/retry", json={"requestedBy": "platform-admin-2"})
         invocation = sidecar.invocations[-1]
-        assert invocation == ("provisioner", "POST", "/init-database", {KEY_HEADER: PROVISIONER_KEY})
+        assert invocation == ("provisioner", "POST", "/init-database", {PROVISIONER_KEY_HEADER: PROVISIONER_KEY})
         assert started.get(f"/tenants/{stuck_id}").json()["data"]["status"] == "ACTIVE"
         # The relay the lifespan started publishes what recovery and the retry staged.
         deadline = time.monotonic() + 5
