@@ -13,10 +13,10 @@ from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
 from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants, tenant_key
-from servicekit.fakes import FakeSidecar, Handler
 from servicekit.provisioning import PROVISIONER_KEY_SECRET
 from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar, Handler
 
 PROVISIONER_KEY = "test-provisioner-key-0123456789"
 TEMPLATE = "sqlite+aiosqlite:///tenants/{subdomain}.db"

@@ -19,7 +19,6 @@ from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
 from apps.admin.tenants.storage import INDEX_KEY
 from servicekit.clock import utc_now
-from servicekit.fakes import FakeSidecar
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin._support import client
 from tests.unit.admin._tenants import (
@@ -37,6 +36,7 @@ from tests.unit.admin._tenants import (
     provisioner_ok,
     staged,
 )
+from tests.unit.fakes import FakeSidecar
 
 READ_FIELDS = {
     "id",
