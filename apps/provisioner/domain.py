@@ -66,7 +66,7 @@ class DatabaseMigrated:
 
 
 def _invalid(message: str) -> InvalidDatabaseUrl:
-    return InvalidDatabaseUrl(message, details=[{"field": "databaseUrl", "message": message}])
+    return InvalidDatabaseUrl.for_field("databaseUrl", message)
 
 
 def parse_database_url(raw: str) -> TenantDatabase:

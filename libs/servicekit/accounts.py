@@ -34,10 +34,6 @@ class InvalidName(ValidationFailed):
     default_code = "INVALID_NAME"
 
 
-def _field(name: str, message: str) -> list[dict[str, str]]:
-    return [{"field": name, "message": message}]
-
-
 def allow_local_email_domains() -> None:
     """Accept `.local` addresses (the development admin's) the way email-validator documents it."""
     if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
@@ -49,14 +45,14 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise InvalidEmail(str(exc), details=_field(field, str(exc))) from exc
+        raise InvalidEmail.for_field(field, str(exc)) from exc
 
 
 def check_password(password: str, *, field: str = "password") -> None:
     """Refuse a password outside PASSWORD_MIN to PASSWORD_MAX characters."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         message = f"The password must have {PASSWORD_MIN} to {PASSWORD_MAX} characters."
-        raise WeakPassword(message, details=_field(field, message))
+        raise WeakPassword.for_field(field, message)
 
 
 def clean_name(raw: str, *, longest: int, printable: bool = False, field: str = "name") -> str:
@@ -68,5 +64,5 @@ def clean_name(raw: str, *, longest: int, printable: bool = False, field: str = 
         name, refused = " ".join(raw.split()), False
     if refused or not 1 <= len(name) <= longest:
         message = f"The name must have 1 to {longest} {'printable ' if printable else ''}characters."
-        raise InvalidName(message, details=_field(field, message))
+        raise InvalidName.for_field(field, message)
     return name

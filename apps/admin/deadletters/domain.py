@@ -22,6 +22,7 @@ from servicekit.consumer import (
     replay_cloud_event,
     replay_topic_of,
 )
+from servicekit.errors import field_problems
 from servicekit.horizons import REPLAY_HORIZON_SECONDS
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
@@ -186,12 +187,10 @@ def replay_target(
     try:
         envelope = EventEnvelope.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
         raise _not_replayable(
-            "The dead letter's data is not an event envelope.", "INVALID_ENVELOPE", problems=problems
+            "The dead letter's data is not an event envelope.",
+            "INVALID_ENVELOPE",
+            problems=field_problems(exc.errors(include_url=False, include_input=False)),
         ) from exc
     occurred = as_utc(envelope.occurred_at)
     if (now or datetime.now(UTC)) - occurred > timedelta(seconds=horizon_seconds):

@@ -19,18 +19,14 @@ class InvalidSubdomain(ValidationFailed):
     default_code = "INVALID_SUBDOMAIN"
 
 
-def _field(name: str, message: str) -> list[dict[str, str]]:
-    return [{"field": name, "message": message}]
-
-
 def valid_subdomain(raw: str) -> str:
     if not _DNS_LABEL.fullmatch(raw):
         message = (
             "The subdomain must have 3 to 63 lower-case letters, digits or hyphens, "
             "and must not start or end with a hyphen."
         )
-        raise InvalidSubdomain(message, details=_field("subdomain", message))
+        raise InvalidSubdomain.for_field("subdomain", message)
     if raw in RESERVED_SUBDOMAINS:
         message = f"The subdomain {raw} is reserved."
-        raise InvalidSubdomain(message, details=_field("subdomain", message))
+        raise InvalidSubdomain.for_field("subdomain", message)
     return raw
