@@ -17,12 +17,13 @@ from apps.admin.tenants import api as tenants_api
 from apps.admin.tenants import service as tenants_service
 from apps.admin.tenants.admins import SqlTenantAdmins
 from apps.admin.tenants.databases import TenantDatabaseAdmin
-from apps.admin.tenants.provisioner import KEY_SECRET, ProvisionerClient
+from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
-from apps.admin.tenants.validation import allow_local_email_domains
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
+from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of
+from servicekit.provisioning import read_provisioner_key
 from servicekit.state_outbox import StateOutbox
 
 
@@ -36,7 +37,7 @@ def routers(settings: AdminSettings) -> list[APIRouter]:
 
 async def onboarding(settings: AdminSettings, sidecar: SidecarClient, outbox: StateOutbox) -> Onboarding:
     """Wire tenant onboarding; the provisioner's key is read once, here, from its own secret store."""
-    key = await sidecar.get_secret(KEY_SECRET, store=settings.provisioning_secretstore_name)
+    key = await read_provisioner_key(sidecar, store=settings.provisioning_secretstore_name)
     return Onboarding(
         tenants=DaprStateTenants(sidecar, outbox),
         databases=TenantDatabaseAdmin(),

@@ -8,6 +8,7 @@ from apps.admin.deadletters.domain import APP_ID
 from apps.admin.deadletters.events import SUBSCRIBERS
 from apps.admin.tenants.databases import check_url_template
 from servicekit import ServiceSettings
+from servicekit.provisioning import PROVISIONING_SECRETSTORE
 
 
 class AdminSettings(ServiceSettings):
@@ -21,7 +22,7 @@ class AdminSettings(ServiceSettings):
     # database that provisioner is still migrating.
     sidecar_timeout_seconds: float = Field(65.0, gt=0)
     provisioner_app_id: str = "provisioner"
-    provisioning_secretstore_name: str = "provisioning-secrets"
+    provisioning_secretstore_name: str = PROVISIONING_SECRETSTORE
     tenant_database_url_template: str = "sqlite+aiosqlite:///.data/tenants/{subdomain}.db"
     """Where a tenant's database goes; for PostgreSQL: `postgresql+asyncpg://user:pw@host:5432/tenant_{subdomain}`."""
     provisioning_stale_seconds: float = Field(120.0, ge=0)

@@ -141,7 +141,7 @@ class StockChanged:
 
 
 def invalid(field: str, code: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code=code, details=[{"field": field, "message": message}])
+    return ValidationFailed.for_field(field, message, code=code)
 
 
 def valid_id(candidate: str) -> bool:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StrictFloat, StrictInt
 
 from apps.catalog.domain import ID, NAME_MAX, CreateProduct, Product
 from apps.catalog.reservations import Reservation, ReserveLine, ReserveStock
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from servicekit.schemas import Schema
 
 
 class ProductCreate(Schema):

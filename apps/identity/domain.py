@@ -7,13 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import email_validator
-from email_validator import EmailNotValidError, validate_email
+from servicekit import Conflict, NotFound, Unauthorized
 
-from servicekit import Conflict, NotFound, Unauthorized, ValidationFailed
-
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 NAME_MAX = 100
+"""The longest display name a user may have; servicekit.accounts checks names, emails and passwords."""
 
 
 class Role(StrEnum):
@@ -82,36 +79,6 @@ class UserRegistered:
 
     def payload(self) -> dict[str, str]:
         return {"userId": self.user_id, "email": self.email, "name": self.name, "role": self.role.value}
-
-
-def allow_local_email_domains() -> None:
-    """Accept `.local` addresses (the development admin's) the way email-validator documents it."""
-    if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
-
-
-def normalise_email(raw: str) -> str:
-    """Validate an address's syntax and return it in one canonical, lower-case form."""
-    try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValidationFailed(
-            str(exc), code="INVALID_EMAIL", details=[{"field": "email", "message": str(exc)}]
-        ) from exc
-
-
-def check_password_policy(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        message = f"The password must have {PASSWORD_MIN} to {PASSWORD_MAX} characters."
-        raise ValidationFailed(message, code="WEAK_PASSWORD", details=[{"field": "password", "message": message}])
-
-
-def clean_name(raw: str) -> str:
-    name = " ".join(raw.split())
-    if not 1 <= len(name) <= NAME_MAX:
-        message = f"The name must have 1 to {NAME_MAX} characters."
-        raise ValidationFailed(message, code="INVALID_NAME", details=[{"field": "name", "message": message}])
-    return name
 
 
 def new_user(command: RegisterUser, *, email: str, name: str, password_hash: str) -> tuple[User, UserRegistered]:

@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from apps.identity import service
 from apps.identity.api import router
 from apps.identity.deps import IdentityServices
-from apps.identity.domain import RegisterUser, Role, allow_local_email_domains
+from apps.identity.domain import RegisterUser, Role
 from apps.identity.settings import IdentitySettings
 from apps.identity.storage import SqlUnitOfWork, outbox
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
 from servicekit.health import database_check

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-from apps.identity.domain import NAME_MAX, PASSWORD_MAX, User
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from apps.identity.domain import NAME_MAX, User
+from servicekit.accounts import PASSWORD_MAX
+from servicekit.schemas import Schema
 
 
 class UserCreate(Schema):

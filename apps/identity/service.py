@@ -6,18 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apps.identity.domain import (
+    NAME_MAX,
     Authenticate,
     EmailTaken,
     InvalidCredentials,
     RegisterUser,
     User,
     UserNotFound,
-    check_password_policy,
-    clean_name,
     new_user,
-    normalise_email,
 )
 from apps.identity.storage import UnitOfWork
+from servicekit.accounts import check_password, clean_name, normalise_email
 from servicekit.events import new_event
 from servicekit.passwords import hash_password, password_matches
 from servicekit.tokens import TokenCodec
@@ -34,8 +33,8 @@ class IssuedToken:
 async def register_user(command: RegisterUser, *, uow: UnitOfWorkFactory) -> User:
     """Open an account and record `user.registered` in the same transaction."""
     email = normalise_email(command.email)
-    name = clean_name(command.name)
-    check_password_policy(command.password)
+    name = clean_name(command.name, longest=NAME_MAX)
+    check_password(command.password)
     async with uow() as work:
         existing = await work.users.by_email(email)
         if existing is not None:

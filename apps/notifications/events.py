@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from apps.notifications import messages, service
 from apps.notifications.deps import NotificationsServices
 from apps.notifications.domain import Notify
@@ -17,6 +15,7 @@ from apps.notifications.payloads import (
     UserRegistered,
 )
 from servicekit import EventEnvelope
+from servicekit.clock import as_utc
 from servicekit.consumer import Consumer
 from servicekit.payloads import parse_payload
 
@@ -26,10 +25,8 @@ consumer: Consumer[NotificationsServices] = Consumer("notifications")
 async def _notify(
     event: EventEnvelope, services: NotificationsServices, topic: str, user_id: str, message: str, order_id: str | None
 ) -> None:
-    occurred = event.occurred_at
-    if occurred.tzinfo is None:  # a producer without a zone meant UTC; mixing naive and aware times cannot sort
-        occurred = occurred.replace(tzinfo=UTC)
-    command = Notify(user_id, topic, message, event.event_id, occurred, order_id)
+    # A producer without a zone meant UTC; mixing naive and aware times cannot sort.
+    command = Notify(user_id, topic, message, event.event_id, as_utc(event.occurred_at), order_id)
     await service.notify(command, inboxes=services.inboxes)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from apps.notifications.domain import Inbox, Notification
+from servicekit.clock import utc_text
 from servicekit.dedupe import applied_marker, was_applied
 from servicekit.sidecar import SidecarClient, StateOp
 
@@ -35,16 +36,12 @@ class InboxStore(Protocol):
         """Write with the event's marker, only if nobody wrote since `etag` (no ETag: only a new inbox)."""
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _item(n: Notification) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": n.id,
         "type": n.type,
         "message": n.message,
-        "createdAt": _iso(n.created_at),
+        "createdAt": utc_text(n.created_at),
         "eventId": n.event_id,
     }
     if n.order_id is not None:

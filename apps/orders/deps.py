@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from apps.orders.peers import OrderPeers
-from apps.orders.settlement import Clock, UnitOfWorkFactory
+from apps.orders.settlement import UnitOfWorkFactory
+from servicekit.clock import Clock
 from servicekit.deps import services_of
 
 

@@ -15,10 +15,10 @@ from apps.orders.api import router
 from apps.orders.deps import OrdersServices
 from apps.orders.events import consumer
 from apps.orders.peers import DaprOrderPeers
-from apps.orders.service import utc_now
 from apps.orders.settings import OrdersSettings
 from apps.orders.storage import SqlUnitOfWork, outbox, processed_events
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.clock import utc_now
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
 from servicekit.health import database_check

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from apps.orders.domain import MAX_LINES, Order
-
-
-def _utc_text(moment: datetime) -> str:
-    """ISO-8601 in UTC; SQLite hands timestamps back without their zone, and they were stored in UTC."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from servicekit.clock import utc_text
+from servicekit.schemas import Schema
 
 
 class LineCreate(Schema):
@@ -69,9 +59,9 @@ class OrderRead(Schema):
                 LineRead(product_id=x.product_id, name=x.name, unit_price=float(x.unit_price), quantity=x.quantity)
                 for x in order.lines
             ],
-            created_at=_utc_text(order.created_at),
-            updated_at=_utc_text(order.updated_at),
-            expires_at=_utc_text(order.expires_at),
+            created_at=utc_text(order.created_at),
+            updated_at=utc_text(order.updated_at),
+            expires_at=utc_text(order.expires_at),
             payment_id=order.payment_id,
             cancel_reason=order.cancel_reason,
         )

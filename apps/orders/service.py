@@ -8,7 +8,7 @@ the single source of truth; a settlement that fails is retried by the expiry tic
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from apps.orders.domain import (
@@ -39,10 +39,6 @@ class Dependencies(Settling, Protocol):
     def place_budget(self) -> timedelta: ...
     @property
     def placing_deadline(self) -> timedelta: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def find(order_id: str, *, deps: Dependencies) -> Order | None:

@@ -16,10 +16,10 @@ from apps.orders.domain import Order, OrderStatus
 from apps.orders.peers import OrderPeers
 from apps.orders.storage import SqlUnitOfWork
 from servicekit import JunctionError
+from servicekit.clock import Clock
 
 log = logging.getLogger("apps.orders.settlement")
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
-Clock = Callable[[], datetime]
 
 
 class Settling(Protocol):

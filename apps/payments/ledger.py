@@ -7,8 +7,7 @@ own records: the provider is external, and payments must cope with a crash betwe
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,18 +20,13 @@ from apps.payments.provider import (
     charged_again,
     first_charge,
 )
+from servicekit.clock import Clock, utc_now, utc_text
 from servicekit.conflicts import retry_on_conflict
 from servicekit.sidecar import SidecarClient, StateItem, StateOp
-
-Clock = Callable[[], datetime]
 
 
 def ledger_key(key: str) -> str:
     return f"provider:{key}"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def to_state(entry: LedgerEntry) -> dict[str, Any]:
@@ -43,7 +37,7 @@ def to_state(entry: LedgerEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "chargeRequests": entry.charge_requests,
         "cancelRequests": entry.cancel_requests,
-        "updatedAt": entry.updated_at.isoformat().replace("+00:00", "Z"),
+        "updatedAt": utc_text(entry.updated_at),
     }
 
 
@@ -62,7 +56,7 @@ def from_state(value: dict[str, Any]) -> LedgerEntry:
 class DaprStateProvider:
     """The simulated PaymentProvider, its ledger kept where a payments restart cannot lose it."""
 
-    def __init__(self, sidecar: SidecarClient, *, clock: Clock = _utcnow) -> None:
+    def __init__(self, sidecar: SidecarClient, *, clock: Clock = utc_now) -> None:
         self.sidecar = sidecar
         self.clock = clock
 

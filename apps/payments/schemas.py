@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
 from apps.payments.domain import Payment
 from apps.payments.provider import LedgerEntry
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from servicekit.schemas import Schema
 
 
 class PaymentRead(Schema):

@@ -8,9 +8,6 @@ same result again), and a close that finds CHARGING cancels at the provider: no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from apps.payments.domain import (
     ChargeOrder,
     CloseOrder,
@@ -24,16 +21,12 @@ from apps.payments.domain import (
 from apps.payments.provider import LedgerEntry, PaymentProvider
 from apps.payments.storage import PaymentStore, StoredPayment
 from servicekit import DependencyUnavailable
+from servicekit.clock import Clock, utc_now
 from servicekit.conflicts import retry_on_conflict
 from servicekit.events import new_event
 
-Clock = Callable[[], datetime]
 HOLDS_MONEY = (PaymentStatus.CHARGING, PaymentStatus.SUCCEEDED, PaymentStatus.PENDING)
 """Statuses under which the provider may have (or may still) take money for the order."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _intent(command: ChargeOrder, payments: PaymentStore, clock: Clock) -> StoredPayment:
@@ -50,7 +43,7 @@ async def _intent(command: ChargeOrder, payments: PaymentStore, clock: Clock) ->
 
 
 async def charge_order(
-    command: ChargeOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = _utcnow
+    command: ChargeOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = utc_now
 ) -> Payment:
     """Charge an order once; a settled payment (or a void) means another delivery already decided."""
 
@@ -71,7 +64,7 @@ async def charge_order(
 
 
 async def close_order(
-    command: CloseOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = _utcnow
+    command: CloseOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = utc_now
 ) -> Payment | None:
     """Refund a captured payment, void a pending or missing one; settled ones stay as they are."""
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from apps.payments.domain import Payment, PaymentStatus
+from servicekit.clock import utc_text
 from servicekit.events import EventEnvelope
 from servicekit.sidecar import SidecarClient, StateOp
 from servicekit.state_outbox import StateOutbox
@@ -40,10 +41,6 @@ class PaymentStore(Protocol):
         """Overwrite a payment (and stage its events) only if nobody wrote it since it was read with `etag`."""
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def to_state(payment: Payment) -> dict[str, Any]:
     state: dict[str, Any] = {
         "id": payment.id,
@@ -52,8 +49,8 @@ def to_state(payment: Payment) -> dict[str, Any]:
         "amount": float(payment.amount),
         "status": payment.status.value,
         "reason": payment.reason,
-        "createdAt": _iso(payment.created_at),
-        "updatedAt": _iso(payment.updated_at),
+        "createdAt": utc_text(payment.created_at),
+        "updatedAt": utc_text(payment.updated_at),
     }
     if payment.token is not None:
         state["token"] = payment.token

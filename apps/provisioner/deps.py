@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from apps.provisioner.domain import CALLER_HEADER, KEY_HEADER, CallerPolicy
+from apps.provisioner.domain import CALLER_HEADER, CallerPolicy
 from apps.provisioner.service import SchemaMigrator
 from servicekit.deps import services_of
+from servicekit.provisioning import PROVISIONER_KEY_HEADER
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ Services = Annotated[ProvisionerServices, Depends(services_of(ProvisionerService
 
 async def _admin_only(request: Request, services: Services) -> None:
     """Refuse, before any work, a call that is not admin's or lacks the shared key."""
-    services.callers.check(request.headers.get(CALLER_HEADER), request.headers.get(KEY_HEADER))
+    services.callers.check(request.headers.get(CALLER_HEADER), request.headers.get(PROVISIONER_KEY_HEADER))
 
 
 # A route dependency, not middleware, so the probes (/healthz, /readyz) stay open to Dapr.

@@ -14,9 +14,7 @@ from servicekit import DependencyUnavailable, Forbidden, OperationFailed, Valida
 SQLITE_DRIVER = "sqlite+aiosqlite"
 POSTGRES_DRIVER = "postgresql+asyncpg"
 ALLOWED_DRIVERS = (SQLITE_DRIVER, POSTGRES_DRIVER)
-PROVISIONER_KEY_SECRET = "provisioner-key"  # noqa: S105 - the secret's name, not its value
 CALLER_HEADER = "dapr-caller-app-id"
-KEY_HEADER = "x-provisioner-key"
 
 
 class InvalidDatabaseUrl(ValidationFailed):
@@ -68,7 +66,7 @@ class DatabaseMigrated:
 
 
 def _invalid(message: str) -> InvalidDatabaseUrl:
-    return InvalidDatabaseUrl(message, details=[{"field": "databaseUrl", "message": message}])
+    return InvalidDatabaseUrl.for_field("databaseUrl", message)
 
 
 def parse_database_url(raw: str) -> TenantDatabase:

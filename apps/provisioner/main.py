@@ -9,15 +9,16 @@ from fastapi import FastAPI
 
 from apps.provisioner.api import router
 from apps.provisioner.deps import ProvisionerServices
-from apps.provisioner.domain import PROVISIONER_KEY_SECRET, CallerPolicy
+from apps.provisioner.domain import CallerPolicy
 from apps.provisioner.migrator import AlembicMigrator
 from apps.provisioner.settings import ProvisionerSettings
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
+from servicekit.provisioning import read_provisioner_key
 
 
 async def read_caller_policy(sidecar: SidecarClient, settings: ProvisionerSettings) -> CallerPolicy:
     """Read the key admin must present from the provisioning secret store (once, at start-up)."""
-    key = await sidecar.get_secret(PROVISIONER_KEY_SECRET, store=settings.provisioning_secretstore_name)
+    key = await read_provisioner_key(sidecar, store=settings.provisioning_secretstore_name)
     return CallerPolicy(admin_app_id=settings.admin_app_id, key=key)
 
 

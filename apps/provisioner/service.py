@@ -65,7 +65,7 @@ def short_reason(exc: BaseException) -> str:
 
 def _missing(database: TenantDatabase) -> DatabaseMissing:
     message = f"The database {database.redacted()} does not exist; create it before provisioning."
-    return DatabaseMissing(message, details=[{"field": "databaseUrl", "message": message}])
+    return DatabaseMissing.for_field("databaseUrl", message)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

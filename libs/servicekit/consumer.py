@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request
 
+from servicekit.clock import utc_text
 from servicekit.context import request_id_var
 from servicekit.errors import JunctionError
 from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_envelope
@@ -72,7 +73,7 @@ def replay_cloud_event(original_topic: str, event: EventEnvelope, *, source: str
         "id": event.event_id,
         "source": source,
         "type": original_topic,
-        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "time": utc_text(now),
         "datacontenttype": "application/json",
         "data": event.model_dump(mode="json", by_alias=True),
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,16 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.clock import utc_now, utc_text
 from servicekit.context import current_request_id
 from servicekit.database import DATABASE_DOWN, DatabaseUnavailable
-from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status
+from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status, field_problems
 
 log = logging.getLogger("servicekit.envelope")
 REFUSAL_STATUS_HEADER = "X-Junction-Status"
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(utc_now())
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:
@@ -64,13 +64,6 @@ def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONRespon
     return JSONResponse(error_body(err), status_code=err.status, headers=headers)
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
-        for e in exc.errors()
-    ]
-
-
 def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> None:
     """Map domain errors, validation errors, routing errors and crashes into the envelope."""
 
@@ -83,7 +76,7 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        details = _validation_details(exc)
+        details = field_problems(exc.errors(), skip="body")
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         if malformed:
             return failure(error_for_status(400, "The request body is not valid JSON.", code="MALFORMED_JSON"))

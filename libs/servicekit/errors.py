@@ -21,7 +21,8 @@ so a retried "failed" outcome would run the request twice. 503 means only "nobod
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
 
 class JunctionError(Exception):
@@ -71,6 +72,11 @@ class ValidationFailed(JunctionError):
     status = 422
     default_code = "VALIDATION_FAILED"
 
+    @classmethod
+    def for_field(cls, field: str, message: str, *, code: str | None = None) -> Self:
+        """The refusal of one field's value; `details` names the field the way request validation does."""
+        return cls(message, code=code, details=[{"field": field, "message": message}])
+
 
 class OperationFailed(JunctionError):
     """Raised when a valid request was carried out but ended in a failure that is now on record.
@@ -111,6 +117,17 @@ _BY_STATUS: dict[int, type[JunctionError]] = {
         DependencyUnavailable,
     )
 }
+
+
+def field_problems(errors: Iterable[Mapping[str, Any]], *, skip: str | None = None) -> list[dict[str, str]]:
+    """A validator's errors (pydantic's `errors()`) as `details`: each field's dotted location and message.
+
+    `skip` leaves a location part out, such as FastAPI's `body`.
+    """
+    return [
+        {"field": ".".join(str(part) for part in e.get("loc", ()) if part != skip), "message": e.get("msg", "")}
+        for e in errors
+    ]
 
 
 def error_for_status(status: int, message: str, *, code: str | None = None, details: Any = None) -> JunctionError:

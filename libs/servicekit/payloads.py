@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic.alias_generators import to_camel
 
-from servicekit.errors import ValidationFailed
+from servicekit.errors import ValidationFailed, field_problems
 from servicekit.events import EventEnvelope
 
 CENT = Decimal("0.01")
@@ -43,7 +43,6 @@ def parse_payload(model: type[P], event: EventEnvelope) -> P:
     try:
         return model.model_validate(event.payload)
     except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         raise ValidationFailed(
-            f"The {model.__name__} payload is not valid.", code="INVALID_PAYLOAD", details=details
+            f"The {model.__name__} payload is not valid.", code="INVALID_PAYLOAD", details=field_problems(exc.errors())
         ) from exc

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from servicekit import EventEnvelope, NotFound, ValidationFailed
+from servicekit.clock import as_utc, utc_text
 from servicekit.consumer import (
     DEAD_LETTER_TOPIC,
     REPLAY_TOPIC,
@@ -21,6 +22,7 @@ from servicekit.consumer import (
     replay_cloud_event,
     replay_topic_of,
 )
+from servicekit.errors import field_problems
 from servicekit.horizons import REPLAY_HORIZON_SECONDS
 
 DAPR_DEFAULT_TYPE = "com.dapr.event.sent"
@@ -74,11 +76,6 @@ class DeadLetter:
     replay_of: str | None = None
     """The letter whose replay failed again and became this one."""
     failed_again_as: str | None = None
-
-
-def utc_text(moment: datetime | None) -> str | None:
-    """Write a moment the way every Junction timestamp reads: ISO 8601 in UTC with a `Z`."""
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _no_constant(name: str) -> Any:
@@ -190,14 +187,12 @@ def replay_target(
     try:
         envelope = EventEnvelope.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
         raise _not_replayable(
-            "The dead letter's data is not an event envelope.", "INVALID_ENVELOPE", problems=problems
+            "The dead letter's data is not an event envelope.",
+            "INVALID_ENVELOPE",
+            problems=field_problems(exc.errors(include_url=False, include_input=False)),
         ) from exc
-    occurred = envelope.occurred_at if envelope.occurred_at.tzinfo else envelope.occurred_at.replace(tzinfo=UTC)
+    occurred = as_utc(envelope.occurred_at)
     if (now or datetime.now(UTC)) - occurred > timedelta(seconds=horizon_seconds):
         raise _not_replayable(
             "The event is older than the replay horizon; consumers may no longer know they applied it.",

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
-from apps.admin.deadletters.domain import DeadLetter, utc_text
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from apps.admin.deadletters.domain import DeadLetter
+from servicekit.clock import utc_text
+from servicekit.schemas import Schema
 
 
 class DeadLetterRead(Schema):
@@ -31,12 +26,12 @@ class DeadLetterRead(Schema):
     def of(cls, letter: DeadLetter) -> DeadLetterRead:
         return cls(
             id=letter.id,
-            received_at=utc_text(letter.received_at) or "",
+            received_at=utc_text(letter.received_at),
             original_topic=letter.original_topic,
             event_id=letter.event_id,
             status=letter.status.value,
             replays=letter.replays,
-            replayed_at=utc_text(letter.replayed_at),
+            replayed_at=None if letter.replayed_at is None else utc_text(letter.replayed_at),
             subscriber=letter.subscriber,
             replay_of=letter.replay_of,
             failed_again_as=letter.failed_again_as,

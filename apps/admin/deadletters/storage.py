@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from apps.admin.deadletters.domain import DeadLetter, DeadLetterStatus, failed_again, fingerprint, utc_text
+from apps.admin.deadletters.domain import DeadLetter, DeadLetterStatus, failed_again, fingerprint
 from servicekit import SidecarClient
+from servicekit.clock import utc_text
 from servicekit.conflicts import retry_on_conflict
 from servicekit.index import PagedIndex
 from servicekit.sidecar import StateOp
@@ -75,7 +76,7 @@ def to_document(letter: DeadLetter) -> dict[str, Any]:
         "eventId": letter.event_id,
         "cloudEvent": letter.cloud_event,
         "status": letter.status.value,
-        "replayedAt": utc_text(letter.replayed_at),
+        "replayedAt": None if letter.replayed_at is None else utc_text(letter.replayed_at),
         "replays": letter.replays,
         "subscriber": letter.subscriber,
         "replayOf": letter.replay_of,

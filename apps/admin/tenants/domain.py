@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from servicekit import Conflict, NotFound, OperationFailed
@@ -137,11 +137,6 @@ class TenantProvisioningFailed:
             "reason": t.reason,
             "userId": t.requested_by,
         }
-
-
-def utc_text(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, like every Junction timestamp."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def valid_id(tenant_id: str) -> bool:

@@ -8,9 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from servicekit import DependencyUnavailable, SidecarClient
-
-KEY_SECRET = "provisioner-key"  # noqa: S105 - the secret's name in the secret store, not its value
-KEY_HEADER = "x-provisioner-key"
+from servicekit.provisioning import PROVISIONER_KEY_HEADER
 
 
 class SchemaProvisioner(Protocol):
@@ -41,7 +39,7 @@ class ProvisionerClient:
             "POST",
             "/init-database",
             json={"databaseUrl": database_url},
-            headers={KEY_HEADER: self._key},
+            headers={PROVISIONER_KEY_HEADER: self._key},
         )
         try:
             answer = _InitDatabaseAnswer.model_validate(data)

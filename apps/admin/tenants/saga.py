@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from apps.admin.tenants.admins import TenantAdmins
 from apps.admin.tenants.databases import TenantDatabases
@@ -27,6 +26,7 @@ from apps.admin.tenants.domain import (
 from apps.admin.tenants.provisioner import SchemaProvisioner
 from apps.admin.tenants.storage import TenantEvent, TenantStore, Versioned
 from servicekit import Conflict, JunctionError
+from servicekit.clock import utc_now
 
 REASON_MAX = 500
 
@@ -44,10 +44,6 @@ class Onboarding:
     database_url_template: str
     stale_seconds: float
     """A PROVISIONING tenant idle this long may be retried."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def describe(exc: BaseException) -> str:

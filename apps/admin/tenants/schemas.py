@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 from sqlalchemy.engine import make_url
 
-from apps.admin.tenants.domain import Tenant, utc_text
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+from apps.admin.tenants.domain import Tenant
+from servicekit.clock import utc_text
+from servicekit.schemas import Schema
 
 
 # Only generous size bounds here: the use case refuses bad values with their own codes (INVALID_NAME, ...).

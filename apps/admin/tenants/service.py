@@ -17,10 +17,12 @@ from apps.admin.tenants.domain import (
     restarted,
     valid_id,
 )
-from apps.admin.tenants.saga import Onboarding, abandon, provision, utc_now
+from apps.admin.tenants.saga import Onboarding, abandon, provision
 from apps.admin.tenants.storage import TenantStore, Versioned
-from apps.admin.tenants.validation import check_password, clean_name, normalise_email, valid_subdomain
+from apps.admin.tenants.validation import NAME_MAX, valid_subdomain
 from servicekit import JunctionError
+from servicekit.accounts import check_password, clean_name, normalise_email
+from servicekit.clock import utc_now
 from servicekit.conflicts import retry_on_conflict
 from servicekit.passwords import hash_password
 
@@ -50,9 +52,9 @@ async def _existing(tenant_id: str, tenants: TenantStore) -> Versioned:
 async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Tenant:
     """Record the tenant and claim its subdomain, then provision it; ACTIVE, or ProvisioningFailed (424)."""
     subdomain = valid_subdomain(command.subdomain)
-    name = clean_name(command.name)
-    email = normalise_email(command.admin_email)
-    check_password(command.admin_password)
+    name = clean_name(command.name, longest=NAME_MAX, printable=True)
+    email = normalise_email(command.admin_email, field="adminEmail")
+    check_password(command.admin_password, field="adminPassword")
     tenant_id = command.tenant_id
     repeated = await _refuse_taken(subdomain, onboarding.tenants, ours=tenant_id)
     if repeated is not None:  # a sidecar's retry of this very creation: answer where it stands

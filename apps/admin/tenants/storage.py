@@ -21,8 +21,8 @@ from apps.admin.tenants.domain import (
     TenantProvisioned,
     TenantProvisioningFailed,
     TenantStatus,
-    utc_text,
 )
+from servicekit.clock import utc_text
 from servicekit.events import new_event
 from servicekit.index import PagedIndex
 from servicekit.sidecar import SidecarClient, StateOp

@@ -13,8 +13,8 @@ from apps.admin.deps import AdminServices
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants.saga import Onboarding
-from servicekit.fakes import FakeSidecar
 from tests.unit.admin._tenants import kit
+from tests.unit.fakes import FakeSidecar
 
 OCCURRED_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 """Recent: admin refuses to replay an event older than the replay horizon."""

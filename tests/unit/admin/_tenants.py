@@ -10,12 +10,13 @@ from typing import Any
 
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
-from apps.admin.tenants.provisioner import KEY_SECRET, ProvisionerClient
+from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants, tenant_key
-from servicekit.fakes import FakeSidecar, Handler
+from servicekit.provisioning import PROVISIONER_KEY_SECRET
 from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar, Handler
 
 PROVISIONER_KEY = "test-provisioner-key-0123456789"
 TEMPLATE = "sqlite+aiosqlite:///tenants/{subdomain}.db"
@@ -27,7 +28,7 @@ class RecordingSidecar(FakeSidecar):
     """Remembers every (status, step) written for each tenant, in order."""
 
     def __init__(self) -> None:
-        super().__init__(secrets={KEY_SECRET: PROVISIONER_KEY})
+        super().__init__(secrets={PROVISIONER_KEY_SECRET: PROVISIONER_KEY})
         self.history: dict[str, list[tuple[str, str]]] = {}
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:

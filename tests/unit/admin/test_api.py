@@ -10,9 +10,9 @@ import httpx
 
 from apps.admin.deadletters.storage import INDEX_KEY, letter_key
 from servicekit import DependencyUnavailable
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
 from tests.unit.admin._support import client, cloud_event, envelope
+from tests.unit.fakes import FakeSidecar
 
 CLOUD_EVENT_JSON = {"content-type": "application/cloudevents+json"}
 

@@ -11,8 +11,8 @@ from apps.admin.deadletters.events import SUBSCRIBERS
 from apps.admin.deadletters.storage import DaprStateDeadLetters, event_key
 from servicekit import Delivery, EventEnvelope
 from servicekit.consumer import Consumer
-from servicekit.fakes import FakeSidecar
 from tests.unit.admin._support import client, cloud_event, envelope
+from tests.unit.fakes import FakeSidecar
 
 
 def arrive(sidecar: FakeSidecar, event: Any, subscriber: str | None = "payments") -> dict[str, str]:

@@ -13,9 +13,9 @@ from apps.admin.deadletters import service
 from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus, fingerprint
 from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
 from servicekit import DependencyUnavailable, EventEnvelope
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import PublishRefused, StateOp
 from tests.unit.admin._support import cloud_event, envelope
+from tests.unit.fakes import FakeSidecar
 
 
 def stored(sidecar: FakeSidecar, key: str) -> Any:

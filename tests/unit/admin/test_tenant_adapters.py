@@ -25,10 +25,10 @@ from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.saga import Onboarding
 from apps.admin.tenants.storage import DaprStateTenants
 from servicekit import DependencyUnavailable
-from servicekit.fakes import FakeSidecar
 from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox
 from tests.unit.admin._tenants import PROVISIONER_KEY, command, document
+from tests.unit.fakes import FakeSidecar
 
 ADMIN_USERS = (
     "CREATE TABLE admin_users (id VARCHAR(36) PRIMARY KEY, email VARCHAR(320) NOT NULL UNIQUE,"

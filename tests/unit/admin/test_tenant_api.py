@@ -17,10 +17,9 @@ from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
-from apps.admin.tenants.provisioner import KEY_HEADER
-from apps.admin.tenants.saga import utc_now
 from apps.admin.tenants.storage import INDEX_KEY
-from servicekit.fakes import FakeSidecar
+from servicekit.clock import utc_now
+from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin._support import client
 from tests.unit.admin._tenants import (
     PROVISIONER_KEY,
@@ -37,6 +36,7 @@ from tests.unit.admin._tenants import (
     provisioner_ok,
     staged,
 )
+from tests.unit.fakes import FakeSidecar
 
 READ_FIELDS = {
     "id",
@@ -92,25 +92,29 @@ def test_create_answers_201_with_the_active_tenant() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "code"),
+    ("overrides", "code", "field"),
     [
-        ({"subdomain": "ab"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "Satit"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "-satit"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "www"}, "INVALID_SUBDOMAIN"),
-        ({"subdomain": "junction"}, "INVALID_SUBDOMAIN"),
-        ({"name": "   "}, "INVALID_NAME"),
-        ({"name": "x" * 201}, "INVALID_NAME"),
-        ({"adminEmail": "not-an-email"}, "INVALID_EMAIL"),
-        ({"adminPassword": "short"}, "WEAK_PASSWORD"),
-        ({"adminPassword": "x" * 129}, "WEAK_PASSWORD"),
-        ({"requestedBy": ""}, "VALIDATION_FAILED"),
-        ({"extra": 1}, "VALIDATION_FAILED"),
+        ({"subdomain": "ab"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "Satit"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "-satit"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "www"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"subdomain": "junction"}, "INVALID_SUBDOMAIN", "subdomain"),
+        ({"name": "   "}, "INVALID_NAME", "name"),
+        ({"name": "x" * 201}, "INVALID_NAME", "name"),
+        ({"name": "bell\x07"}, "INVALID_NAME", "name"),
+        ({"adminEmail": "not-an-email"}, "INVALID_EMAIL", "adminEmail"),
+        ({"adminPassword": "short"}, "WEAK_PASSWORD", "adminPassword"),
+        ({"adminPassword": "x" * 129}, "WEAK_PASSWORD", "adminPassword"),
+        ({"requestedBy": ""}, "VALIDATION_FAILED", "requestedBy"),
+        ({"extra": 1}, "VALIDATION_FAILED", "extra"),
     ],
 )
-def test_bad_requests_are_refused_with_their_code_and_record_nothing(overrides: dict[str, Any], code: str) -> None:
+def test_bad_requests_are_refused_with_their_code_and_record_nothing(
+    overrides: dict[str, Any], code: str, field: str
+) -> None:
     k = kit()
-    assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    error = assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    assert error["details"][0]["field"] == field
     assert k.sidecar.state == {} and k.sidecar.invocations == []
 
 
@@ -249,7 +253,7 @@ def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: py
         assert databases.removed == ["sqlite+aiosqlite:///.data/tenants/stuck.db"]
         started.post(f"/tenants/{stuck_id}/retry", json={"requestedBy": "platform-admin-2"})
         invocation = sidecar.invocations[-1]
-        assert invocation == ("provisioner", "POST", "/init-database", {KEY_HEADER: PROVISIONER_KEY})
+        assert invocation == ("provisioner", "POST", "/init-database", {PROVISIONER_KEY_HEADER: PROVISIONER_KEY})
         assert started.get(f"/tenants/{stuck_id}").json()["data"]["status"] == "ACTIVE"
         # The relay the lifespan started publishes what recovery and the retry staged.
         deadline = time.monotonic() + 5

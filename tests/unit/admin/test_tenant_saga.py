@@ -18,9 +18,9 @@ from apps.admin.tenants.domain import (
     TenantNotRetryable,
     TenantStatus,
 )
-from apps.admin.tenants.provisioner import KEY_HEADER
 from apps.admin.tenants.storage import INDEX_KEY, subdomain_key
 from servicekit import DependencyUnavailable, Forbidden
+from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin._tenants import (
     PROVISIONER_KEY,
     SCHOOL_TABLES,
@@ -64,7 +64,7 @@ def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
     assert k.sidecar.indexed(INDEX_KEY) == [tenant.id]
 
     [invocation] = k.sidecar.invocations
-    assert invocation == ("provisioner", "POST", "/init-database", {KEY_HEADER: PROVISIONER_KEY})
+    assert invocation == ("provisioner", "POST", "/init-database", {PROVISIONER_KEY_HEADER: PROVISIONER_KEY})
     assert k.databases.created == [url] and k.databases.removed == []
     [((db, email), password_hash)] = k.admins.rows.items()
     assert (db, email, password_hash) == (url, "principal@school.example", stored["adminPasswordHash"])

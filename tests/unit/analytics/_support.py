@@ -11,8 +11,8 @@ from apps.analytics.events import consumer
 from apps.analytics.schemas import SummaryRead
 from apps.analytics.storage import SHARDS, DaprSummaryStore
 from servicekit import Delivery, EventEnvelope, new_event
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
+from tests.unit.fakes import FakeSidecar
 
 ORDER = {"orderId": "o-1", "userId": "u-1", "total": 12.5}
 PAYLOADS: dict[str, dict[str, Any]] = {

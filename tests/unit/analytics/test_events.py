@@ -13,7 +13,6 @@ from apps.analytics.events import consumer
 from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from servicekit import Delivery, new_event
-from servicekit.fakes import FakeSidecar
 from tests.unit.analytics._support import (
     PAYLOADS,
     InterleavingSidecar,
@@ -23,6 +22,7 @@ from tests.unit.analytics._support import (
     shards,
     summary,
 )
+from tests.unit.fakes import FakeSidecar
 
 
 def test_every_topic_is_counted() -> None:

@@ -16,7 +16,6 @@ from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from apps.analytics.storage import SHARDS, DaprSummaryStore
 from servicekit import Delivery, new_event
-from servicekit.fakes import FakeSidecar
 from tests.unit.analytics._support import (
     ORDER_TOPICS,
     PAYLOADS,
@@ -28,6 +27,7 @@ from tests.unit.analytics._support import (
     shards,
     summary,
 )
+from tests.unit.fakes import FakeSidecar
 
 
 def orders_in_distinct_shards(count: int) -> list[str]:

@@ -10,9 +10,9 @@ from typing import Any
 from apps.catalog import service
 from apps.catalog.domain import CreateProduct, Product
 from apps.catalog.storage import DaprStateCatalog
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar
 
 
 class InterleavingSidecar(FakeSidecar):

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.routes import health
-from servicekit.fakes import FakeSidecar
 from servicekit.tokens import TokenCodec
+from tests.unit.fakes import FakeSidecar
 from tests.unit.gateway._app import gateway_client
 
 TOKENS = TokenCodec("g" * 32)

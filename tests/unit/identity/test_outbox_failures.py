@@ -15,9 +15,9 @@ from apps.identity.main import MIGRATIONS
 from apps.identity.storage import outbox
 from servicekit import new_event
 from servicekit.consumer import dead_letter_topic_of
-from servicekit.fakes import FakeSidecar
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay, record_event
+from tests.unit.fakes import FakeSidecar
 
 
 def test_an_unsent_row_survives_0003_and_is_still_sent(tmp_path: Path) -> None:

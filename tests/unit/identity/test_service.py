@@ -120,18 +120,21 @@ def test_anything_but_the_same_registration_is_email_taken(database_url: str, re
 
 
 @pytest.mark.parametrize(
-    ("command", "code"),
+    ("command", "code", "field"),
     [
-        (RegisterUser("not-an-email", "good-password", "Name"), "INVALID_EMAIL"),
-        (RegisterUser("ok@example.com", "short", "Name"), "WEAK_PASSWORD"),
-        (RegisterUser("ok@example.com", "good-password", "   "), "INVALID_NAME"),
+        (RegisterUser("not-an-email", "good-password", "Name"), "INVALID_EMAIL", "email"),
+        (RegisterUser("ok@example.com", "short", "Name"), "WEAK_PASSWORD", "password"),
+        (RegisterUser("ok@example.com", "good-password", "   "), "INVALID_NAME", "name"),
+        (RegisterUser("ok@example.com", "good-password", "x" * 101), "INVALID_NAME", "name"),
     ],
 )
-def test_invalid_registration_is_refused_before_storage(database_url: str, command: RegisterUser, code: str) -> None:
+def test_invalid_registration_is_refused_before_storage(
+    database_url: str, command: RegisterUser, code: str, field: str
+) -> None:
     async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
         with pytest.raises(ValidationFailed) as caught:
             await service.register_user(command, uow=uow)
-        assert caught.value.code == code
+        assert (caught.value.code, caught.value.details[0]["field"]) == (code, field)
         assert await count(engine, users) == 0
         assert await count(engine, outbox) == 0
 

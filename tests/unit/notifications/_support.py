@@ -11,8 +11,8 @@ from apps.notifications.deps import NotificationsServices
 from apps.notifications.events import consumer
 from apps.notifications.storage import DaprInboxStore
 from servicekit import Delivery, EventEnvelope
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
+from tests.unit.fakes import FakeSidecar
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from apps.notifications.events import consumer
 from apps.notifications.main import create_app
 from apps.notifications.settings import NotificationsSettings
 from servicekit import Delivery
-from servicekit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications._support import cloud_event, envelope, new_id, services_on
 
 TENANT = {"tenantId": "t-1", "subdomain": "satit", "name": "Satit", "userId": "u-1"}

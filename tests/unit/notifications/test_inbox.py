@@ -6,7 +6,7 @@ import asyncio
 
 from apps.notifications.domain import KEEP_ITEMS, Inbox, Notify
 from servicekit import Delivery
-from servicekit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications._support import (
     START,
     InterleavingSidecar,

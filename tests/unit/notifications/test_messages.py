@@ -8,7 +8,7 @@ import pytest
 
 from apps.notifications.messages import cancel_reason, words
 from servicekit import Delivery
-from servicekit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications._support import deliver, envelope, inbox, new_id
 
 ORDER = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"

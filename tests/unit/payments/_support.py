@@ -11,9 +11,9 @@ from apps.payments.ledger import DaprStateProvider, from_state
 from apps.payments.provider import LedgerEntry
 from apps.payments.storage import DaprPaymentStore
 from servicekit import EventEnvelope, new_event
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar
 
 
 class InterleavingSidecar(FakeSidecar):

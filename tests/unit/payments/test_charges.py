@@ -7,9 +7,9 @@ from typing import Any
 
 from apps.payments.events import consumer
 from servicekit import Delivery, EventEnvelope, new_event
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar
 from tests.unit.payments._support import (
     InterleavingSidecar,
     cloud_event,

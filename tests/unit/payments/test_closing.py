@@ -9,7 +9,7 @@ import pytest
 
 from apps.payments.events import consumer
 from servicekit import Delivery
-from servicekit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar
 from tests.unit.payments._support import (
     cloud_event,
     money_taken,

@@ -12,8 +12,8 @@ from apps.payments.events import consumer
 from apps.payments.main import create_app
 from apps.payments.settings import PaymentsSettings
 from servicekit import Delivery, DependencyUnavailable
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem
+from tests.unit.fakes import FakeSidecar
 from tests.unit.payments._support import cloud_event, new_order_id, order_created, services_on
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from apps.payments.events import consumer
 from servicekit import Delivery, DependencyUnavailable, EventEnvelope, new_event
-from servicekit.fakes import FakeSidecar
 from servicekit.sidecar import StateItem, StateOp
+from tests.unit.fakes import FakeSidecar
 from tests.unit.payments._support import (
     cloud_event,
     ledger,

@@ -21,7 +21,7 @@ from apps.provisioner.domain import (
 from apps.provisioner.main import read_caller_policy
 from apps.provisioner.service import init_database, short_reason
 from apps.provisioner.settings import ProvisionerSettings
-from servicekit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar
 
 
 def test_sqlite_url_names_its_file() -> None:

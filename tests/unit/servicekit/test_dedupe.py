@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from servicekit.dedupe import applied_marker, marker_key, was_applied
-from servicekit.fakes import FakeSidecar
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS, REPLAY_HORIZON_SECONDS
+from tests.unit.fakes import FakeSidecar
 
 
 def test_the_horizon_outlives_every_replay_admin_allows() -> None:

@@ -1,4 +1,4 @@
-"""error_for_status rebuilds a peer's error: same class for the status, same code, same details."""
+"""The error tree: error_for_status rebuilds a peer's error (class, code, details); refusals name their fields."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from servicekit.errors import (
     Unauthorized,
     ValidationFailed,
     error_for_status,
+    field_problems,
 )
 
 
@@ -78,3 +79,27 @@ def test_5xx_becomes_dependency_unavailable(status: int) -> None:
     assert type(err) is DependencyUnavailable
     assert err.status == 503
     assert err.code == "DEPENDENCY_UNAVAILABLE"
+
+
+class InvalidSku(ValidationFailed):
+    default_code = "INVALID_SKU"
+
+
+def test_a_refused_field_is_named_in_the_details() -> None:
+    err = InvalidSku.for_field("sku", "The SKU has a space.")
+    assert type(err) is InvalidSku
+    assert (err.status, err.code, err.message) == (422, "INVALID_SKU", "The SKU has a space.")
+    assert err.details == [{"field": "sku", "message": "The SKU has a space."}]
+    assert ValidationFailed.for_field("name", "Too long.", code="INVALID_NAME").code == "INVALID_NAME"
+
+
+def test_validator_errors_become_dotted_fields() -> None:
+    errors = [
+        {"loc": ("body", "items", 0, "quantity"), "msg": "must be positive"},
+        {"loc": ("orderId",), "msg": "Field required"},
+    ]
+    assert field_problems(errors) == [
+        {"field": "body.items.0.quantity", "message": "must be positive"},
+        {"field": "orderId", "message": "Field required"},
+    ]
+    assert field_problems(errors, skip="body")[0] == {"field": "items.0.quantity", "message": "must be positive"}

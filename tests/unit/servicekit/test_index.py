@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from servicekit.conflicts import retry_on_conflict
-from servicekit.fakes import FakeSidecar
 from servicekit.index import PagedIndex
+from tests.unit.fakes import FakeSidecar
 
 
 async def add(index: PagedIndex, sidecar: FakeSidecar, item_id: str) -> None:

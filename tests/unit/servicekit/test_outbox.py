@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from servicekit import DependencyUnavailable, EventEnvelope, new_event
 from servicekit.context import request_id_var
-from servicekit.fakes import FakeSidecar
 from servicekit.outbox import OutboxRelay, outbox_table, record_event
+from tests.unit.fakes import FakeSidecar
 
 Scenario = Callable[[AsyncEngine, Table], Awaitable[None]]
 

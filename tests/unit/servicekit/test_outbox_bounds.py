@@ -14,11 +14,11 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from servicekit import DependencyUnavailable, EventEnvelope, new_event
-from servicekit.fakes import FakeSidecar
 from servicekit.horizons import OUTBOX_KEEP_SENT_SECONDS, REPLAY_HORIZON_SECONDS
 from servicekit.outbox import OutboxRelay, Retention, outbox_table, record_event
 from servicekit.sidecar import StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.fakes import FakeSidecar
 
 Scenario = Callable[[AsyncEngine, Table, Table], Awaitable[None]]
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

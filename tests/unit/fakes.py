@@ -1,4 +1,4 @@
-"""In-memory stand-ins for unit tests only; end-to-end tests use real sidecars."""
+"""In-memory stand-ins for unit tests only (FakeSidecar is a servicekit SidecarClient); e2e tests use real sidecars."""
 
 from __future__ import annotations
 
