@@ -5,18 +5,17 @@ whose `reason` names it (`ERR_STATE_TRANSACTION`; pub/sub says `DAPR_PUBSUB_FORB
 raises that as DaprGrpcError, as a bare AioRpcError (get_secret; the kit's transaction) or as a
 DaprInternalError caused by one (save_state): `failure_of` finds the status under any of them.
 
-    status (reason)                               state            publish             secret
-    DEADLINE_EXCEEDED                             UPSTREAM_TIMEOUT UPSTREAM_TIMEOUT    UPSTREAM_TIMEOUT
-    UNAVAILABLE, no ErrorInfo (nobody answered)   SIDECAR_UNREACHABLE (all three)
-    ABORTED, or "etag" in the message (a write)   Conflict ETAG_MISMATCH
-    INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
-      PERMISSION_DENIED, FAILED_PRECONDITION,
-      OUT_OF_RANGE (one message's fault)                           PublishRefused
-    ... with a reason in _EVERY_PUBLISH                            PUBLISH_FAILED
-    anything else                                 STATE_UNAVAILABLE PUBLISH_FAILED     SECRET_UNAVAILABLE
+- DEADLINE_EXCEEDED (the call's deadline, the sidecar timeout) -> UPSTREAM_TIMEOUT, for every call.
+- UNAVAILABLE without ErrorInfo (the call never reached daprd) -> SIDECAR_UNREACHABLE, for every call.
+- A state write: ABORTED (SaveState's ETag mismatch), or "etag" in the message (a transaction's ETag
+  or insert-only clash, which daprd reports as INTERNAL) -> Conflict ETAG_MISMATCH.
+- A publish: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION or
+  OUT_OF_RANGE (the request's own fault: a topic no scope allows) -> PublishRefused, unless its reason
+  is in _EVERY_PUBLISH (no such pub/sub: the sidecar's set-up) -> PUBLISH_FAILED.
+- Anything else -> STATE_UNAVAILABLE, PUBLISH_FAILED or SECRET_UNAVAILABLE.
 
-Every row but Conflict and PublishRefused is a DependencyUnavailable (503): the caller tries again.
-The publish rows are the HTTP rule (a 4xx but 401, 408, 429) in gRPC's terms: UNAUTHENTICATED,
+Everything but Conflict and PublishRefused is a DependencyUnavailable (503): the caller tries again.
+The publish rule is the HTTP one (a 4xx but 401, 408, 429) in gRPC's terms: UNAUTHENTICATED,
 DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED are those three, and stay retryable.
 """
 
@@ -32,15 +31,11 @@ from servicekit.errors import BadRequest, Conflict, DependencyUnavailable, Junct
 
 _EVERY_PUBLISH = frozenset(
     {
-        # over HTTP (errorCode) ...
-        "ERR_PUBSUB_NOT_FOUND",
-        "ERR_PUBSUB_NOT_CONFIGURED",
-        "ERR_PUBSUB_EMPTY",
-        # ... and over gRPC (ErrorInfo reason), dapr 1.18 pkg/messages/errorcodes
-        "DAPR_PUBSUB_NOT_FOUND",
-        "DAPR_PUBSUB_TEST_NOT_FOUND",
-        "DAPR_PUBSUB_NOT_CONFIGURED",
-        "DAPR_PUBSUB_NAME_EMPTY",
+        # The ErrorInfo reasons daprd 1.18 gives over gRPC (pkg/messages/errorcodes), with their HTTP errorCode.
+        "DAPR_PUBSUB_NOT_FOUND",  # ERR_PUBSUB_NOT_FOUND: no such pub/sub component
+        "DAPR_PUBSUB_TEST_NOT_FOUND",  # ERR_PUBSUB_NOT_FOUND, from the publisher
+        "DAPR_PUBSUB_NOT_CONFIGURED",  # ERR_PUBSUB_NOT_CONFIGURED: no pub/sub at all
+        "DAPR_PUBSUB_NAME_EMPTY",  # ERR_PUBSUB_EMPTY
     }
 )
 """Refusals that concern the sidecar's set-up, not one message: every publish would get them, so they are retried."""
