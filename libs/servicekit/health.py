@@ -52,11 +52,7 @@ def sidecar_components(sidecar: DaprSidecar) -> ComponentList:
     """List the components the sidecar loaded (name, type, version) for the detailed health view."""
 
     async def components() -> list[dict[str, Any]]:
-        metadata = await sidecar.metadata()
-        return [
-            {"name": c.get("name"), "type": c.get("type"), "version": c.get("version")}
-            for c in metadata.get("components", [])
-        ]
+        return await sidecar.components()
 
     return components
 

@@ -18,6 +18,8 @@ class ServiceSettings(BaseSettings):
         "development", validation_alias=AliasChoices("JUNCTION_ENV")
     )
     dapr_http_port: int = 3500
+    dapr_grpc_port: int = 50001
+    """The sidecar's gRPC API, where the SDK client goes (pub/sub, state, secrets); dapr run and the harness set it."""
     dapr_api_token: SecretStr | None = None
     app_api_token: SecretStr | None = None
     pubsub_name: str = "pubsub"

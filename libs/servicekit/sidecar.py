@@ -1,43 +1,58 @@
 """The app's view of its own Dapr sidecar: invocation, pub/sub, state, secrets and health.
 
-Plain HTTP over one pooled async client: the Python SDK's maintainers recommend HTTP for
-service invocation, and one client for every building block keeps the app free of gRPC
-channels and of the SDK's blocking health poll at construction time.
+Pub/sub, state, secrets and the sidecar's metadata go through Dapr's Python SDK
+(`dapr.aio.clients.DaprClient`, gRPC; opened by servicekit.dapr_client once the sidecar is ready),
+its errors mapped to the kit's by servicekit.sidecar_errors. Service invocation stays on one pooled
+HTTP client with the `dapr-app-id` header, as the SDK's maintainers recommend: the SDK's own
+invoke_method opens an aiohttp session per call and answers a bare response, where the kit wants a
+pooled client, its timeouts and the peer's envelope. Health stays on HTTP too: gRPC has no health
+call, and the SDK's async health helper polls until a deadline (printing each failure) where a
+readiness probe needs one bounded answer, also before the SDK client exists.
+
+Relays publish one event per call, not in bulk: daprd publishes a bulk request's entries concurrently
+on every broker without native bulk publishing (redis, rabbitmq, jetstream: dapr 1.18
+pkg/runtime/pubsub/default_bulkpub.go), so the relays' order would be lost; the SDK's publish_events
+sets no per-entry metadata (no `cloudevent.id` = the event id); and a failed entry comes back as text
+without a status, so a refusal for good could not be told from a broker failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import Any, Protocol, TypeVar
 
 import httpx
+from dapr.clients.grpc._state import Concurrency, StateOptions
+from dapr.proto import api_v1, common_v1
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
-from servicekit.errors import BadRequest, Conflict, DependencyUnavailable, error_for_status
+from servicekit.dapr_client import KitDaprClient, open_dapr_client
+from servicekit.errors import DependencyUnavailable, JunctionError, error_for_status
 from servicekit.events import EventEnvelope
 from servicekit.settings import ServiceSettings
+from servicekit.sidecar_errors import (
+    PublishRefused,
+    SidecarFailure,
+    failure_of,
+    metadata_error,
+    publish_error,
+    secret_error,
+    state_read_error,
+    state_write_error,
+)
 
-_EVERY_PUBLISH = frozenset({"ERR_PUBSUB_NOT_FOUND", "ERR_PUBSUB_NOT_CONFIGURED", "ERR_PUBSUB_EMPTY"})
-"""Refusals that concern the sidecar's set-up, not one message: every publish would get them, so they are retried."""
+__all__ = ["DaprSidecar", "PublishRefused", "SidecarClient", "StateItem", "StateOp", "unwrap_envelope"]
+
+T = TypeVar("T")
+_FIRST_WRITE = common_v1.StateOptions.StateConcurrency.CONCURRENCY_FIRST_WRITE
 
 
-class PublishRefused(BadRequest):
-    """Raised when the sidecar refuses one message for good (a 4xx about it); retrying cannot help.
-
-    A 5xx, a timeout, 401, 408, 429 or a refusal that every message would get (no such pub/sub) is
-    a DependencyUnavailable instead: the publisher keeps its order and tries again.
-    """
-
-    default_code = "PUBLISH_REFUSED"
-
-
-def publish_refused(status: int, details: Any) -> bool:
-    """Whether a publish answer refuses this one message for good."""
-    code = details.get("errorCode") if isinstance(details, dict) else None
-    return 400 <= status < 500 and status not in (401, 408, 429) and code not in _EVERY_PUBLISH
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -58,17 +73,18 @@ class StateOp:
     ttl_seconds: int | None = None
     """The store forgets the key this long after the write (state.sqlite, redis, postgres support it)."""
 
-    def as_dapr(self) -> dict[str, Any]:
-        request: dict[str, Any] = {"key": self.key}
+    def as_grpc(self) -> api_v1.TransactionalStateOperation:
+        """The operation as daprd's ExecuteStateTransaction takes it; an ETag or insert-only asks for first-write."""
+        item = common_v1.StateItem(key=self.key)
         if not self.delete:
-            request["value"] = self.value
-        if self.ttl_seconds is not None and not self.delete:
-            request["metadata"] = {"ttlInSeconds": str(self.ttl_seconds)}
+            item.value = _json(self.value).encode()
+            if self.ttl_seconds is not None:
+                item.metadata["ttlInSeconds"] = str(self.ttl_seconds)
         if self.etag is not None:
-            request["etag"] = self.etag
+            item.etag.value = self.etag
         if self.etag is not None or self.insert_only:
-            request["options"] = {"concurrency": "first-write"}
-        return {"operation": "delete" if self.delete else "upsert", "request": request}
+            item.options.concurrency = _FIRST_WRITE
+        return api_v1.TransactionalStateOperation(operationType="delete" if self.delete else "upsert", request=item)
 
 
 class SidecarClient(Protocol):
@@ -103,12 +119,13 @@ class SidecarClient(Protocol):
 
 
 class DaprSidecar:
-    """SidecarClient over the sidecar's HTTP API on 127.0.0.1."""
+    """SidecarClient on 127.0.0.1: the SDK's gRPC client for pub/sub, state and secrets, HTTP for the rest."""
 
     def __init__(
         self,
         *,
         http_port: int,
+        grpc_port: int = 50001,
         api_token: str | None = None,
         pubsub: str = "pubsub",
         statestore: str = "statestore",
@@ -124,6 +141,11 @@ class DaprSidecar:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             transport=transport,
         )
+        self._ports = (http_port, grpc_port)
+        self._api_token = api_token
+        self._timeout_seconds = timeout_seconds
+        self._sdk: KitDaprClient | None = None
+        self._opening = asyncio.Lock()
         self.pubsub = pubsub
         self.statestore = statestore
         self.secretstore = secretstore
@@ -133,6 +155,7 @@ class DaprSidecar:
         token = settings.dapr_api_token
         return cls(
             http_port=settings.dapr_http_port,
+            grpc_port=settings.dapr_grpc_port,
             api_token=token.get_secret_value() if token else None,
             pubsub=settings.pubsub_name,
             statestore=settings.statestore_name,
@@ -142,7 +165,55 @@ class DaprSidecar:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._sdk is not None:
+            await self._forget(self._sdk)
 
+    # ---- the SDK client: opened on a ready sidecar, opened again after the sidecar was gone ----
+    async def _client(self) -> KitDaprClient:
+        if self._sdk is None:
+            async with self._opening:
+                if self._sdk is None:
+                    self._sdk = await self._open()
+        return self._sdk
+
+    async def _open(self) -> KitDaprClient:
+        # The SDK's constructor polls health synchronously: only on a sidecar that just answered ready.
+        if not await self.outbound_ready():
+            raise DependencyUnavailable("The sidecar is not reachable.", code="SIDECAR_UNREACHABLE")
+        try:
+            http_port, grpc_port = self._ports
+            return open_dapr_client(
+                http_port=http_port,
+                grpc_port=grpc_port,
+                api_token=self._api_token,
+                timeout_seconds=self._timeout_seconds,
+            )
+        except TimeoutError as exc:
+            raise DependencyUnavailable("The sidecar is not reachable.", code="SIDECAR_UNREACHABLE") from exc
+
+    async def _forget(self, client: KitDaprClient) -> None:
+        if self._sdk is client:
+            self._sdk = None
+        await client.close()
+
+    async def _call(
+        self, call: Callable[[KitDaprClient], Awaitable[T]], error: Callable[[SidecarFailure], JunctionError]
+    ) -> T:
+        """Run one SDK call; its gRPC failure becomes the kit's error through `error`."""
+        client = await self._client()
+        try:
+            return await call(client)
+        except Exception as exc:
+            failure = failure_of(exc)
+            if failure is None:
+                raise
+            if failure.unreachable:
+                # gRPC backs its reconnects off (up to 120 s): a channel that saw its sidecar go stays failed
+                # for seconds after the sidecar is back, where a new one dials at once.
+                await self._forget(client)
+            raise error(failure) from exc
+
+    # ---- invocation: HTTP ----
     async def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         request_id = current_request_id()
@@ -176,62 +247,59 @@ class DaprSidecar:
         )
         return unwrap_envelope(response, app_id)
 
+    # ---- pub/sub, state, secrets, metadata: the SDK ----
     async def publish(self, topic: str, event: EventEnvelope) -> None:
         """Publish an event as a CloudEvent whose id is the event id."""
-        params = {"metadata.cloudevent.id": event.event_id, "metadata.cloudevent.type": topic}
-        response = await self._send(
-            "POST",
-            f"/v1.0/publish/{self.pubsub}/{quote(topic)}",
-            "The message broker",
-            content=event.model_dump_json(by_alias=True),
-            params=params,
-            headers={"content-type": "application/json"},
+        metadata = {"cloudevent.id": event.event_id, "cloudevent.type": topic}
+        body = event.model_dump_json(by_alias=True)
+        await self._call(
+            lambda dapr: dapr.publish_event(
+                self.pubsub, topic, body, publish_metadata=metadata, data_content_type="application/json"
+            ),
+            lambda failure: publish_error(failure, topic),
         )
-        _raise_for_publish(response, topic)
 
     async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
-        response = await self._send(
-            "POST",
-            f"/v1.0/publish/{self.pubsub}/{quote(topic)}",
-            "The message broker",
-            json=cloud_event,
-            headers={"content-type": "application/cloudevents+json"},
+        body = _json(cloud_event)
+        await self._call(
+            lambda dapr: dapr.publish_event(self.pubsub, topic, body, data_content_type="application/cloudevents+json"),
+            lambda failure: publish_error(failure, topic),
         )
-        _raise_for_publish(response, topic)
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        response = await self._send("GET", f"/v1.0/state/{store or self.statestore}/{quote(key)}", "The state store")
-        if response.status_code == 204:
+        response = await self._call(lambda dapr: dapr.get_state(store or self.statestore, key), state_read_error)
+        if not response.data:  # daprd answers a missing key with no data and no ETag
             return None
-        if response.status_code != 200:
-            raise DependencyUnavailable(
-                "Reading state failed.", code="STATE_UNAVAILABLE", details=_dapr_error(response)
-            )
-        return StateItem(response.json(), response.headers.get("etag"))
+        return StateItem(json.loads(response.data), response.etag or None)
 
     async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
         """Save a value; with an ETag the write wins only if nobody wrote in between."""
-        item = StateOp(key, value, etag).as_dapr()["request"]
-        response = await self._send("POST", f"/v1.0/state/{store or self.statestore}", "The state store", json=[item])
-        _raise_for_state(response)
+        options = StateOptions(concurrency=Concurrency.first_write) if etag is not None else None
+        await self._call(
+            lambda dapr: dapr.save_state(store or self.statestore, key, _json(value), etag=etag, options=options),
+            state_write_error,
+        )
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
         """Apply every operation or none; an ETag or insert-only clash raises Conflict(ETAG_MISMATCH)."""
-        body = {"operations": [op.as_dapr() for op in operations]}
-        url = f"/v1.0/state/{store or self.statestore}/transaction"
-        _raise_for_state(await self._send("POST", url, "The state store", json=body))
+        ops = [op.as_grpc() for op in operations]
+        await self._call(lambda dapr: dapr.execute_transaction(store or self.statestore, ops), state_write_error)
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
-        response = await self._send(
-            "GET", f"/v1.0/secrets/{store or self.secretstore}/{quote(key)}", "The secret store"
+        response = await self._call(
+            lambda dapr: dapr.get_secret(store or self.secretstore, key), lambda failure: secret_error(failure, key)
         )
-        if response.status_code != 200:
-            raise DependencyUnavailable(
-                f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=_dapr_error(response)
-            )
-        secrets: dict[str, str] = response.json()
+        secrets: dict[str, str] = dict(response.secret)
+        if not secrets:
+            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE")
         return secrets.get(key) or next(iter(secrets.values()))
 
+    async def components(self) -> list[dict[str, Any]]:
+        """The components the sidecar loaded (name, type, version)."""
+        response = await self._call(lambda dapr: dapr.get_metadata(), metadata_error)
+        return [{"name": c.name, "type": c.type, "version": c.version} for c in response.registered_components]
+
+    # ---- health: HTTP ----
     async def outbound_ready(self) -> bool:
         """True once the sidecar has loaded its components and can serve the app's calls."""
         try:
@@ -240,43 +308,14 @@ class DaprSidecar:
             return False
         return response.status_code < 300
 
-    async def metadata(self) -> dict[str, Any]:
-        response = await self._send("GET", "/v1.0/metadata", "The sidecar")
-        result: dict[str, Any] = response.json()
-        return result
-
     async def wait_until_ready(self, *, timeout_seconds: float) -> None:
-        """Poll the sidecar's outbound health until it answers or the deadline passes."""
+        """Poll the sidecar's outbound health until it answers or the deadline passes, then open the SDK client."""
         deadline = time.monotonic() + timeout_seconds
         while not await self.outbound_ready():
             if time.monotonic() > deadline:
                 raise DependencyUnavailable("The sidecar did not become ready.", code="SIDECAR_NOT_READY")
             await asyncio.sleep(0.2)
-
-
-def _raise_for_publish(response: httpx.Response, topic: str) -> None:
-    if response.status_code < 300:
-        return
-    details = _dapr_error(response)
-    if publish_refused(response.status_code, details):
-        raise PublishRefused(f"The broker refused {topic}.", details=details)
-    raise DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=details)
-
-
-def _raise_for_state(response: httpx.Response) -> None:
-    if response.status_code < 300:
-        return
-    details = _dapr_error(response)
-    if response.status_code == 409 or "etag" in str(details).lower():
-        raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
-    raise DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=details)
-
-
-def _dapr_error(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {"status": response.status_code, "body": response.text[:200]}
+        await self._client()
 
 
 def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:

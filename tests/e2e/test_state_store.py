@@ -22,7 +22,7 @@ def _on_probe_sidecar(stack: Stack, scenario: Callable[[DaprSidecar, str], Await
     probe = stack.apps["probe"]
 
     async def run() -> None:
-        sidecar = DaprSidecar(http_port=probe.http_port, api_token=probe.dapr_token)
+        sidecar = DaprSidecar(http_port=probe.http_port, grpc_port=probe.grpc_port, api_token=probe.dapr_token)
         try:
             await scenario(sidecar, f"contract-{uuid.uuid4().hex[:8]}")
         finally:

@@ -1,4 +1,6 @@
-"""DaprSidecar against a fake sidecar (httpx.MockTransport): headers, envelopes, Dapr errors, state, publish."""
+"""DaprSidecar's invocation against a fake sidecar (httpx.MockTransport): headers, envelopes, errors.
+
+Pub/sub, state and secrets go through the SDK over gRPC: test_sidecar_sdk.py."""
 
 from __future__ import annotations
 
@@ -18,12 +20,10 @@ from servicekit import (
     JunctionError,
     NotFound,
     RateLimited,
-    StateItem,
     ValidationFailed,
-    new_event,
 )
 from servicekit.context import request_id_var
-from servicekit.sidecar import PublishRefused, StateOp, unwrap_envelope
+from servicekit.sidecar import unwrap_envelope
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -159,108 +159,3 @@ def test_slow_sidecar_is_upstream_timeout() -> None:
     with pytest.raises(DependencyUnavailable) as caught:
         run(stall, lambda s: s.invoke("identity", "GET", "/users/1"))
     assert caught.value.code == "UPSTREAM_TIMEOUT"
-
-
-def test_publish_uses_the_event_id_as_cloudevent_id() -> None:
-    seen: list[httpx.Request] = []
-    event = new_event({"userId": "u-1"})
-    run(recording(httpx.Response(204), seen), lambda s: s.publish("user.registered", event))
-    [request] = seen
-    assert request.method == "POST"
-    assert request.url.path == "/v1.0/publish/pubsub/user.registered"
-    assert request.url.params["metadata.cloudevent.id"] == event.event_id
-    assert request.headers["dapr-api-token"] == DAPR_TOKEN
-    assert request.headers["content-type"] == "application/json"
-    body = json.loads(request.content)
-    assert body["eventId"] == event.event_id
-    assert body["payload"] == {"userId": "u-1"}
-
-
-def test_failed_publish_raises_with_the_dapr_error() -> None:
-    failed = httpx.Response(500, json={"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"})
-    with pytest.raises(DependencyUnavailable) as caught:
-        run(recording(failed, []), lambda s: s.publish("user.registered", new_event({})))
-    assert caught.value.code == "PUBLISH_FAILED"
-    assert caught.value.details == {"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
-
-
-def test_save_state_with_etag_asks_for_first_write() -> None:
-    seen: list[httpx.Request] = []
-    run(recording(httpx.Response(204), seen), lambda s: s.save_state("cart-1", {"n": 1}, etag="7"))
-    assert seen[0].url.path == "/v1.0/state/statestore"
-    assert json.loads(seen[0].content) == [
-        {"key": "cart-1", "value": {"n": 1}, "etag": "7", "options": {"concurrency": "first-write"}}
-    ]
-
-
-def test_save_state_without_etag_sends_no_concurrency_option() -> None:
-    seen: list[httpx.Request] = []
-    run(recording(httpx.Response(204), seen), lambda s: s.save_state("cart-1", [1, 2], store="other"))
-    assert seen[0].url.path == "/v1.0/state/other"
-    assert json.loads(seen[0].content) == [{"key": "cart-1", "value": [1, 2]}]
-
-
-def test_save_state_etag_mismatch_is_conflict() -> None:
-    mismatch = httpx.Response(409, json={"errorCode": "ERR_STATE_SAVE", "message": "possible etag mismatch"})
-    with pytest.raises(Conflict) as caught:
-        run(recording(mismatch, []), lambda s: s.save_state("cart-1", {}, etag="7"))
-    assert caught.value.code == "ETAG_MISMATCH"
-
-
-def test_get_state_returns_value_and_etag_or_none() -> None:
-    found = httpx.Response(200, json={"n": 3}, headers={"etag": "12"})
-    assert run(recording(found, []), lambda s: s.get_state("cart-1")) == StateItem({"n": 3}, "12")
-    assert run(recording(httpx.Response(204), []), lambda s: s.get_state("cart-1")) is None
-
-
-@pytest.mark.parametrize(
-    ("status", "code"), [(403, "ERR_PUBSUB_FORBIDDEN"), (400, "ERR_PUBSUB_EVENTS_SER"), (404, "ERR_TOPIC_NAME_EMPTY")]
-)
-def test_a_publish_refused_for_good_is_a_publish_refusal(status: int, code: str) -> None:
-    refused = httpx.Response(status, json={"errorCode": code})
-    with pytest.raises(PublishRefused) as caught:
-        run(recording(refused, []), lambda s: s.publish("user.registered", new_event({})))
-    assert (caught.value.status, caught.value.code) == (400, "PUBLISH_REFUSED")
-    assert caught.value.details == {"errorCode": code}
-
-
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [
-        (500, "ERR_PUBSUB_PUBLISH_MESSAGE"),
-        (503, None),
-        (429, None),
-        (408, None),
-        (401, None),
-        (404, "ERR_PUBSUB_NOT_FOUND"),
-        (400, "ERR_PUBSUB_NOT_CONFIGURED"),
-        (404, "ERR_PUBSUB_EMPTY"),
-    ],
-)
-def test_a_transient_or_set_up_refusal_stays_retryable(status: int, code: str | None) -> None:
-    answer = httpx.Response(status, json={"errorCode": code} if code else {})
-    with pytest.raises(DependencyUnavailable):
-        run(recording(answer, []), lambda s: s.publish("user.registered", new_event({})))
-
-
-def test_publish_cloud_event_sends_it_as_it_is() -> None:
-    seen: list[httpx.Request] = []
-    cloud_event = {"specversion": "1.0", "id": "e-1", "type": "order.created", "source": "orders", "data": {"a": 1}}
-    run(recording(httpx.Response(204), seen), lambda s: s.publish_cloud_event("deadletters.orders", cloud_event))
-    [request] = seen
-    assert request.url.path == "/v1.0/publish/pubsub/deadletters.orders"
-    assert request.headers["content-type"] == "application/cloudevents+json"
-    assert json.loads(request.content) == cloud_event
-
-
-def test_a_state_op_with_a_ttl_asks_the_store_to_forget_it() -> None:
-    op = StateOp("applied:e-1", {"at": 1}, insert_only=True, ttl_seconds=60)
-    assert op.as_dapr() == {
-        "operation": "upsert",
-        "request": {
-            "key": "applied:e-1",
-            "value": {"at": 1},
-            "metadata": {"ttlInSeconds": "60"},
-            "options": {"concurrency": "first-write"},
-        },
-    }

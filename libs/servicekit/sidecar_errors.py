@@ -1,0 +1,152 @@
+"""The sidecar's gRPC failures as the kit's errors, with the codes the kit used when it spoke HTTP.
+
+daprd answers a failed call with a gRPC status and, for an error of its own, a google.rpc.ErrorInfo
+whose `reason` names it (`ERR_STATE_TRANSACTION`; pub/sub says `DAPR_PUBSUB_FORBIDDEN`). The SDK
+raises that as DaprGrpcError, as a bare AioRpcError (get_secret; the kit's transaction) or as a
+DaprInternalError caused by one (save_state): `failure_of` finds the status under any of them.
+
+- DEADLINE_EXCEEDED (the call's deadline, the sidecar timeout) -> UPSTREAM_TIMEOUT, for every call.
+- UNAVAILABLE without ErrorInfo (the call never reached daprd) -> SIDECAR_UNREACHABLE, for every call.
+- A state write: ABORTED (SaveState's ETag mismatch), or "etag" in the message (a transaction's ETag
+  or insert-only clash, which daprd reports as INTERNAL) -> Conflict ETAG_MISMATCH.
+- A publish: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION or
+  OUT_OF_RANGE (the request's own fault: a topic no scope allows) -> PublishRefused, unless its reason
+  is in _EVERY_PUBLISH (no such pub/sub: the sidecar's set-up) -> PUBLISH_FAILED.
+- Anything else -> STATE_UNAVAILABLE, PUBLISH_FAILED or SECRET_UNAVAILABLE.
+
+Everything but Conflict and PublishRefused is a DependencyUnavailable (503): the caller tries again.
+The publish rule is the HTTP one (a 4xx but 401, 408, 429) in gRPC's terms: UNAUTHENTICATED,
+DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED are those three, and stay retryable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from dapr.clients.exceptions import ERROR_CODE_UNKNOWN, DaprGrpcError
+
+from servicekit.errors import BadRequest, Conflict, DependencyUnavailable, JunctionError
+
+_EVERY_PUBLISH = frozenset(
+    {
+        # The ErrorInfo reasons daprd 1.18 gives over gRPC (pkg/messages/errorcodes), with their HTTP errorCode.
+        "DAPR_PUBSUB_NOT_FOUND",  # ERR_PUBSUB_NOT_FOUND: no such pub/sub component
+        "DAPR_PUBSUB_TEST_NOT_FOUND",  # ERR_PUBSUB_NOT_FOUND, from the publisher
+        "DAPR_PUBSUB_NOT_CONFIGURED",  # ERR_PUBSUB_NOT_CONFIGURED: no pub/sub at all
+        "DAPR_PUBSUB_NAME_EMPTY",  # ERR_PUBSUB_EMPTY
+    }
+)
+"""Refusals that concern the sidecar's set-up, not one message: every publish would get them, so they are retried."""
+
+_REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
+"""The statuses that say the request itself is wrong (HTTP's 400, 403, 404, 409): retrying it cannot help."""
+
+
+class PublishRefused(BadRequest):
+    """Raised when the sidecar refuses one message for good (a topic no scope allows, say); retrying cannot help.
+
+    A timeout, an unreachable sidecar, a broker failure or a refusal that every message would get (no
+    such pub/sub) is a DependencyUnavailable instead: the publisher keeps its order and tries again.
+    """
+
+    default_code = "PUBLISH_REFUSED"
+
+
+@dataclass(frozen=True)
+class SidecarFailure:
+    """What a failed gRPC call to the sidecar said."""
+
+    status: grpc.StatusCode
+    reason: str | None
+    """Dapr's ErrorInfo reason; None when the answer carries none (the transport's own failures)."""
+    message: str
+
+    @property
+    def unreachable(self) -> bool:
+        """The call never reached the sidecar (connection refused, reset, or the channel shut)."""
+        return self.status == grpc.StatusCode.UNAVAILABLE and self.reason is None
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Dapr's error in the shape of its HTTP error bodies (which the gateway knows to keep inside)."""
+        return {"errorCode": self.reason or self.status.name, "message": self.message, "grpcStatus": self.status.name}
+
+
+def failure_of(exc: BaseException) -> SidecarFailure | None:
+    """The gRPC failure behind an SDK exception, or None when it is not one."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, grpc.RpcError):
+        cause = cause.__cause__
+    if cause is None:
+        return None
+    error = cause if isinstance(cause, DaprGrpcError) else _parsed(cause)
+    status = error.code() if isinstance(error.code(), grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+    reason = error.error_code() if isinstance(error, DaprGrpcError) else ERROR_CODE_UNKNOWN
+    return SidecarFailure(status, None if reason == ERROR_CODE_UNKNOWN else str(reason), str(error.details() or ""))
+
+
+def _parsed(error: grpc.RpcError) -> grpc.RpcError:
+    """The SDK's reading of a bare RpcError's rich status; the error itself when it has none to read."""
+    try:
+        return DaprGrpcError(error)
+    except (ValueError, AttributeError):  # a status whose details disagree with it, or no trailing metadata
+        return error
+
+
+def _transport_error(failure: SidecarFailure, what: str) -> DependencyUnavailable | None:
+    if failure.status == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DependencyUnavailable(f"{what} did not answer in time.", code="UPSTREAM_TIMEOUT")
+    if failure.unreachable:
+        return DependencyUnavailable(f"{what} is not reachable.", code="SIDECAR_UNREACHABLE")
+    return None
+
+
+def publish_refused(failure: SidecarFailure) -> bool:
+    """Whether a publish answer refuses this one message for good."""
+    return failure.status in _REFUSALS and failure.reason not in _EVERY_PUBLISH
+
+
+def publish_error(failure: SidecarFailure, topic: str) -> JunctionError:
+    if (transport := _transport_error(failure, "The message broker")) is not None:
+        return transport
+    if publish_refused(failure):
+        return PublishRefused(f"The broker refused {topic}.", details=failure.details)
+    return DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=failure.details)
+
+
+def state_read_error(failure: SidecarFailure) -> JunctionError:
+    if (transport := _transport_error(failure, "The state store")) is not None:
+        return transport
+    return DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE", details=failure.details)
+
+
+def state_write_error(failure: SidecarFailure) -> JunctionError:
+    """An ETag or insert-only clash is a Conflict: SaveState says ABORTED, a transaction only says so in words."""
+    if (transport := _transport_error(failure, "The state store")) is not None:
+        return transport
+    if failure.status == grpc.StatusCode.ABORTED or "etag" in failure.message.lower():
+        return Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+    return DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=failure.details)
+
+
+def secret_error(failure: SidecarFailure, key: str) -> JunctionError:
+    if (transport := _transport_error(failure, "The secret store")) is not None:
+        return transport
+    return DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=failure.details)
+
+
+def metadata_error(failure: SidecarFailure) -> JunctionError:
+    if (transport := _transport_error(failure, "The sidecar")) is not None:
+        return transport
+    return DependencyUnavailable("The sidecar's metadata is not available.", code="SIDECAR_UNAVAILABLE")

@@ -1,0 +1,287 @@
+"""DaprSidecar's SDK side (pub/sub, state, secrets, metadata) against an in-process fake daprd over real gRPC:
+what it sends, and how daprd's gRPC failures become the kit's errors (servicekit.sidecar_errors)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+import pytest
+from dapr.proto import common_v1
+
+from servicekit import Conflict, DependencyUnavailable, JunctionError, StateItem, new_event
+from servicekit.context import request_id_var
+from servicekit.sidecar import DaprSidecar, PublishRefused, StateOp
+from tests.unit.servicekit._daprd import Failure, FakeDaprd, Sidecar, fake_sidecar
+
+T = TypeVar("T")
+DAPR_TOKEN = "dapr-token-" + "z" * 16
+FIRST_WRITE = common_v1.StateOptions.StateConcurrency.CONCURRENCY_FIRST_WRITE
+Scenario = Callable[[DaprSidecar, Sidecar], Awaitable[T]]
+
+
+def run(
+    scenario: Scenario[T], *, daprd: FakeDaprd | None = None, timeout: float = 5.0, request_id: str | None = None
+) -> T:
+    """Run `scenario` with a DaprSidecar on a fresh fake daprd, inside a request with `request_id`."""
+
+    async def main() -> T:
+        async with fake_sidecar(daprd) as fake:
+            sidecar = DaprSidecar(
+                http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=DAPR_TOKEN, timeout_seconds=timeout
+            )
+            token = request_id_var.set(request_id)
+            try:
+                return await scenario(sidecar, fake)
+            finally:
+                request_id_var.reset(token)
+                await sidecar.aclose()
+
+    return asyncio.run(main())
+
+
+def failing(method: str, status: grpc.StatusCode, message: str, reason: str | None = None) -> FakeDaprd:
+    return FakeDaprd(failures={method: Failure(status, message, reason)})
+
+
+# ---- what goes out ----
+def test_publish_sends_the_envelope_with_the_event_id_as_cloudevent_id_and_the_apps_token() -> None:
+    event = new_event({"userId": "u-1"})
+    request_id = f"req-{uuid.uuid4().hex}"
+
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        await sidecar.publish("user.registered", event)
+        [call] = fake.daprd.called("PublishEvent")
+        assert (call.request.pubsub_name, call.request.topic) == ("pubsub", "user.registered")
+        assert call.request.data_content_type == "application/json"
+        assert dict(call.request.metadata) == {"cloudevent.id": event.event_id, "cloudevent.type": "user.registered"}
+        body = json.loads(call.request.data)
+        assert (body["eventId"], body["payload"]) == (event.event_id, {"userId": "u-1"})
+        assert call.metadata["dapr-api-token"] == DAPR_TOKEN
+        assert call.metadata["x-request-id"] == request_id
+
+    run(scenario, request_id=request_id)
+
+
+def test_publish_cloud_event_sends_it_as_it_is() -> None:
+    cloud_event = {"specversion": "1.0", "id": "e-1", "type": "order.created", "source": "orders", "data": {"a": 1}}
+
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        await sidecar.publish_cloud_event("deadletters.orders", cloud_event)
+        [call] = fake.daprd.called("PublishEvent")
+        assert call.request.topic == "deadletters.orders"
+        assert call.request.data_content_type == "application/cloudevents+json"
+        assert json.loads(call.request.data) == cloud_event
+        assert "x-request-id" not in call.metadata  # outside a request
+
+    run(scenario)
+
+
+def test_save_state_with_an_etag_asks_for_first_write_and_without_one_for_nothing() -> None:
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        await sidecar.save_state("cart-1", {"n": 1}, etag="7")
+        await sidecar.save_state("cart-2", [1, 2], store="other")
+        guarded, plain = fake.daprd.called("SaveState")
+        [item] = guarded.request.states
+        assert (guarded.request.store_name, item.key, json.loads(item.value)) == ("statestore", "cart-1", {"n": 1})
+        assert item.etag.value == "7" and item.options.concurrency == FIRST_WRITE
+        [item] = plain.request.states
+        assert (plain.request.store_name, item.key, json.loads(item.value)) == ("other", "cart-2", [1, 2])
+        assert not item.HasField("etag") and not item.HasField("options")
+
+    run(scenario)
+
+
+def test_get_state_returns_the_value_and_etag_or_none_for_a_missing_key() -> None:
+    daprd = FakeDaprd(state={"cart-1": (b'{"n":3}', "12")})
+
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> tuple[StateItem | None, StateItem | None]:
+        return await sidecar.get_state("cart-1"), await sidecar.get_state("cart-9")
+
+    assert run(scenario, daprd=daprd) == (StateItem({"n": 3}, "12"), None)
+
+
+def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        await sidecar.transact(
+            [
+                StateOp("applied:e-1", {"at": 1}, insert_only=True, ttl_seconds=60),
+                StateOp("stock:p-1", {"stock": 4}, etag="3"),
+                StateOp("hold:o-1", delete=True),
+            ]
+        )
+        [call] = fake.daprd.called("ExecuteStateTransaction")
+        marker, stock, hold = call.request.operations
+        assert call.request.storeName == "statestore"
+        assert (marker.operationType, marker.request.key, json.loads(marker.request.value)) == (
+            "upsert",
+            "applied:e-1",
+            {"at": 1},
+        )
+        assert dict(marker.request.metadata) == {"ttlInSeconds": "60"}
+        assert marker.request.options.concurrency == FIRST_WRITE and not marker.request.HasField("etag")
+        assert stock.request.etag.value == "3" and stock.request.options.concurrency == FIRST_WRITE
+        assert (hold.operationType, hold.request.key, hold.request.value) == ("delete", "hold:o-1", b"")
+
+    run(scenario)
+
+
+def test_secrets_and_components_come_through_the_sdk() -> None:
+    daprd = FakeDaprd(secrets={"jwt-signing-key": {"jwt-signing-key": "s3cret"}})
+
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        assert await sidecar.get_secret("jwt-signing-key") == "s3cret"
+        assert await sidecar.components() == [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
+        with pytest.raises(DependencyUnavailable) as missing:
+            await sidecar.get_secret("nothing-here")
+        assert missing.value.code == "SECRET_UNAVAILABLE"
+
+    run(scenario, daprd=daprd)
+
+
+# ---- how failures come back: the table in servicekit/sidecar_errors.py ----
+def _publish(sidecar: DaprSidecar) -> Awaitable[None]:
+    return sidecar.publish("user.registered", new_event({}))
+
+
+def _save(sidecar: DaprSidecar) -> Awaitable[None]:
+    return sidecar.save_state("cart-1", {}, etag="7")
+
+
+def _transact(sidecar: DaprSidecar) -> Awaitable[None]:
+    return sidecar.transact([StateOp("applied:e-1", {}, insert_only=True)])
+
+
+def _get(sidecar: DaprSidecar) -> Awaitable[StateItem | None]:
+    return sidecar.get_state("cart-1")
+
+
+def _secret(sidecar: DaprSidecar) -> Awaitable[str]:
+    return sidecar.get_secret("jwt-signing-key")
+
+
+CALLS: dict[str, tuple[str, Callable[[DaprSidecar], Awaitable[object]]]] = {
+    "save": ("SaveState", _save),
+    "transact": ("ExecuteStateTransaction", _transact),
+    "get": ("GetState", _get),
+    "publish": ("PublishEvent", _publish),
+    "secret": ("GetSecret", _secret),
+}
+CLASH = "error while executing state transaction: possible etag mismatch. error from state store"
+S = grpc.StatusCode
+Down = DependencyUnavailable
+CASES = [
+    # What daprd 1.18 answers (pkg/api/grpc, pkg/api/errors: status, ErrorInfo reason), and what the kit makes of it.
+    ("save", S.ABORTED, "ERR_STATE_SAVE", "possible etag mismatch", Conflict, "ETAG_MISMATCH"),
+    ("save", S.INTERNAL, "ERR_STATE_SAVE", "failed saving state", Down, "STATE_UNAVAILABLE"),
+    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", CLASH, Conflict, "ETAG_MISMATCH"),
+    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", "database is locked", Down, "STATE_UNAVAILABLE"),
+    ("get", S.INVALID_ARGUMENT, "DAPR_STATE_NOT_FOUND", "state store x is not found", Down, "STATE_UNAVAILABLE"),
+    ("get", S.UNAUTHENTICATED, None, "Unauthorized", Down, "STATE_UNAVAILABLE"),
+    ("publish", S.PERMISSION_DENIED, "DAPR_PUBSUB_FORBIDDEN", "topic not allowed", PublishRefused, "PUBLISH_REFUSED"),
+    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_TOPIC_NAME_EMPTY", "no topic", PublishRefused, "PUBLISH_REFUSED"),
+    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NOT_FOUND", "pubsub x is not found", Down, "PUBLISH_FAILED"),
+    ("publish", S.NOT_FOUND, "DAPR_PUBSUB_TEST_NOT_FOUND", "pubsub x is not found", Down, "PUBLISH_FAILED"),
+    ("publish", S.FAILED_PRECONDITION, "DAPR_PUBSUB_NOT_CONFIGURED", "no pubsub", Down, "PUBLISH_FAILED"),
+    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NAME_EMPTY", "no pubsub name", Down, "PUBLISH_FAILED"),
+    ("publish", S.INTERNAL, "DAPR_PUBSUB_PUBLISH_MESSAGE", "broker down", Down, "PUBLISH_FAILED"),
+    ("publish", S.UNAVAILABLE, "DAPR_PUBSUB_PUBLISH_MESSAGE", "circuit open", Down, "PUBLISH_FAILED"),
+    ("publish", S.UNAUTHENTICATED, None, "Unauthorized", Down, "PUBLISH_FAILED"),
+    ("publish", S.RESOURCE_EXHAUSTED, None, "slow down", Down, "PUBLISH_FAILED"),
+    ("secret", S.INVALID_ARGUMENT, None, "failed finding secret store", Down, "SECRET_UNAVAILABLE"),
+    ("secret", S.PERMISSION_DENIED, "ERR_PERMISSION_DENIED", "denied by policy", Down, "SECRET_UNAVAILABLE"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "reason", "message", "kind", "code"),
+    CASES,
+    ids=[f"{case[0]}-{case[1].name}-{case[2]}" for case in CASES],
+)
+def test_a_grpc_failure_becomes_the_kits_error(
+    call: str, status: grpc.StatusCode, reason: str | None, message: str, kind: type[JunctionError], code: str
+) -> None:
+    method, attempt = CALLS[call]
+
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> JunctionError:
+        with pytest.raises(JunctionError) as caught:
+            await attempt(sidecar)
+        return caught.value
+
+    error = run(scenario, daprd=failing(method, status, message, reason))
+    assert (type(error), error.code) == (kind, code), error
+    if kind is not Conflict:  # Dapr's error, in the shape the gateway keeps inside the mesh
+        assert error.details == {"errorCode": reason or status.name, "message": message, "grpcStatus": status.name}
+
+
+def test_a_stalled_sidecar_is_an_upstream_timeout_within_the_bound() -> None:
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> float:
+        fake.daprd.delay_seconds = 5.0
+        started = time.monotonic()
+        with pytest.raises(DependencyUnavailable) as caught:
+            await sidecar.get_state("cart-1")
+        assert caught.value.code == "UPSTREAM_TIMEOUT"
+        return time.monotonic() - started
+
+    assert run(scenario, timeout=0.3) < 1.5
+
+
+def test_a_dead_sidecar_fails_at_once_and_a_restarted_one_serves_the_next_call() -> None:
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        await sidecar.get_state("cart-1")
+        await fake.stop_grpc()
+        started = time.monotonic()
+        for call in (_get, _publish, _secret):
+            with pytest.raises(DependencyUnavailable) as caught:
+                await call(sidecar)
+            assert caught.value.code == "SIDECAR_UNREACHABLE"
+        assert time.monotonic() - started < 1.0
+        # Long enough for gRPC's reconnect backoff to pass its first second, had the channel been kept.
+        await asyncio.sleep(1.5)
+        await fake.start_grpc()
+        started = time.monotonic()
+        assert await sidecar.get_state("cart-1") is None
+        assert time.monotonic() - started < 0.5, "the next call waited for gRPC's reconnect backoff"
+
+    run(scenario)
+
+
+def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
+    # The SDK's constructor would block the event loop polling health; the kit asks first, without blocking.
+    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+        fake.set_ready(False)
+        started = time.monotonic()
+        with pytest.raises(DependencyUnavailable) as caught:
+            await sidecar.get_state("cart-1")
+        assert caught.value.code == "SIDECAR_UNREACHABLE"
+        assert time.monotonic() - started < 1.0
+        assert fake.daprd.calls == []
+        fake.set_ready(True)
+        assert await sidecar.get_state("cart-1") is None
+
+    run(scenario)
+
+
+def test_each_sidecar_client_carries_its_own_apps_token() -> None:
+    async def main() -> list[str]:
+        async with fake_sidecar() as first, fake_sidecar() as second:
+            clients = [
+                DaprSidecar(http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=token)
+                for fake, token in ((first, "token-of-orders"), (second, "token-of-catalog"))
+            ]
+            try:
+                for client in clients:
+                    await client.wait_until_ready(timeout_seconds=5)
+                for client in reversed(clients):
+                    await client.get_state("k")
+            finally:
+                for client in clients:
+                    await client.aclose()
+            return [fake.daprd.calls[0].metadata["dapr-api-token"] for fake in (first, second)]
+
+    assert asyncio.run(main()) == ["token-of-orders", "token-of-catalog"]
