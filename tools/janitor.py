@@ -4,26 +4,26 @@
 
 Each sweep trims a stream only below what every consumer group acknowledged (servicekit.stream_janitor),
 expecting on each topic a group per app that subscribes to it: Dapr names a subscriber's group after its
-app id, and the topics are what each app of dapr.yaml answers on `GET /dapr/subscribe`.
+app id, and the topics are those the declared subscriptions (components/common/subscriptions.yaml) give
+each app of dapr.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import coredis
-import httpx
 import yaml
 from coredis.exceptions import RedisError
 from coredis.response.types import StreamPending
 from coredis.tokens import PureToken
 
 from servicekit.stream_janitor import Group, sweep
+from tools.subscriptions import subscribed_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tools.janitor")
@@ -64,24 +64,11 @@ def run_file_apps(run_file: Path = ROOT / "dapr.yaml") -> list[str]:
     return [str(app["appID"]) for app in yaml.safe_load(run_file.read_text())["apps"]]
 
 
-async def subscribed_topics(app_id: str) -> list[str]:
-    """The topics an app asks Dapr for, read from its own `/dapr/subscribe` in process (no lifespan, no I/O)."""
-    app = importlib.import_module(f"apps.{app_id}.main").create_app()
-    token = app.state.settings.app_api_token  # the app refuses callers without its sidecar's token
-    headers = {"dapr-api-token": token.get_secret_value()} if token is not None else {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
-        response = await client.get("/dapr/subscribe", headers=headers)
-    subscriptions = response.json()
-    if response.status_code != 200 or not isinstance(subscriptions, list):
-        raise RuntimeError(f"{app_id} did not list its subscriptions: {response.status_code} {response.text}")
-    return [str(subscription["topic"]) for subscription in subscriptions]
-
-
-async def expected_groups(app_ids: Sequence[str]) -> dict[str, list[str]]:
+def expected_groups(app_ids: Sequence[str]) -> dict[str, list[str]]:
     """Per topic, the consumer groups it must have: one per subscribing app, named by its app id."""
     groups: dict[str, list[str]] = {}
     for app_id in app_ids:
-        for topic in await subscribed_topics(app_id):
+        for topic in subscribed_topics(app_id):
             groups.setdefault(topic, []).append(app_id)
     return groups
 
@@ -104,7 +91,7 @@ async def run(*, port: int, host: str, interval: float, keep_seconds: float, onc
     if not once:
         log.info("sweeping %s:%d every %.0fs, keeping entries younger than %.0fs", host, port, interval, keep_seconds)
         await asyncio.sleep(interval)
-    expected = await expected_groups(run_file_apps())
+    expected = expected_groups(run_file_apps())
     admin = RedisStreamAdmin.connect(port, host)
     try:
         while True:
@@ -128,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--once", action="store_true", help="sweep once and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    log.setLevel(logging.INFO)  # its own sweeps, not the apps' request logs while their subscriptions are read
+    log.setLevel(logging.INFO)
     asyncio.run(
         run(port=args.port, host=args.host, interval=args.interval, keep_seconds=args.keep_seconds, once=args.once)
     )

@@ -116,7 +116,7 @@ def test_a_sweep_logs_what_it_trimmed(redis_port: int, caplog: pytest.LogCapture
 
 
 def test_expected_groups_are_the_subscribing_apps_of_the_run_file() -> None:
-    groups = asyncio.run(expected_groups(run_file_apps()))
+    groups = expected_groups(run_file_apps())
     assert set(groups["order.created"]) == {"payments", "notifications", "analytics"}
     assert set(groups["payment.succeeded"]) >= {"orders"}
     assert groups["deadletters.identity"] == groups["deadletters.catalog"] == ["admin"]
