@@ -12,7 +12,6 @@ from apps.admin.deadletters import events as deadletters_events
 from apps.admin.deadletters.storage import DaprStateDeadLetters
 from apps.admin.deps import AdminServices
 from apps.admin.settings import AdminSettings
-from apps.admin.subscriptions import subscription_router
 from apps.admin.tenants import api as tenants_api
 from apps.admin.tenants import service as tenants_service
 from apps.admin.tenants.admins import SqlTenantAdmins
@@ -27,12 +26,9 @@ from servicekit.provisioning import read_provisioner_key
 from servicekit.state_outbox import StateOutbox
 
 
-def routers(settings: AdminSettings) -> list[APIRouter]:
-    """Every route of admin; each part that subscribes adds its source to the one `/dapr/subscribe`."""
-    subscribe = subscription_router(
-        lambda: deadletters_events.subscriptions(settings.pubsub_name, settings.dead_letter_subscribers)
-    )
-    return [subscribe, deadletters_events.router, deadletters_api.router, tenants_api.router]
+def routers() -> list[APIRouter]:
+    """Every route of admin; what it subscribes is declared in components/common/subscriptions.yaml."""
+    return [deadletters_events.router, deadletters_api.router, tenants_api.router]
 
 
 async def onboarding(settings: AdminSettings, sidecar: SidecarClient, outbox: StateOutbox) -> Onboarding:
@@ -66,4 +62,4 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
             )
             yield
 
-    return create_sidecar_app(settings, title="Junction admin", routers=routers(settings), wire=wire)
+    return create_sidecar_app(settings, title="Junction admin", routers=routers(), wire=wire)

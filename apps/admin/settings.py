@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, field_validator
 
-from apps.admin.deadletters.domain import APP_ID
-from apps.admin.deadletters.events import SUBSCRIBERS
 from apps.admin.tenants.databases import check_url_template
 from servicekit import ServiceSettings
 from servicekit.provisioning import PROVISIONING_SECRETSTORE
@@ -16,8 +14,6 @@ class AdminSettings(ServiceSettings):
     # Dead letters arrive as whole CloudEvents; a 413 would make Dapr redeliver one forever,
     # so admin accepts bodies well above the 64 KiB other apps allow.
     max_body_bytes: int = Field(1024 * 1024, gt=0)
-    dead_letter_subscribers: tuple[str, ...] = SUBSCRIBERS
-    """The apps whose `deadletters.<app-id>` topics admin reads (JSON list in DEAD_LETTER_SUBSCRIBERS)."""
     # Provisioning may take 2 x 30 s + 0.2 s (resiliency.yaml): wait for it, never delete a
     # database that provisioner is still migrating.
     sidecar_timeout_seconds: float = Field(65.0, gt=0)
@@ -29,16 +25,6 @@ class AdminSettings(ServiceSettings):
     """A tenant PROVISIONING for longer than this without progress may be retried (its run is presumed dead)."""
     startup_recovery_stale_seconds: float = Field(0.0, ge=0)
     """At start-up, PROVISIONING tenants idle this long are failed; 0: a lone admin's runs all died with it."""
-
-    @field_validator("dead_letter_subscribers")
-    @classmethod
-    def _subscribers_are_app_ids(cls, subscribers: tuple[str, ...]) -> tuple[str, ...]:
-        for app in subscribers:
-            if not APP_ID.match(app):
-                raise ValueError(f"{app!r} is not an app id")
-        if len(set(subscribers)) != len(subscribers):
-            raise ValueError("an app is named twice")
-        return subscribers
 
     @field_validator("tenant_database_url_template")
     @classmethod

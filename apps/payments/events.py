@@ -10,7 +10,7 @@ from servicekit import EventEnvelope
 from servicekit.consumer import Consumer
 from servicekit.payloads import parse_payload
 
-# Dead letters go to deadletters.payments, so admin's letters say payments gave up on the event.
+# Its subscriptions (dead letters to deadletters.payments) are declared in components/common/subscriptions.yaml.
 consumer: Consumer[PaymentsServices] = Consumer("payments")
 
 

@@ -86,10 +86,11 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
 
-    # Registered after the app's routers, so an app that subscribes answers with its own route first.
+    # Subscriptions are declared (components/common/subscriptions.yaml), never programmatic: daprd still
+    # asks every app once at start, and a programmatic one would replace the declared one of its topic.
     @app.get(SUBSCRIBE_PATH, include_in_schema=False)
     async def no_subscriptions() -> list[object]:
-        """An app that consumes no topic says so; a 404 envelope here makes daprd log a warning."""
+        """None programmatic (they are declared); a 404 envelope here makes daprd log a warning."""
         return []
 
     # Added innermost first: the request context wraps everything, so every refusal carries its id.

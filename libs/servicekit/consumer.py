@@ -1,4 +1,8 @@
-"""Thin event edges: programmatic subscriptions with dead-letter topics, and Dapr's answers.
+"""Thin event edges: the delivery routes of declared subscriptions, and Dapr's answers.
+
+What an app subscribes is declared, not coded: components/common/subscriptions.yaml (Dapr Subscription
+resources, scoped per app) names each topic, its route `/events/<topic>` here and its dead-letter topic;
+daprd reads it from the resources path. A Consumer only registers handlers and answers deliveries.
 
 A handler receives the parsed envelope and the app's services. What it raises decides the answer:
 nothing -> SUCCESS; an unreadable event or a 4xx domain error -> DROP (Dapr moves it to the
@@ -30,10 +34,11 @@ from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_env
 S = TypeVar("S")
 Handler = Callable[[EventEnvelope, S], Awaitable[None]]
 DEAD_LETTER_TOPIC = "deadletters"
-"""The shared dead-letter topic, for a consumer that does not name itself."""
+"""The shared dead-letter topic, for a subscriber that does not name itself."""
 REPLAY_TOPIC = "replays"
 """The prefix of the replay topics; `replays.<app-id>` carries admin's replays to that app alone."""
-_OWN = "<own>"
+EVENTS_ROUTE = "/events"
+"""Where deliveries arrive: a declared subscription of `topic` routes to `/events/<topic>`."""
 
 log = logging.getLogger("servicekit.consumer")
 
@@ -44,17 +49,14 @@ class _Route(Generic[S]):
     versions: frozenset[int]
 
 
-@dataclass(frozen=True)
-class TopicScope:
-    """The topics one part of an app publishes and subscribes: its share of the pub/sub topic scopes."""
-
-    publishes: frozenset[str]
-    subscribes: frozenset[str]
-
-
 def dead_letter_topic_of(subscriber: str) -> str:
     """The dead-letter topic of one subscriber's subscriptions."""
     return f"{DEAD_LETTER_TOPIC}.{subscriber}"
+
+
+def route_of(topic: str) -> str:
+    """The route a subscription of `topic` must name: the path's last segment picks the handler."""
+    return f"{EVENTS_ROUTE}/{topic}"
 
 
 def replay_topic_of(subscriber: str) -> str:
@@ -80,19 +82,14 @@ def replay_cloud_event(original_topic: str, event: EventEnvelope, *, source: str
 
 
 class Consumer(Generic[S]):
-    """A subscriber's topics and handlers; its dead letters go to `deadletters.<subscriber>` unless told.
+    """A subscriber's handlers by topic; a named consumer also handles the replays on `replays.<subscriber>`.
 
-    A named consumer also reads `replays.<subscriber>`: each replay goes to the handler of its `type`.
+    Each replay goes to the handler of its `type`. The subscriptions themselves (topics, routes, dead-letter
+    topic) are declared in YAML; tests/unit/test_subscriptions.py holds them to `topics()`.
     """
 
-    def __init__(
-        self, subscriber: str | None = None, *, pubsub: str = "pubsub", dead_letter_topic: str | None = _OWN
-    ) -> None:
+    def __init__(self, subscriber: str | None = None) -> None:
         self.subscriber = subscriber
-        self.pubsub = pubsub
-        if dead_letter_topic == _OWN:
-            dead_letter_topic = dead_letter_topic_of(subscriber) if subscriber else DEAD_LETTER_TOPIC
-        self.dead_letter_topic = dead_letter_topic
         self.replay_topic = replay_topic_of(subscriber) if subscriber else None
         self.routes: dict[str, _Route[S]] = {}
 
@@ -106,24 +103,9 @@ class Consumer(Generic[S]):
         return register
 
     def topics(self) -> list[str]:
-        """Every topic subscribed: the handlers' topics, then the replay topic (when named and handling any)."""
+        """Every topic to subscribe: the handlers' topics, then the replay topic (when named and handling any)."""
         replays = [self.replay_topic] if self.replay_topic and self.routes else []
         return [*self.routes, *replays]
-
-    def subscriptions(self) -> list[dict[str, str]]:
-        subscriptions = []
-        for topic in self.topics():
-            entry = {"pubsubname": self.pubsub, "topic": topic, "route": f"/events/{topic}"}
-            if self.dead_letter_topic:
-                entry["deadLetterTopic"] = self.dead_letter_topic
-            subscriptions.append(entry)
-        return subscriptions
-
-    def scope(self) -> TopicScope:
-        """What this consumer's sidecar subscribes, and publishes for it (the dead letters it gives up on)."""
-        subscribes = frozenset(self.topics())
-        publishes = frozenset({self.dead_letter_topic} if self.dead_letter_topic and subscribes else set())
-        return TopicScope(publishes=publishes, subscribes=subscribes)
 
     async def deliver(self, topic: str, cloud_event: dict[str, Any], services: S) -> Delivery:
         """Run the topic's handler on one CloudEvent and say what Dapr should do with it."""
@@ -158,14 +140,10 @@ class Consumer(Generic[S]):
         return Delivery.SUCCESS
 
     def router(self) -> APIRouter:
-        """`GET /dapr/subscribe` and `POST /events/{topic}`; services come from `app.state.services`."""
+        """`POST /events/{topic}`, the delivery route; services come from `app.state.services`."""
         router = APIRouter(tags=["events"])
 
-        @router.get("/dapr/subscribe")
-        async def subscribe() -> list[dict[str, str]]:
-            return self.subscriptions()
-
-        @router.post("/events/{topic}")
+        @router.post(EVENTS_ROUTE + "/{topic}")
         async def receive(topic: str, request: Request) -> dict[str, str]:
             try:
                 cloud_event = await request.json()

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from tests.unit.dapr_acl import AccessControl, Caller
+from tools.subscriptions import load_subscriptions, subscribed_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILE = yaml.safe_load((ROOT / "dapr.yaml").read_text())
@@ -40,7 +40,6 @@ SECRET_READERS = {
 }
 OWNERS = {"user": "identity", "product": "catalog", "order": "orders", "payment": "payments", "tenant": "admin"}
 TOPIC = re.compile(r"^(user|product|order|payment|tenant)\.[a-z_]+$")
-TOKEN = "policy-test-token"
 
 
 def _routes(app_id: str) -> list[tuple[str, str]]:
@@ -59,16 +58,9 @@ def routes() -> dict[str, list[tuple[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def subscriptions(routes: dict[str, list[tuple[str, str]]]) -> dict[str, set[str]]:
-    """The topics each app's /dapr/subscribe hands its sidecar."""
-    found: dict[str, set[str]] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("APP_API_TOKEN", TOKEN)
-        for app_id in APPS:
-            app = importlib.import_module(f"apps.{app_id}.main").create_app()
-            answer = TestClient(app).get("/dapr/subscribe", headers={"dapr-api-token": TOKEN})
-            found[app_id] = {entry["topic"] for entry in answer.json()} if answer.status_code == 200 else set()
-    return found
+def subscriptions() -> dict[str, set[str]]:
+    """The topics each app's sidecar subscribes: its declared subscriptions (tests/unit/test_subscriptions.py)."""
+    return {app_id: set(subscribed_topics(app_id)) for app_id in APPS}
 
 
 def _published_in_code(app_id: str) -> set[str]:
@@ -211,6 +203,24 @@ def test_every_app_subscribes_exactly_what_it_consumes(profile: str, subscriptio
     assert set(scoped) == set(APPS), "every app needs a subscription scope, if only `app=`"
     for app in APPS:
         assert scoped[app] == subscriptions[app], app
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_sidecar_may_publish_the_dead_letter_topics_of_its_subscriptions(profile: str) -> None:
+    """daprd forwards a failed event through its own publish path, where the publishing scopes apply."""
+    publishing = _scopes(profile, "publishingScopes")
+    for subscription in load_subscriptions():
+        if subscription.dead_letter_topic:
+            assert subscription.dead_letter_topic in publishing[subscription.app_id], subscription.name
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_admin_reads_every_dead_letter_topic_a_sidecar_may_publish(
+    profile: str, subscriptions: dict[str, set[str]]
+) -> None:
+    publishable = {topic for topics in _scopes(profile, "publishingScopes").values() for topic in topics}
+    dead_letters = {topic for topic in publishable if topic.split(".")[0] == "deadletters"}
+    assert dead_letters <= subscriptions["admin"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)

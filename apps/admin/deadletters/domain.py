@@ -18,7 +18,6 @@ from servicekit.clock import as_utc, utc_text
 from servicekit.consumer import (
     DEAD_LETTER_TOPIC,
     REPLAY_TOPIC,
-    dead_letter_topic_of,
     replay_cloud_event,
     replay_topic_of,
 )
@@ -45,11 +44,6 @@ class DeadLetterStatus(StrEnum):
     """Sent to its subscriber's replay topic; no failure of that replay has come back (yet)."""
     FAILED_AGAIN = "FAILED_AGAIN"
     """Sent back, and the subscriber failed again: see the letter named by `failed_again_as`."""
-
-
-def dead_letter_topic(subscriber: str) -> str:
-    """The dead-letter topic of one subscriber's subscriptions, so a letter knows who gave up on it."""
-    return dead_letter_topic_of(subscriber)
 
 
 class DeadLetterNotFound(NotFound):

@@ -1,56 +1,33 @@
-"""The dead-letter subscriptions: take anything that arrives and keep it, with who gave up on it.
+"""The dead-letter intake: take anything that arrives and keep it, with who gave up on it.
 
 A servicekit Consumer would parse an envelope and DROP what it cannot read; here the unreadable is
-the whole point, so these routes store the raw body and never drop. Their subscriptions declare no
-dead-letter topic of their own: a dead letter that cannot be stored is retried, never forwarded.
+the whole point, so these routes store the raw body and never drop. Their subscriptions (declared in
+components/common/subscriptions.yaml, like every app's) name no dead-letter topic of their own: a dead
+letter that cannot be stored is retried, never forwarded.
 
 Dapr forwards a failed message unchanged, so nothing in it says which subscriber failed. Each
-subscriber therefore names its own dead-letter topic, `deadletters.<app-id>`, and the topic it
-arrives on tells admin; the shared `deadletters` topic stays for subscribers that do not (yet).
-Admin replays a letter on `replays.<app-id>` (servicekit.consumer), never on the event's own topic.
+subscriber therefore dead-letters to a topic of its own, `deadletters.<app-id>`, routed here to
+`/deadletters/<app-id>`; the shared `deadletters` topic (`/deadletters`) stays for subscribers that do
+not name themselves. Admin replays a letter on `replays.<app-id>` (servicekit.consumer), never on the
+event's own topic.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
 from apps.admin.deadletters import service
-from apps.admin.deadletters.domain import APP_ID, dead_letter_topic
+from apps.admin.deadletters.domain import APP_ID
 from apps.admin.deps import Services
 from servicekit import Delivery, JunctionError
-from servicekit.consumer import DEAD_LETTER_TOPIC, TopicScope, replay_topic_of
 
 ROUTE = "/deadletters"
-CONSUMERS = ("orders", "payments", "notifications", "analytics")
-"""The apps with a servicekit Consumer: their letters are deliveries they gave up on, replayable to them."""
-SUBSCRIBERS = (*CONSUMERS, "admin", "identity", "catalog")
-"""The default of `AdminSettings.dead_letter_subscribers`: docs/events.md's consumers and every app whose
-outbox sets a poison entry aside to its own `deadletters.<app-id>` (identity and catalog only publish)."""
 
 log = logging.getLogger("apps.admin.deadletters")
 router = APIRouter(tags=["events"])
-
-
-def subscriptions(pubsub: str, subscribers: Sequence[str] = SUBSCRIBERS) -> list[dict[str, str]]:
-    """The shared dead-letter topic, then one per subscriber."""
-    shared = {"pubsubname": pubsub, "topic": DEAD_LETTER_TOPIC, "route": ROUTE}
-    own = [{"pubsubname": pubsub, "topic": dead_letter_topic(app), "route": f"{ROUTE}/{app}"} for app in subscribers]
-    return [shared, *own]
-
-
-def scope(subscribers: Sequence[str] = SUBSCRIBERS, consumers: Sequence[str] = CONSUMERS) -> TopicScope:
-    """What admin's dead-letter part subscribes (every dead-letter topic) and publishes (the consumers' replays).
-
-    Only a consumer's letters can be replayed: the others' are outbox entries set aside by their publisher.
-    """
-    return TopicScope(
-        publishes=frozenset(replay_topic_of(app) for app in consumers),
-        subscribes=frozenset(s["topic"] for s in subscriptions("pubsub", subscribers)),
-    )
 
 
 @router.post(ROUTE)

@@ -42,17 +42,6 @@ def letters(sidecar: FakeSidecar) -> list[Any]:
     return [sidecar.state[("statestore", letter_key(i))].value for i in index]
 
 
-def test_subscription_is_the_dead_letter_topic_without_a_dead_letter_topic_of_its_own() -> None:
-    response = client(FakeSidecar()).get("/dapr/subscribe")
-    assert response.status_code == 200
-    shared = {"pubsubname": "pubsub", "topic": "deadletters", "route": "/deadletters"}
-    own = [
-        {"pubsubname": "pubsub", "topic": f"deadletters.{app}", "route": f"/deadletters/{app}"}
-        for app in ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
-    ]
-    assert response.json() == [shared, *own]
-
-
 def test_any_delivery_is_stored_and_answered_success() -> None:
     sidecar = FakeSidecar()
     event = cloud_event("user.registered")

@@ -16,7 +16,6 @@ NAMES = (
     "TENANT_DATABASE_URL_TEMPLATE",
     "PROVISIONING_STALE_SECONDS",
     "STARTUP_RECOVERY_STALE_SECONDS",
-    "DEAD_LETTER_SUBSCRIBERS",
 )
 
 
@@ -52,21 +51,4 @@ def test_a_template_without_one_database_per_subdomain_is_refused(
 ) -> None:
     monkeypatch.setenv("TENANT_DATABASE_URL_TEMPLATE", template)
     with pytest.raises(ValidationError, match="tenant"):
-        AdminSettings()
-
-
-def test_dead_letter_subscribers_default_to_every_consumer() -> None:
-    every = ("orders", "payments", "notifications", "analytics", "admin", "identity", "catalog")
-    assert AdminSettings().dead_letter_subscribers == every
-
-
-def test_dead_letter_subscribers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEAD_LETTER_SUBSCRIBERS", '["orders", "billing"]')
-    assert AdminSettings().dead_letter_subscribers == ("orders", "billing")
-
-
-@pytest.mark.parametrize("subscribers", ['["Orders"]', '["orders", "orders"]', '["a/b"]'])
-def test_dead_letter_subscribers_must_be_distinct_app_ids(monkeypatch: pytest.MonkeyPatch, subscribers: str) -> None:
-    monkeypatch.setenv("DEAD_LETTER_SUBSCRIBERS", subscribers)
-    with pytest.raises(ValidationError):
         AdminSettings()

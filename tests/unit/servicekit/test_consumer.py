@@ -1,4 +1,4 @@
-"""servicekit's Consumer: each subscriber dead-letters to a topic of its own and reads its own replays."""
+"""servicekit's Consumer: handlers by topic, a named subscriber's own replays, and the delivery route."""
 
 from __future__ import annotations
 
@@ -8,70 +8,51 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 
-from servicekit.consumer import Consumer, TopicScope, replay_cloud_event, replay_topic_of
+from servicekit.consumer import Consumer, replay_cloud_event, replay_topic_of, route_of
 from servicekit.events import Delivery, EventEnvelope, new_event, read_envelope
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
 
 
-def subscribed(consumer: Consumer[object]) -> list[dict[str, str]]:
-    @consumer.on("order.created")
-    async def handle(event: EventEnvelope, services: object) -> None:
-        return None
+def handling(consumer: Consumer[object], *topics: str) -> Consumer[object]:
+    for topic in topics:
 
-    return consumer.subscriptions()
+        @consumer.on(topic)
+        async def handle(event: EventEnvelope, services: object) -> None:
+            return None
 
-
-def test_a_named_subscriber_dead_letters_to_its_own_topic_and_reads_its_replays() -> None:
-    entry, replays = subscribed(Consumer("orders"))
-    assert entry == {
-        "pubsubname": "pubsub",
-        "topic": "order.created",
-        "route": "/events/order.created",
-        "deadLetterTopic": "deadletters.orders",
-    }
-    assert replays == {
-        "pubsubname": "pubsub",
-        "topic": "replays.orders",
-        "route": "/events/replays.orders",
-        "deadLetterTopic": "deadletters.orders",
-    }
+    return consumer
 
 
-def test_an_unnamed_subscriber_uses_the_shared_topic_and_has_no_replays() -> None:
-    assert [(s["topic"], s["deadLetterTopic"]) for s in subscribed(Consumer())] == [("order.created", "deadletters")]
+def test_a_named_subscriber_subscribes_its_handlers_topics_then_its_own_replays() -> None:
+    consumer = handling(Consumer("orders"), "payment.succeeded", "payment.failed")
+    assert consumer.topics() == ["payment.succeeded", "payment.failed", "replays.orders"]
 
 
-def test_an_explicit_topic_wins_and_none_means_no_dead_letters() -> None:
-    assert {s["deadLetterTopic"] for s in subscribed(Consumer("orders", dead_letter_topic="elsewhere"))} == {
-        "elsewhere"
-    }
-    assert all("deadLetterTopic" not in s for s in subscribed(Consumer("orders", dead_letter_topic=None)))
+def test_an_unnamed_subscriber_has_no_replays() -> None:
+    assert handling(Consumer(), "order.created").topics() == ["order.created"]
 
 
 def test_a_consumer_without_handlers_subscribes_to_nothing() -> None:
-    consumer: Consumer[object] = Consumer("orders")
-    assert consumer.subscriptions() == []
-    assert consumer.scope() == TopicScope(publishes=frozenset(), subscribes=frozenset())
+    assert Consumer("orders").topics() == []
 
 
-def test_the_scope_is_what_the_sidecar_subscribes_and_publishes_for_the_consumer() -> None:
-    consumer: Consumer[object] = Consumer("orders")
-    subscribed(consumer)
-    assert consumer.scope() == TopicScope(
-        publishes=frozenset({"deadletters.orders"}), subscribes=frozenset({"order.created", "replays.orders"})
-    )
+def test_it_serves_one_delivery_route_and_no_subscription_list() -> None:
+    """The subscriptions are declared in YAML: the consumer adds no `/dapr/subscribe` of its own."""
+    router = handling(Consumer("orders"), "payment.succeeded").router()
+    assert [(r.path, r.methods) for r in router.routes if isinstance(r, APIRoute)] == [("/events/{topic}", {"POST"})]
+    assert route_of("payment.succeeded") == "/events/payment.succeeded"
 
 
-def test_the_apps_dead_letter_to_their_own_topics_and_read_their_own_replays() -> None:
+def test_the_apps_read_their_own_replays() -> None:
     from apps.analytics.events import consumer as analytics
     from apps.notifications.events import consumer as notifications
     from apps.orders.events import consumer as orders
     from apps.payments.events import consumer as payments
 
     for app, consumer in (("orders", orders), ("payments", payments), ("notifications", notifications)):
-        assert {s["deadLetterTopic"] for s in consumer.subscriptions()} == {f"deadletters.{app}"}
         assert [t for t in consumer.topics() if t.startswith("replays.")] == [replay_topic_of(app)]
     assert replay_topic_of("analytics") in analytics.topics()
 
