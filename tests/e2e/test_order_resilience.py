@@ -96,6 +96,61 @@ def test_orders_wait_while_payments_is_down_and_none_is_lost(
     assert stock_of(gateway, product) == 7
 
 
+# The run file's health pace (dapr.yaml: appHealthProbeInterval x appHealthThreshold): how long an app
+# may fail its probes before its sidecar calls it unhealthy and stops its subscriptions.
+HEALTH_THRESHOLD_SECONDS = 2 * 15
+# Once the app answers again, the events its sidecar held when it stopped must come within the broker's
+# own redelivery (Redis' processingTimeout is 60 s after the first delivery, mostly spent by then), not
+# after a consumer timeout as long as a payment window (RabbitMQ's is 75 s here).
+BACK_WITHIN_SECONDS = 45
+
+
+def test_a_subscriber_hung_past_its_health_threshold_gets_every_event_once_when_back(
+    gateway: httpx.Client,
+    stack: Stack,
+    account: Account,
+    admin_auth: dict[str, str],
+    make_product: Callable[..., Json],
+) -> None:
+    def event_counts() -> dict[str, int]:
+        counts: dict[str, int] = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
+        return counts
+
+    product = make_product(stock=10)
+    before = event_counts()
+    unhealthy_before = stack.sidecar_log("analytics").count("App entered un-healthy status")
+    # Frozen, not dead: each delivery into analytics times out (3 s) instead of being refused, so the
+    # sidecar still holds them, retrying, when its probes give up on the app and it stops subscribing.
+    stack.pause_app("analytics")
+    try:
+        orders = [place(gateway, account, product, 1).json()["data"] for _ in range(4)]
+        for order in orders:
+            order_in(gateway, account, order["id"], "CONFIRMED")
+        wait_until(
+            lambda: stack.sidecar_log("analytics").count("App entered un-healthy status"),
+            lambda seen: seen > unhealthy_before,
+            timeout=HEALTH_THRESHOLD_SECONDS + 30,
+            what="analytics' sidecar to call its app unhealthy",
+        )
+    finally:
+        stack.pause_app("analytics", paused=False)
+
+    def counted() -> dict[str, int]:
+        return {topic: n - before.get(topic, 0) for topic, n in event_counts().items()}
+
+    wait_until(
+        counted,
+        lambda c: all(
+            c.get(topic, 0) >= len(orders) for topic in ("order.created", "payment.succeeded", "order.confirmed")
+        ),
+        timeout=BACK_WITHIN_SECONDS,
+        what="analytics to count the events of the orders placed while it hung",
+    )
+    time.sleep(2)  # a duplicate would be counted by now
+    counts = counted()
+    assert [counts[t] for t in ("order.created", "payment.succeeded", "order.confirmed")] == [len(orders)] * 3, counts
+
+
 def test_catalog_down_gives_503_opens_the_breaker_and_recovers(
     gateway: httpx.Client, stack: Stack, account: Account, make_product: Callable[..., Json]
 ) -> None:
