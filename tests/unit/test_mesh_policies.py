@@ -36,6 +36,8 @@ GRPC_METHODS = {
 def _access(app: str, spec: dict[str, Any] | None = None) -> AccessControl:
     """The app's policy as its sidecar applies it: a gRPC app's sidecar ignores verbs and case."""
     return AccessControl(spec or CONFIGS[app]["spec"]["accessControl"], grpc_app=app in GRPC_APPS)
+
+
 PROFILES = sorted(path.parent.name for path in (ROOT / "components").glob("*/pubsub.yaml"))
 
 MESH_CALLS = {("gateway", app) for app in APPS if app != "gateway"} | {
