@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from apps.gateway.public_errors import public_error
-from apps.gateway.users import GrpcUsers
+from apps.gateway.users import UserLookup
 from servicekit import JunctionError, SidecarClient, ValidationFailed
 
 log = logging.getLogger("gateway.peers")
@@ -75,7 +75,7 @@ class Peers:
     apps: AppIds
     health_apps: tuple[str, ...]
     recent: RecentReport = field(default_factory=RecentReport, compare=False, repr=False)
-    users: GrpcUsers | None = field(default=None, compare=False, repr=False)
+    users: UserLookup | None = field(default=None, compare=False, repr=False)
     """identity's Users over gRPC (/users/me); the lifespan opens it on the sidecar's gRPC port."""
 
     async def profile(self, user_id: str) -> Any:

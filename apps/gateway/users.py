@@ -7,12 +7,16 @@ DEADLINE_EXCEEDED -> 504), and leaves as `public_error`, like every other peer's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from apps.gateway.public_errors import public_error
 from junction.identity.v1 import users_pb2, users_pb2_grpc
 from servicekit import JunctionError
 from servicekit.grpc_client import MeshChannel
+
+
+class UserLookup(Protocol):
+    async def profile(self, user_id: str) -> dict[str, Any]: ...
 
 
 class GrpcUsers:
