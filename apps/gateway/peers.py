@@ -82,7 +82,13 @@ class Peers:
         """The caller's profile: Users.GetUser over gRPC."""
         if self.users is None:
             raise RuntimeError("the gateway was built without its gRPC user lookup")
-        return await self.users.profile(user_id)
+        try:
+            return await self.users.profile(user_id)
+        except JunctionError as failure:
+            public = public_error(failure)
+            if public is not failure or failure.status >= 500:
+                _log_relayed(self.apps.identity, "gRPC", "/junction.identity.v1.Users/GetUser", failure)
+            raise public from failure
 
     async def call(self, app: str, method: str, path: str, **kwargs: Any) -> Any:
         """Invoke a peer; the path's parameters must already be quoted (`segment`).
