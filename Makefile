@@ -7,7 +7,7 @@ PROFILE ?=
 # One profile (components/<name>/) for run, test-e2e and chaos; `make test` without it runs the CI matrix.
 RUN_PROFILE := $(or $(PROFILE),local)
 
-.PHONY: setup run test test-unit test-e2e lint format bench chaos fuzz clean
+.PHONY: setup run test test-unit test-e2e lint format bench chaos fuzz proto clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ chaos: setup  ## SIGKILLs under load through the gateway, then the books, writte
 
 fuzz: setup  ## schemathesis against the gateway's OpenAPI as a customer and as the admin, on a stack of its own
 	JUNCTION_PROFILE=$(RUN_PROFILE) $(PY) -m tools.fuzz
+
+# The generated code is committed; tests/unit/servicekit/test_proto.py fails when it no longer matches proto/.
+proto: $(VENV)/.installed  ## regenerate libs/junction/ (gRPC messages, stubs, their type stubs) from proto/
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -I proto --python_out=libs --grpc_python_out=libs \
+		--mypy_out=libs --mypy_grpc_out=libs proto/junction/identity/v1/users.proto
 
 clean:
 	rm -rf .data .dapr/logs

@@ -13,7 +13,9 @@ from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.ratelimit import RateLimiter
 from apps.gateway.routes import admin, auth, catalog, health, orders, tenants
 from apps.gateway.settings import GatewaySettings
+from apps.gateway.users import GrpcUsers
 from servicekit import DaprSidecar, create_sidecar_app
+from servicekit.grpc_client import MeshChannel
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 
@@ -25,10 +27,21 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         app.state.tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET))
         recent = RecentReport(settings.health_report_max_age_seconds)
-        app.state.peers = Peers(sidecar, AppIds(), tuple(settings.health_apps), recent)
+        token = settings.dapr_api_token
+        mesh = MeshChannel.open(
+            grpc_port=settings.dapr_grpc_port,
+            api_token=token.get_secret_value() if token else None,
+            deadline_seconds=settings.identity_deadline_seconds,
+        )
+        apps = AppIds()
+        users = GrpcUsers(mesh, identity=apps.identity)
+        app.state.peers = Peers(sidecar, apps, tuple(settings.health_apps), recent, users)
         app.state.limiter = limiter
         app.state.checks["rate-limit counters"] = limiter.ready
-        yield
+        try:
+            yield
+        finally:
+            await mesh.aclose()
 
     return create_sidecar_app(
         settings,

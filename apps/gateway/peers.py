@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from apps.gateway.public_errors import public_error
+from apps.gateway.users import UserLookup
 from servicekit import JunctionError, SidecarClient, ValidationFailed
 
 log = logging.getLogger("gateway.peers")
@@ -74,6 +75,20 @@ class Peers:
     apps: AppIds
     health_apps: tuple[str, ...]
     recent: RecentReport = field(default_factory=RecentReport, compare=False, repr=False)
+    users: UserLookup | None = field(default=None, compare=False, repr=False)
+    """identity's Users over gRPC (/users/me); the lifespan opens it on the sidecar's gRPC port."""
+
+    async def profile(self, user_id: str) -> Any:
+        """The caller's profile: Users.GetUser over gRPC."""
+        if self.users is None:
+            raise RuntimeError("the gateway was built without its gRPC user lookup")
+        try:
+            return await self.users.profile(user_id)
+        except JunctionError as failure:
+            public = public_error(failure)
+            if public is not failure or failure.status >= 500:
+                _log_relayed(self.apps.identity, "gRPC", "/junction.identity.v1.Users/GetUser", failure)
+            raise public from failure
 
     async def call(self, app: str, method: str, path: str, **kwargs: Any) -> Any:
         """Invoke a peer; the path's parameters must already be quoted (`segment`).

@@ -22,6 +22,8 @@ class GatewaySettings(ServiceSettings):
     append the address they were called from; the limiter then counts the address they report."""
     # The longest call behind the edge is creating a tenant: 2 x 75 s + 0.2 s (resiliency.yaml).
     sidecar_timeout_seconds: float = Field(155.0, gt=0)
+    identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
+    """The deadline of the gRPC user lookup: a little over identity's leaf budget (6.75 s, resiliency.yaml)."""
     health_apps: list[str] = [
         "identity",
         "catalog",

@@ -1,3 +1,5 @@
-from servicekit.serve import serve
+from apps.identity.grpc_api import add_services
+from apps.identity.main import create_app
+from servicekit.grpc_serve import serve_grpc
 
-serve("apps.identity.main:create_app")
+serve_grpc(create_app, add_services)

@@ -21,6 +21,7 @@ from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.clock import utc_now
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
+from servicekit.grpc_client import MeshChannel
 from servicekit.health import database_check
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS
 from servicekit.migrations import upgrade_to_head
@@ -36,6 +37,12 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url)
         engine = create_engine(settings.database_url)
+        token = settings.dapr_api_token
+        mesh = MeshChannel.open(
+            grpc_port=settings.dapr_grpc_port,
+            api_token=token.get_secret_value() if token else None,
+            deadline_seconds=settings.identity_deadline_seconds,
+        )
         relay = OutboxRelay(
             engine=engine,
             table=outbox,
@@ -45,7 +52,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         )
         app.state.services = OrdersServices(
             uow=lambda: SqlUnitOfWork(engine, relay),
-            peers=DaprOrderPeers(sidecar, identity=settings.identity_app_id, catalog=settings.catalog_app_id),
+            peers=DaprOrderPeers(sidecar, mesh, identity=settings.identity_app_id, catalog=settings.catalog_app_id),
             clock=utc_now,
             payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
             place_budget=timedelta(seconds=settings.place_budget_seconds),
@@ -58,6 +65,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
             async with relay if settings.outbox_relay else contextlib.nullcontext():
                 yield
         finally:
+            await mesh.aclose()
             await engine.dispose()
 
     return create_sidecar_app(settings, title="Junction orders", routers=[router, consumer.router()], wire=wire)

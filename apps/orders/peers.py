@@ -1,11 +1,13 @@
-"""The services orders calls synchronously, through its sidecar."""
+"""The services orders calls synchronously, through its sidecar: identity over gRPC, catalog over HTTP."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from apps.orders.domain import RequestedLine
+from junction.identity.v1 import users_pb2, users_pb2_grpc
 from servicekit import SidecarClient
+from servicekit.grpc_client import MeshChannel
 
 
 class OrderPeers(Protocol):
@@ -16,14 +18,21 @@ class OrderPeers(Protocol):
 
 
 class DaprOrderPeers:
-    def __init__(self, sidecar: SidecarClient, *, identity: str, catalog: str) -> None:
+    def __init__(self, sidecar: SidecarClient, mesh: MeshChannel, *, identity: str, catalog: str) -> None:
         self.sidecar = sidecar
+        self.mesh = mesh
+        self.users = users_pb2_grpc.UsersStub(mesh.channel)
         self.identity = identity
         self.catalog = catalog
 
     async def ensure_user(self, user_id: str) -> None:
-        """Raise USER_NOT_FOUND (404) unless identity knows the user."""
-        await self.sidecar.invoke(self.identity, "GET", f"/users/{user_id}")
+        """Raise USER_NOT_FOUND (404) unless identity knows the user: Users.ValidateUser, proxied by the sidecar.
+
+        A bad id is INVALID_USER_ID (422); identity down is a 503, out of time a 504 (servicekit.grpc_errors).
+        """
+        await self.mesh.call(
+            self.users.ValidateUser, users_pb2.ValidateUserRequest(user_id=user_id), app_id=self.identity
+        )
 
     async def reserve(self, order_id: str, lines: tuple[RequestedLine, ...]) -> dict[str, Any]:
         items = [{"productId": line.product_id, "quantity": line.quantity} for line in lines]

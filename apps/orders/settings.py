@@ -13,6 +13,9 @@ class OrdersSettings(ServiceSettings):
     app_id: str = Field("orders", validation_alias=AliasChoices("APP_ID"))
     database_url: str = "sqlite+aiosqlite:///.data/orders.db"
     identity_app_id: str = "identity"
+    identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
+    """The deadline of a gRPC call to identity: a little over the leaf budget its sidecar may spend on it
+    (3 attempts x 2 s + backoff = 6.75 s, components/common/resiliency.yaml), so the sidecar's policy decides."""
     catalog_app_id: str = "catalog"
     payment_timeout_seconds: int = Field(900, ge=1, le=7 * 86400)
     # Placing gives up after its budget (a 503: the same Idempotency-Key completes it later). It covers

@@ -14,6 +14,7 @@ and the HTTP status it maps to. Apps subclass the leaves with their own codes.
      ├── OperationFailed         424  (carried out, but it ended in a recorded failure)
      ├── RateLimited             429  (carries retry_after seconds)
      └── DependencyUnavailable   503  (a peer, a sidecar or a store did not answer)
+          └── UpstreamTimeout     504  (a peer's gRPC deadline passed: servicekit.grpc_errors)
 
 A business outcome is never a 503: sidecars retry 503 and count it against a target's breaker,
 so a retried "failed" outcome would run the request twice. 503 means only "nobody answered".
@@ -103,6 +104,17 @@ class DependencyUnavailable(JunctionError):
     default_code = "DEPENDENCY_UNAVAILABLE"
 
 
+class UpstreamTimeout(DependencyUnavailable):
+    """Raised when a peer reached over gRPC did not answer within the call's deadline (DEADLINE_EXCEEDED).
+
+    A DependencyUnavailable like any 503, so every rule for one holds (retryable, never a business outcome);
+    only its status says that the time ran out rather than that nobody answered.
+    """
+
+    status = 504
+    default_code = "UPSTREAM_TIMEOUT"
+
+
 _BY_STATUS: dict[int, type[JunctionError]] = {
     cls.status: cls
     for cls in (
@@ -115,6 +127,7 @@ _BY_STATUS: dict[int, type[JunctionError]] = {
         ValidationFailed,
         OperationFailed,
         DependencyUnavailable,
+        UpstreamTimeout,
     )
 }
 

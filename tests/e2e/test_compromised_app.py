@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import uuid
 
+import grpc
 import httpx
+import pytest
 
+from junction.identity.v1 import users_pb2, users_pb2_grpc
 from tests.e2e.conftest import Account
 from tools.stack import Stack
 
@@ -94,14 +97,22 @@ def test_the_callees_sidecar_refuses_calls_no_policy_allows(
     assert _refused_by_acl(_invoke(stack, "orders", "POST", "/events/payment.succeeded", json={}))
     assert _refused_by_acl(_invoke(stack, "admin", "POST", "/tenants", json={}))
     assert _refused_by_acl(_invoke(stack, "provisioner", "POST", "/init-database", json={}))
-    # Allowed callers still get through: orders looks users up, the gateway serves the public API.
+    # orders validates users over gRPC only (tests/e2e/test_grpc_users.py): its HTTP lookup is refused now.
     orders = stack.apps["orders"]
     lookup = httpx.get(
         f"{orders.sidecar_url}/v1.0/invoke/identity/method/users/{uuid.uuid4().hex}",
         headers={"dapr-api-token": orders.dapr_token},
         timeout=15,
     )
-    assert lookup.status_code == 200 and lookup.json()["statusCode"] == 404, lookup.text  # a refusal in the mesh
+    assert _refused_by_acl(lookup), lookup.text
+    # The attacker's gRPC call is refused by identity's sidecar too, by the full method name.
+    with grpc.insecure_channel(f"127.0.0.1:{stack.apps[ATTACKER].grpc_port}") as channel:
+        metadata = [("dapr-app-id", "identity"), *_as_attacker(stack).items()]
+        with pytest.raises(grpc.RpcError) as raw:
+            users_pb2_grpc.UsersStub(channel).ValidateUser(
+                users_pb2.ValidateUserRequest(user_id=uuid.uuid4().hex), metadata=metadata, timeout=15
+            )
+        assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
     # The refused registration created nobody: the address is still free.
     registered = gateway.post("/auth/register", json={"email": unique_email, "password": "s3cret-pass", "name": "Eve"})
     assert registered.status_code == 201, registered.text

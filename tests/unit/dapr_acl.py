@@ -90,6 +90,10 @@ class _Trie:
         return None
 
 
+_OPERATION = ""
+"""The key under which a trie entry keeps its operation's own action (what a gRPC app's sidecar applies)."""
+
+
 @dataclass(frozen=True)
 class Caller:
     app_id: str
@@ -100,14 +104,18 @@ class Caller:
 class AccessControl:
     """One sidecar's `spec.accessControl`, answering as that sidecar would."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], *, grpc_app: bool = False) -> None:
+        """`grpc_app`: the callee's app protocol is gRPC, where daprd matches names case-sensitively and ignores
+        verbs, for HTTP invocations too (dapr 1.18 pkg/acl ParseAccessControlSpec with isHTTP false)."""
+        self.grpc_app = grpc_app
         self.default_action = str(spec.get("defaultAction", "deny")).lower()
         self.policies: dict[tuple[str, str], tuple[dict[str, Any], _Trie]] = {}
         for policy in spec.get("policies") or []:
             trie = _Trie()
             for operation in policy.get("operations") or []:
                 name = operation["name"] if operation["name"].startswith("/") else "/" + operation["name"]
-                trie.put(name.lower(), {verb: operation["action"] for verb in operation.get("httpVerb") or []})
+                verbs = {verb: operation["action"] for verb in operation.get("httpVerb") or []}
+                trie.put(name if grpc_app else name.lower(), {**verbs, _OPERATION: operation["action"]})
             self.policies[(policy["appId"], policy["namespace"])] = (policy, trie)
 
     def allows(self, caller: Caller, verb: str, path: str) -> bool:
@@ -119,7 +127,10 @@ class AccessControl:
         if policy["trustDomain"] != caller.trust_domain:
             return action == "allow"
         action = str(policy.get("defaultAction") or action).lower()
-        verbs = trie.search(("/" + path.lstrip("/")).lower())
-        if verbs is not None:
+        operation = "/" + path.lstrip("/")
+        verbs = trie.search(operation if self.grpc_app else operation.lower())
+        if verbs is not None and self.grpc_app:
+            action = verbs[_OPERATION]
+        elif verbs is not None:
             action = verbs.get(verb, verbs.get("*", str(policy.get("defaultAction") or "")))
         return action.lower() == "allow"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from junction.identity.v1 import users_pb2
 from tests.unit.dapr_acl import AccessControl, Caller
 from tools.subscriptions import load_subscriptions, subscribed_topics
 
@@ -21,6 +22,22 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_FILE = yaml.safe_load((ROOT / "dapr.yaml").read_text())
 APPS = [str(app["appID"]) for app in RUN_FILE["apps"]]
 CONFIGS = {app: yaml.safe_load((ROOT / "config" / f"{app}.yaml").read_text()) for app in APPS}
+GRPC_APPS = {str(app["appID"]) for app in RUN_FILE["apps"] if app.get("appProtocol", "http") == "grpc"}
+GRPC_METHODS = {
+    "identity": {
+        f"/{service.full_name}/{method.name}"
+        for service in users_pb2.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+}
+"""The gRPC methods each gRPC app serves (proto/), which its sidecar names by their full name."""
+
+
+def _access(app: str, spec: dict[str, Any] | None = None) -> AccessControl:
+    """The app's policy as its sidecar applies it: a gRPC app's sidecar ignores verbs and case."""
+    return AccessControl(spec or CONFIGS[app]["spec"]["accessControl"], grpc_app=app in GRPC_APPS)
+
+
 PROFILES = sorted(path.parent.name for path in (ROOT / "components").glob("*/pubsub.yaml"))
 
 MESH_CALLS = {("gateway", app) for app in APPS if app != "gateway"} | {
@@ -113,7 +130,7 @@ def test_every_sidecar_denies_what_no_policy_allows() -> None:
 # ---- invocation ----------------------------------------------------------------------------
 def test_no_peer_reaches_what_only_an_apps_own_sidecar_calls(routes: dict[str, list[tuple[str, str]]]) -> None:
     for app, served in routes.items():
-        access = AccessControl(CONFIGS[app]["spec"]["accessControl"])
+        access = _access(app)
         for verb, path in served:
             if SIDECAR_ONLY.match(path) or (app, verb, path) in NOT_IN_MESH:
                 for caller in APPS:
@@ -130,7 +147,7 @@ def test_every_route_a_peer_may_call_is_covered_by_a_policy(routes: dict[str, li
     for app, served in routes.items():
         if app == "gateway":
             continue
-        access = AccessControl(CONFIGS[app]["spec"]["accessControl"])
+        access = _access(app)
         for verb, path in served:
             if SIDECAR_ONLY.match(path) or (app, verb, path) in NOT_IN_MESH:
                 continue
@@ -142,8 +159,11 @@ def test_every_route_a_peer_may_call_is_covered_by_a_policy(routes: dict[str, li
 def test_every_allowed_operation_names_a_route(routes: dict[str, list[tuple[str, str]]]) -> None:
     for app, config in CONFIGS.items():
         for policy in config["spec"]["accessControl"]["policies"]:
-            single = AccessControl({"defaultAction": "deny", "policies": [policy]})
+            single = _access(app, {"defaultAction": "deny", "policies": [policy]})
             for operation in policy["operations"]:
+                if "httpVerb" not in operation:  # a gRPC method
+                    assert operation["name"] in GRPC_METHODS.get(app, set()), (policy["appId"], app, operation)
+                    continue
                 hits = [
                     (verb, path)
                     for verb, path in routes[app]
@@ -154,12 +174,18 @@ def test_every_allowed_operation_names_a_route(routes: dict[str, list[tuple[str,
 
 def test_the_gateway_reaches_the_public_routes_and_orders_only_its_lookups() -> None:
     """Spot checks of Dapr's matching (tests/unit/dapr_acl.py) on the policies as written."""
-    identity = AccessControl(CONFIGS["identity"]["spec"]["accessControl"])
-    catalog = AccessControl(CONFIGS["catalog"]["spec"]["accessControl"])
+    identity = _access("identity")
+    catalog = _access("catalog")
     assert identity.allows(Caller("gateway"), "POST", "/users")
-    assert identity.allows(Caller("orders"), "GET", "/users/u1")
+    assert identity.allows(Caller("gateway"), "", "/junction.identity.v1.Users/GetUser")
+    assert not identity.allows(Caller("gateway"), "", "/junction.identity.v1.Users/ValidateUser")
+    assert identity.allows(Caller("orders"), "", "/junction.identity.v1.Users/ValidateUser")
+    assert not identity.allows(Caller("orders"), "", "/junction.identity.v1.users/validateuser"), "case counts"
+    assert not identity.allows(Caller("orders"), "", "/junction.identity.v1.Users/GetUser")
+    assert not identity.allows(Caller("orders"), "GET", "/users/u1"), "orders validates users over gRPC only"
     assert not identity.allows(Caller("orders"), "POST", "/users")
     assert not identity.allows(Caller("catalog"), "POST", "/users")
+    assert not identity.allows(Caller("catalog"), "", "/junction.identity.v1.Users/ValidateUser")
     assert catalog.allows(Caller("orders"), "POST", "/reservations/o1/commit")
     assert not catalog.allows(Caller("orders"), "GET", "/reservations/o1")
     assert not catalog.allows(Caller("gateway"), "POST", "/reservations")

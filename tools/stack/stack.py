@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import httpx
 import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tools.servers import (
     CREDENTIALS,
@@ -37,6 +39,8 @@ class AppProcess:
     app_id: str
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    protocol: str = "http"
+    """How the sidecar talks to the app (the run file's appProtocol): `http`, or `grpc` for identity."""
     topics: tuple[str, ...] = ()
     """For a test-only app: the topics its sidecar may subscribe to (the shipped apps' are in the pub/sub YAML)."""
     app_port: int = field(default_factory=free_port)
@@ -58,6 +62,20 @@ class AppProcess:
     @property
     def sidecar_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+
+def _http_live(app_url: str) -> bool:
+    return httpx.get(f"{app_url}/healthz", timeout=1).status_code == 200
+
+
+def grpc_serving(port: int) -> bool:
+    """Whether a gRPC app answers SERVING on the standard health service (grpc.health.v1)."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.RpcError:
+            return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def new_run_dir(kind: str, name: str = "") -> Path:
@@ -108,7 +126,8 @@ class Stack:
         for entry in _read_run_file():
             command = [sys.executable if part == ".venv/bin/python" else str(part) for part in entry["command"]]  # type: ignore[attr-defined]
             env = {str(k): str(v) for k, v in dict(entry.get("env") or {}).items()}  # type: ignore[call-overload]
-            self.apps[str(entry["appID"])] = AppProcess(str(entry["appID"]), command, env)
+            protocol = str(entry.get("appProtocol") or _run_file_common()["appProtocol"])
+            self.apps[str(entry["appID"])] = AppProcess(str(entry["appID"]), command, env, protocol)
         for extra in extra_apps or []:
             self.apps[extra.app_id] = extra
         for app_id, env in (app_env or {}).items():
@@ -208,7 +227,7 @@ class Stack:
             "--app-port",
             str(app.app_port),
             "--app-protocol",
-            "http",
+            app.protocol,
             "--dapr-http-port",
             str(app.http_port),
             "--dapr-grpc-port",
@@ -280,7 +299,7 @@ class Stack:
                 if managed is None or not managed.running():
                     raise RuntimeError(f"{app_id} exited during start-up:\n{managed.tail() if managed else ''}")
             try:
-                live = httpx.get(f"{app.app_url}/healthz", timeout=1).status_code == 200
+                live = grpc_serving(app.app_port) if app.protocol == "grpc" else _http_live(app.app_url)
                 return live and httpx.get(f"{app.sidecar_url}/v1.0/healthz", timeout=1).status_code < 300
             except httpx.HTTPError:
                 return False

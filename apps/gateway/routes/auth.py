@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from apps.gateway.deps import PeersDep, SignedIn
-from apps.gateway.peers import segment
 from apps.gateway.routes.params import SIGNED_IN
 from apps.gateway.schemas import Envelope, LoginRequest, RegisterRequest, TokenRead, UserRead, refusals
 from servicekit import ok
@@ -34,4 +33,4 @@ async def login(body: LoginRequest, peers: PeersDep) -> JSONResponse:
 @router.get("/users/me", response_model=Envelope[UserRead], responses=refusals(401, 404), dependencies=[SIGNED_IN])
 async def me(claims: SignedIn, peers: PeersDep) -> JSONResponse:
     """The signed-in caller's profile."""
-    return ok(await peers.call(peers.apps.identity, "GET", f"/users/{segment(claims.subject)}"))
+    return ok(await peers.profile(claims.subject))

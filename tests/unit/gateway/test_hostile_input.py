@@ -72,6 +72,13 @@ class Recorder:
         return httpx.Response(200, json={"success": True, "data": {"items": [], "total": 0}})
 
 
+class KnownUsers:
+    """identity's Users (gRPC) stand-in: every id it is asked for is a customer."""
+
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        return {"id": user_id, "email": "ada@example.com", "name": "Ada", "role": "customer"}
+
+
 @pytest.fixture(scope="module")
 def recorder() -> Recorder:
     return Recorder()
@@ -82,7 +89,7 @@ def client(recorder: Recorder) -> Iterator[TestClient]:
     app = create_app(GatewaySettings())
     app.state.tokens = TOKENS
     sidecar = DaprSidecar(http_port=1, transport=httpx.MockTransport(recorder))
-    app.state.peers = Peers(sidecar, AppIds(), ())
+    app.state.peers = Peers(sidecar, AppIds(), (), users=KnownUsers())
     yield TestClient(app, raise_server_exceptions=False)  # no lifespan: no real sidecar is needed
 
 

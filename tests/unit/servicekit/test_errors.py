@@ -14,6 +14,7 @@ from servicekit.errors import (
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    UpstreamTimeout,
     ValidationFailed,
     error_for_status,
     field_problems,
@@ -73,12 +74,23 @@ def test_unknown_4xx_becomes_bad_request(status: int) -> None:
     assert err.code == "ODD"
 
 
-@pytest.mark.parametrize("status", [500, 501, 502, 504])
+@pytest.mark.parametrize("status", [500, 501, 502])
 def test_5xx_becomes_dependency_unavailable(status: int) -> None:
     err = error_for_status(status, "down")
     assert type(err) is DependencyUnavailable
     assert err.status == 503
     assert err.code == "DEPENDENCY_UNAVAILABLE"
+
+
+def test_a_504_stays_a_timeout() -> None:
+    """A gRPC peer's DEADLINE_EXCEEDED (servicekit.grpc_errors) crosses the next HTTP hop as a 504."""
+    err = error_for_status(504, "late")
+    assert (type(err), err.status, err.code, isinstance(err, DependencyUnavailable)) == (
+        UpstreamTimeout,
+        504,
+        "UPSTREAM_TIMEOUT",
+        True,
+    )
 
 
 class InvalidSku(ValidationFailed):

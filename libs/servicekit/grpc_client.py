@@ -1,0 +1,72 @@
+"""Calls to a gRPC app through Dapr's gRPC proxying: the app's OWN sidecar, `dapr-app-id` naming the peer.
+
+One channel per app, opened in its lifespan (`MeshChannel.open`), dials the sidecar's gRPC API on
+127.0.0.1; every call carries the peer's app id, the app's Dapr API token (the sidecar wants it on
+the proxied path too), the request id, and a deadline. The sidecar applies the peer's resiliency
+target (components/common/resiliency.yaml: timeout, retries on gRPC codes 4, 8, 14, breaker) and the
+peer's sidecar its access control, by the full method name. A failure leaves as the kit's error
+(servicekit.grpc_errors), so the envelope stays the one error model.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+import grpc
+from grpc import aio
+
+from servicekit.context import REQUEST_ID_HEADER, current_request_id
+from servicekit.errors import DependencyUnavailable
+from servicekit.grpc_errors import error_of
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+APP_ID_KEY = "dapr-app-id"
+API_TOKEN_KEY = "dapr-api-token"  # noqa: S105 - the metadata key, not a token
+
+
+class UnaryCall(Protocol[Request, Response]):
+    """A generated async stub's method (`UsersAsyncStub.GetUser`, say)."""
+
+    def __call__(
+        self, request: Request, *, timeout: float | None = ..., metadata: aio.Metadata | None = ...
+    ) -> aio.UnaryUnaryCall[Request, Response]: ...
+
+
+class MeshChannel:
+    """The app's gRPC channel to its own sidecar, for proxied calls to gRPC apps."""
+
+    def __init__(self, channel: aio.Channel, *, api_token: str | None, deadline_seconds: float) -> None:
+        self.channel = channel
+        self._api_token = api_token
+        self.deadline_seconds = deadline_seconds
+
+    @classmethod
+    def open(cls, *, grpc_port: int, api_token: str | None, deadline_seconds: float) -> MeshChannel:
+        """Open the channel (it connects on the first call, and again after its sidecar was gone)."""
+        channel = aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+        return cls(channel, api_token=api_token, deadline_seconds=deadline_seconds)
+
+    async def aclose(self) -> None:
+        await self.channel.close(grace=None)
+
+    def metadata(self, app_id: str) -> aio.Metadata:
+        """What every proxied call carries: the peer, the app's own sidecar token, the request id."""
+        pairs: list[tuple[str, str]] = [(APP_ID_KEY, app_id)]
+        if self._api_token:
+            pairs.append((API_TOKEN_KEY, self._api_token))
+        request_id = current_request_id()
+        if request_id:
+            pairs.append((REQUEST_ID_HEADER.lower(), request_id))
+        return aio.Metadata(*pairs)
+
+    async def call(self, method: UnaryCall[Request, Response], request: Request, *, app_id: str) -> Response:
+        """Call `method` of `app_id` through the sidecar; a failed status raises the kit's error."""
+        try:
+            return await method(request, timeout=self.deadline_seconds, metadata=self.metadata(app_id))
+        except aio.AioRpcError as exc:
+            trailing = exc.trailing_metadata() or ()
+            raise error_of(exc.code(), exc.details() or "", list(trailing), peer=app_id) from exc
+        except grpc.RpcError as exc:  # not an AioRpcError: the channel itself failed
+            raise DependencyUnavailable(f"The {app_id} service is not reachable.", code="SIDECAR_UNREACHABLE") from exc
