@@ -126,6 +126,14 @@ def _transact(stack: Stack, operations: list[api_v1.TransactionalStateOperation]
     return None
 
 
+def _etag(stack: Stack, key: str) -> str:
+    app = stack.apps[APP_ID]
+    with grpc.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
+        request = api_v1.GetStateRequest(store_name=STORE, key=key)
+        response = api_service_v1.DaprStub(channel).GetState(request, metadata=[("dapr-api-token", app.dapr_token)])
+    return str(response.etag)
+
+
 def _reserve(stack: Stack, order_id: str, products: list[Product]) -> tuple[list[EventEnvelope], grpc.RpcError | None]:
     """Insert the products, then run catalog's reservation transaction with one projection per event."""
     inserted = [put_product(product, None).as_grpc() for product in products]
@@ -133,9 +141,8 @@ def _reserve(stack: Stack, order_id: str, products: list[Product]) -> tuple[list
     moved = reservations.reserve(order_id, {p.id: 1 for p in products}, {p.id: p for p in products})
     assert moved.reservation.status is ReservationStatus.RESERVED
     events = [new_event(event.payload()) for event in moved.events]
-    operations = [put_product(product, None).as_grpc() for product in moved.products]
-    for operation in operations:  # catalog writes each product under the ETag it read; here: last write wins
-        operation.request.ClearField("options")
+    # As catalog does: each product under the ETag it was read with, the reservation insert-only.
+    operations = [put_product(p, _etag(stack, f"product:{p.id}")).as_grpc() for p in moved.products]
     operations.append(put_reservation(moved.reservation, None).as_grpc())
     operations += [_projection(p.id, event) for p, event in zip(moved.products, events, strict=True)]
     return events, _transact(stack, operations)
