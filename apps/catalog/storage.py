@@ -5,6 +5,12 @@ Keys (Dapr prefixes them with the app id): `product:{id}`, `sku:{sku}`, `reserva
 so an insert writes one page; the former one-key `products-index` is read until the first insert moves
 it. Every write goes through the state outbox, so the events a change causes are staged in the same
 state transaction.
+
+That outbox is servicekit's, not Dapr's (state store metadata `outboxPublishTopic`): Dapr 1.18.3
+publishes every upsert of a transaction (the reservation, the SKU claim and the index pages too),
+its daprd panics on a transaction with two projections (a two-product reservation) and it sets the
+CloudEvent id to its own marker key. docs/events.md has the findings, tests/e2e/test_dapr_outbox.py
+shows each against the real sidecar.
 """
 
 from __future__ import annotations

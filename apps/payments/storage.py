@@ -2,6 +2,11 @@
 
 Written insert-only first (the CHARGING intent, or a void), then only under the ETag it was read with,
 so of two racing deliveries exactly one moves a payment on and the other re-reads what it did.
+
+Its events go through servicekit's state outbox, not Dapr's: Dapr 1.18.3 publishes a store's
+outbox to the one `outboxPublishTopic` of the component, and neither a projection nor operation
+metadata can pick `payment.failed` over `payment.succeeded` (docs/events.md,
+tests/e2e/test_dapr_outbox.py::test_an_operation_can_choose_the_topic).
 """
 
 from __future__ import annotations
