@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Any, Protocol
 
+import grpc
 from dapr.conf import settings as sdk_settings
 from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, WorkflowRuntime, WorkflowStatus
 from dapr.ext.workflow.aio import DaprWorkflowClient
@@ -21,6 +23,7 @@ from dapr.ext.workflow.logger import LoggerOptions
 
 from apps.admin.tenants.steps import ACTIVITIES, Run, Steps, perform
 from apps.admin.tenants.workflow import WORKFLOW, instance_id, provision_tenant
+from servicekit import DependencyUnavailable
 
 log = logging.getLogger("apps.admin.tenants")
 
@@ -46,6 +49,18 @@ class TenantWorkflows(Protocol):
 
 
 _ENDED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
+
+
+@asynccontextmanager
+async def _engine_call(run: Run) -> AsyncIterator[None]:
+    """The sidecar's workflow API failing is a 503 like any sidecar failure, never a bare 500."""
+    try:
+        yield
+    except grpc.RpcError as exc:
+        log.warning("workflow engine call for %s failed: %s", instance_id(run), exc)
+        raise DependencyUnavailable(
+            "The workflow engine is unavailable.", code="WORKFLOW_UNAVAILABLE", details={"tenantId": run.tenant_id}
+        ) from exc
 
 
 def _activity(name: str, on: Steps, loop: asyncio.AbstractEventLoop) -> Callable[..., str]:
@@ -101,7 +116,8 @@ class DaprTenantWorkflows:
         return self._client
 
     async def state(self, run: Run) -> RunState:
-        found = await self._workflows().get_workflow_state(instance_id(run), fetch_payloads=False)
+        async with _engine_call(run):
+            found = await self._workflows().get_workflow_state(instance_id(run), fetch_payloads=False)
         if found is None:
             return RunState.MISSING
         return RunState.ENDED if found.runtime_status in _ENDED else RunState.RUNNING
@@ -109,13 +125,15 @@ class DaprTenantWorkflows:
     async def start(self, run: Run) -> None:
         if await self.state(run) is not RunState.MISSING:
             return
-        await self._workflows().schedule_new_workflow(WORKFLOW, input=run.as_input(), instance_id=instance_id(run))
+        async with _engine_call(run):
+            await self._workflows().schedule_new_workflow(WORKFLOW, input=run.as_input(), instance_id=instance_id(run))
         log.info("provisioning workflow %s scheduled", instance_id(run))
 
     async def wait(self, run: Run, *, timeout_seconds: float) -> None:
         try:
-            await self._workflows().wait_for_workflow_completion(
-                instance_id(run), fetch_payloads=False, timeout_in_seconds=max(1, int(timeout_seconds))
-            )
+            async with _engine_call(run):
+                await self._workflows().wait_for_workflow_completion(
+                    instance_id(run), fetch_payloads=False, timeout_in_seconds=max(1, int(timeout_seconds))
+                )
         except TimeoutError:
             log.info("provisioning workflow %s still running after %.0f s", instance_id(run), timeout_seconds)
