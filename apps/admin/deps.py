@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from apps.admin.deadletters.storage import DeadLetterRepository
-from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.service import Onboarding
 from servicekit import SidecarClient
 from servicekit.deps import services_of
 

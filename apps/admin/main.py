@@ -1,9 +1,9 @@
-"""admin's composition root: settings -> sidecar, state outbox, stores, onboarding -> FastAPI app."""
+"""admin's composition root: settings -> sidecar, state outbox, stores, workflow runtime, onboarding -> FastAPI app."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
@@ -16,8 +16,10 @@ from apps.admin.tenants import api as tenants_api
 from apps.admin.tenants import service as tenants_service
 from apps.admin.tenants.admins import SqlTenantAdmins
 from apps.admin.tenants.databases import TenantDatabaseAdmin
+from apps.admin.tenants.engine import DaprTenantWorkflows
 from apps.admin.tenants.provisioner import ProvisionerClient
-from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.service import Onboarding
+from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenants
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
 from servicekit.accounts import allow_local_email_domains
@@ -31,16 +33,22 @@ def routers() -> list[APIRouter]:
     return [deadletters_events.router, deadletters_api.router, tenants_api.router]
 
 
-async def onboarding(settings: AdminSettings, sidecar: SidecarClient, outbox: StateOutbox) -> Onboarding:
-    """Wire tenant onboarding; the provisioner's key is read once, here, from its own secret store."""
+async def steps(settings: AdminSettings, sidecar: SidecarClient, tenants: DaprStateTenants) -> Steps:
+    """Wire the provisioning activities; the provisioner's key is read once, here, from its own secret store."""
     key = await read_provisioner_key(sidecar, store=settings.provisioning_secretstore_name)
-    return Onboarding(
-        tenants=DaprStateTenants(sidecar, outbox),
+    return Steps(
+        tenants=tenants,
         databases=TenantDatabaseAdmin(),
         schemas=ProvisionerClient(sidecar, app_id=settings.provisioner_app_id, key=key),
         admins=SqlTenantAdmins(),
-        database_url_template=settings.tenant_database_url_template,
-        stale_seconds=settings.provisioning_stale_seconds,
+    )
+
+
+def workflows(settings: AdminSettings, on: Steps) -> DaprTenantWorkflows:
+    """The provisioning workflow, hosted here through admin's own sidecar (its gRPC API)."""
+    token = settings.dapr_api_token
+    return DaprTenantWorkflows(
+        on, grpc_port=settings.dapr_grpc_port, api_token=token.get_secret_value() if token else None
     )
 
 
@@ -51,15 +59,23 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        async with StateOutbox(sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id)) as outbox:
-            tenants = await onboarding(settings, sidecar, outbox)
+        async with AsyncExitStack() as stack:
+            outbox = await stack.enter_async_context(
+                StateOutbox(sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id))
+            )
+            tenants = DaprStateTenants(sidecar, outbox)
+            # Started before the routes serve, stopped after: the engine resumes the runs a crash cut short.
+            engine = await stack.enter_async_context(workflows(settings, await steps(settings, sidecar, tenants)))
+            onboarding = Onboarding(
+                tenants=tenants,
+                workflows=engine,
+                database_url_template=settings.tenant_database_url_template,
+                wait_seconds=settings.provisioning_wait_seconds,
+            )
             app.state.services = AdminServices(
-                sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=tenants
+                sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=onboarding
             )
-            # A PROVISIONING tenant found now belongs to a run that died with the previous process.
-            await tenants_service.recover_interrupted(
-                older_than_seconds=settings.startup_recovery_stale_seconds, onboarding=tenants
-            )
+            await tenants_service.resume_unscheduled(onboarding=onboarding)
             yield
 
     return create_sidecar_app(settings, title="Junction admin", routers=routers(), wire=wire)

@@ -21,10 +21,9 @@ class AdminSettings(ServiceSettings):
     provisioning_secretstore_name: str = PROVISIONING_SECRETSTORE
     tenant_database_url_template: str = "sqlite+aiosqlite:///.data/tenants/{subdomain}.db"
     """Where a tenant's database goes; for PostgreSQL: `postgresql+asyncpg://user:pw@host:5432/tenant_{subdomain}`."""
-    provisioning_stale_seconds: float = Field(120.0, ge=0)
-    """A tenant PROVISIONING for longer than this without progress may be retried (its run is presumed dead)."""
-    startup_recovery_stale_seconds: float = Field(0.0, ge=0)
-    """At start-up, PROVISIONING tenants idle this long are failed; 0: a lone admin's runs all died with it."""
+    provisioning_wait_seconds: float = Field(60.0, gt=0)
+    """How long POST /tenants waits for the provisioning workflow before answering the tenant as it stands
+    (PROVISIONING; the workflow goes on): below the gateway's one attempt at admin (`onboarding`, 75 s)."""
 
     @field_validator("tenant_database_url_template")
     @classmethod

@@ -5,7 +5,8 @@
     python -m tools.servers run-file PROFILE the run file for `dapr run -f` with that profile
 
 Beside redis runs the stream janitor (tools/janitor.py), which keeps the streams bounded. Every
-profile also gets sentry, the mesh's certificate authority (sidecars talk mTLS), and fresh API
+profile also gets sentry, the mesh's certificate authority (sidecars talk mTLS), placement and
+scheduler (admin's tenant workflow needs them; tools/servers/control_plane.py), and fresh API
 tokens for each app under .data/credentials/ (tools/dapr/with-credentials hands them out).
 
 components/profiles.yaml lists, per profile, the servers it needs and their ports.
@@ -24,6 +25,14 @@ from pathlib import Path
 
 import yaml
 
+from tools.servers.control_plane import (
+    PLACEMENT_PORT,
+    PLACEMENT_PORTS,
+    SCHEDULER_PORT,
+    SCHEDULER_PORTS,
+    start_placement,
+    start_scheduler,
+)
 from tools.servers.kinds import KINDS, ServerKind
 from tools.servers.processes import ROOT, apt_install, port_open
 from tools.servers.redis import janitor_command, redis_answers, start_janitor, start_redis
@@ -32,6 +41,10 @@ from tools.servers.sentry import SENTRY_PORT, sentry_answers, start_sentry, trus
 __all__ = [
     "CREDENTIALS",
     "KINDS",
+    "PLACEMENT_PORT",
+    "PLACEMENT_PORTS",
+    "SCHEDULER_PORT",
+    "SCHEDULER_PORTS",
     "SENTRY_PORT",
     "Profile",
     "ServerKind",
@@ -42,7 +55,9 @@ __all__ = [
     "load_profile",
     "port_open",
     "redis_answers",
+    "start_placement",
     "start_redis",
+    "start_scheduler",
     "start_sentry",
     "trust_anchors",
 ]
@@ -160,6 +175,7 @@ def up(profile_name: str) -> None:
         sentry = start_sentry(SENTRY_PORT, DATA / "sentry", DATA / "sentry.log")
         (PIDS / "sentry.pid").write_text(str(sentry.pid))
         print(f"[servers] sentry started on 127.0.0.1:{SENTRY_PORT} (pid {sentry.pid})", flush=True)
+    _control_plane()
     for name, kind in profile.kinds().items():
         port = profile.servers[name]
         if kind.answers(port):
@@ -174,6 +190,39 @@ def up(profile_name: str) -> None:
             janitor = start_janitor(port, DATA / "janitor.log")
             (PIDS / "janitor.pid").write_text(str(janitor.pid))
             print(f"[servers] stream janitor started for 127.0.0.1:{port} (pid {janitor.pid})", flush=True)
+
+
+def _control_plane() -> None:
+    """Start (or reuse) placement and scheduler, which admin's sidecar hosts its workflow with."""
+    starters = {
+        "placement": (
+            PLACEMENT_PORT,
+            PLACEMENT_PORTS,
+            lambda: start_placement(
+                PLACEMENT_PORT, DATA / "placement.log", sentry_port=SENTRY_PORT, sentry_dir=DATA / "sentry"
+            ),
+        ),
+        "scheduler": (
+            SCHEDULER_PORT,
+            SCHEDULER_PORTS,
+            lambda: start_scheduler(
+                SCHEDULER_PORT,
+                DATA / "scheduler",
+                DATA / "scheduler.log",
+                sentry_port=SENTRY_PORT,
+                sentry_dir=DATA / "sentry",
+            ),
+        ),
+    }
+    for name, (port, count, launch) in starters.items():
+        if sentry_answers(port + 1) and _running(PIDS / f"{name}.pid"):
+            print(f"[servers] reusing the {name} already on 127.0.0.1:{port}", flush=True)
+            continue
+        if any(port_open(p) for p in range(port, port + count)):
+            raise SystemExit(f"127.0.0.1:{port}-{port + count - 1} is taken by something that is not our {name}")
+        process = launch()
+        (PIDS / f"{name}.pid").write_text(str(process.pid))
+        print(f"[servers] {name} started on 127.0.0.1:{port} (pid {process.pid})", flush=True)
 
 
 def _stop_group(pid: int, *, grace_seconds: float = 10.0) -> None:

@@ -18,10 +18,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tools.servers import (
     CREDENTIALS,
+    PLACEMENT_PORTS,
+    SCHEDULER_PORTS,
     ensure_credentials,
     ensure_secrets,
     janitor_command,
     load_profile,
+    start_placement,
+    start_scheduler,
     start_sentry,
     trust_anchors,
 )
@@ -43,6 +47,8 @@ class AppProcess:
     """How the sidecar talks to the app (the run file's appProtocol): `http`, or `grpc` for identity."""
     topics: tuple[str, ...] = ()
     """For a test-only app: the topics its sidecar may subscribe to (the shipped apps' are in the pub/sub YAML)."""
+    workflow_host: bool = False
+    """Its sidecar hosts workflows (placementHostAddress in dapr.yaml): it gets this run's placement and scheduler."""
     app_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
@@ -122,12 +128,19 @@ class Stack:
         self.janitor: Managed | None = None
         self.sentry: Managed | None = None
         self.sentry_port = free_port(2)  # its health endpoint takes the next port
+        self.placement: Managed | None = None
+        self.placement_port = free_port(PLACEMENT_PORTS)
+        self.scheduler: Managed | None = None
+        self.scheduler_port = free_port(SCHEDULER_PORTS)
         self.apps: dict[str, AppProcess] = {}
         for entry in _read_run_file():
             command = [sys.executable if part == ".venv/bin/python" else str(part) for part in entry["command"]]  # type: ignore[attr-defined]
             env = {str(k): str(v) for k, v in dict(entry.get("env") or {}).items()}  # type: ignore[call-overload]
             protocol = str(entry.get("appProtocol") or _run_file_common()["appProtocol"])
-            self.apps[str(entry["appID"])] = AppProcess(str(entry["appID"]), command, env, protocol)
+            hosts = bool(entry.get("placementHostAddress"))
+            self.apps[str(entry["appID"])] = AppProcess(
+                str(entry["appID"]), command, env, protocol, workflow_host=hosts
+            )
         for extra in extra_apps or []:
             self.apps[extra.app_id] = extra
         for app_id, env in (app_env or {}).items():
@@ -220,6 +233,16 @@ class Stack:
 
     def _daprd(self, app: AppProcess) -> list[str]:
         components = self.run_dir / "components"
+        workflows = (
+            [
+                "--placement-host-address",
+                f"127.0.0.1:{self.placement_port}",
+                "--scheduler-host-address",
+                f"127.0.0.1:{self.scheduler_port}",
+            ]
+            if app.workflow_host
+            else []
+        )
         return [
             str(DAPRD),
             "--app-id",
@@ -261,6 +284,7 @@ class Stack:
             str(_run_file_common()["appHealthThreshold"]),
             "--log-level",
             "info",
+            *workflows,
         ]
 
     # ---- life cycle ---------------------------------------------------------------------
@@ -270,6 +294,7 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._render()
         self.start_sentry()
+        self.start_control_plane()
         for name in self.kinds:
             self.start_server(name)
         if "redis" in self.kinds:
@@ -376,6 +401,22 @@ class Stack:
         self.sentry = Managed("sentry", [], env={}, cwd=self.run_dir, log=log)
         self.sentry.process = start_sentry(self.sentry_port, self.run_dir / "sentry", log)
 
+    def start_control_plane(self) -> None:
+        """Start placement and scheduler, which the workflow hosts' sidecars (admin's) need."""
+        logs, sentry_dir = self.run_dir / "logs", self.run_dir / "sentry"
+        self.placement = Managed("placement", [], env={}, cwd=self.run_dir, log=logs / "placement.log")
+        self.placement.process = start_placement(
+            self.placement_port, self.placement.log, sentry_port=self.sentry_port, sentry_dir=sentry_dir
+        )
+        self.scheduler = Managed("scheduler", [], env={}, cwd=self.run_dir, log=logs / "scheduler.log")
+        self.scheduler.process = start_scheduler(
+            self.scheduler_port,
+            self.run_dir / "scheduler",
+            self.scheduler.log,
+            sentry_port=self.sentry_port,
+            sentry_dir=sentry_dir,
+        )
+
     def start_janitor(self) -> None:
         """Start the stream janitor beside the broker, as tools/servers does; nothing waits for it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
@@ -415,7 +456,7 @@ class Stack:
     def stop(self) -> None:
         for app in self.apps.values():
             self.stop_app(app.app_id)
-        for managed in (self.janitor, *self.server_processes.values(), self.sentry):
+        for managed in (self.janitor, *self.server_processes.values(), self.scheduler, self.placement, self.sentry):
             if managed is not None:
                 managed.stop()
 

@@ -1,7 +1,8 @@
-"""Creating and removing tenant databases: the port the saga uses and its SQLite / PostgreSQL adapters.
+"""Creating and removing tenant databases: the port the provisioning workflow uses, and its adapters.
 
 admin creates a tenant's empty database; the provisioner only migrates it. Both operations are
-idempotent, so a retried or recovered saga can run them again whatever the last run left behind.
+idempotent, so an activity the workflow engine runs twice, or a retry, can run them again whatever
+the last run left behind. SQLite and PostgreSQL adapters below.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class PostgresDatabases:
         try:
             await self._execute(database_url, f'CREATE DATABASE "{name}"', unless_exists=name)
         except DBAPIError as exc:
-            # Two runs of the saga raced past the existence probe and the other one created it: the
+            # Two runs of the step raced past the existence probe and the other one created it: the
             # loser sees duplicate_database, or a unique violation on pg_database's name index.
             if getattr(exc.orig, "sqlstate", None) not in CREATED_MEANWHILE:
                 raise

@@ -1,8 +1,9 @@
-"""Tenants (schools): the pure model, its commands, events, errors and state machine. No web, no sidecar.
+"""Tenants (schools): the pure model, its commands, events and errors. No web, no sidecar.
 
+The record the tenant API answers from; the provisioning workflow (workflow.py) moves it along:
 PROVISIONING  RECORDED -> DATABASE_CREATED -> MIGRATED -> ADMIN_CREATED ─┬─> ACTIVE  (DONE)
                                                                         └─> FAILED  (any step)
-FAILED, or PROVISIONING left idle past the stale limit ──retry──> PROVISIONING RECORDED
+FAILED, or PROVISIONING whose workflow has ended ──retry──> PROVISIONING RECORDED (attempt + 1)
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from servicekit import Conflict, NotFound, OperationFailed
 from servicekit.keys import derived_id
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-INTERRUPTED = "interrupted: admin restarted during provisioning"
 
 
 class TenantStatus(StrEnum):
@@ -51,7 +51,7 @@ class ProvisioningFailed(OperationFailed):
 
 
 class ProvisioningSuperseded(Conflict):
-    """Another run (a retry of a stale tenant, or start-up recovery) took the tenant over meanwhile."""
+    """Another write changed the tenant between a step's write and its read-back."""
 
     default_code = "PROVISIONING_SUPERSEDED"
 
@@ -186,17 +186,13 @@ def failed(tenant: Tenant, reason: str, *, now: datetime) -> tuple[Tenant, Tenan
     return broken, TenantProvisioningFailed(broken)
 
 
-def is_stale(tenant: Tenant, *, now: datetime, stale_seconds: float) -> bool:
-    """A PROVISIONING tenant nobody has moved forward for `stale_seconds`: its run is presumed dead."""
-    return tenant.status is TenantStatus.PROVISIONING and now - tenant.updated_at >= timedelta(seconds=stale_seconds)
+def restarted(tenant: Tenant, requested_by: str, *, now: datetime) -> Tenant:
+    """The tenant back at the first step for another attempt (a new workflow run), unless it is ACTIVE.
 
-
-def restarted(tenant: Tenant, requested_by: str, *, now: datetime, stale_seconds: float) -> Tenant:
-    """The tenant back at the first step for another attempt, or why it cannot be retried."""
+    Whether a PROVISIONING tenant's run is still going is the workflow engine's to say (service.py).
+    """
     if tenant.status is TenantStatus.ACTIVE:
         raise TenantNotRetryable("The tenant is already active.", details={"status": tenant.status.value})
-    if tenant.status is TenantStatus.PROVISIONING and not is_stale(tenant, now=now, stale_seconds=stale_seconds):
-        raise TenantNotRetryable("The tenant is being provisioned right now.", details={"status": tenant.status.value})
     return replace(
         tenant,
         status=TenantStatus.PROVISIONING,

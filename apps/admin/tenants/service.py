@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import (
-    INTERRUPTED,
     CreateTenant,
+    ProvisioningFailed,
     RetryTenant,
     SubdomainTaken,
     Tenant,
     TenantNotFound,
-    is_stale,
+    TenantNotRetryable,
+    TenantStatus,
     new_tenant,
     restarted,
     valid_id,
 )
-from apps.admin.tenants.saga import Onboarding, abandon, provision
+from apps.admin.tenants.engine import RunState, TenantWorkflows
+from apps.admin.tenants.steps import Run
 from apps.admin.tenants.storage import TenantStore, Versioned
 from apps.admin.tenants.validation import NAME_MAX, valid_subdomain
 from servicekit import JunctionError
@@ -27,6 +30,33 @@ from servicekit.conflicts import retry_on_conflict
 from servicekit.passwords import hash_password
 
 log = logging.getLogger("apps.admin.tenants")
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """What the tenant use cases need, built once in the composition root."""
+
+    tenants: TenantStore
+    workflows: TenantWorkflows
+    database_url_template: str
+    wait_seconds: float
+    """How long a request waits for its provisioning workflow before answering the tenant as it stands."""
+
+
+def _run(tenant: Tenant) -> Run:
+    return Run(tenant.id, tenant.attempts)
+
+
+async def _provisioned(run: Run, *, onboarding: Onboarding) -> Tenant:
+    """Wait (bounded) for the run's workflow; the tenant as it then stands, or ProvisioningFailed (424)."""
+    await onboarding.workflows.wait(run, timeout_seconds=onboarding.wait_seconds)
+    tenant = (await _existing(run.tenant_id, onboarding.tenants)).tenant
+    if tenant.status is TenantStatus.FAILED and tenant.attempts == run.attempt:
+        raise ProvisioningFailed(
+            f"The tenant could not be provisioned: {tenant.reason}",
+            details={"tenantId": tenant.id, "reason": tenant.reason},
+        )
+    return tenant
 
 
 async def _refuse_taken(subdomain: str, tenants: TenantStore, *, ours: str) -> Versioned | None:
@@ -78,18 +108,31 @@ async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Ten
         return await onboarding.tenants.add(tenant), True
 
     recorded, created = await retry_on_conflict(record)
-    return await provision(recorded, onboarding=onboarding) if created else recorded.tenant
+    if not created:
+        return recorded.tenant
+    await onboarding.workflows.start(_run(recorded.tenant))
+    return await _provisioned(_run(recorded.tenant), onboarding=onboarding)
 
 
 async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenant:
-    """Provision a FAILED (or abandoned PROVISIONING) tenant again, from the first step."""
+    """Provision a FAILED tenant again, from the first step, as a new workflow run.
+
+    A PROVISIONING tenant is retried only when its run's workflow has ended or never started.
+    """
 
     async def restart() -> Versioned:
         current = await _existing(command.tenant_id, onboarding.tenants)
-        again = restarted(current.tenant, command.requested_by, now=utc_now(), stale_seconds=onboarding.stale_seconds)
+        provisioning = current.tenant.status is TenantStatus.PROVISIONING
+        if provisioning and await onboarding.workflows.state(_run(current.tenant)) is RunState.RUNNING:
+            raise TenantNotRetryable(
+                "The tenant is being provisioned right now.", details={"status": current.tenant.status.value}
+            )
+        again = restarted(current.tenant, command.requested_by, now=utc_now())
         return await onboarding.tenants.replace(current, again)
 
-    return await provision(await retry_on_conflict(restart), onboarding=onboarding)
+    run = _run((await retry_on_conflict(restart)).tenant)
+    await onboarding.workflows.start(run)
+    return await _provisioned(run, onboarding=onboarding)
 
 
 async def get_tenant(tenant_id: str, *, tenants: TenantStore) -> Tenant:
@@ -102,23 +145,23 @@ async def list_tenants(*, limit: int, offset: int, tenants: TenantStore) -> tupl
     return [found.tenant for found in await tenants.tenants(wanted)], total
 
 
-async def recover_interrupted(*, older_than_seconds: float, onboarding: Onboarding) -> list[str]:
-    """Fail every PROVISIONING tenant idle that long (its run died), so it can be retried; return their ids."""
-    now = utc_now()
-    recovered: list[str] = []
+async def resume_unscheduled(*, onboarding: Onboarding) -> list[str]:
+    """Schedule the workflow of every PROVISIONING tenant that has none (admin died between the two).
+
+    Runs that had started need nothing: the workflow engine resumes them itself. Returns the ids.
+    """
+    scheduled: list[str] = []
     try:
         every = await onboarding.tenants.tenants(await onboarding.tenants.ids())
-    except JunctionError as exc:  # admin still starts; a stale tenant can be retried once the store is back
-        log.warning("could not look for interrupted tenants: %s %s", exc.code, exc.message)
-        return recovered
+    except JunctionError as exc:  # admin still starts; such a tenant can be retried once the store is back
+        log.warning("could not look for unscheduled tenants: %s %s", exc.code, exc.message)
+        return scheduled
     for found in every:
-        if not is_stale(found.tenant, now=now, stale_seconds=older_than_seconds):
+        if found.tenant.status is not TenantStatus.PROVISIONING:
             continue
-        try:
-            await abandon(found, INTERRUPTED, onboarding=onboarding)
-        except JunctionError as exc:  # one tenant's trouble must not keep admin from starting; retry still works
-            log.warning("could not recover tenant %s: %s %s", found.tenant.id, exc.code, exc.message)
-            continue
-        log.info("tenant %s (%s) was interrupted and is now FAILED", found.tenant.id, found.tenant.subdomain)
-        recovered.append(found.tenant.id)
-    return recovered
+        run = _run(found.tenant)
+        if await onboarding.workflows.state(run) is RunState.MISSING:
+            await onboarding.workflows.start(run)
+            log.info("tenant %s (%s) had no workflow: scheduled", found.tenant.id, found.tenant.subdomain)
+            scheduled.append(found.tenant.id)
+    return scheduled

@@ -12,7 +12,7 @@ from apps.admin.deadletters.storage import DaprStateDeadLetters
 from apps.admin.deps import AdminServices
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
-from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.service import Onboarding
 from tests.unit.admin._tenants import kit
 from tests.unit.fakes import FakeSidecar
 

@@ -1,21 +1,23 @@
-"""Tenant onboarding's test kit: fake databases and first admins, a provisioner on the FakeSidecar."""
+"""Tenant onboarding's test kit: fake databases and first admins, a provisioner on the FakeSidecar,
+and the provisioning workflow run inline (tests/unit/admin/_workflows.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
 from apps.admin.tenants.provisioner import ProvisionerClient
-from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.service import Onboarding
+from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenants, tenant_key
 from servicekit.provisioning import PROVISIONER_KEY_SECRET
-from servicekit.sidecar import StateItem, StateOp
+from servicekit.sidecar import StateOp
 from servicekit.state_outbox import StateOutbox
+from tests.unit.admin._workflows import InlineWorkflows
 from tests.unit.fakes import FakeSidecar, Handler
 
 PROVISIONER_KEY = "test-provisioner-key-0123456789"
@@ -82,6 +84,8 @@ class Kit:
     onboarding: Onboarding
     databases: FakeDatabases
     admins: FakeAdmins
+    on: Steps
+    workflows: InlineWorkflows
 
     def steps(self, tenant_id: str) -> list[tuple[str, str]]:
         """Every (status, step) written for the tenant, in order."""
@@ -89,20 +93,21 @@ class Kit:
         return self.sidecar.history.get(tenant_id, [])
 
 
-def kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = None, stale_seconds: float = 120) -> Kit:
+def kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = None) -> Kit:
     """Onboarding over fakes; the provisioner answers unless `provisioner` says otherwise."""
     fake = sidecar or RecordingSidecar()
     fake.apps["provisioner"] = provisioner or provisioner_ok()
     databases, admins = FakeDatabases(), FakeAdmins()
-    onboarding = Onboarding(
-        tenants=DaprStateTenants(fake, StateOutbox(fake)),
+    tenants = DaprStateTenants(fake, StateOutbox(fake))
+    steps = Steps(
+        tenants=tenants,
         databases=databases,
         schemas=ProvisionerClient(fake, app_id="provisioner", key=PROVISIONER_KEY),
         admins=admins,
-        database_url_template=TEMPLATE,
-        stale_seconds=stale_seconds,
     )
-    return Kit(fake, onboarding, databases, admins)
+    workflows = InlineWorkflows(steps)
+    onboarding = Onboarding(tenants=tenants, workflows=workflows, database_url_template=TEMPLATE, wait_seconds=1)
+    return Kit(fake, onboarding, databases, admins, steps, workflows)
 
 
 def command(**overrides: Any) -> CreateTenant:
@@ -127,15 +132,6 @@ def retry(k: Kit, tenant_id: str, requested_by: str = "platform-admin-2") -> Ten
 def document(sidecar: FakeSidecar, tenant_id: str) -> dict[str, Any]:
     item = sidecar.state[("statestore", tenant_key(tenant_id))]
     return dict(item.value)
-
-
-def age(sidecar: FakeSidecar, tenant_id: str, seconds: float) -> None:
-    """Pretend the tenant was last written `seconds` earlier (its run went quiet)."""
-    slot = ("statestore", tenant_key(tenant_id))
-    value = dict(sidecar.state[slot].value)
-    earlier = datetime.fromisoformat(value["updatedAt"]) - timedelta(seconds=seconds)
-    value["updatedAt"] = earlier.isoformat().replace("+00:00", "Z")
-    sidecar.state[slot] = StateItem(value, uuid.uuid4().hex)  # a write: the ETag changes
 
 
 def staged(sidecar: FakeSidecar) -> list[tuple[str, dict[str, Any]]]:

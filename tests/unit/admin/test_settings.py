@@ -33,7 +33,7 @@ def test_defaults() -> None:
         "provisioning-secrets",
     )
     assert settings.tenant_database_url_template == "sqlite+aiosqlite:///.data/tenants/{subdomain}.db"
-    assert (settings.provisioning_stale_seconds, settings.startup_recovery_stale_seconds) == (120, 0)
+    assert settings.provisioning_wait_seconds == 60
 
 
 def test_template_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,12 +22,14 @@ from apps.admin.tenants.databases import (
 )
 from apps.admin.tenants.domain import ProvisioningFailed, TenantStatus
 from apps.admin.tenants.provisioner import ProvisionerClient
-from apps.admin.tenants.saga import Onboarding
+from apps.admin.tenants.service import Onboarding
+from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenants
 from servicekit import DependencyUnavailable
 from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox
 from tests.unit.admin._tenants import PROVISIONER_KEY, command, document
+from tests.unit.admin._workflows import InlineWorkflows
 from tests.unit.fakes import FakeSidecar
 
 ADMIN_USERS = (
@@ -158,17 +160,22 @@ def test_first_admin_needs_the_migrated_table(tmp_path: Path) -> None:
 
 
 def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
-    return Onboarding(
-        tenants=DaprStateTenants(sidecar, StateOutbox(sidecar)),
+    tenants = DaprStateTenants(sidecar, StateOutbox(sidecar))
+    steps = Steps(
+        tenants=tenants,
         databases=TenantDatabaseAdmin(),
         schemas=ProvisionerClient(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
         admins=SqlTenantAdmins(),
+    )
+    return Onboarding(
+        tenants=tenants,
+        workflows=InlineWorkflows(steps),
         database_url_template=sqlite_url(tmp_path / "tenants" / "{subdomain}.db"),
-        stale_seconds=120,
+        wait_seconds=1,
     )
 
 
-def test_saga_on_real_sqlite_files(tmp_path: Path) -> None:
+def test_workflow_steps_on_real_sqlite_files(tmp_path: Path) -> None:
     """Only the provisioner is faked: it migrates the file admin created, as the real one would."""
     sidecar = FakeSidecar()
 

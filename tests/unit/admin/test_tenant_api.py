@@ -1,4 +1,4 @@
-"""admin's tenant HTTP edge through the real app, and its start-up wiring (secret, outbox, recovery)."""
+"""admin's tenant HTTP edge through the real app, and its start-up wiring (secret, outbox, workflow runtime)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import servicekit.app as servicekit_app
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants.databases import tenant_database_url
-from apps.admin.tenants.domain import INTERRUPTED, ProvisioningStep, advanced, new_tenant
+from apps.admin.tenants.domain import ProvisioningStep, advanced, new_tenant
+from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import INDEX_KEY
 from servicekit.clock import utc_now
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
@@ -29,13 +30,13 @@ from tests.unit.admin._tenants import (
     FakeDatabases,
     Kit,
     RecordingSidecar,
-    age,
     command,
     document,
     kit,
     provisioner_ok,
     staged,
 )
+from tests.unit.admin._workflows import InlineWorkflows
 from tests.unit.fakes import FakeSidecar
 
 READ_FIELDS = {
@@ -228,7 +229,28 @@ class LifespanSidecar(RecordingSidecar):
         self.closed = True
 
 
-def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: pytest.MonkeyPatch) -> None:
+class LifespanWorkflows(InlineWorkflows):
+    """Stands in for DaprTenantWorkflows in the real lifespan: entered and left like the SDK's runtime."""
+
+    instance: ClassVar[LifespanWorkflows]
+
+    def __init__(self, on: Steps, *, grpc_port: int, api_token: str | None) -> None:
+        super().__init__(on)
+        self.grpc_port = grpc_port
+        self.running = False
+        LifespanWorkflows.instance = self
+
+    async def __aenter__(self) -> LifespanWorkflows:
+        self.running = True
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.running = False
+
+
+def test_start_up_reads_the_key_hosts_the_workflow_and_schedules_tenants_left_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     sidecar = LifespanSidecar()
     k = kit(sidecar)
     databases = FakeDatabases()
@@ -236,33 +258,34 @@ def test_start_up_reads_the_key_and_fails_tenants_whose_run_died(monkeypatch: py
     monkeypatch.setattr(servicekit_app, "DaprSidecar", LifespanSidecar)
     monkeypatch.setattr(admin_main, "TenantDatabaseAdmin", lambda: databases)
     monkeypatch.setattr(admin_main, "SqlTenantAdmins", FakeAdmins)
+    monkeypatch.setattr(admin_main, "DaprTenantWorkflows", LifespanWorkflows)
     monkeypatch.setattr(servicekit_app, "configure_logging", lambda *args: None)
 
-    # A tenant left PROVISIONING by a previous admin process: recorded, database created, then nothing.
+    # A tenant a previous admin process recorded (database created) but died before scheduling its workflow.
     api = client(k.sidecar, k.onboarding)
     k.sidecar.apps["provisioner"] = provisioner_ok()
     active_id = api.post("/tenants", json=body(subdomain="fine")).json()["data"]["id"]
     stuck_id = record_stuck(k)
 
-    app = create_app(AdminSettings(APP_ID="admin"))
+    app = create_app(AdminSettings(APP_ID="admin", DAPR_GRPC_PORT=4607))
     with TestClient(app) as started:
+        workflows = LifespanWorkflows.instance
+        assert workflows.running and workflows.grpc_port == 4607
         assert sidecar.secret_stores == ["provisioning-secrets"]
         stuck = started.get(f"/tenants/{stuck_id}").json()["data"]
-        assert (stuck["status"], stuck["reason"]) == ("FAILED", INTERRUPTED)
+        assert (stuck["status"], stuck["attempts"]) == ("ACTIVE", 1)
         assert started.get(f"/tenants/{active_id}").json()["data"]["status"] == "ACTIVE"
-        assert databases.removed == ["sqlite+aiosqlite:///.data/tenants/stuck.db"]
-        started.post(f"/tenants/{stuck_id}/retry", json={"requestedBy": "platform-admin-2"})
+        assert databases.created == ["sqlite+aiosqlite:///.data/tenants/stuck.db"] and databases.removed == []
         invocation = sidecar.invocations[-1]
         assert invocation == ("provisioner", "POST", "/init-database", {PROVISIONER_KEY_HEADER: PROVISIONER_KEY})
-        assert started.get(f"/tenants/{stuck_id}").json()["data"]["status"] == "ACTIVE"
-        # The relay the lifespan started publishes what recovery and the retry staged.
+        # The relay the lifespan started publishes what the workflow staged.
         deadline = time.monotonic() + 5
         while staged(sidecar) and time.monotonic() < deadline:
             started.get("/healthz")  # hands the event loop to the relay for a moment
         assert staged(sidecar) == []
-    assert sidecar.closed
+    assert sidecar.closed and not workflows.running
     published = [(t, e.payload["tenantId"]) for t, e in sidecar.published]
-    assert ("tenant.provisioning_failed", stuck_id) in published and ("tenant.provisioned", stuck_id) in published
+    assert ("tenant.provisioned", stuck_id) in published and ("tenant.provisioned", active_id) in published
 
 
 def record_stuck(k: Kit) -> str:
@@ -285,5 +308,4 @@ def record_stuck(k: Kit) -> str:
 
     asyncio.run(store())
     assert k.sidecar.indexed(INDEX_KEY)[-1] == tenant.id
-    age(k.sidecar, tenant.id, 5)
     return tenant.id

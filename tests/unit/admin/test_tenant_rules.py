@@ -108,10 +108,8 @@ def test_retry_rules() -> None:
     tenant = advanced(fresh(), ProvisioningStep.MIGRATED, now=NOW, tables=("a",))
     later = NOW + timedelta(seconds=30)
 
-    with pytest.raises(TenantNotRetryable) as caught:
-        restarted(tenant, "admin-2", now=later, stale_seconds=120)  # still running, as far as anyone knows
-    assert (caught.value.status, caught.value.code) == (409, "TENANT_NOT_RETRYABLE")
-    stale = restarted(tenant, "admin-2", now=later, stale_seconds=30)
+    # A PROVISIONING tenant whose workflow ended (the use case asks the engine) starts over.
+    stale = restarted(tenant, "admin-2", now=later)
     assert (stale.status, stale.step, stale.attempts, stale.requested_by) == (
         TenantStatus.PROVISIONING,
         ProvisioningStep.RECORDED,
@@ -120,7 +118,7 @@ def test_retry_rules() -> None:
     )
 
     broken, _ = failed(tenant, "it broke", now=NOW)
-    again = restarted(broken, "admin-2", now=later, stale_seconds=120)
+    again = restarted(broken, "admin-2", now=later)
     assert (again.status, again.reason, again.tables_created, again.attempts, again.updated_at) == (
         TenantStatus.PROVISIONING,
         None,
@@ -130,5 +128,6 @@ def test_retry_rules() -> None:
     )
 
     active, _ = activated(tenant, now=NOW)
-    with pytest.raises(TenantNotRetryable):
-        restarted(active, "admin-2", now=later + timedelta(days=1), stale_seconds=0)
+    with pytest.raises(TenantNotRetryable) as caught:
+        restarted(active, "admin-2", now=later + timedelta(days=1))
+    assert (caught.value.status, caught.value.code) == (409, "TENANT_NOT_RETRYABLE")

@@ -1,4 +1,4 @@
-"""The provisioning saga over the FakeSidecar: steps saved, failures compensated, retries and recovery."""
+"""The provisioning workflow over the FakeSidecar: steps saved, failures compensated, retries, runs resumed."""
 
 from __future__ import annotations
 
@@ -10,23 +10,24 @@ from argon2 import PasswordHasher
 
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import (
-    INTERRUPTED,
     ProvisioningFailed,
-    ProvisioningSuperseded,
     SubdomainTaken,
     TenantNotFound,
     TenantNotRetryable,
     TenantStatus,
 )
-from apps.admin.tenants.storage import INDEX_KEY, subdomain_key
+from apps.admin.tenants.engine import RunState
+from apps.admin.tenants.steps import SUPERSEDED, Run, perform
+from apps.admin.tenants.storage import INDEX_KEY, subdomain_key, tenant_key
+from apps.admin.tenants.workflow import COMPENSATE, STEPS, instance_id
 from servicekit import DependencyUnavailable, Forbidden
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
+from servicekit.sidecar import StateItem
 from tests.unit.admin._tenants import (
     PROVISIONER_KEY,
     SCHOOL_TABLES,
     THAI_NAME,
     Kit,
-    age,
     command,
     create,
     document,
@@ -36,7 +37,7 @@ from tests.unit.admin._tenants import (
     staged,
 )
 
-STEPS = ["RECORDED", "DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "DONE"]
+RECORDED_STEPS = ["RECORDED", "DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "DONE"]
 
 
 def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
@@ -49,7 +50,7 @@ def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
         THAI_NAME,
         tuple(sorted(SCHOOL_TABLES)),
     )
-    assert k.steps(tenant.id) == [("PROVISIONING", s) for s in STEPS[:-1]] + [("ACTIVE", "DONE")]
+    assert k.steps(tenant.id) == [("PROVISIONING", s) for s in RECORDED_STEPS[:-1]] + [("ACTIVE", "DONE")]
     stored = document(k.sidecar, tenant.id)
     assert {key: stored[key] for key in ("status", "step", "reason", "databaseUrl", "attempts", "adminEmail")} == {
         "status": "ACTIVE",
@@ -252,109 +253,152 @@ async def garbled(method: str, path: str, json: Any, params: dict[str, Any] | No
     return {"success": True, "tablesCreated": "admin_users"}
 
 
-def test_a_run_taken_over_meanwhile_stops_without_touching_the_database() -> None:
+def test_the_workflow_calls_each_step_once_in_order_each_with_its_retry_policy() -> None:
+    k = kit()
+    tenant = create(k)
+    driven = k.workflows.driven[instance_id(Run(tenant.id, 1))]
+    assert driven.outcome == "ACTIVE"
+    assert [call.activity for call in driven.calls] == [name for name, _, _ in STEPS]
+    assert all(call.retry_policy is not None and call.retry_policy.max_number_of_attempts > 1 for call in driven.calls)
+    assert all(call.input == {"tenantId": tenant.id, "attempt": 1} for call in driven.calls)
+
+
+def test_a_step_that_fails_then_recovers_within_its_retry_policy_is_no_failure() -> None:
+    k = kit()
+    flaky_answers = [DependencyUnavailable("The provisioner is restarting.", code="SERVICE_UNAVAILABLE")] * 2
+
+    async def flaky(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        if flaky_answers:
+            raise flaky_answers.pop()
+        return await provisioner_ok()(method, path, json, params)
+
+    k.sidecar.apps["provisioner"] = flaky
+    tenant = create(k)
+    assert tenant.status is TenantStatus.ACTIVE
+    assert k.workflows.driven[instance_id(Run(tenant.id, 1))].attempts["run_migrations"] == 3
+    assert k.databases.removed == []
+
+
+def test_a_step_out_of_retries_is_compensated_once() -> None:
+    k = kit()
+    del k.sidecar.apps["provisioner"]
+    tenant_id = fails(k).details["tenantId"]
+    driven = k.workflows.driven[instance_id(Run(tenant_id, 1))]
+    [migrations] = [name for name, _, _ in STEPS if name == "run_migrations"]
+    assert driven.attempts[migrations] == 3 and len(k.sidecar.invocations) == 3
+    assert [call.activity for call in driven.calls] == ["create_database", "run_migrations", COMPENSATE]
+    assert driven.calls[-1].input["reason"].startswith("running the migrations failed: ")
+    assert driven.outcome == "FAILED"
+
+
+def test_every_step_run_twice_changes_nothing_the_second_time() -> None:
+    """The engine runs an activity again when admin died before its result was recorded."""
+    k = kit()
+    k.workflows.hold = True  # recorded and scheduled; the steps are run by hand below
+    tenant = create(k)
+    run = Run(tenant.id, 1)
+
+    async def twice() -> list[str]:
+        return [await perform(name, k.on, run.as_input()) for name, _, _ in STEPS for _ in range(2)]
+
+    answers = ("DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "ACTIVE")
+    assert asyncio.run(twice()) == [answer for answer in answers for _ in range(2)]
+    assert document(k.sidecar, tenant.id)["status"] == "ACTIVE"
+    assert k.steps(tenant.id) == [("PROVISIONING", s) for s in RECORDED_STEPS[:-1]] + [("ACTIVE", "DONE")]
+    assert [topic for topic, _ in staged(k.sidecar)] == ["tenant.provisioned"]
+    assert len(k.admins.rows) == 1
+
+
+def test_compensation_run_twice_removes_and_announces_once() -> None:
+    k = kit()
+    k.workflows.hold = True
+    tenant = create(k)
+    compensation = {"tenantId": tenant.id, "attempt": 1, "reason": "running the migrations failed: gone"}
+
+    async def twice() -> list[str]:
+        return [await perform(COMPENSATE, k.on, compensation) for _ in range(2)]
+
+    assert asyncio.run(twice()) == ["FAILED", "FAILED"]
+    assert k.databases.removed == [tenant.database_url]
+    assert [topic for topic, _ in staged(k.sidecar)] == ["tenant.provisioning_failed"]
+
+
+def test_compensation_never_undoes_an_active_tenant() -> None:
+    k = kit()
+    tenant = create(k)
+    compensation = {"tenantId": tenant.id, "attempt": 1, "reason": "late"}
+    assert asyncio.run(perform(COMPENSATE, k.on, compensation)) == "ACTIVE"
+    assert k.databases.removed == [] and document(k.sidecar, tenant.id)["status"] == "ACTIVE"
+
+
+def bump_attempt(k: Kit, tenant_id: str) -> None:
+    """Make the stored tenant a newer attempt's, as a retry would (the ETag changes too)."""
+    slot = ("statestore", tenant_key(tenant_id))
+    value = dict(k.sidecar.state[slot].value)
+    value["attempts"] = int(value["attempts"]) + 1
+    k.sidecar.state[slot] = StateItem(value, "newer")
+
+
+def test_a_run_superseded_meanwhile_stops_without_touching_the_database() -> None:
     k = kit()
 
     async def slow_provisioner(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
-        # While this run waits on the provisioner, a retry takes the (stale-looking) tenant over.
         [tenant_id] = k.sidecar.indexed(INDEX_KEY)
-        age(k.sidecar, tenant_id, 600)
+        bump_attempt(k, tenant_id)  # while this run waits on the provisioner, a newer attempt owns the tenant
         return await provisioner_ok()(method, path, json, params)
 
     k.sidecar.apps["provisioner"] = slow_provisioner
-    with pytest.raises(ProvisioningSuperseded) as caught:
-        create(k)
-    assert (caught.value.status, caught.value.code) == (409, "PROVISIONING_SUPERSEDED")
-    assert k.databases.removed == []
-    assert staged(k.sidecar) == []
+    tenant = create(k)
+    assert k.workflows.driven[instance_id(Run(tenant.id, 1))].outcome == SUPERSEDED
+    assert k.databases.removed == [] and staged(k.sidecar) == []
 
 
-def test_a_failing_run_taken_over_meanwhile_leaves_the_database_to_the_new_owner() -> None:
+def test_a_failing_superseded_run_leaves_the_database_to_the_new_owner() -> None:
     k = kit()
 
     async def taken_over_then_down(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
         [tenant_id] = k.sidecar.indexed(INDEX_KEY)
-        age(k.sidecar, tenant_id, 600)  # a retry took the tenant over and is using the same database
+        bump_attempt(k, tenant_id)
         raise DependencyUnavailable("The provisioner service is unavailable.", code="SERVICE_UNAVAILABLE")
 
     k.sidecar.apps["provisioner"] = taken_over_then_down
-    with pytest.raises(ProvisioningSuperseded):
-        create(k)
-    assert k.databases.removed == []
-    assert staged(k.sidecar) == []
+    tenant = create(k)
+    assert k.workflows.driven[instance_id(Run(tenant.id, 1))].outcome == SUPERSEDED
+    assert k.databases.removed == [] and staged(k.sidecar) == []
 
 
-def test_a_provisioning_tenant_is_retried_only_once_its_run_looks_dead() -> None:
-    k = kit(stale_seconds=120)
-    tenant_id = stuck_provisioning(k)
-    k.sidecar.apps["provisioner"] = provisioner_ok()
+def test_a_provisioning_tenant_is_retried_only_once_its_workflow_has_ended() -> None:
+    k = kit()
+    k.workflows.hold = True
+    tenant = create(k)
+    assert tenant.status is TenantStatus.PROVISIONING  # the request stopped waiting; the workflow goes on
     with pytest.raises(TenantNotRetryable):
-        retry(k, tenant_id)
-    age(k.sidecar, tenant_id, 121)
-    tenant = retry(k, tenant_id)
-    assert (tenant.status, tenant.attempts) == (TenantStatus.ACTIVE, 2)
+        retry(k, tenant.id)
+    k.workflows.hold = False
+    k.workflows.states[instance_id(Run(tenant.id, 1))] = RunState.ENDED  # it ended without finishing the tenant
+    again = retry(k, tenant.id)
+    assert (again.status, again.attempts) == (TenantStatus.ACTIVE, 2)
 
 
-def test_start_up_recovery_fails_interrupted_tenants_so_they_can_be_retried() -> None:
+def test_start_up_schedules_the_workflow_of_a_tenant_recorded_without_one() -> None:
     k = kit()
     active = create(k)
-    del k.sidecar.apps["provisioner"]
-    failed_id = fails(k).details["tenantId"]
-    interrupted = stuck_provisioning(k)
-    before = len(staged(k.sidecar))
+    k.workflows.hold = True
+    orphan = create(k)  # recorded, scheduled in this kit, but pretend admin died before scheduling it
+    k.workflows.states.clear()
+    k.workflows.hold = False
 
-    recovered = asyncio.run(service.recover_interrupted(older_than_seconds=0, onboarding=k.onboarding))
-    assert recovered == [interrupted]
-    stored = document(k.sidecar, interrupted)
-    assert (stored["status"], stored["reason"]) == ("FAILED", INTERRUPTED)
-    assert stored["databaseUrl"] in k.databases.removed
-    assert staged(k.sidecar)[before:] == [
-        (
-            "tenant.provisioning_failed",
-            {
-                "tenantId": interrupted,
-                "subdomain": stored["subdomain"],
-                "name": THAI_NAME,
-                "reason": INTERRUPTED,
-                "userId": "platform-admin-1",
-            },
-        )
-    ]
+    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == [orphan.id]
+    assert document(k.sidecar, orphan.id)["status"] == "ACTIVE"
     assert document(k.sidecar, active.id)["status"] == "ACTIVE"
-    assert document(k.sidecar, failed_id)["status"] == "FAILED"
-
-    k.sidecar.apps["provisioner"] = provisioner_ok()
-    assert retry(k, interrupted).status is TenantStatus.ACTIVE
+    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == []
 
 
-def test_recovery_leaves_tenants_that_moved_recently_alone() -> None:
-    k = kit()
-    interrupted = stuck_provisioning(k)
-    assert asyncio.run(service.recover_interrupted(older_than_seconds=120, onboarding=k.onboarding)) == []
-    assert document(k.sidecar, interrupted)["status"] == "PROVISIONING"
-    age(k.sidecar, interrupted, 121)
-    assert asyncio.run(service.recover_interrupted(older_than_seconds=120, onboarding=k.onboarding)) == [interrupted]
-
-
-def stuck_provisioning(k: Kit) -> str:
-    """A tenant whose run died after creating its database (the provisioner never answered)."""
-
-    async def dies(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
-        raise asyncio.CancelledError  # the process went away mid-call: nothing after this ran
-
-    k.sidecar.apps["provisioner"] = dies
-    with pytest.raises(asyncio.CancelledError):
-        create(k)
-    [*_, tenant_id] = k.sidecar.indexed(INDEX_KEY)
-    assert document(k.sidecar, tenant_id)["step"] == "DATABASE_CREATED"
-    return tenant_id
-
-
-def test_state_store_down_during_recovery_does_not_stop_admin() -> None:
+def test_state_store_down_at_start_up_does_not_stop_admin() -> None:
     k = kit()
 
     async def down(key: str, *, store: str | None = None) -> Any:
         raise DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE")
 
     k.sidecar.get_state = down  # type: ignore[method-assign]
-    assert asyncio.run(service.recover_interrupted(older_than_seconds=0, onboarding=k.onboarding)) == []
+    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == []

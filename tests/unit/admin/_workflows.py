@@ -1,0 +1,97 @@
+"""The provisioning workflow without a sidecar: its orchestrator driven as the plain generator it is.
+
+`drive` plays the Dapr Workflow engine's part: it hands the orchestrator each activity's result (or,
+once the activity's RetryPolicy is spent, the TaskFailedError the SDK would raise) and records every
+call, so tests see the order of the steps, their policies and the compensation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dapr.ext.workflow import RetryPolicy, TaskFailedError
+from dapr.ext.workflow._durabletask.internal.helpers import new_failure_details
+
+from apps.admin.tenants.engine import RunState
+from apps.admin.tenants.steps import Run, StepFailed, Steps, perform
+from apps.admin.tenants.workflow import instance_id, provision_tenant
+
+
+@dataclass(frozen=True)
+class Call:
+    activity: str
+    input: Any
+    retry_policy: RetryPolicy | None
+
+
+@dataclass
+class ScriptedContext:
+    """Records what the orchestrator asks for; `drive` answers it."""
+
+    calls: list[Call] = field(default_factory=list)
+
+    def call_activity(self, activity: str, *, input: Any = None, retry_policy: RetryPolicy | None = None) -> Call:
+        call = Call(activity, input, retry_policy)
+        self.calls.append(call)
+        return call
+
+
+@dataclass
+class Driven:
+    outcome: str
+    calls: list[Call]
+    attempts: dict[str, int]
+    """How many times each activity ran (its retries included)."""
+
+
+async def drive(on: Steps, run: Run, *, before: Callable[[str, int], None] | None = None) -> Driven:
+    """Run the workflow to its end over `on`; `before(activity, attempt)` may arrange a failure."""
+    ctx = ScriptedContext()
+    attempts: dict[str, int] = {}
+    flow = provision_tenant(ctx, run.as_input())
+    answer: Any = None
+    failure: BaseException | None = None
+    while True:
+        try:
+            call: Call = flow.throw(failure) if failure is not None else flow.send(answer)
+        except StopIteration as done:
+            return Driven(str(done.value), ctx.calls, attempts)
+        answer, failure = None, None
+        tries = call.retry_policy.max_number_of_attempts if call.retry_policy else 1
+        for _ in range(tries):
+            attempts[call.activity] = attempts.get(call.activity, 0) + 1
+            try:
+                if before is not None:
+                    before(call.activity, attempts[call.activity])
+                answer = await perform(call.activity, on, call.input)
+                failure = None
+                break
+            except StepFailed as exc:
+                failure = TaskFailedError(str(exc), new_failure_details(exc))
+
+
+@dataclass
+class InlineWorkflows:
+    """TenantWorkflows that runs each run's workflow to its end at once, as `drive` does."""
+
+    on: Steps
+    states: dict[str, RunState] = field(default_factory=dict)
+    driven: dict[str, Driven] = field(default_factory=dict)
+    hold: bool = False
+    """Schedule without running (a workflow still in flight)."""
+
+    async def start(self, run: Run) -> None:
+        if self.states.get(instance_id(run), RunState.MISSING) is not RunState.MISSING:
+            return
+        self.states[instance_id(run)] = RunState.RUNNING
+        if not self.hold:
+            self.driven[instance_id(run)] = await drive(self.on, run)
+            self.states[instance_id(run)] = RunState.ENDED
+
+    async def wait(self, run: Run, *, timeout_seconds: float) -> None:
+        return None
+
+    async def state(self, run: Run) -> RunState:
+        return self.states.get(instance_id(run), RunState.MISSING)

@@ -1,0 +1,111 @@
+"""placement and scheduler, the control plane Dapr Workflow needs (built with the runtime into .dapr/bin/runtime).
+
+admin hosts the tenant provisioning workflow: its sidecar finds its workflow actors through placement
+and keeps their reminders in scheduler. Both run on 127.0.0.1 with their data under the run's folder
+and talk mTLS with certificates from the same sentry as the sidecars (the trust anchors of its ca.crt).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from tools.servers.processes import ROOT
+from tools.servers.sentry import sentry_answers
+
+RUNTIME = ROOT / ".dapr" / "bin" / "runtime"
+PLACEMENT_PORT = 4810
+"""placement's gRPC port on 127.0.0.1 for `make run`; health on the next port, its raft peer port after that."""
+PLACEMENT_PORTS = 3
+SCHEDULER_PORT = 4820
+"""scheduler's gRPC port for `make run`; then its health port, its embedded etcd's client and peer ports."""
+SCHEDULER_PORTS = 4
+TRUST_DOMAIN = "localhost"
+"""The control plane's trust domain: sentry's (tools/servers/sentry.py), as daprd expects by default."""
+
+
+def _mtls(sentry_port: int, sentry_dir: Path) -> list[str]:
+    return [
+        "--tls-enabled",
+        "--sentry-address",
+        f"127.0.0.1:{sentry_port}",
+        "--trust-anchors-file",
+        str(sentry_dir / "ca.crt"),
+        "--trust-domain",
+        TRUST_DOMAIN,
+    ]
+
+
+def placement_command(port: int, *, sentry_port: int, sentry_dir: Path) -> list[str]:
+    """placement on 127.0.0.1:port; its tables live in memory (sidecars report their actors again on reconnect)."""
+    return [
+        str(RUNTIME / "placement"),
+        "--listen-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--healthz-listen-address",
+        "127.0.0.1",
+        "--healthz-port",
+        str(port + 1),
+        "--initial-cluster",
+        f"dapr-placement-0=127.0.0.1:{port + 2}",
+        "--enable-metrics=false",
+        *_mtls(sentry_port, sentry_dir),
+    ]
+
+
+def scheduler_command(port: int, data_dir: Path, *, sentry_port: int, sentry_dir: Path) -> list[str]:
+    """scheduler on 127.0.0.1:port with its embedded etcd on loopback, keeping its data in `data_dir`."""
+    return [
+        str(RUNTIME / "scheduler"),
+        "--listen-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--override-broadcast-host-port",
+        f"127.0.0.1:{port}",
+        "--healthz-listen-address",
+        "127.0.0.1",
+        "--healthz-port",
+        str(port + 1),
+        "--etcd-client-listen-address",
+        "127.0.0.1",
+        "--etcd-client-port",
+        str(port + 2),
+        "--etcd-initial-cluster",
+        f"dapr-scheduler-server-0=http://127.0.0.1:{port + 3}",
+        "--etcd-data-dir",
+        str(data_dir),
+        "--enable-metrics=false",
+        *_mtls(sentry_port, sentry_dir),
+    ]
+
+
+def start(command: list[str], health_port: int, log_file: Path, *, what: str) -> subprocess.Popen[bytes]:
+    """Start one control-plane server in its own process group; wait until its health endpoint says 200."""
+    if not Path(command[0]).exists():
+        raise SystemExit(f"{command[0]} is missing: run `bash tools/dapr/install` (make setup does)")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not sentry_answers(health_port):  # the same plain GET /healthz
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not start on 127.0.0.1:{health_port - 1}; see {log_file}")
+        time.sleep(0.2)
+    return process
+
+
+def start_placement(port: int, log_file: Path, *, sentry_port: int, sentry_dir: Path) -> subprocess.Popen[bytes]:
+    command = placement_command(port, sentry_port=sentry_port, sentry_dir=sentry_dir)
+    return start(command, port + 1, log_file, what="placement")
+
+
+def start_scheduler(
+    port: int, data_dir: Path, log_file: Path, *, sentry_port: int, sentry_dir: Path
+) -> subprocess.Popen[bytes]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = scheduler_command(port, data_dir, sentry_port=sentry_port, sentry_dir=sentry_dir)
+    return start(command, port + 1, log_file, what="scheduler")
