@@ -107,6 +107,12 @@ def account(gateway: httpx.Client, unique_email: str) -> Account:
     return Account(unique_email, password, login.json()["data"]["accessToken"], registered.json()["data"]["id"])
 
 
+def event_counts(gateway: httpx.Client, admin_auth: dict[str, str]) -> dict[str, int]:
+    """How many events of each topic analytics has counted (each event once, by its id)."""
+    counts: dict[str, int] = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
+    return counts
+
+
 def wait_until(fetch: Callable[[], T], accept: Callable[[T], bool], *, timeout: float, what: str) -> T:
     """Poll `fetch` until `accept` holds for its result; return that result.
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.e2e.conftest import Account, wait_until
+from tests.e2e.conftest import Account, event_counts, wait_until
 from tests.e2e.test_dead_letters import ledger
 from tests.e2e.test_order_flow import Json, place
 from tools.stack import Stack
@@ -31,7 +31,7 @@ def test_a_broker_restart_mid_stream_loses_no_event_and_applies_none_twice(
     make_product: Callable[..., Json],
 ) -> None:
     product = make_product(stock=ORDERS * 2)
-    counts_before = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
+    counts_before = event_counts(gateway, admin_auth)
     placed: list[str] = []
     placing_done = threading.Event()
 
@@ -75,8 +75,7 @@ def test_a_broker_restart_mid_stream_loses_no_event_and_applies_none_twice(
             )
 
     def counted() -> dict[str, int]:
-        counts: dict[str, int] = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
-        return {topic: n - counts_before.get(topic, 0) for topic, n in counts.items()}
+        return {topic: n - counts_before.get(topic, 0) for topic, n in event_counts(gateway, admin_auth).items()}
 
     # analytics counts each event once: one order.created per order that was placed, never more.
     counts = wait_until(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 import yaml
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import event_counts, wait_until
 from tests.e2e.test_order_flow import Json
 from tools.stack import Stack
 from tools.stack.stack import ROOT
@@ -51,8 +51,7 @@ def test_a_stock_event_staged_when_catalog_dies_arrives_once(
     gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str], make_product: Callable[..., Json]
 ) -> None:
     def counted() -> int:
-        counts: dict[str, int] = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
-        return counts.get(TOPIC, 0)
+        return event_counts(gateway, admin_auth).get(TOPIC, 0)
 
     before = counted()
     product = make_product(stock=5)

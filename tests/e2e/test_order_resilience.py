@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from tests.e2e.conftest import Account, wait_until
+from tests.e2e.conftest import Account, event_counts, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tests.e2e.test_order_flow import Json, order_in, payments_of, place, stock_of
 from tools.stack import Stack
@@ -112,12 +112,8 @@ def test_a_subscriber_hung_past_its_health_threshold_gets_every_event_once_when_
     admin_auth: dict[str, str],
     make_product: Callable[..., Json],
 ) -> None:
-    def event_counts() -> dict[str, int]:
-        counts: dict[str, int] = gateway.get("/reports/summary", headers=admin_auth).json()["data"]["eventCounts"]
-        return counts
-
     product = make_product(stock=10)
-    before = event_counts()
+    before = event_counts(gateway, admin_auth)
     unhealthy_before = stack.sidecar_log("analytics").count("App entered un-healthy status")
     # Frozen, not dead: each delivery into analytics times out (3 s) instead of being refused, so the
     # sidecar still holds them, retrying, when its probes give up on the app and it stops subscribing.
@@ -136,7 +132,7 @@ def test_a_subscriber_hung_past_its_health_threshold_gets_every_event_once_when_
         stack.pause_app("analytics", paused=False)
 
     def counted() -> dict[str, int]:
-        return {topic: n - before.get(topic, 0) for topic, n in event_counts().items()}
+        return {topic: n - before.get(topic, 0) for topic, n in event_counts(gateway, admin_auth).items()}
 
     wait_until(
         counted,

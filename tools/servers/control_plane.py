@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tools.servers.processes import ROOT
-from tools.servers.sentry import sentry_answers
+from tools.servers.sentry import TRUST_DOMAIN, loopback_listener, sentry_answers
 
 RUNTIME = ROOT / ".dapr" / "bin" / "runtime"
 PLACEMENT_PORT = 4810
@@ -21,8 +21,6 @@ PLACEMENT_PORTS = 3
 SCHEDULER_PORT = 4820
 """scheduler's gRPC port for `make run`; then its health port, its embedded etcd's client and peer ports."""
 SCHEDULER_PORTS = 4
-TRUST_DOMAIN = "localhost"
-"""The control plane's trust domain: sentry's (tools/servers/sentry.py), as daprd expects by default."""
 
 
 def _mtls(sentry_port: int, sentry_dir: Path) -> list[str]:
@@ -41,14 +39,7 @@ def placement_command(port: int, *, sentry_port: int, sentry_dir: Path) -> list[
     """placement on 127.0.0.1:port; its tables live in memory (sidecars report their actors again on reconnect)."""
     return [
         str(RUNTIME / "placement"),
-        "--listen-address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--healthz-listen-address",
-        "127.0.0.1",
-        "--healthz-port",
-        str(port + 1),
+        *loopback_listener(port),
         "--initial-cluster",
         f"dapr-placement-0=127.0.0.1:{port + 2}",
         "--enable-metrics=false",
@@ -60,16 +51,9 @@ def scheduler_command(port: int, data_dir: Path, *, sentry_port: int, sentry_dir
     """scheduler on 127.0.0.1:port with its embedded etcd on loopback, keeping its data in `data_dir`."""
     return [
         str(RUNTIME / "scheduler"),
-        "--listen-address",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *loopback_listener(port),
         "--override-broadcast-host-port",
         f"127.0.0.1:{port}",
-        "--healthz-listen-address",
-        "127.0.0.1",
-        "--healthz-port",
-        str(port + 1),
         "--etcd-client-listen-address",
         "127.0.0.1",
         "--etcd-client-port",

@@ -17,6 +17,24 @@ SENTRY_BINARY = ROOT / ".dapr" / "bin" / "runtime" / "sentry"
 SENTRY_CONFIG = ROOT / "config" / "sentry.yaml"
 
 
+TRUST_DOMAIN = "localhost"
+"""sentry's trust domain, as daprd expects by default; placement and scheduler share it."""
+
+
+def loopback_listener(port: int) -> list[str]:
+    """The flags every Dapr control-plane binary takes: gRPC on 127.0.0.1:port, health on the next port."""
+    return [
+        "--listen-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--healthz-listen-address",
+        "127.0.0.1",
+        "--healthz-port",
+        str(port + 1),
+    ]
+
+
 def sentry_answers(health_port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", health_port), timeout=1) as conn:
@@ -40,15 +58,8 @@ def _launch(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes
                 "--issuer-credentials",
                 str(data_dir),
                 "--trust-domain",
-                "localhost",
-                "--listen-address",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(port + 1),
+                TRUST_DOMAIN,
+                *loopback_listener(port),
                 "--enable-metrics=false",
             ],
             stdout=log,
