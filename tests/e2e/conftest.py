@@ -5,18 +5,19 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 import yaml
+from pluggy import Result
 
 from tools.stack import AppProcess, Stack
 from tools.stack.stack import ROOT, new_run_dir
 
-PROBE_TOPICS = "user.registered,order.created"
+PROBE_TOPICS = "user.registered,order.created,product.stock_changed"
 # One test client plays every user from 127.0.0.1 and fires parallel orders, so the shipped tiers would
 # throttle the suite itself; the run keeps one strict tier to show the edge enforcing what YAML says.
 # Logins keep the shipped count of wrong passwords: a guesser is throttled, the suite's few stay under it.
@@ -66,7 +67,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.failed and _stack is not None:
