@@ -7,7 +7,10 @@ PROFILE ?=
 # One profile (components/<name>/) for run, test-e2e and chaos; `make test` without it runs the CI matrix.
 RUN_PROFILE := $(or $(PROFILE),local)
 
-.PHONY: setup run test test-unit test-e2e lint format bench chaos fuzz proto clean
+help:  ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/'
+
+.PHONY: help setup run test test-unit test-e2e lint format bench chaos fuzz proto clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,21 +24,21 @@ setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI
 run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
 	bash tools/run $(RUN_PROFILE)
 
-test: setup  ## the whole suite: unit once, then end-to-end on every CI profile (or PROFILE=<name> alone)
+test: setup  ## the whole suite: lint and unit once, then end-to-end on every CI profile (or PROFILE=<name> alone)
 	$(PY) -m tools.matrix $(PROFILE)
 
-test-unit: $(VENV)/.installed
+test-unit: $(VENV)/.installed  ## the unit tests alone
 	bash tools/pytest tests/unit
 
-test-e2e: setup
+test-e2e: setup  ## the end-to-end suite on one profile (PROFILE=<name>, default local)
 	JUNCTION_PROFILE=$(RUN_PROFILE) bash tools/pytest tests/e2e
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff, the format check and mypy strict over apps, libs, tools, tests and bench
 	$(VENV)/bin/ruff check apps libs tests tools bench
 	$(VENV)/bin/ruff format --check apps libs tests tools bench
 	$(VENV)/bin/mypy
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed  ## ruff format and the fixes ruff can make itself
 	$(VENV)/bin/ruff format apps libs tests tools bench
 	$(VENV)/bin/ruff check --fix apps libs tests tools bench
 
@@ -53,5 +56,5 @@ proto: $(VENV)/.installed  ## regenerate libs/junction/ (gRPC messages, stubs, t
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -I proto --python_out=libs --grpc_python_out=libs \
 		--mypy_out=libs --mypy_grpc_out=libs proto/junction/identity/v1/users.proto
 
-clean:
+clean:  ## remove run data (.data) and sidecar logs
 	rm -rf .data .dapr/logs

@@ -1,4 +1,4 @@
-"""`make test`: the unit tests once, then the end-to-end suite on each profile of the CI matrix.
+"""`make test`: the checks (`make lint`) and the unit tests once, then the end-to-end suite on each profile.
 
     python -m tools.matrix [PROFILE ...]     default: every profile components/profiles.yaml puts in CI
 
@@ -24,11 +24,11 @@ def ci_profiles() -> list[str]:
     return [name for name, entry in profiles.items() if entry.get("ci", True)]
 
 
-def run_part(name: str, paths: list[str], profile: str) -> tuple[str, float, int]:
+def run_part(name: str, command: list[str], profile: str) -> tuple[str, float, int]:
     print(f"\n=== {name} ===", flush=True)
     started = time.monotonic()
     env = {**os.environ, "JUNCTION_PROFILE": profile}
-    status = subprocess.call(["bash", str(ROOT / "tools" / "pytest"), *paths], cwd=ROOT, env=env)
+    status = subprocess.call(command, cwd=ROOT, env=env)
     seconds = time.monotonic() - started
     print(f"=== {name}: {'passed' if status == 0 else f'FAILED ({status})'} in {seconds:.0f} s ===", flush=True)
     return name, seconds, status
@@ -36,8 +36,10 @@ def run_part(name: str, paths: list[str], profile: str) -> tuple[str, float, int
 
 def main(argv: list[str]) -> int:
     profiles = argv[1:] or ci_profiles()
-    results = [run_part("unit", ["tests/unit"], profiles[0])]
-    results += [run_part(f"end-to-end, profile {profile}", ["tests/e2e"], profile) for profile in profiles]
+    pytest = ["bash", str(ROOT / "tools" / "pytest")]
+    results = [run_part("lint (ruff, format, mypy)", ["make", "--no-print-directory", "lint"], profiles[0])]
+    results += [run_part("unit", [*pytest, "tests/unit"], profiles[0])]
+    results += [run_part(f"end-to-end, profile {profile}", [*pytest, "tests/e2e"], profile) for profile in profiles]
     print("\n=== summary ===")
     for name, seconds, status in results:
         print(f"  {name:<40} {'passed' if status == 0 else 'FAILED':<7} {seconds:6.0f} s")

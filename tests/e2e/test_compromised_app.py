@@ -107,12 +107,12 @@ def test_the_callees_sidecar_refuses_calls_no_policy_allows(
     assert _refused_by_acl(lookup), lookup.text
     # The attacker's gRPC call is refused by identity's sidecar too, by the full method name.
     with grpc.insecure_channel(f"127.0.0.1:{stack.apps[ATTACKER].grpc_port}") as channel:
-        metadata = [("dapr-app-id", "identity"), *_as_attacker(stack).items()]
+        metadata = (("dapr-app-id", "identity"), *_as_attacker(stack).items())
         with pytest.raises(grpc.RpcError) as raw:
             users_pb2_grpc.UsersStub(channel).ValidateUser(
                 users_pb2.ValidateUserRequest(user_id=uuid.uuid4().hex), metadata=metadata, timeout=15
             )
-        assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+        assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # The refused registration created nobody: the address is still free.
     registered = gateway.post("/auth/register", json={"email": unique_email, "password": "s3cret-pass", "name": "Eve"})
     assert registered.status_code == 201, registered.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -18,13 +19,14 @@ BOUND_SECONDS = 15.0
 def test_identity_down_gives_503_then_recovers(gateway: httpx.Client, stack: Stack, account: Account) -> None:
     stack.stop_app("identity")
     try:
-        for path, call in (
+        calls: tuple[tuple[str, Callable[[], httpx.Response]], ...] = (
             ("/users/me", lambda: gateway.get("/users/me", headers=account.auth)),
             (
                 "/auth/login",
                 lambda: gateway.post("/auth/login", json={"email": account.email, "password": account.password}),
             ),
-        ):
+        )
+        for path, call in calls:
             started = time.monotonic()
             response = call()
             elapsed = time.monotonic() - started

@@ -29,15 +29,15 @@ BOUND_SECONDS = 15.0
 VALIDATE = "/junction.identity.v1.Users/ValidateUser"
 
 
-def _users(stack: Stack, via: str) -> Iterator[tuple[users_pb2_grpc.UsersStub, list[tuple[str, str]]]]:
+def _users(stack: Stack, via: str) -> Iterator[tuple[users_pb2_grpc.UsersStub, tuple[tuple[str, str], ...]]]:
     """Users through `via`'s own sidecar, with `via`'s own Dapr API token, as that app's code calls it."""
     app = stack.apps[via]
     with grpc.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
-        yield users_pb2_grpc.UsersStub(channel), [("dapr-app-id", "identity"), ("dapr-api-token", app.dapr_token)]
+        yield users_pb2_grpc.UsersStub(channel), (("dapr-app-id", "identity"), ("dapr-api-token", app.dapr_token))
 
 
 @pytest.fixture
-def as_orders(stack: Stack) -> Iterator[tuple[users_pb2_grpc.UsersStub, list[tuple[str, str]]]]:
+def as_orders(stack: Stack) -> Iterator[tuple[users_pb2_grpc.UsersStub, tuple[tuple[str, str], ...]]]:
     yield from _users(stack, "orders")
 
 
@@ -56,7 +56,7 @@ def _order(gateway: httpx.Client, headers: dict[str, str]) -> httpx.Response:
 
 
 def test_orders_validates_a_known_user_through_the_sidecars(
-    as_orders: tuple[users_pb2_grpc.UsersStub, list[tuple[str, str]]], account: Account
+    as_orders: tuple[users_pb2_grpc.UsersStub, tuple[tuple[str, str], ...]], account: Account
 ) -> None:
     stub, metadata = as_orders
     answer = stub.ValidateUser(users_pb2.ValidateUserRequest(user_id=account.user_id), metadata=metadata, timeout=10)
@@ -64,13 +64,14 @@ def test_orders_validates_a_known_user_through_the_sidecars(
 
 
 def test_an_unknown_user_is_not_found_over_grpc_and_a_404_at_the_edge(
-    as_orders: tuple[users_pb2_grpc.UsersStub, list[tuple[str, str]]], gateway: httpx.Client, stack: Stack
+    as_orders: tuple[users_pb2_grpc.UsersStub, tuple[tuple[str, str], ...]], gateway: httpx.Client, stack: Stack
 ) -> None:
     stub, metadata = as_orders
     with pytest.raises(grpc.RpcError) as raw:
         stub.ValidateUser(users_pb2.ValidateUserRequest(user_id=uuid.uuid4().hex), metadata=metadata, timeout=10)
-    assert raw.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
-    assert (CODE_KEY, "USER_NOT_FOUND") in raw.value.trailing_metadata()  # type: ignore[attr-defined]
+    assert raw.value.code() == grpc.StatusCode.NOT_FOUND
+    # The stubs type the entries as _Metadatum objects; at run time they are (key, value) namedtuples.
+    assert (CODE_KEY, "USER_NOT_FOUND") in raw.value.trailing_metadata()  # type: ignore[comparison-overlap]
     stranger = _token_for(stack, uuid.uuid4().hex)
     assert assert_error(gateway.get("/users/me", headers=stranger), 404)["error"]["code"] == "USER_NOT_FOUND"  # type: ignore[index]
     placed = _order(gateway, stranger)  # orders -> identity (gRPC) -> 404, before any stock is touched
@@ -78,12 +79,12 @@ def test_an_unknown_user_is_not_found_over_grpc_and_a_404_at_the_edge(
 
 
 def test_an_id_that_cannot_be_one_is_invalid_argument_and_a_422(
-    as_orders: tuple[users_pb2_grpc.UsersStub, list[tuple[str, str]]], gateway: httpx.Client, stack: Stack
+    as_orders: tuple[users_pb2_grpc.UsersStub, tuple[tuple[str, str], ...]], gateway: httpx.Client, stack: Stack
 ) -> None:
     stub, metadata = as_orders
     with pytest.raises(grpc.RpcError) as raw:
         stub.ValidateUser(users_pb2.ValidateUserRequest(user_id="not an id"), metadata=metadata, timeout=10)
-    assert raw.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert raw.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     odd = _token_for(stack, "not an id")
     assert assert_error(gateway.get("/users/me", headers=odd), 422)["error"]["code"] == "INVALID_USER_ID"  # type: ignore[index]
     assert assert_error(_order(gateway, odd), 422)["error"]["code"] == "INVALID_USER_ID"  # type: ignore[index]
@@ -96,18 +97,18 @@ def test_only_the_intended_callers_reach_the_grpc_methods(stack: Stack, account:
         for stub, metadata in _users(stack, caller):
             with pytest.raises(grpc.RpcError) as raw:
                 stub.ValidateUser(request, metadata=metadata, timeout=10)
-            assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED, caller  # type: ignore[attr-defined]
+            assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED, caller
     for stub, metadata in _users(stack, "orders"):
         with pytest.raises(grpc.RpcError) as raw:
             stub.GetUser(users_pb2.GetUserRequest(user_id=account.user_id), metadata=metadata, timeout=10)
-        assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+        assert raw.value.code() == grpc.StatusCode.PERMISSION_DENIED
     for stub, metadata in _users(stack, "gateway"):
         user = stub.GetUser(users_pb2.GetUserRequest(user_id=account.user_id), metadata=metadata, timeout=10)
         assert user.id == account.user_id
     for stub, _ in _users(stack, "orders"):  # the proxy wants the caller's own sidecar token too
         with pytest.raises(grpc.RpcError) as raw:
-            stub.ValidateUser(request, metadata=[("dapr-app-id", "identity")], timeout=10)
-        assert raw.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+            stub.ValidateUser(request, metadata=(("dapr-app-id", "identity"),), timeout=10)
+        assert raw.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def _back(gateway: httpx.Client, account: Account) -> None:

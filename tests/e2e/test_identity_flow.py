@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any, cast
 
 import httpx
 
@@ -20,7 +21,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     assert body["requestId"] and body["timestamp"]
     if code is not None:
         assert body["error"]["code"] == code, body
-    return body
+    return cast("dict[str, object]", body)
 
 
 def test_register_login_me(gateway: httpx.Client, unique_email: str) -> None:
@@ -121,7 +122,7 @@ def test_user_registered_is_delivered_through_the_broker(
     user_id = registered.json()["data"]["id"]
     probe = stack.apps["probe"]
 
-    def delivered() -> list[dict[str, object]]:
+    def delivered() -> list[dict[str, Any]]:
         events = httpx.get(f"{probe.app_url}/received", timeout=2).json()
         return [e for e in events if e["event"]["data"]["payload"]["userId"] == user_id]
 

@@ -45,7 +45,9 @@ def pauses(policy: dict[str, Any], *, longest: bool = True) -> float:
 
 def worst_case(timeout: str, retry: str | None) -> float:
     """Every attempt running to its timeout, plus every pause between them."""
-    policy = SPEC["policies"]["retries"][retry] if retry else {"maxRetries": 0, "policy": "constant", "duration": "0s"}
+    policy: dict[str, Any] = (
+        SPEC["policies"]["retries"][retry] if retry else {"maxRetries": 0, "policy": "constant", "duration": "0s"}
+    )
     attempt = seconds(SPEC["policies"]["timeouts"][timeout])
     return (int(policy["maxRetries"]) + 1) * attempt + pauses(policy)
 

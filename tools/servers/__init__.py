@@ -19,7 +19,9 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,7 +196,7 @@ def up(profile_name: str) -> None:
 
 def _control_plane() -> None:
     """Start (or reuse) placement and scheduler, which admin's sidecar hosts its workflow with."""
-    starters = {
+    starters: dict[str, tuple[int, int, Callable[[], subprocess.Popen[bytes]]]] = {
         "placement": (
             PLACEMENT_PORT,
             PLACEMENT_PORTS,

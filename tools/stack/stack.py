@@ -194,7 +194,9 @@ class Stack:
     def _scoped_publisher(self, topic: str) -> str:
         """The app whose sidecar may publish `topic` (publishingScopes of the run's pub/sub component)."""
         pubsub = yaml.safe_load((self.run_dir / "components" / self.profile / "pubsub.yaml").read_text())
-        scopes = next(entry["value"] for entry in pubsub["spec"]["metadata"] if entry["name"] == "publishingScopes")
+        scopes: str = next(
+            entry["value"] for entry in pubsub["spec"]["metadata"] if entry["name"] == "publishingScopes"
+        )
         for scope in scopes.replace(" ", "").split(";"):
             app_id, _, topics = scope.partition("=")
             if topic in topics.split(","):

@@ -20,7 +20,7 @@ from grpc import aio
 from apps.identity.deps import IdentityServices
 from apps.identity.domain import Role, User
 from apps.identity.grpc_api import UsersServicer
-from apps.identity.storage import UnitOfWork
+from apps.identity.storage import UnitOfWork, UserRepository
 from junction.identity.v1 import users_pb2, users_pb2_grpc
 from servicekit import DependencyUnavailable, EventEnvelope, JunctionError, NotFound, ValidationFailed
 from servicekit.grpc_client import MeshChannel
@@ -47,7 +47,7 @@ class FakeUsers:
 
 class FakeUnitOfWork:
     def __init__(self, users: FakeUsers) -> None:
-        self.users = users
+        self.users: UserRepository = users
 
     async def __aenter__(self) -> UnitOfWork:
         return self

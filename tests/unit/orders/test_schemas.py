@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from apps.orders.domain import Order, OrderLine, OrderStatus
 from apps.orders.schemas import OrderRead
@@ -22,7 +23,7 @@ def test_an_order_reads_with_utc_timestamps_and_numbers() -> None:
         updated_at=naive.replace(tzinfo=UTC),
         expires_at=datetime(2026, 3, 4, 5, 21, 7, tzinfo=UTC),
     )
-    wire = OrderRead.of(order).wire()
+    wire: dict[str, Any] = OrderRead.of(order).wire()
     assert (wire["createdAt"], wire["updatedAt"], wire["expiresAt"]) == (
         "2026-03-04T05:06:07Z",
         "2026-03-04T05:06:07Z",

@@ -48,9 +48,11 @@ def tables_in(path: Path) -> list[str]:
 
 
 def init_database(api: TestClient, database_url: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return api.post(
+    # Starlette types TestClient against httpx2 (not installed), so to mypy its methods return Any.
+    response: httpx.Response = api.post(
         "/init-database", json={"databaseUrl": database_url}, headers=admin_headers() if headers is None else headers
     )
+    return response
 
 
 def refusal(response: httpx.Response) -> dict[str, Any]:

@@ -45,7 +45,7 @@ class Call:
 
 
 @dataclass
-class FakeDaprd(api_service_v1.DaprServicer):  # type: ignore[misc]
+class FakeDaprd(api_service_v1.DaprServicer):
     """Answers PublishEvent, GetState, SaveState, ExecuteStateTransaction, GetSecret and GetMetadata."""
 
     calls: list[Call] = field(default_factory=list)

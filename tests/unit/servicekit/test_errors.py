@@ -106,7 +106,7 @@ def test_a_refused_field_is_named_in_the_details() -> None:
 
 
 def test_validator_errors_become_dotted_fields() -> None:
-    errors = [
+    errors: list[dict[str, object]] = [
         {"loc": ("body", "items", 0, "quantity"), "msg": "must be positive"},
         {"loc": ("orderId",), "msg": "Field required"},
     ]

@@ -51,7 +51,7 @@ def _app() -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
 
-    settings = ServiceSettings(app_id="thing", app_api_token=APP_TOKEN)  # type: ignore[arg-type]
+    settings = ServiceSettings(app_id="thing", app_api_token=APP_TOKEN)
     return create_service_app(settings, title="t", lifespan=lifespan, routers=[router], readiness=lambda _: {})
 
 
