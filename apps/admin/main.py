@@ -39,7 +39,7 @@ async def steps(settings: AdminSettings, sidecar: SidecarClient, tenants: DaprSt
     return Steps(
         tenants=tenants,
         databases=TenantDatabaseAdmin(),
-        schemas=ProvisionerClient(sidecar, app_id=settings.provisioner_app_id, key=key),
+        provisioner=ProvisionerClient(sidecar, app_id=settings.provisioner_app_id, key=key),
         admins=SqlTenantAdmins(),
     )
 

@@ -1,4 +1,8 @@
-"""The response envelope of ARCHITECTURE.md and the handlers that map every error into it."""
+"""The one response envelope and the handlers that map every error into it.
+
+Success: `{"success": true, "data", "requestId", "timestamp"}`; error: `{"success": false, "error": {"code",
+"message", "details"?}, "statusCode", "requestId", "timestamp"}` (README, "Public API"; docs/errors.md).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
 
 
 def error_body(err: JunctionError) -> dict[str, Any]:
+    """The error envelope of `err`, as a plain dict."""
     error: dict[str, Any] = {"code": err.code, "message": err.message}
     if err.details is not None:
         error["details"] = jsonable_encoder(err.details)
@@ -43,12 +48,13 @@ def error_body(err: JunctionError) -> dict[str, Any]:
     }
 
 
-def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONResponse:
-    """Wrap an error in the error envelope with its status (and Retry-After for 429).
+def error_response(err: JunctionError, *, refusals_as_200: bool = False) -> JSONResponse:
+    """Wrap an error in the error envelope with its real status (and Retry-After for 429).
 
-    With `refusals_as_200` (apps inside the mesh), an answer that is not the app's own failure
-    travels as HTTP 200 and its status only in the envelope's `statusCode`: a business refusal
-    (a 4xx other than 429), and a 503 the app answers because one of *its* dependencies is down.
+    Inside the mesh a refusal travels as HTTP 200: with `refusals_as_200` (apps behind a sidecar), an
+    answer that is not the app's own failure travels as HTTP 200 and its status only in the envelope's
+    `statusCode`: a business refusal (a 4xx other than 429), and a 503 the app answers because one of
+    *its* dependencies is down.
     Dapr 1.18 counts every non-2xx answer as a failure of the target (dapr/dapr#6683), so "out of
     stock" would open breakers, and "catalog is down" would open the gateway's breaker towards a
     healthy orders, which then stays open after catalog is back; the outage is already counted by
@@ -67,20 +73,20 @@ def _failure(err: JunctionError, *, refusals_as_200: bool = False) -> JSONRespon
 def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> None:
     """Map domain errors, validation errors, routing errors and crashes into the envelope."""
 
-    def failure(err: JunctionError) -> JSONResponse:
-        return _failure(err, refusals_as_200=refusals_as_200)
+    def respond(err: JunctionError) -> JSONResponse:
+        return error_response(err, refusals_as_200=refusals_as_200)
 
     async def on_junction_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, JunctionError)
-        return failure(exc)
+        return respond(exc)
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         details = field_problems(exc.errors(), skip="body")
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         if malformed:
-            return failure(error_for_status(400, "The request body is not valid JSON.", code="MALFORMED_JSON"))
-        return failure(error_for_status(422, "The request is not valid.", code="VALIDATION_FAILED", details=details))
+            return respond(error_for_status(400, "The request body is not valid JSON.", code="MALFORMED_JSON"))
+        return respond(error_for_status(422, "The request is not valid.", code="VALIDATION_FAILED", details=details))
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -88,17 +94,17 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
         code = codes.get(exc.status_code, "HTTP_ERROR")
         err = error_for_status(exc.status_code, str(exc.detail), code=code)
         err.status = exc.status_code  # keep 405 and friends exactly
-        answer = failure(err)
+        answer = respond(err)
         answer.headers.update(exc.headers or {})  # a 405 says which methods are allowed (RFC 9110)
         return answer
 
     async def on_database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("the database could not serve the request: %s", exc)
-        return failure(DatabaseUnavailable("The database is unavailable."))
+        return respond(DatabaseUnavailable("The database is unavailable."))
 
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return failure(JunctionError("An unexpected error occurred.", code="INTERNAL_ERROR"))
+        return respond(JunctionError("An unexpected error occurred.", code="INTERNAL_ERROR"))
 
     app.add_exception_handler(JunctionError, on_junction_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -106,8 +112,3 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
     for database_down in DATABASE_DOWN:
         app.add_exception_handler(database_down, on_database_down)
     app.add_exception_handler(Exception, on_crash)
-
-
-def failure(err: JunctionError) -> JSONResponse:
-    """Wrap an error in the error envelope with its real HTTP status."""
-    return _failure(err)

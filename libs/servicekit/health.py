@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.envelope import failure, ok
+from servicekit.envelope import error_response, ok
 from servicekit.errors import DependencyUnavailable
 from servicekit.sidecar import DaprSidecar, SidecarClient
 
@@ -81,7 +81,7 @@ def health_router(
         report: dict[str, Any] = dict(zip(named, results, strict=True))
         if not all(result == "ok" for result in results):
             details = {"checks": report} if detailed else None
-            return failure(DependencyUnavailable("Not ready.", code="NOT_READY", details=details))
+            return error_response(DependencyUnavailable("Not ready.", code="NOT_READY", details=details))
         if not detailed:
             return ok({"status": "ready"})
         listed = components()

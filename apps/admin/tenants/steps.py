@@ -44,7 +44,7 @@ class Steps:
 
     tenants: TenantStore
     databases: TenantDatabases
-    schemas: SchemaProvisioner
+    provisioner: SchemaProvisioner
     admins: TenantAdmins
 
 
@@ -113,7 +113,7 @@ async def run_migrations(steps: Steps, run: Run) -> str:
     tenant = await _current(steps, run)
     if tenant is None:
         return SUPERSEDED
-    tables = await steps.schemas.init_database(tenant.database_url)
+    tables = await steps.provisioner.init_database(tenant.database_url)
     return await _advance(steps, run, ProvisioningStep.MIGRATED, tables)
 
 

@@ -102,7 +102,7 @@ def kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = Non
     steps = Steps(
         tenants=tenants,
         databases=databases,
-        schemas=ProvisionerClient(fake, app_id="provisioner", key=PROVISIONER_KEY),
+        provisioner=ProvisionerClient(fake, app_id="provisioner", key=PROVISIONER_KEY),
         admins=admins,
     )
     workflows = InlineWorkflows(steps)

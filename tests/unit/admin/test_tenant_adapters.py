@@ -164,7 +164,7 @@ def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
     steps = Steps(
         tenants=tenants,
         databases=TenantDatabaseAdmin(),
-        schemas=ProvisionerClient(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
+        provisioner=ProvisionerClient(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
         admins=SqlTenantAdmins(),
     )
     return Onboarding(
