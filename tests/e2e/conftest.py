@@ -76,6 +76,21 @@ def pytest_runtest_makereport(
         report.sections.append(("stack logs (tails)", _stack.log_tails()))
 
 
+@pytest.fixture(autouse=True)
+def no_crashed_process() -> None:
+    """Fail fast, with its log, when a process of the shared stack has died since the last test.
+
+    Tests that crash a process on purpose do it through the harness (kill_*, stop_app), which forgets it;
+    anything else that exited is a crash the test would otherwise meet as a timeout somewhere downstream.
+    """
+    if _stack is None:
+        return
+    crashed = _stack.crashed()
+    if crashed:
+        tails = "\n".join(f"--- {m.name} ({m.log}) ---\n{m.tail(30)}" for m in crashed)
+        pytest.fail(f"stack processes died: {', '.join(m.name for m in crashed)}\n{tails}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def gateway(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{stack.apps['gateway'].app_url}/api/v1", timeout=30) as client:

@@ -462,6 +462,12 @@ class Stack:
             if managed is not None:
                 managed.stop()
 
+    def crashed(self) -> list[Managed]:
+        """The apps, sidecars and control-plane processes that exited without the harness stopping them."""
+        managed = [m for app in self.apps.values() for m in (app.app, app.sidecar)]
+        managed += [self.sentry, self.placement, self.scheduler]
+        return [m for m in managed if m is not None and m.process is not None and not m.running()]
+
     def log_tails(self, lines: int = 30) -> str:
         parts = []
         for app in self.apps.values():
