@@ -1,31 +1,44 @@
-"""What the gateway's routes receive: its peers, the caller's claims, role checks."""
+"""What the gateway's routes receive, built once in the lifespan (main.py): its peers, the caller's claims."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from apps.gateway.edge import VERIFIED_CLAIMS
 from apps.gateway.peers import Peers
+from apps.gateway.ratelimit import RateLimiter
 from servicekit import Forbidden, Unauthorized
+from servicekit.deps import services_of
 from servicekit.tokens import Claims, TokenCodec
 
 
-async def _peers(request: Request) -> Peers:
-    peers: Peers = request.app.state.peers
-    return peers
+@dataclass(frozen=True)
+class GatewayServices:
+    """The routes' peers and token codec; the edge middleware (edge.py) reads the limiter and codec too."""
+
+    peers: Peers
+    tokens: TokenCodec
+    limiter: RateLimiter
 
 
-async def _claims(request: Request) -> Claims:
+Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]
+
+
+async def _peers(services: Services) -> Peers:
+    return services.peers
+
+
+async def _claims(request: Request, services: Services) -> Claims:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Sign in first: send Authorization: Bearer <token>.", code="AUTH_REQUIRED")
     verified: Claims | None = getattr(request.state, VERIFIED_CLAIMS, None)  # the rate limiter's check
     if verified is not None:
         return verified
-    tokens: TokenCodec = request.app.state.tokens
-    return tokens.verify(token.strip())
+    return services.tokens.verify(token.strip())
 
 
 async def _admin(claims: Annotated[Claims, Depends(_claims)]) -> Claims:

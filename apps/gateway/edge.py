@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.gateway.forwarded import IPNetwork, scope_client_address
-from apps.gateway.ratelimit import RateLimiter
 from servicekit import JunctionError, RateLimited
 from servicekit.middleware import send_error
 from servicekit.tokens import TokenCodec
+
+if TYPE_CHECKING:  # deps imports this module for VERIFIED_CLAIMS
+    from apps.gateway.deps import GatewayServices
 
 log = logging.getLogger("gateway.edge")
 API_PREFIX = "/api/v1"
@@ -44,15 +46,15 @@ class RateLimitMiddleware:
         self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: State = scope["app"].state  # the lifespan puts `limiter` and `tokens` there
-        limiter: RateLimiter | None = getattr(state, "limiter", None)
-        if not (limiter and scope["type"] == "http" and scope["path"].startswith(API_PREFIX)):
+        # The lifespan builds the services; until it has run, nothing is limited.
+        services: GatewayServices | None = getattr(scope["app"].state, "services", None)
+        if services is None or scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
+        limiter, path = services.limiter, scope["path"]
         counts_failures = bool(limiter.tier_for(path).failure_limits)
         # Where failures count, the address alone names the client: a token must not buy fresh guesses.
-        tokens = None if counts_failures else getattr(state, "tokens", None)
+        tokens = None if counts_failures else services.tokens
         client = client_key(scope, tokens, self.trusted_proxies)
         try:
             await limiter.hit(path, client)

@@ -8,6 +8,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.ratelimit import RateLimiter
@@ -25,7 +26,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
-        app.state.tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET))
+        tokens = TokenCodec(await sidecar.get_secret(SIGNING_KEY_SECRET))
         recent = RecentReport(settings.health_report_max_age_seconds)
         token = settings.dapr_api_token
         mesh = MeshChannel.open(
@@ -33,10 +34,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             api_token=token.get_secret_value() if token else None,
             deadline_seconds=settings.identity_deadline_seconds,
         )
-        apps = AppIds()
+        apps = app_ids(settings)
         users = GrpcUsers(mesh, identity=apps.identity)
-        app.state.peers = Peers(sidecar, apps, tuple(settings.health_apps), recent, users)
-        app.state.limiter = limiter
+        app.state.services = GatewayServices(
+            peers=Peers(sidecar, apps, tuple(settings.health_apps), recent, users),
+            tokens=tokens,
+            limiter=limiter,
+        )
         app.state.checks["rate-limit counters"] = limiter.ready
         try:
             yield
@@ -50,4 +54,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         wire=wire,
         public=True,
         edge_middleware=[partial(RateLimitMiddleware, trusted_proxies=settings.trusted_proxies)],
+    )
+
+
+def app_ids(settings: GatewaySettings) -> AppIds:
+    """The app ids of the services the gateway calls, as its settings name them."""
+    return AppIds(
+        identity=settings.identity_app_id,
+        catalog=settings.catalog_app_id,
+        orders=settings.orders_app_id,
+        payments=settings.payments_app_id,
+        notifications=settings.notifications_app_id,
+        analytics=settings.analytics_app_id,
+        admin=settings.admin_app_id,
     )

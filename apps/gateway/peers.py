@@ -40,13 +40,15 @@ def check_path(path: str) -> str:
 
 @dataclass(frozen=True)
 class AppIds:
-    identity: str = "identity"
-    catalog: str = "catalog"
-    orders: str = "orders"
-    payments: str = "payments"
-    notifications: str = "notifications"
-    analytics: str = "analytics"
-    admin: str = "admin"
+    """The Dapr app ids of the services the gateway calls (the settings name them)."""
+
+    identity: str
+    catalog: str
+    orders: str
+    payments: str
+    notifications: str
+    analytics: str
+    admin: str
 
 
 class RecentReport:

@@ -22,8 +22,15 @@ class GatewaySettings(ServiceSettings):
     append the address they were called from; the limiter then counts the address they report."""
     # The longest call behind the edge is creating a tenant: 2 x 75 s + 0.2 s (resiliency.yaml).
     sidecar_timeout_seconds: float = Field(155.0, gt=0)
+    identity_app_id: str = "identity"
     identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
     """The deadline of the gRPC user lookup: a little over identity's leaf budget (6.75 s, resiliency.yaml)."""
+    catalog_app_id: str = "catalog"
+    orders_app_id: str = "orders"
+    payments_app_id: str = "payments"
+    notifications_app_id: str = "notifications"
+    analytics_app_id: str = "analytics"
+    admin_app_id: str = "admin"
     health_apps: list[str] = [
         "identity",
         "catalog",

@@ -18,6 +18,7 @@ from apps.gateway.edge import RateLimitMiddleware, client_key
 from apps.gateway.ratelimit import RateLimiter, load_tiers
 from servicekit import ServiceSettings, create_service_app, ok
 from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import services
 
 TOKENS = TokenCodec("g" * 32)
 
@@ -79,8 +80,7 @@ def edge(tmp_path: Path) -> Iterator[TestClient]:
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['2/hour']\n")
     app = FastAPI()
     app.include_router(router)
-    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
-    app.state.tokens = TOKENS
+    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
     app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
         yield client
@@ -110,7 +110,7 @@ def test_refusals_carry_the_request_id_in_the_real_gateway_stack(tmp_path: Path)
         public=True,
         edge_middleware=[RateLimitMiddleware],
     )
-    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
+    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
     with TestClient(app) as client:
         client.get("/api/v1/ping")
         refused = client.get("/api/v1/ping", headers={"X-Request-ID": "rl-check-1"})
@@ -163,8 +163,7 @@ def login_edge(tmp_path: Path) -> Iterator[TestClient]:
     )
     app = FastAPI()
     app.include_router(login_router)
-    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
-    app.state.tokens = TOKENS
+    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
     app.add_middleware(RateLimitMiddleware)
     with TestClient(app) as client:
         yield client

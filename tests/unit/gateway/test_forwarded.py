@@ -20,6 +20,8 @@ from apps.gateway.forwarded import IPNetwork, client_address
 from apps.gateway.ratelimit import RateLimiter, load_tiers
 from apps.gateway.settings import GatewaySettings
 from servicekit import ok
+from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import services
 
 PROXIES: list[IPNetwork] = [ip_network("10.0.0.0/8"), ip_network("192.0.2.7/32"), ip_network("2001:db8::/32")]
 
@@ -113,7 +115,8 @@ def edge(tmp_path: Path, proxies: list[IPNetwork], client: tuple[str, int]) -> T
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['3/hour']\n")
     app = FastAPI()
     app.include_router(router)
-    app.state.limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
+    limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
+    app.state.services = services(tokens=TokenCodec("g" * 32), limiter=limiter)  # no request here signs in
     app.add_middleware(RateLimitMiddleware, trusted_proxies=proxies)
     return TestClient(app, client=client)
 

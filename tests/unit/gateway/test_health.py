@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.gateway.peers import AppIds, Peers, RecentReport
-from apps.gateway.routes import health
+from apps.gateway.peers import Peers, RecentReport
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
-from tests.unit.gateway._app import gateway_client
+from tests.unit.gateway._app import APPS, gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 COMPONENTS = [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
@@ -40,10 +39,8 @@ def client(sidecar: FakeSidecar) -> Iterator[TestClient]:
     async def components() -> list[dict[str, Any]]:
         return COMPONENTS
 
-    def peers() -> Peers:
-        return Peers(sidecar, AppIds(), ("identity", "catalog"), RecentReport(0))
-
-    with gateway_client([health.router], peers, TOKENS, components=components) as test_client:
+    peers = Peers(sidecar, APPS, ("identity", "catalog"), RecentReport(0))
+    with gateway_client(peers, TOKENS, components=components) as test_client:
         yield test_client
 
 

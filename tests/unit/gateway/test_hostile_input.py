@@ -17,11 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.gateway.main import create_app
-from apps.gateway.peers import AppIds, Peers, check_path, segment
+from apps.gateway.peers import Peers, check_path, segment
 from apps.gateway.settings import GatewaySettings
 from servicekit import ValidationFailed
 from servicekit.sidecar import DaprSidecar
 from servicekit.tokens import TokenCodec
+from tests.unit.gateway._app import APPS, gateway_app, services
 
 TOKENS = TokenCodec("g" * 32)
 ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}
@@ -86,10 +87,8 @@ def recorder() -> Recorder:
 
 @pytest.fixture(scope="module")
 def client(recorder: Recorder) -> Iterator[TestClient]:
-    app = create_app(GatewaySettings())
-    app.state.tokens = TOKENS
     sidecar = DaprSidecar(http_port=1, transport=httpx.MockTransport(recorder))
-    app.state.peers = Peers(sidecar, AppIds(), (), users=KnownUsers())
+    app = gateway_app(services(tokens=TOKENS, peers=Peers(sidecar, APPS, (), users=KnownUsers())))
     yield TestClient(app, raise_server_exceptions=False)  # no lifespan: no real sidecar is needed
 
 

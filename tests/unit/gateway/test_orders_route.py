@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.gateway.peers import AppIds, Peers
-from apps.gateway.routes import orders
+from apps.gateway.peers import Peers
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
-from tests.unit.gateway._app import gateway_client
+from tests.unit.gateway._app import APPS, gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 BODY = {"items": [{"productId": "p1", "quantity": 2}], "paymentMethod": {"token": "tok_ok"}}
@@ -32,7 +31,7 @@ def sidecar() -> FakeSidecar:
 
 @pytest.fixture
 def client(sidecar: FakeSidecar) -> Iterator[TestClient]:
-    with gateway_client([orders.router], lambda: Peers(sidecar, AppIds(), ()), TOKENS) as test_client:
+    with gateway_client(Peers(sidecar, APPS, ()), TOKENS) as test_client:
         yield test_client
 
 

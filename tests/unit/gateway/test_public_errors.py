@@ -12,9 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.gateway.peers import AppIds, Peers
+from apps.gateway.peers import Peers
 from apps.gateway.public_errors import FAILURE_MESSAGE, REFUSAL_MESSAGE, is_internal, public_error
-from apps.gateway.routes import admin, auth, catalog, orders
 from servicekit import (
     Conflict,
     DependencyUnavailable,
@@ -26,7 +25,7 @@ from servicekit import (
 from servicekit.logs import JsonFormatter
 from servicekit.sidecar import DaprSidecar
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway._app import gateway_client
+from tests.unit.gateway._app import APPS, gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}
@@ -188,8 +187,7 @@ ANSWERS: dict[str, httpx.Response] = {
 @pytest.fixture
 def gateway() -> Iterator[TestClient]:
     sidecar = DaprSidecar(http_port=1, transport=httpx.MockTransport(answer))
-    routers = [auth.router, catalog.router, admin.router, orders.router]
-    with gateway_client(routers, lambda: Peers(sidecar, AppIds(), ()), TOKENS, raise_server_exceptions=False) as client:
+    with gateway_client(Peers(sidecar, APPS, ()), TOKENS, raise_server_exceptions=False) as client:
         yield client
 
 
