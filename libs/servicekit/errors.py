@@ -27,7 +27,11 @@ from typing import Any, Self
 
 
 class JunctionError(Exception):
-    """Base of every error that maps to an envelope."""
+    """Base of every error that maps to an envelope.
+
+    Raised as itself (INTERNAL_ERROR, 500) only for a crash nobody foresaw: the envelope's last handler
+    answers an unhandled exception with it. Everything a caller should understand raises a subclass.
+    """
 
     status: int = 500
     default_code: str = "INTERNAL_ERROR"
@@ -40,36 +44,62 @@ class JunctionError(Exception):
 
 
 class BadRequest(JunctionError):
+    """Raised when a request is malformed in a way no field rule names (a body that is not JSON, a bad header).
+
+    `error_for_status` also rebuilds any other 4xx a peer answered as one, keeping its code and status.
+    """
+
     status = 400
     default_code = "BAD_REQUEST"
 
 
 class Unauthorized(JunctionError):
+    """Raised when a caller is not signed in: no token, an expired or invalid one, wrong credentials.
+
+    Also when a call to an app did not come from its own sidecar (NOT_FROM_SIDECAR).
+    """
+
     status = 401
     default_code = "UNAUTHORIZED"
 
 
 class Forbidden(JunctionError):
+    """Raised when a signed-in caller may not do this (not an admin, not the service allowed to call)."""
+
     status = 403
     default_code = "FORBIDDEN"
 
 
 class NotFound(JunctionError):
+    """Raised when the thing a request names does not exist, or is not the caller's to see."""
+
     status = 404
     default_code = "NOT_FOUND"
 
 
 class Conflict(JunctionError):
+    """Raised when a request clashes with the current state: a taken name, a move its lifecycle does not allow.
+
+    Also a write that lost its ETag race (ETAG_MISMATCH; CONTENDED once `retry_on_conflict` gave up).
+    """
+
     status = 409
     default_code = "CONFLICT"
 
 
 class PayloadTooLarge(JunctionError):
+    """Raised when a request body is larger than the app's limit (servicekit.middleware)."""
+
     status = 413
     default_code = "PAYLOAD_TOO_LARGE"
 
 
 class ValidationFailed(JunctionError):
+    """Raised when a value breaks a rule of the domain or of the request's schema; `details` names the fields.
+
+    Also an event a handler cannot use (INVALID_PAYLOAD), which the consumer drops to the dead letters.
+    """
+
     status = 422
     default_code = "VALIDATION_FAILED"
 
@@ -91,6 +121,11 @@ class OperationFailed(JunctionError):
 
 
 class RateLimited(JunctionError):
+    """Raised when a client sent more requests than its limit allows; `retry_after` says when to come back.
+
+    Not a refusal: it is answered with its real status everywhere, and an event handler retries it.
+    """
+
     status = 429
     default_code = "RATE_LIMITED"
 
@@ -100,6 +135,11 @@ class RateLimited(JunctionError):
 
 
 class DependencyUnavailable(JunctionError):
+    """Raised when a peer, a sidecar or a store did not answer, in time or usably: the outcome is not known yet.
+
+    The caller may try again (an event handler's delivery is retried); never a business outcome (see above).
+    """
+
     status = 503
     default_code = "DEPENDENCY_UNAVAILABLE"
 
