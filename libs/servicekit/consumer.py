@@ -28,7 +28,7 @@ from fastapi import APIRouter, Request
 
 from servicekit.clock import utc_text
 from servicekit.context import request_id_var
-from servicekit.errors import JunctionError
+from servicekit.errors import JunctionError, is_transient
 from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_envelope
 
 S = TypeVar("S")
@@ -127,7 +127,7 @@ class Consumer(Generic[S]):
         try:
             await route.handler(envelope, services)
         except JunctionError as exc:
-            if 400 <= exc.status < 500 and exc.status != 429:
+            if not is_transient(exc):  # a refusal: the same event would be refused again
                 log.warning("dropping %s event %s: %s %s", topic, envelope.event_id, exc.code, exc.message)
                 return Delivery.DROP
             log.warning("retrying %s event %s later: %s", topic, envelope.event_id, exc.message)

@@ -172,6 +172,15 @@ _BY_STATUS: dict[int, type[JunctionError]] = {
 }
 
 
+TRANSIENT_CONFLICTS = frozenset({"ETAG_MISMATCH", "CONTENDED"})
+"""409s that lost a write race and changed nothing: trying again later can succeed."""
+
+
+def is_transient(err: JunctionError) -> bool:
+    """Whether the same request may succeed later: a 5xx, a 429, or a lost write race."""
+    return err.status >= 500 or err.status == 429 or err.code in TRANSIENT_CONFLICTS
+
+
 def field_problems(errors: Iterable[Mapping[str, Any]], *, skip: str | None = None) -> list[dict[str, str]]:
     """A validator's errors (pydantic's `errors()`) as `details`: each field's dotted location and message.
 
