@@ -124,7 +124,11 @@ def test_user_registered_is_delivered_through_the_broker(
 
     def delivered() -> list[dict[str, Any]]:
         events = httpx.get(f"{probe.app_url}/received", timeout=2).json()
-        return [e for e in events if e["event"]["data"]["payload"]["userId"] == user_id]
+        return [
+            e
+            for e in events
+            if e["topic"] == "user.registered" and e["event"]["data"]["payload"].get("userId") == user_id
+        ]
 
     wait_for(lambda: bool(delivered()), timeout=20, what="user.registered at the probe subscriber")
     (event,) = delivered()
