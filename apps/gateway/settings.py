@@ -24,7 +24,7 @@ class GatewaySettings(ServiceSettings):
     sidecar_timeout_seconds: float = Field(155.0, gt=0)
     identity_app_id: str = "identity"
     identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
-    """The deadline of the gRPC user lookup: a little over identity's leaf budget (6.75 s, resiliency.yaml)."""
+    """The deadline of the gRPC user lookup: a little over identity's leaf budget (6.5 s, resiliency.yaml)."""
     catalog_app_id: str = "catalog"
     orders_app_id: str = "orders"
     payments_app_id: str = "payments"

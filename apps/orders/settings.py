@@ -15,11 +15,11 @@ class OrdersSettings(ServiceSettings):
     identity_app_id: str = "identity"
     identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
     """The deadline of a gRPC call to identity: a little over the leaf budget its sidecar may spend on it
-    (3 attempts x 2 s + backoff = 6.75 s, components/common/resiliency.yaml), so the sidecar's policy decides."""
+    (3 attempts x 2 s + backoff = 6.5 s, components/common/resiliency.yaml), so the sidecar's policy decides."""
     catalog_app_id: str = "catalog"
     payment_timeout_seconds: int = Field(900, ge=1, le=7 * 86400)
     # Placing gives up after its budget (a 503: the same Idempotency-Key completes it later). It covers
-    # the user check and the reserve with their sidecar retries (2 x 6.75 s in the resiliency YAML) and
+    # the user check and the reserve with their sidecar retries (2 x 6.5 s in the resiliency YAML) and
     # stays under the gateway->orders `placing` timeout (20 s), so orders answers before its caller gives up.
     place_budget_seconds: float = Field(15.0, gt=0, le=300)
     # A PLACING order older than this is reaped (its reservation released): it must outlive the budget,

@@ -27,7 +27,7 @@ class ServiceSettings(BaseSettings):
     secretstore_name: str = "secretstore"
     sidecar_timeout_seconds: float = Field(8.0, gt=0)
     """How long the app waits for its sidecar: a little longer than the longest call it makes
-    (a leaf call's whole retry budget is 6.75 s, components/common/resiliency.yaml), so the sidecar's
+    (a leaf call's whole retry budget is 6.5 s, components/common/resiliency.yaml), so the sidecar's
     policy decides and the app never gives up on work that is still allowed to run."""
     sidecar_ready_timeout_seconds: float = Field(60.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)

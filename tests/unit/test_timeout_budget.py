@@ -27,8 +27,11 @@ def seconds(duration: str) -> float:
     return float(match[1]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match[2]]
 
 
-MULTIPLIER, RANDOMIZATION = 1.5, 0.5
-"""dapr/kit's exponential defaults: each pause 1.5 times the last, capped, then jittered by up to 50 %."""
+FIRST_PAUSE, MULTIPLIER, RANDOMIZATION = 0.5, 1.5, 0.5
+"""dapr/kit's exponential defaults, which Dapr 1.18's Resiliency cannot change: the first pause 500 ms, each
+next one 1.5 times the last, capped at maxInterval, then jittered by up to 50 %."""
+DAPR_RETRY_FIELDS = {"policy", "duration", "maxInterval", "maxRetries", "matching"}
+"""What a retry policy of Dapr 1.18 has (pkg/apis/resiliency/v1alpha1 Retry); daprd drops anything else unread."""
 
 
 def pauses(policy: dict[str, Any], *, longest: bool = True) -> float:
@@ -36,7 +39,7 @@ def pauses(policy: dict[str, Any], *, longest: bool = True) -> float:
     retries = int(policy["maxRetries"])
     if policy["policy"] == "constant":
         return retries * seconds(policy["duration"])
-    pause, cap, total = seconds(policy.get("initialInterval", "500ms")), seconds(policy["maxInterval"]), 0.0
+    pause, cap, total = FIRST_PAUSE, seconds(policy["maxInterval"]), 0.0
     for _ in range(retries):
         total += min(pause, cap)
         pause *= MULTIPLIER
@@ -59,6 +62,12 @@ def worst_call(app_id: str) -> float:
 
 def settings(cls: type[ServiceSettings], **values: Any) -> Any:
     return cls(**values)
+
+
+def test_retry_policies_set_only_what_dapr_reads() -> None:
+    """A field Dapr does not have (initialInterval, say) is dropped without a word: the budget would be a guess."""
+    for name, policy in SPEC["policies"]["retries"].items():
+        assert set(policy) <= DAPR_RETRY_FIELDS, (name, set(policy) - DAPR_RETRY_FIELDS)
 
 
 def test_every_app_target_has_a_timeout_a_retry_and_a_breaker() -> None:

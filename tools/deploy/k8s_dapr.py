@@ -2,10 +2,7 @@
 
 - Configuration: config/<app-id>.yaml without `nameResolution` (Kubernetes' DNS resolver is daprd's default
   there) and with every access-control policy in the namespace the apps run in (SPIFFE ids carry it);
-- Resiliency, Subscription and the common components: copied, but for the retries' `initialInterval`,
-  which Dapr 1.18.3 does not have (pkg/apis/resiliency/v1alpha1 Retry: policy, duration, maxInterval,
-  maxRetries, matching): daprd drops it when it reads the file on one machine too, and in a cluster
-  `kubectl apply` would refuse the Resiliency for it (its CRD schema, deploy/k8s/schemas);
+- Resiliency, Subscription and the common components: copied as they are;
 - the secret stores keep their names and scopes and become `secretstores.kubernetes`;
 - a profile's components name their servers by Service (redis:6379), and the credentials they carry
   become `secretKeyRef`s to Kubernetes Secrets, which the operator resolves (auth.secretStore: kubernetes).
@@ -63,21 +60,9 @@ def configurations() -> list[Resource]:
     return [configuration(app) for app in run_apps()]
 
 
-UNKNOWN_RETRY_FIELDS = ("initialInterval",)
-"""Retry fields components/common/resiliency.yaml sets that Dapr 1.18.3's Resiliency does not have."""
-
-
-def _without_unknown_retry_fields(resource: Resource) -> Resource:
-    for retry in (resource["spec"].get("policies", {}).get("retries") or {}).values():
-        for name in UNKNOWN_RETRY_FIELDS:
-            retry.pop(name, None)
-    return resource
-
-
 def common_resources(kind: str) -> list[Resource]:
     """Every resource of components/common/ of that kind (Resiliency, Subscription, Component)."""
-    found = [_in_namespace(doc) for _, doc in folder_resources(COMMON) if doc["kind"] == kind]
-    return [_without_unknown_retry_fields(doc) for doc in found] if kind == "Resiliency" else found
+    return [_in_namespace(doc) for _, doc in folder_resources(COMMON) if doc["kind"] == kind]
 
 
 def secret_stores() -> list[Resource]:

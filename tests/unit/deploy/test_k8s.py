@@ -119,15 +119,11 @@ def test_servers_are_named_by_service_and_credentials_come_from_secrets(overlay:
 
 
 def test_the_resiliency_and_subscriptions_are_the_repos_own() -> None:
-    """Copied from components/common; the Resiliency without the retries' initialInterval, a field Dapr 1.18.3
-    does not have (its CRD and its Go type alike: daprd drops it on one machine too)."""
+    """Copied from components/common as they are."""
     common = [doc for path in sorted((ROOT / "components" / "common").glob("*.yaml")) for doc in documents(path)]
     for overlay in OVERLAYS.values():
         for kind in ("Resiliency", "Subscription"):
             source = {d["metadata"]["name"]: copy.deepcopy(d) for d in common if d["kind"] == kind}
-            for resource in source.values():
-                for retry in resource["spec"].get("policies", {}).get("retries", {}).values():
-                    retry.pop("initialInterval", None)
             deployed = of(overlay, kind)
             assert {name: r["spec"] for name, r in deployed.items()} == {n: r["spec"] for n, r in source.items()}
             assert {name: r.get("scopes") for name, r in deployed.items()} == {
