@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from servicekit import Conflict, NotFound, ValidationFailed
 from servicekit.keys import derived_id, valid_idempotency_key
@@ -170,15 +170,84 @@ class Order:
     def expired(self, now: datetime) -> Order:
         return self._moved(OrderStatus.EXPIRED, now, settlement_due=True)
 
-    def base_payload(self) -> dict[str, Any]:
-        return {"orderId": self.id, "userId": self.user_id, "total": float(self.total)}
 
-    def created_payload(self) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OrderEvent:
+    """What every order event tells: which order, whose, for how much; each subclass names its topic."""
+
+    order_id: str
+    user_id: str
+    total: Decimal
+
+    topic: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        return {"orderId": self.order_id, "userId": self.user_id, "total": float(self.total)}
+
+
+@dataclass(frozen=True)
+class OrderCreated(OrderEvent):
+    """Event: an order was placed and waits for its payment (payments charges its token)."""
+
+    lines: tuple[OrderLine, ...]
+    payment_token: str
+
+    topic = "order.created"
+
+    @classmethod
+    def of(cls, order: Order) -> OrderCreated:
+        return cls(order.id, order.user_id, order.total, order.lines, order.payment_token)
+
+    def payload(self) -> dict[str, Any]:
         items = [
             {"productId": x.product_id, "name": x.name, "unitPrice": float(x.unit_price), "quantity": x.quantity}
             for x in self.lines
         ]
-        return {**self.base_payload(), "items": items, "paymentToken": self.payment_token}
+        return {**super().payload(), "items": items, "paymentToken": self.payment_token}
+
+
+@dataclass(frozen=True)
+class OrderConfirmed(OrderEvent):
+    """Event: an order was paid; its reservation is committed."""
+
+    payment_id: str | None
+
+    topic = "order.confirmed"
+
+    @classmethod
+    def of(cls, order: Order) -> OrderConfirmed:
+        return cls(order.id, order.user_id, order.total, order.payment_id)
+
+    def payload(self) -> dict[str, Any]:
+        return {**super().payload(), "paymentId": self.payment_id}
+
+
+@dataclass(frozen=True)
+class OrderCancelled(OrderEvent):
+    """Event: an order was cancelled (by its owner, an admin or a failed payment); payments refunds a paid one."""
+
+    previous_status: OrderStatus
+    reason: str | None
+
+    topic = "order.cancelled"
+
+    @classmethod
+    def between(cls, before: Order, after: Order) -> OrderCancelled:
+        return cls(after.id, after.user_id, after.total, before.status, after.cancel_reason)
+
+    def payload(self) -> dict[str, Any]:
+        return {**super().payload(), "previousStatus": self.previous_status.value, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class OrderExpired(OrderEvent):
+    """Event: an order went unpaid past its deadline; payments refunds a charge that lands after it."""
+
+    topic = "order.expired"
+
+    @classmethod
+    def of(cls, order: Order) -> OrderExpired:
+        return cls(order.id, order.user_id, order.total)
 
 
 def merge_lines(lines: tuple[RequestedLine, ...]) -> tuple[RequestedLine, ...]:

@@ -17,6 +17,10 @@ from apps.orders.domain import (
     CancelOrder,
     IdempotencyKeyReused,
     Order,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderCreated,
+    OrderExpired,
     OrderNotFound,
     OrderNotPlaced,
     OrderStatus,
@@ -97,7 +101,8 @@ async def _complete(order: Order, lines: tuple[RequestedLine, ...], *, deps: Dep
     placed = order.placed(reservation, now=deps.clock(), payment_timeout=deps.payment_timeout)
     async with deps.uow() as work:
         if await work.orders.complete(placed):
-            await work.record("order.created", new_event(placed.created_payload()))
+            created = OrderCreated.of(placed)
+            await work.record(created.topic, new_event(created.payload()))
             await work.commit()
             return placed
     # A concurrent repeat placed it, or the reaper closed it (its release then covers this reservation).
@@ -138,8 +143,8 @@ async def cancel_order(command: CancelOrder, *, deps: Dependencies) -> Order:
         cancelled = order.cancelled(reason, deps.clock())
         async with deps.uow() as work:
             if await work.orders.transition(cancelled, expected=order.status):
-                payload = {**cancelled.base_payload(), "previousStatus": order.status.value, "reason": reason}
-                await work.record("order.cancelled", new_event(payload))
+                change = OrderCancelled.between(order, cancelled)
+                await work.record(change.topic, new_event(change.payload()))
                 await work.commit()
                 await settle(order.id, deps=deps)
                 return cancelled
@@ -168,18 +173,15 @@ async def apply_payment(event: EventEnvelope, *, topic: str, deps: Dependencies)
             current.status is OrderStatus.PENDING_PAYMENT
         ):
             now = deps.clock()
+            change: OrderConfirmed | OrderCancelled
             if succeeded:
                 moved = current.confirmed(str(event.payload.get("paymentId", "")), now)
-                payload = {**moved.base_payload(), "paymentId": moved.payment_id}
+                change = OrderConfirmed.of(moved)
             else:
                 moved = current.cancelled(str(event.payload.get("reason") or "PAYMENT_FAILED"), now)
-                payload = {
-                    **moved.base_payload(),
-                    "previousStatus": current.status.value,
-                    "reason": moved.cancel_reason,
-                }
+                change = OrderCancelled.between(current, moved)
             if await work.orders.transition(moved, expected=OrderStatus.PENDING_PAYMENT):
-                await work.record("order.confirmed" if succeeded else "order.cancelled", new_event(payload))
+                await work.record(change.topic, new_event(change.payload()))
         await work.commit()
     await settle(order_id, deps=deps)
 
@@ -193,8 +195,10 @@ async def expire_overdue(*, batch: int, deps: Dependencies) -> dict[str, int]:
     expired = 0
     for order in due:
         async with deps.uow() as work:
-            if await work.orders.transition(order.expired(now), expected=OrderStatus.PENDING_PAYMENT):
-                await work.record("order.expired", new_event(order.base_payload()))
+            moved = order.expired(now)
+            if await work.orders.transition(moved, expected=OrderStatus.PENDING_PAYMENT):
+                change = OrderExpired.of(moved)
+                await work.record(change.topic, new_event(change.payload()))
                 expired += 1
             await work.commit()
     return {"expired": expired, "reaped": reaped, "settled": await settle_due(batch, deps=deps)}

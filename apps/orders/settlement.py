@@ -14,12 +14,12 @@ from typing import Protocol
 
 from apps.orders.domain import Order, OrderStatus
 from apps.orders.peers import OrderPeers
-from apps.orders.storage import SqlUnitOfWork
+from apps.orders.storage import UnitOfWork
 from servicekit import JunctionError
 from servicekit.clock import Clock
 
 log = logging.getLogger("apps.orders.settlement")
-UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class Settling(Protocol):

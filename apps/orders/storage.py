@@ -1,9 +1,14 @@
-"""orders' database: orders and their lines, applied event ids, and the outbox, in one unit of work."""
+"""orders' database: orders and their lines, applied event ids, and the outbox, in one unit of work.
+
+The use cases see only the `UnitOfWork` and `OrderRepository` protocols; `SqlUnitOfWork` is the real one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from types import TracebackType
+from typing import Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from apps.orders.domain import PUBLIC_STATUSES, Order, OrderLine, OrderStatus
+from servicekit.events import EventEnvelope
 from servicekit.outbox import OutboxRelay, OutboxUnitOfWork, outbox_table
 
 metadata = MetaData()
@@ -62,6 +68,34 @@ processed_events = Table(
 )
 """Applied event ids, forgotten after DEDUPE_HORIZON_SECONDS (servicekit.horizons) by the outbox relay."""
 outbox = outbox_table(metadata, failures=True)
+
+
+class OrderRepository(Protocol):
+    """The orders and their lines; every write but `add` is conditional on the status the caller expects."""
+
+    async def add(self, order: Order) -> bool: ...
+    async def get(self, order_id: str) -> Order | None: ...
+    async def page(self, *, user_id: str | None, limit: int, offset: int) -> tuple[list[Order], int]: ...
+    async def overdue(self, status: OrderStatus, now: datetime, limit: int) -> list[Order]: ...
+    async def unsettled(self, limit: int) -> list[Order]: ...
+    async def complete(self, order: Order) -> bool: ...
+    async def transition(self, order: Order, *, expected: OrderStatus) -> bool: ...
+    async def settled(self, order_id: str, status: OrderStatus) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: orders, applied event ids and the events recorded commit together or not at all."""
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def mark_processed(self, event_id: str, topic: str, now: datetime) -> bool: ...
+    async def record(self, topic: str, event: EventEnvelope) -> None: ...
+    async def commit(self) -> None: ...
 
 
 def _cents(amount: Decimal) -> int:

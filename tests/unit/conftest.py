@@ -1,9 +1,11 @@
-"""Unit-test set-up: make Starlette's TestClient importable under `filterwarnings = error`."""
+"""Unit-test set-up: async tests on anyio's pytest plugin, and Starlette's TestClient importable under
+`filterwarnings = error`."""
 
 from __future__ import annotations
 
 import warnings
 
+import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 # Starlette 1.x warns at import when it finds `httpx` rather than `httpx2`; the project pins httpx.
@@ -11,3 +13,10 @@ from starlette.exceptions import StarletteDeprecationWarning
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
     import starlette.testclient  # noqa: F401
+
+
+# Async tests run on anyio's pytest plugin, not pytest-asyncio: anyio is installed with starlette/httpx (no new pin).
+@pytest.fixture
+def anyio_backend() -> str:
+    """Every `@pytest.mark.anyio` test runs once, on asyncio (the apps run on it; trio is not installed)."""
+    return "asyncio"

@@ -3,7 +3,6 @@ and the provisioning workflow run inline (tests/unit/admin/_workflows.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,12 +120,12 @@ def command(**overrides: Any) -> CreateTenant:
     return CreateTenant(**{**fields, **overrides})
 
 
-def create(k: Kit, **overrides: Any) -> Tenant:
-    return asyncio.run(service.create_tenant(command(**overrides), onboarding=k.onboarding))
+async def create(k: Kit, **overrides: Any) -> Tenant:
+    return await service.create_tenant(command(**overrides), onboarding=k.onboarding)
 
 
-def retry(k: Kit, tenant_id: str, requested_by: str = "platform-admin-2") -> Tenant:
-    return asyncio.run(service.retry_tenant(RetryTenant(tenant_id, requested_by), onboarding=k.onboarding))
+async def retry(k: Kit, tenant_id: str, requested_by: str = "platform-admin-2") -> Tenant:
+    return await service.retry_tenant(RetryTenant(tenant_id, requested_by), onboarding=k.onboarding)
 
 
 def document(sidecar: FakeSidecar, tenant_id: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -17,22 +16,24 @@ from servicekit.sidecar import PublishRefused, StateOp
 from tests.unit.admin._support import cloud_event, envelope
 from tests.unit.fakes import FakeSidecar
 
+pytestmark = pytest.mark.anyio
+
 
 def stored(sidecar: FakeSidecar, key: str) -> Any:
     item = sidecar.state.get(("statestore", key))
     return None if item is None else item.value
 
 
-def record(sidecar: FakeSidecar, body: Any, subscriber: str | None = None) -> str:
+async def record(sidecar: FakeSidecar, body: Any, subscriber: str | None = None) -> str:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     repository = DaprStateDeadLetters(sidecar)
-    return asyncio.run(service.record_dead_letter(raw, dead_letters=repository, subscriber=subscriber))
+    return await service.record_dead_letter(raw, dead_letters=repository, subscriber=subscriber)
 
 
-def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
+async def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
     sidecar = FakeSidecar()
     event = cloud_event("payment.failed")
-    letter_id = record(sidecar, event)
+    letter_id = await record(sidecar, event)
     document = stored(sidecar, letter_key(letter_id))
     assert document["receivedAt"].endswith("Z")
     assert {k: v for k, v in document.items() if k != "receivedAt"} == {
@@ -52,38 +53,38 @@ def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
 
 
 @pytest.mark.parametrize("garbage", [[1, 2, 3], {"hello": "world"}, "just a string", None, 12.5])
-def test_garbage_json_is_stored_as_it_arrived(garbage: Any) -> None:
+async def test_garbage_json_is_stored_as_it_arrived(garbage: Any) -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, garbage)
+    letter_id = await record(sidecar, garbage)
     document = stored(sidecar, letter_key(letter_id))
     assert (document["cloudEvent"], document["originalTopic"], document["eventId"]) == (garbage, None, None)
 
 
-def test_non_json_body_is_stored_as_text_and_never_deduplicated() -> None:
+async def test_non_json_body_is_stored_as_text_and_never_deduplicated() -> None:
     sidecar = FakeSidecar()
-    first, second = record(sidecar, b"\x00garbage"), record(sidecar, b"\x00garbage")
+    first, second = await record(sidecar, b"\x00garbage"), await record(sidecar, b"\x00garbage")
     assert first != second
     assert stored(sidecar, letter_key(first))["cloudEvent"] == {"raw": "\x00garbage"}
     assert sidecar.indexed(INDEX_KEY) == [first, second]
 
 
-def test_redelivered_event_id_is_stored_once() -> None:
+async def test_redelivered_event_id_is_stored_once() -> None:
     sidecar = FakeSidecar()
     event = cloud_event()
-    first = record(sidecar, event)
-    again = record(sidecar, {**event, "traceparent": "00-redelivered"})
+    first = await record(sidecar, event)
+    again = await record(sidecar, {**event, "traceparent": "00-redelivered"})
     assert again == first
     assert sidecar.indexed(INDEX_KEY) == [first]
     assert len([key for _, key in sidecar.state if key.startswith("deadletter:")]) == 1
 
 
-def test_odd_event_ids_get_a_safe_marker_key() -> None:
+async def test_odd_event_ids_get_a_safe_marker_key() -> None:
     sidecar = FakeSidecar()
     event = cloud_event(id="a||b c/ü")
-    letter_id = record(sidecar, event)
+    letter_id = await record(sidecar, event)
     assert event_key("a||b c/ü").startswith("deadletter-event:sha256-")
     assert stored(sidecar, event_key("a||b c/ü"))["id"] == letter_id
-    assert record(sidecar, event) == letter_id
+    assert await record(sidecar, event) == letter_id
 
 
 class RacedSidecar(FakeSidecar):
@@ -101,53 +102,50 @@ class RacedSidecar(FakeSidecar):
         await super().transact(operations, store=store)
 
 
-def test_concurrent_deliveries_of_one_event_id_store_it_once() -> None:
+async def test_concurrent_deliveries_of_one_event_id_store_it_once() -> None:
     body = json.dumps(cloud_event()).encode()
     sidecar = RacedSidecar(rival=body)
-    letter_id = asyncio.run(service.record_dead_letter(body, dead_letters=DaprStateDeadLetters(sidecar)))
+    letter_id = await service.record_dead_letter(body, dead_letters=DaprStateDeadLetters(sidecar))
     assert letter_id == sidecar.rival_id
     assert sidecar.indexed(INDEX_KEY) == [letter_id]
 
 
-def test_concurrent_deliveries_of_different_events_both_get_indexed() -> None:
+async def test_concurrent_deliveries_of_different_events_both_get_indexed() -> None:
     sidecar = RacedSidecar(rival=json.dumps(cloud_event()).encode())
-    letter_id = asyncio.run(
-        service.record_dead_letter(json.dumps(cloud_event()).encode(), dead_letters=DaprStateDeadLetters(sidecar))
+    letter_id = await service.record_dead_letter(
+        json.dumps(cloud_event()).encode(), dead_letters=DaprStateDeadLetters(sidecar)
     )
     assert sidecar.indexed(INDEX_KEY) == [sidecar.rival_id, letter_id]
 
 
-def test_listing_is_newest_first_and_paged() -> None:
+async def test_listing_is_newest_first_and_paged() -> None:
     sidecar = FakeSidecar()
-    ids = [record(sidecar, cloud_event()) for _ in range(5)]
+    ids = [await record(sidecar, cloud_event()) for _ in range(5)]
     repository = DaprStateDeadLetters(sidecar)
 
-    def page(limit: int, offset: int) -> tuple[list[str], int]:
-        letters, total = asyncio.run(service.list_dead_letters(limit=limit, offset=offset, dead_letters=repository))
+    async def page(limit: int, offset: int) -> tuple[list[str], int]:
+        letters, total = await service.list_dead_letters(limit=limit, offset=offset, dead_letters=repository)
         return [letter.id for letter in letters], total
 
-    assert page(50, 0) == (ids[::-1], 5)
-    assert page(2, 1) == ([ids[3], ids[2]], 5)
-    assert page(2, 4) == ([ids[0]], 5)
-    assert page(2, 5) == ([], 5)
-    assert (
-        asyncio.run(service.list_dead_letters(limit=5, offset=0, dead_letters=DaprStateDeadLetters(FakeSidecar())))[1]
-        == 0
-    )
+    assert await page(50, 0) == (ids[::-1], 5)
+    assert await page(2, 1) == ([ids[3], ids[2]], 5)
+    assert await page(2, 4) == ([ids[0]], 5)
+    assert await page(2, 5) == ([], 5)
+    assert (await service.list_dead_letters(limit=5, offset=0, dead_letters=DaprStateDeadLetters(FakeSidecar())))[
+        1
+    ] == 0
 
 
-def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
-    return asyncio.run(
-        service.replay_dead_letter(letter_id, dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
-    )
+async def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
+    return await service.replay_dead_letter(letter_id, dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
 
 
-def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts() -> None:
+async def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts() -> None:
     sidecar = FakeSidecar()
     data = envelope(orderId="o-1", userId="u-1", total=12.5)
-    letter_id = record(sidecar, cloud_event("order.created", data), "payments")
+    letter_id = await record(sidecar, cloud_event("order.created", data), "payments")
 
-    letter = replay(sidecar, letter_id)
+    letter = await replay(sidecar, letter_id)
     [(topic, sent)] = sidecar.cloud_events
     assert (topic, sent["type"], sent["id"], sent["source"]) == (
         "replays.payments",
@@ -163,15 +161,15 @@ def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_
     assert (document["status"], document["replays"]) == ("REPLAYED", 1)
     assert document["replayedAt"].endswith("Z")
 
-    assert replay(sidecar, letter_id).replays == 2
+    assert (await replay(sidecar, letter_id)).replays == 2
     assert [(t, e["id"]) for t, e in sidecar.cloud_events] == [("replays.payments", data["eventId"])] * 2
     first, second = (e["time"] for _, e in sidecar.cloud_events)
     assert first < second  # each replay differs from the last, so a second failure is a new letter
 
 
-def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
+async def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
     with pytest.raises(DeadLetterNotFound) as caught:
-        replay(FakeSidecar(), uuid.uuid4().hex)
+        await replay(FakeSidecar(), uuid.uuid4().hex)
     assert (caught.value.status, caught.value.code) == (404, "DEAD_LETTER_NOT_FOUND")
 
 
@@ -186,33 +184,33 @@ def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
         (json.dumps(cloud_event("order.created", junctionerror="x")).encode(), "orders", "SET_ASIDE_BY_PUBLISHER"),
     ],
 )
-def test_non_replayable_letter_publishes_nothing_and_stays_pending(
+async def test_non_replayable_letter_publishes_nothing_and_stays_pending(
     body: bytes, subscriber: str | None, reason: str
 ) -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, body, subscriber)
+    letter_id = await record(sidecar, body, subscriber)
     with pytest.raises(DeadLetterNotReplayable) as caught:
-        replay(sidecar, letter_id)
+        await replay(sidecar, letter_id)
     assert caught.value.details["reason"] == reason
     assert (sidecar.published, sidecar.cloud_events) == ([], [])
     assert stored(sidecar, letter_key(letter_id))["status"] == "PENDING"
 
 
-def test_a_replay_the_broker_refuses_leaves_the_letter_pending() -> None:
+async def test_a_replay_the_broker_refuses_leaves_the_letter_pending() -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, cloud_event(), "payments")
+    letter_id = await record(sidecar, cloud_event(), "payments")
     sidecar.refused_topics.add("replays.payments")  # e.g. a topic scope that does not let admin publish it
     with pytest.raises(PublishRefused):
-        replay(sidecar, letter_id)
+        await replay(sidecar, letter_id)
     document = stored(sidecar, letter_key(letter_id))
     assert (document["status"], document["replays"]) == ("PENDING", 0)
 
 
-def test_broker_down_leaves_the_letter_pending() -> None:
+async def test_broker_down_leaves_the_letter_pending() -> None:
     sidecar = FakeSidecar()
-    letter_id = record(sidecar, cloud_event(), "payments")
+    letter_id = await record(sidecar, cloud_event(), "payments")
     sidecar.broker_down = True
     with pytest.raises(DependencyUnavailable):
-        replay(sidecar, letter_id)
+        await replay(sidecar, letter_id)
     document = stored(sidecar, letter_key(letter_id))
     assert (document["status"], document["replays"]) == ("PENDING", 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -37,24 +38,26 @@ ADMIN_USERS = (
     " name VARCHAR(200), password_hash VARCHAR(255) NOT NULL, created_at DATETIME NOT NULL)"
 )
 
+pytestmark = pytest.mark.anyio
+
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def test_sqlite_database_is_a_new_folder_and_an_empty_file_created_once(tmp_path: Path) -> None:
+async def test_sqlite_database_is_a_new_folder_and_an_empty_file_created_once(tmp_path: Path) -> None:
     path = tmp_path / "tenants" / "nested" / "school.db"
-    asyncio.run(SqliteDatabases().create(sqlite_url(path)))
+    await SqliteDatabases().create(sqlite_url(path))
     assert path.is_file() and path.stat().st_size == 0
     path.write_bytes(b"kept")
-    asyncio.run(SqliteDatabases().create(sqlite_url(path)))  # exists: left as it is
+    await SqliteDatabases().create(sqlite_url(path))  # exists: left as it is
     assert path.read_bytes() == b"kept"
 
 
-def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_absence(tmp_path: Path) -> None:
+async def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_absence(tmp_path: Path) -> None:
     path = tmp_path / "school.db"
     url = sqlite_url(path)
-    asyncio.run(SqliteDatabases().create(url))
+    await SqliteDatabases().create(url)
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE t (x)")
@@ -62,31 +65,31 @@ def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_absence(
     (tmp_path / "school.db-shm").write_bytes(b"shm")
     (tmp_path / "other.db").write_bytes(b"not this one")
 
-    asyncio.run(SqliteDatabases().remove(url))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
-    asyncio.run(SqliteDatabases().remove(url))  # already gone: nothing to do
+    await SqliteDatabases().remove(url)
+    assert sorted(await asyncio.to_thread(os.listdir, tmp_path)) == ["other.db"]
+    await SqliteDatabases().remove(url)  # already gone: nothing to do
 
 
-def test_relative_sqlite_urls_resolve_from_the_working_directory(
+async def test_relative_sqlite_urls_resolve_from_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     url = "sqlite+aiosqlite:///.data/tenants/school.db"
-    asyncio.run(TenantDatabaseAdmin().create(url))
+    await TenantDatabaseAdmin().create(url)
     assert (tmp_path / ".data" / "tenants" / "school.db").is_file()
-    asyncio.run(TenantDatabaseAdmin().remove(url))
+    await TenantDatabaseAdmin().remove(url)
     assert not (tmp_path / ".data" / "tenants" / "school.db").exists()
 
 
 @pytest.mark.parametrize(
     "url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://h/tenant_abc"]
 )
-def test_urls_without_a_database_of_a_known_kind_are_refused(url: str) -> None:
+async def test_urls_without_a_database_of_a_known_kind_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
-        asyncio.run(TenantDatabaseAdmin().create(url))
+        await TenantDatabaseAdmin().create(url)
 
 
-def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
+async def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
     url = "postgresql+asyncpg://junction:s3cret@db.internal:5432/tenant_my-school"
     assert postgres_database_name(url) == "tenant_my-school"
     assert maintenance_url(url).render_as_string(hide_password=False) == (
@@ -96,7 +99,7 @@ def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
         with pytest.raises(ValueError):
             postgres_database_name(f"postgresql+asyncpg://u@h/{bad}")
         with pytest.raises(ValueError):
-            asyncio.run(PostgresDatabases().remove(f"postgresql+asyncpg://u@h/{bad}"))
+            await PostgresDatabases().remove(f"postgresql+asyncpg://u@h/{bad}")
 
 
 @pytest.mark.parametrize(
@@ -137,14 +140,14 @@ def admin_rows(path: Path) -> list[tuple[Any, ...]]:
         return connection.execute("SELECT id, email, name, password_hash, created_at FROM admin_users").fetchall()
 
 
-def test_first_admin_is_inserted_once_by_email(tmp_path: Path) -> None:
+async def test_first_admin_is_inserted_once_by_email(tmp_path: Path) -> None:
     path = tmp_path / "school.db"
     make_admin_users(path)
-    password_hash = asyncio.run(hash_password("correct horse battery"))
+    password_hash = await hash_password("correct horse battery")
     admins = SqlTenantAdmins()
 
-    assert asyncio.run(admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash=password_hash))
-    again = asyncio.run(admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash="other"))
+    assert await admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash=password_hash)
+    again = await admins.ensure_admin(sqlite_url(path), email="p@school.example", password_hash="other")
     assert again is False
     [(row_id, email, name, stored_hash, created_at)] = admin_rows(path)
     assert (len(row_id), email, name, stored_hash) == (36, "p@school.example", "Administrator", password_hash)
@@ -152,11 +155,11 @@ def test_first_admin_is_inserted_once_by_email(tmp_path: Path) -> None:
     assert PasswordHasher().verify(stored_hash, "correct horse battery")
 
 
-def test_first_admin_needs_the_migrated_table(tmp_path: Path) -> None:
+async def test_first_admin_needs_the_migrated_table(tmp_path: Path) -> None:
     path = tmp_path / "school.db"
-    asyncio.run(SqliteDatabases().create(sqlite_url(path)))
+    await SqliteDatabases().create(sqlite_url(path))
     with pytest.raises(Exception, match="admin_users"):
-        asyncio.run(SqlTenantAdmins().ensure_admin(sqlite_url(path), email="p@school.example", password_hash="h"))
+        await SqlTenantAdmins().ensure_admin(sqlite_url(path), email="p@school.example", password_hash="h")
 
 
 def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
@@ -175,7 +178,7 @@ def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
     )
 
 
-def test_workflow_steps_on_real_sqlite_files(tmp_path: Path) -> None:
+async def test_workflow_steps_on_real_sqlite_files(tmp_path: Path) -> None:
     """Only the provisioner is faked: it migrates the file admin created, as the real one would."""
     sidecar = FakeSidecar()
 
@@ -187,7 +190,7 @@ def test_workflow_steps_on_real_sqlite_files(tmp_path: Path) -> None:
 
     sidecar.apps["provisioner"] = provisioner
     onboarding = real_sqlite_onboarding(tmp_path, sidecar)
-    tenant = asyncio.run(service.create_tenant(command(subdomain="real-school"), onboarding=onboarding))
+    tenant = await service.create_tenant(command(subdomain="real-school"), onboarding=onboarding)
     assert tenant.status is TenantStatus.ACTIVE
     [(_, email, _, password_hash, _)] = admin_rows(tmp_path / "tenants" / "real-school.db")
     assert email == "principal@school.example"
@@ -198,7 +201,7 @@ def test_workflow_steps_on_real_sqlite_files(tmp_path: Path) -> None:
 
     sidecar.apps["provisioner"] = down
     with pytest.raises(ProvisioningFailed) as caught:
-        asyncio.run(service.create_tenant(command(subdomain="broken-school"), onboarding=onboarding))
+        await service.create_tenant(command(subdomain="broken-school"), onboarding=onboarding)
     assert not (tmp_path / "tenants" / "broken-school.db").exists()
     assert (tmp_path / "tenants" / "real-school.db").is_file()
     assert document(sidecar, caught.value.details["tenantId"])["status"] == "FAILED"

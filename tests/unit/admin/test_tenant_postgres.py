@@ -27,7 +27,10 @@ from tools.servers.postgres import BIN, start_postgres
 from tools.stack.processes import free_port
 from tools.stack.stores import database_exists
 
-pytestmark = pytest.mark.skipif(not (BIN / "postgres").exists(), reason="PostgreSQL 15 is not installed")
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(not (BIN / "postgres").exists(), reason="PostgreSQL 15 is not installed"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,66 +52,58 @@ def tenant(template: str) -> str:
     return template.format(subdomain=f"school-{uuid.uuid4().hex[:8]}")
 
 
-def test_create_makes_the_database_once_and_remove_drops_it(server: str) -> None:
+async def test_create_makes_the_database_once_and_remove_drops_it(server: str) -> None:
     url = tenant(server)
     databases = PostgresDatabases()
-    asyncio.run(databases.create(url))
-    asyncio.run(databases.create(url))  # a retried saga step finds it made
+    await databases.create(url)
+    await databases.create(url)  # a retried saga step finds it made
     assert database_exists(url)
-    asyncio.run(databases.remove(url))
-    asyncio.run(databases.remove(url))  # and a compensation that runs twice finds it gone
+    await databases.remove(url)
+    await databases.remove(url)  # and a compensation that runs twice finds it gone
     assert not database_exists(url)
 
 
-def test_concurrent_creates_of_one_tenant_both_succeed(server: str) -> None:
+async def test_concurrent_creates_of_one_tenant_both_succeed(server: str) -> None:
     url = tenant(server)
-
-    async def both() -> None:
-        await asyncio.gather(*(PostgresDatabases().create(url) for _ in range(4)))
-
-    asyncio.run(both())
+    await asyncio.gather(*(PostgresDatabases().create(url) for _ in range(4)))
     assert database_exists(url)
 
 
-def test_remove_ends_sessions_left_open_on_the_tenant_database(server: str) -> None:
+async def test_remove_ends_sessions_left_open_on_the_tenant_database(server: str) -> None:
     url = tenant(server)
-    asyncio.run(PostgresDatabases().create(url))
-
-    async def hold_a_session_then_remove() -> None:
-        engine = create_async_engine(url)
-        try:
-            async with engine.connect() as session:
-                await session.execute(text("SELECT 1"))
-                await PostgresDatabases().remove(url)
-        except Exception:  # noqa: S110 - the forced drop ends this session under it
-            pass
-        finally:
-            await engine.dispose()
-
-    asyncio.run(hold_a_session_then_remove())
+    await PostgresDatabases().create(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as session:  # a session held open on the database while it is removed
+            await session.execute(text("SELECT 1"))
+            await PostgresDatabases().remove(url)
+    except Exception:  # noqa: S110 - the forced drop ends this session under it
+        pass
+    finally:
+        await engine.dispose()
     assert not database_exists(url)
 
 
-def test_the_school_migrations_run_on_a_created_tenant_database(server: str) -> None:
+async def test_the_school_migrations_run_on_a_created_tenant_database(server: str) -> None:
     url = tenant(server)
-    asyncio.run(TenantDatabaseAdmin().create(url))
+    await TenantDatabaseAdmin().create(url)
     migrator = AlembicMigrator()
-    asyncio.run(migrator.upgrade(url))
-    asyncio.run(migrator.upgrade(url))  # at head already: nothing to do
-    migrated = asyncio.run(migrator.read_schema(url))
+    await migrator.upgrade(url)
+    await migrator.upgrade(url)  # at head already: nothing to do
+    migrated = await migrator.read_schema(url)
     assert migrated.revision is not None
     assert {"admin_users", "students", "teachers", "classes", "attendance", "grades"} <= set(migrated.tables)
-    asyncio.run(TenantDatabaseAdmin().remove(url))
+    await TenantDatabaseAdmin().remove(url)
 
 
-def test_a_subdomain_of_63_characters_gets_a_database_within_the_identifier_limit(server: str) -> None:
+async def test_a_subdomain_of_63_characters_gets_a_database_within_the_identifier_limit(server: str) -> None:
     subdomain = "a" * 62 + "b"
     url = tenant_database_url(server, subdomain)
     other = tenant_database_url(server, "a" * 62 + "c")
     name = make_url(url).database or ""
     assert len(name) == POSTGRES_NAME_LIMIT and name.startswith("tenant_aaa") and url != other
     assert tenant_database_url(server, "short") == server.format(subdomain="short")
-    asyncio.run(TenantDatabaseAdmin().create(url))
+    await TenantDatabaseAdmin().create(url)
     assert database_exists(url) and not database_exists(other)
-    asyncio.run(TenantDatabaseAdmin().remove(url))
+    await TenantDatabaseAdmin().remove(url)
     assert not database_exists(url)

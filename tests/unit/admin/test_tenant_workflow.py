@@ -39,10 +39,12 @@ from tests.unit.admin._tenants import (
 
 RECORDED_STEPS = ["RECORDED", "DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "DONE"]
 
+pytestmark = pytest.mark.anyio
 
-def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
+
+async def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
     k = kit()
-    tenant = create(k, subdomain="satit-school")
+    tenant = await create(k, subdomain="satit-school")
     url = "sqlite+aiosqlite:///tenants/satit-school.db"
 
     assert (tenant.status, tenant.name, tenant.tables_created) == (
@@ -86,27 +88,27 @@ def test_happy_saga_saves_every_step_and_stages_tenant_provisioned() -> None:
     ]
 
 
-def test_provisioner_receives_the_database_url() -> None:
+async def test_provisioner_receives_the_database_url() -> None:
     seen: list[Any] = []
 
     async def provisioner(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
         seen.append(json)
         return await provisioner_ok()(method, path, json, params)
 
-    create(kit(provisioner=provisioner), subdomain="url-check")
+    await create(kit(provisioner=provisioner), subdomain="url-check")
     assert seen == [{"databaseUrl": "sqlite+aiosqlite:///tenants/url-check.db"}]
 
 
-def fails(k: Kit, **overrides: Any) -> ProvisioningFailed:
+async def fails(k: Kit, **overrides: Any) -> ProvisioningFailed:
     with pytest.raises(ProvisioningFailed) as caught:
-        create(k, **overrides)
+        await create(k, **overrides)
     return caught.value
 
 
-def test_provisioner_down_fails_the_tenant_removes_its_database_and_stages_the_failure() -> None:
+async def test_provisioner_down_fails_the_tenant_removes_its_database_and_stages_the_failure() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]  # the FakeSidecar answers SERVICE_UNAVAILABLE, as Dapr does for a dead app
-    error = fails(k, subdomain="down-school")
+    error = await fails(k, subdomain="down-school")
 
     assert (error.status, error.code) == (424, "PROVISIONING_FAILED")
     tenant_id, reason = error.details["tenantId"], error.details["reason"]
@@ -136,13 +138,13 @@ def test_provisioner_down_fails_the_tenant_removes_its_database_and_stages_the_f
     ]
 
 
-def test_retry_after_the_provisioner_is_back_succeeds() -> None:
+async def test_retry_after_the_provisioner_is_back_succeeds() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]
-    tenant_id = fails(k).details["tenantId"]
+    tenant_id = (await fails(k)).details["tenantId"]
     k.sidecar.apps["provisioner"] = provisioner_ok()
 
-    tenant = retry(k, tenant_id, requested_by="platform-admin-2")
+    tenant = await retry(k, tenant_id, requested_by="platform-admin-2")
     assert (tenant.status, tenant.attempts, tenant.reason, tenant.requested_by) == (
         TenantStatus.ACTIVE,
         2,
@@ -160,45 +162,41 @@ def test_retry_after_the_provisioner_is_back_succeeds() -> None:
     assert staged(k.sidecar)[1][1]["userId"] == "platform-admin-2"
 
 
-def test_retry_of_an_active_tenant_is_refused() -> None:
+async def test_retry_of_an_active_tenant_is_refused() -> None:
     k = kit()
-    tenant = create(k)
+    tenant = await create(k)
     with pytest.raises(TenantNotRetryable) as caught:
-        retry(k, tenant.id)
+        await retry(k, tenant.id)
     assert (caught.value.status, caught.value.code) == (409, "TENANT_NOT_RETRYABLE")
     assert document(k.sidecar, tenant.id)["attempts"] == 1
 
 
 @pytest.mark.parametrize("tenant_id", ["0" * 32, "no such id", "a" * 65, ""])
-def test_retry_of_an_unknown_tenant_is_not_found(tenant_id: str) -> None:
+async def test_retry_of_an_unknown_tenant_is_not_found(tenant_id: str) -> None:
     with pytest.raises(TenantNotFound) as caught:
-        retry(kit(), tenant_id)
+        await retry(kit(), tenant_id)
     assert (caught.value.status, caught.value.code) == (404, "TENANT_NOT_FOUND")
 
 
 @pytest.mark.parametrize("first_outcome", ["active", "failed"])
-def test_a_taken_subdomain_is_refused_even_when_its_tenant_failed(first_outcome: str) -> None:
+async def test_a_taken_subdomain_is_refused_even_when_its_tenant_failed(first_outcome: str) -> None:
     k = kit()
     if first_outcome == "failed":
         del k.sidecar.apps["provisioner"]
-        fails(k, subdomain="taken")
+        await fails(k, subdomain="taken")
     else:
-        create(k, subdomain="taken")
+        await create(k, subdomain="taken")
     k.sidecar.apps["provisioner"] = provisioner_ok()
     with pytest.raises(SubdomainTaken) as caught:
-        create(k, subdomain="taken", name="Another school")
+        await create(k, subdomain="taken", name="Another school")
     assert (caught.value.status, caught.value.code) == (409, "SUBDOMAIN_TAKEN")
     assert len(k.sidecar.indexed(INDEX_KEY)) == 1
 
 
-def test_concurrent_creates_of_one_subdomain_make_one_tenant() -> None:
+async def test_concurrent_creates_of_one_subdomain_make_one_tenant() -> None:
     k = kit()
-
-    async def both() -> list[Any]:
-        creates = [service.create_tenant(command(subdomain="race"), onboarding=k.onboarding) for _ in range(2)]
-        return list(await asyncio.gather(*creates, return_exceptions=True))
-
-    outcomes = asyncio.run(both())
+    creates = [service.create_tenant(command(subdomain="race"), onboarding=k.onboarding) for _ in range(2)]
+    outcomes = await asyncio.gather(*creates, return_exceptions=True)
     assert sorted(type(o).__name__ for o in outcomes) == ["SubdomainTaken", "Tenant"]
     assert len(k.sidecar.indexed(INDEX_KEY)) == 1
 
@@ -232,12 +230,12 @@ def test_concurrent_creates_of_one_subdomain_make_one_tenant() -> None:
         ),
     ],
 )
-def test_a_failure_at_any_step_is_recorded_where_it_stopped(
+async def test_a_failure_at_any_step_is_recorded_where_it_stopped(
     break_it: Any, reason_start: str, stopped_at: str, code: str
 ) -> None:
     k = kit()
     break_it(k)
-    error = fails(k)
+    error = await fails(k)
     stored = document(k.sidecar, error.details["tenantId"])
     assert (stored["status"], stored["step"]) == ("FAILED", stopped_at)
     assert stored["reason"].startswith(reason_start) and code in stored["reason"]
@@ -253,9 +251,9 @@ async def garbled(method: str, path: str, json: Any, params: dict[str, Any] | No
     return {"success": True, "tablesCreated": "admin_users"}
 
 
-def test_the_workflow_calls_each_step_once_in_order_each_with_its_retry_policy() -> None:
+async def test_the_workflow_calls_each_step_once_in_order_each_with_its_retry_policy() -> None:
     k = kit()
-    tenant = create(k)
+    tenant = await create(k)
     driven = k.workflows.driven[instance_id(Run(tenant.id, 1))]
     assert driven.outcome == "ACTIVE"
     assert [call.activity for call in driven.calls] == [name for name, _, _ in STEPS]
@@ -263,7 +261,7 @@ def test_the_workflow_calls_each_step_once_in_order_each_with_its_retry_policy()
     assert all(call.input == {"tenantId": tenant.id, "attempt": 1} for call in driven.calls)
 
 
-def test_a_step_that_fails_then_recovers_within_its_retry_policy_is_no_failure() -> None:
+async def test_a_step_that_fails_then_recovers_within_its_retry_policy_is_no_failure() -> None:
     k = kit()
     flaky_answers = [DependencyUnavailable("The provisioner is restarting.", code="SERVICE_UNAVAILABLE")] * 2
 
@@ -273,16 +271,16 @@ def test_a_step_that_fails_then_recovers_within_its_retry_policy_is_no_failure()
         return await provisioner_ok()(method, path, json, params)
 
     k.sidecar.apps["provisioner"] = flaky
-    tenant = create(k)
+    tenant = await create(k)
     assert tenant.status is TenantStatus.ACTIVE
     assert k.workflows.driven[instance_id(Run(tenant.id, 1))].attempts["run_migrations"] == 3
     assert k.databases.removed == []
 
 
-def test_a_step_out_of_retries_is_compensated_once() -> None:
+async def test_a_step_out_of_retries_is_compensated_once() -> None:
     k = kit()
     del k.sidecar.apps["provisioner"]
-    tenant_id = fails(k).details["tenantId"]
+    tenant_id = (await fails(k)).details["tenantId"]
     driven = k.workflows.driven[instance_id(Run(tenant_id, 1))]
     [migrations] = [name for name, _, _ in STEPS if name == "run_migrations"]
     assert driven.attempts[migrations] == 3 and len(k.sidecar.invocations) == 3
@@ -291,43 +289,36 @@ def test_a_step_out_of_retries_is_compensated_once() -> None:
     assert driven.outcome == "FAILED"
 
 
-def test_every_step_run_twice_changes_nothing_the_second_time() -> None:
+async def test_every_step_run_twice_changes_nothing_the_second_time() -> None:
     """The engine runs an activity again when admin died before its result was recorded."""
     k = kit()
     k.workflows.hold = True  # recorded and scheduled; the steps are run by hand below
-    tenant = create(k)
+    tenant = await create(k)
     run = Run(tenant.id, 1)
-
-    async def twice() -> list[str]:
-        return [await perform(name, k.on, run.as_input()) for name, _, _ in STEPS for _ in range(2)]
-
+    twice = [await perform(name, k.on, run.as_input()) for name, _, _ in STEPS for _ in range(2)]
     answers = ("DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "ACTIVE")
-    assert asyncio.run(twice()) == [answer for answer in answers for _ in range(2)]
+    assert twice == [answer for answer in answers for _ in range(2)]
     assert document(k.sidecar, tenant.id)["status"] == "ACTIVE"
     assert k.steps(tenant.id) == [("PROVISIONING", s) for s in RECORDED_STEPS[:-1]] + [("ACTIVE", "DONE")]
     assert [topic for topic, _ in staged(k.sidecar)] == ["tenant.provisioned"]
     assert len(k.admins.rows) == 1
 
 
-def test_compensation_run_twice_removes_and_announces_once() -> None:
+async def test_compensation_run_twice_removes_and_announces_once() -> None:
     k = kit()
     k.workflows.hold = True
-    tenant = create(k)
+    tenant = await create(k)
     compensation = {"tenantId": tenant.id, "attempt": 1, "reason": "running the migrations failed: gone"}
-
-    async def twice() -> list[str]:
-        return [await perform(COMPENSATE, k.on, compensation) for _ in range(2)]
-
-    assert asyncio.run(twice()) == ["FAILED", "FAILED"]
+    assert [await perform(COMPENSATE, k.on, compensation) for _ in range(2)] == ["FAILED", "FAILED"]
     assert k.databases.removed == [tenant.database_url]
     assert [topic for topic, _ in staged(k.sidecar)] == ["tenant.provisioning_failed"]
 
 
-def test_compensation_never_undoes_an_active_tenant() -> None:
+async def test_compensation_never_undoes_an_active_tenant() -> None:
     k = kit()
-    tenant = create(k)
+    tenant = await create(k)
     compensation = {"tenantId": tenant.id, "attempt": 1, "reason": "late"}
-    assert asyncio.run(perform(COMPENSATE, k.on, compensation)) == "ACTIVE"
+    assert await perform(COMPENSATE, k.on, compensation) == "ACTIVE"
     assert k.databases.removed == [] and document(k.sidecar, tenant.id)["status"] == "ACTIVE"
 
 
@@ -339,7 +330,7 @@ def bump_attempt(k: Kit, tenant_id: str) -> None:
     k.sidecar.state[slot] = StateItem(value, "newer")
 
 
-def test_a_run_superseded_meanwhile_stops_without_touching_the_database() -> None:
+async def test_a_run_superseded_meanwhile_stops_without_touching_the_database() -> None:
     k = kit()
 
     async def slow_provisioner(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
@@ -348,12 +339,12 @@ def test_a_run_superseded_meanwhile_stops_without_touching_the_database() -> Non
         return await provisioner_ok()(method, path, json, params)
 
     k.sidecar.apps["provisioner"] = slow_provisioner
-    tenant = create(k)
+    tenant = await create(k)
     assert k.workflows.driven[instance_id(Run(tenant.id, 1))].outcome == SUPERSEDED
     assert k.databases.removed == [] and staged(k.sidecar) == []
 
 
-def test_a_failing_superseded_run_leaves_the_database_to_the_new_owner() -> None:
+async def test_a_failing_superseded_run_leaves_the_database_to_the_new_owner() -> None:
     k = kit()
 
     async def taken_over_then_down(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
@@ -362,43 +353,43 @@ def test_a_failing_superseded_run_leaves_the_database_to_the_new_owner() -> None
         raise DependencyUnavailable("The provisioner service is unavailable.", code="SERVICE_UNAVAILABLE")
 
     k.sidecar.apps["provisioner"] = taken_over_then_down
-    tenant = create(k)
+    tenant = await create(k)
     assert k.workflows.driven[instance_id(Run(tenant.id, 1))].outcome == SUPERSEDED
     assert k.databases.removed == [] and staged(k.sidecar) == []
 
 
-def test_a_provisioning_tenant_is_retried_only_once_its_workflow_has_ended() -> None:
+async def test_a_provisioning_tenant_is_retried_only_once_its_workflow_has_ended() -> None:
     k = kit()
     k.workflows.hold = True
-    tenant = create(k)
+    tenant = await create(k)
     assert tenant.status is TenantStatus.PROVISIONING  # the request stopped waiting; the workflow goes on
     with pytest.raises(TenantNotRetryable):
-        retry(k, tenant.id)
+        await retry(k, tenant.id)
     k.workflows.hold = False
     k.workflows.states[instance_id(Run(tenant.id, 1))] = RunState.ENDED  # it ended without finishing the tenant
-    again = retry(k, tenant.id)
+    again = await retry(k, tenant.id)
     assert (again.status, again.attempts) == (TenantStatus.ACTIVE, 2)
 
 
-def test_start_up_schedules_the_workflow_of_a_tenant_recorded_without_one() -> None:
+async def test_start_up_schedules_the_workflow_of_a_tenant_recorded_without_one() -> None:
     k = kit()
-    active = create(k)
+    active = await create(k)
     k.workflows.hold = True
-    orphan = create(k)  # recorded, scheduled in this kit, but pretend admin died before scheduling it
+    orphan = await create(k)  # recorded, scheduled in this kit, but pretend admin died before scheduling it
     k.workflows.states.clear()
     k.workflows.hold = False
 
-    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == [orphan.id]
+    assert await service.resume_unscheduled(onboarding=k.onboarding) == [orphan.id]
     assert document(k.sidecar, orphan.id)["status"] == "ACTIVE"
     assert document(k.sidecar, active.id)["status"] == "ACTIVE"
-    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == []
+    assert await service.resume_unscheduled(onboarding=k.onboarding) == []
 
 
-def test_state_store_down_at_start_up_does_not_stop_admin() -> None:
+async def test_state_store_down_at_start_up_does_not_stop_admin() -> None:
     k = kit()
 
     async def down(key: str, *, store: str | None = None) -> Any:
         raise DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE")
 
     k.sidecar.get_state = down  # type: ignore[method-assign]
-    assert asyncio.run(service.resume_unscheduled(onboarding=k.onboarding)) == []
+    assert await service.resume_unscheduled(onboarding=k.onboarding) == []

@@ -72,9 +72,11 @@ def cloud_event(topic: str, event: EventEnvelope) -> dict[str, Any]:
     return {"id": event.event_id, "type": topic, "data": event.model_dump(mode="json", by_alias=True)}
 
 
-def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None) -> Delivery:
+async def deliver(
+    sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None
+) -> Delivery:
     envelope = event or new_event(payload)
-    return asyncio.run(consumer.deliver(topic, cloud_event(topic, envelope), services_on(sidecar)))
+    return await consumer.deliver(topic, cloud_event(topic, envelope), services_on(sidecar))
 
 
 def shards(sidecar: FakeSidecar) -> dict[str, dict[str, Any]]:
@@ -82,7 +84,7 @@ def shards(sidecar: FakeSidecar) -> dict[str, dict[str, Any]]:
     return {key: dict(item.value) for (_, key), item in sidecar.state.items() if key.startswith("summary:")}
 
 
-def summary(sidecar: FakeSidecar) -> dict[str, Any]:
+async def summary(sidecar: FakeSidecar) -> dict[str, Any]:
     """Every shard added up, as the report shows it."""
-    total = asyncio.run(service.current_summary(summaries=services_on(sidecar).summaries))
+    total = await service.current_summary(summaries=services_on(sidecar).summaries)
     return SummaryRead.of(total).model_dump(by_alias=True)

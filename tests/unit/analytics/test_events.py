@@ -24,51 +24,49 @@ from tests.unit.analytics._support import (
 )
 from tests.unit.fakes import FakeSidecar
 
+pytestmark = pytest.mark.anyio
 
-def test_every_topic_is_counted() -> None:
+
+async def test_every_topic_is_counted() -> None:
     sidecar = FakeSidecar()
     for topic, payload in PAYLOADS.items():
-        assert deliver(sidecar, topic, payload) is Delivery.SUCCESS, topic
-    assert summary(sidecar)["eventCounts"] == dict.fromkeys(PAYLOADS, 1)
-    assert summary(sidecar)["registrations"] == 1
+        assert await deliver(sidecar, topic, payload) is Delivery.SUCCESS, topic
+    assert (await summary(sidecar))["eventCounts"] == dict.fromkeys(PAYLOADS, 1)
+    assert (await summary(sidecar))["registrations"] == 1
 
 
-def test_order_lifecycle_with_cancel_of_a_confirmed_order() -> None:
+async def test_order_lifecycle_with_cancel_of_a_confirmed_order() -> None:
     sidecar = FakeSidecar()
     for topic in ("order.created", "order.confirmed", "order.created"):
-        deliver(sidecar, topic, PAYLOADS[topic])
-    assert summary(sidecar)["revenue"] == 12.5
-    deliver(sidecar, "order.cancelled", PAYLOADS["order.cancelled"])
-    deliver(sidecar, "order.expired", PAYLOADS["order.expired"])
-    state = summary(sidecar)
+        await deliver(sidecar, topic, PAYLOADS[topic])
+    assert (await summary(sidecar))["revenue"] == 12.5
+    await deliver(sidecar, "order.cancelled", PAYLOADS["order.cancelled"])
+    await deliver(sidecar, "order.expired", PAYLOADS["order.expired"])
+    state = await summary(sidecar)
     assert state["ordersByStatus"] == {"PENDING_PAYMENT": 0, "CONFIRMED": 0, "CANCELLED": 1, "EXPIRED": 1}
     assert state["revenue"] == 0.0
 
 
-def test_redelivered_event_changes_nothing() -> None:
+async def test_redelivered_event_changes_nothing() -> None:
     sidecar = FakeSidecar()
     event = new_event(PAYLOADS["order.confirmed"])
-    deliver(sidecar, "order.created", PAYLOADS["order.created"])
-    assert deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
+    await deliver(sidecar, "order.created", PAYLOADS["order.created"])
+    assert await deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
     before = dict(sidecar.state)
-    assert deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
     assert sidecar.state == before  # not even rewritten: same values, same ETags
-    assert summary(sidecar)["eventCounts"]["order.confirmed"] == 1
+    assert (await summary(sidecar))["eventCounts"]["order.confirmed"] == 1
     assert len(shards(sidecar)) == 1
 
 
-def test_concurrent_events_on_the_hot_key_are_all_counted() -> None:
+async def test_concurrent_events_on_the_hot_key_are_all_counted() -> None:
     sidecar = InterleavingSidecar()
     services = services_on(sidecar)
     events = [new_event(PAYLOADS["order.confirmed"]) for _ in range(15)]
-
-    async def all_at_once() -> list[Delivery]:
-        deliveries = (consumer.deliver("order.confirmed", cloud_event("order.confirmed", e), services) for e in events)
-        return list(await asyncio.gather(*deliveries))
-
-    assert asyncio.run(all_at_once()) == [Delivery.SUCCESS] * 15
+    deliveries = (consumer.deliver("order.confirmed", cloud_event("order.confirmed", e), services) for e in events)
+    assert await asyncio.gather(*deliveries) == [Delivery.SUCCESS] * 15
     assert len(shards(sidecar)) == 1  # one order: every writer met on one shard's ETag
-    state = summary(sidecar)
+    state = await summary(sidecar)
     assert (state["ordersByStatus"]["CONFIRMED"], state["revenue"]) == (15, 187.5)
 
 
@@ -86,10 +84,10 @@ def test_concurrent_events_on_the_hot_key_are_all_counted() -> None:
         ("tenant.provisioned", {"tenantId": None}),
     ],
 )
-def test_bad_payloads_are_dropped_and_count_nothing(topic: str, change: dict[str, Any]) -> None:
+async def test_bad_payloads_are_dropped_and_count_nothing(topic: str, change: dict[str, Any]) -> None:
     sidecar = FakeSidecar()
     payload = {k: v for k, v in {**PAYLOADS[topic], **change}.items() if v is not None}
-    assert deliver(sidecar, topic, payload) is Delivery.DROP
+    assert await deliver(sidecar, topic, payload) is Delivery.DROP
     assert sidecar.state == {}
 
 
@@ -125,21 +123,17 @@ def test_summary_reports_what_was_counted(client: TestClient) -> None:
     assert "seen" not in data
 
 
-def test_an_event_replayed_after_thousands_of_others_is_counted_once() -> None:
+async def test_an_event_replayed_after_thousands_of_others_is_counted_once() -> None:
     from apps.analytics import domain, service
     from apps.analytics.storage import DaprSummaryStore
 
     sidecar = FakeSidecar()
     store = DaprSummaryStore(sidecar, shards=1)
-
-    async def scenario() -> None:
-        assert await service.observe(domain.counted("tick", "e-first"), summaries=store)
-        for n in range(2100):  # more than the old window of 2,000 remembered ids
-            await service.observe(domain.counted("tick", f"e-{n}"), summaries=store)
-        assert not await service.observe(domain.counted("tick", "e-first"), summaries=store)
-        total = await service.current_summary(summaries=store)
-        assert total.event_counts == {"tick": 2101}
-        shard = await sidecar.get_state("summary:0")
-        assert shard is not None and shard.value["seen"] == []  # the hot document no longer grows
-
-    asyncio.run(scenario())
+    assert await service.observe(domain.counted("tick", "e-first"), summaries=store)
+    for n in range(2100):  # more than the old window of 2,000 remembered ids
+        await service.observe(domain.counted("tick", f"e-{n}"), summaries=store)
+    assert not await service.observe(domain.counted("tick", "e-first"), summaries=store)
+    total = await service.current_summary(summaries=store)
+    assert total.event_counts == {"tick": 2101}
+    shard = await sidecar.get_state("summary:0")
+    assert shard is not None and shard.value["seen"] == []  # the hot document no longer grows

@@ -29,6 +29,8 @@ from tests.unit.analytics._support import (
 )
 from tests.unit.fakes import FakeSidecar
 
+pytestmark = pytest.mark.anyio
+
 
 def orders_in_distinct_shards(count: int) -> list[str]:
     """Order ids that land in `count` different shards, so a test really spans shards."""
@@ -40,45 +42,51 @@ def orders_in_distinct_shards(count: int) -> list[str]:
     return list(found.values())
 
 
-def test_every_event_of_one_order_lands_in_that_orders_shard() -> None:
+async def test_every_event_of_one_order_lands_in_that_orders_shard() -> None:
     sidecar = FakeSidecar()
     for topic in ORDER_TOPICS:
-        assert deliver(sidecar, topic, of_order(topic, "o-42")) is Delivery.SUCCESS, topic
+        assert await deliver(sidecar, topic, of_order(topic, "o-42")) is Delivery.SUCCESS, topic
     expected = f"summary:{zlib.crc32(b'o-42') % 16}"
     assert list(shards(sidecar)) == [expected]
     assert shards(sidecar)[expected]["eventCounts"] == dict.fromkeys(ORDER_TOPICS, 1)
 
 
-def test_a_cancel_meets_its_own_create_in_the_shard() -> None:
+async def test_a_cancel_meets_its_own_create_in_the_shard() -> None:
     sidecar = FakeSidecar()
     for order_id in orders_in_distinct_shards(4):
-        deliver(sidecar, "order.created", of_order("order.created", order_id))
+        await deliver(sidecar, "order.created", of_order("order.created", order_id))
         cancel = {**of_order("order.cancelled", order_id), "previousStatus": "PENDING_PAYMENT"}
-        deliver(sidecar, "order.cancelled", cancel)
+        await deliver(sidecar, "order.cancelled", cancel)
     stored = shards(sidecar)
     assert len(stored) == 4
     for shard in stored.values():  # a cancel elsewhere would leave a PENDING order here
         assert shard["ordersByStatus"] == {"PENDING_PAYMENT": 0, "CONFIRMED": 0, "CANCELLED": 1, "EXPIRED": 0}
 
 
-def test_other_events_spread_by_their_own_id() -> None:
+async def test_other_events_spread_by_their_own_id() -> None:
     sidecar = FakeSidecar()
     for _ in range(40):
-        deliver(sidecar, "user.registered", PAYLOADS["user.registered"])
+        await deliver(sidecar, "user.registered", PAYLOADS["user.registered"])
     assert len(shards(sidecar)) > 1  # all 40 random ids in one shard: about 16**-39
-    assert summary(sidecar)["registrations"] == 40
+    assert (await summary(sidecar))["registrations"] == 40
 
 
 def test_the_report_adds_up_every_shard(client_on: Callable[[FakeSidecar], TestClient]) -> None:
     sidecar = FakeSidecar()
+    client = client_on(sidecar)
+
+    def post_event(topic: str, payload: dict[str, Any]) -> None:
+        """Through the app's route, as Dapr delivers it: the test reads the report with TestClient, so stays sync."""
+        client.post(f"/events/{topic}", json=cloud_event(topic, new_event(payload)))
+
     orders = orders_in_distinct_shards(3)
     for order_id in orders:
         for topic in ("order.created", "order.confirmed"):
-            deliver(sidecar, topic, of_order(topic, order_id))
-    deliver(sidecar, "order.created", of_order("order.created", "o-pending"))
-    deliver(sidecar, "user.registered", PAYLOADS["user.registered"])
+            post_event(topic, of_order(topic, order_id))
+    post_event("order.created", of_order("order.created", "o-pending"))
+    post_event("user.registered", PAYLOADS["user.registered"])
     assert len(shards(sidecar)) >= 3
-    data = client_on(sidecar).get("/reports/summary").json()["data"]
+    data = client.get("/reports/summary").json()["data"]
     assert data == {
         "ordersByStatus": {"PENDING_PAYMENT": 1, "CONFIRMED": 3, "CANCELLED": 0, "EXPIRED": 0},
         "revenue": 37.5,
@@ -87,46 +95,43 @@ def test_the_report_adds_up_every_shard(client_on: Callable[[FakeSidecar], TestC
     }
 
 
-def test_the_report_reads_the_shards_concurrently() -> None:
+async def test_the_report_reads_the_shards_concurrently() -> None:
     sidecar = InterleavingSidecar()
     store = DaprSummaryStore(sidecar, shards=8)
-    asyncio.run(service.current_summary(summaries=store))
+    await service.current_summary(summaries=store)
     assert sidecar.most_reading == 8
 
 
-def test_concurrent_writers_across_shards_are_all_counted_exactly() -> None:
+async def test_concurrent_writers_across_shards_are_all_counted_exactly() -> None:
     sidecar = InterleavingSidecar()
     services = services_on(sidecar, shards=4)  # few shards: writers of different orders clash too
     deliveries: list[tuple[str, dict[str, Any]]] = []
     for n in range(12):  # no creates: a create racing its confirm would make PENDING depend on timing
         deliveries += [(topic, of_order(topic, f"o-{n}")) for topic in ("order.confirmed", "payment.succeeded")]
         deliveries.append(("user.registered", PAYLOADS["user.registered"]))
-
-    async def all_at_once() -> list[Delivery]:
-        return list(
-            await asyncio.gather(*(consumer.deliver(t, cloud_event(t, new_event(p)), services) for t, p in deliveries))
-        )
-
-    assert asyncio.run(all_at_once()) == [Delivery.SUCCESS] * len(deliveries)
+    outcomes = await asyncio.gather(
+        *(consumer.deliver(t, cloud_event(t, new_event(p)), services) for t, p in deliveries)
+    )
+    assert outcomes == [Delivery.SUCCESS] * len(deliveries)
     assert len(shards(sidecar)) == 4
-    total = summary(sidecar)
+    total = await summary(sidecar)
     assert total["ordersByStatus"] == {"PENDING_PAYMENT": 0, "CONFIRMED": 12, "CANCELLED": 0, "EXPIRED": 0}
     assert (total["revenue"], total["registrations"]) == (150.0, 12)
     assert total["eventCounts"] == {"order.confirmed": 12, "payment.succeeded": 12, "user.registered": 12}
 
 
 @pytest.mark.parametrize("topic", ["order.confirmed", "payment.succeeded", "user.registered", "tenant.provisioned"])
-def test_a_redelivery_is_recognised_by_its_shard(topic: str) -> None:
+async def test_a_redelivery_is_recognised_by_its_shard(topic: str) -> None:
     sidecar = FakeSidecar()
     event = new_event(PAYLOADS[topic])
-    assert deliver(sidecar, topic, {}, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, topic, {}, event) is Delivery.SUCCESS
     for n in range(20):  # other topics in between, some in the same shard
-        deliver(sidecar, "tenant.provisioning_failed", PAYLOADS["tenant.provisioning_failed"])
-        deliver(sidecar, "order.created", of_order("order.created", f"o-{n}"))
+        await deliver(sidecar, "tenant.provisioning_failed", PAYLOADS["tenant.provisioning_failed"])
+        await deliver(sidecar, "order.created", of_order("order.created", f"o-{n}"))
     before = dict(sidecar.state)
-    assert deliver(sidecar, topic, {}, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, topic, {}, event) is Delivery.SUCCESS
     assert sidecar.state == before
-    assert summary(sidecar)["eventCounts"][topic] == 1
+    assert (await summary(sidecar))["eventCounts"][topic] == 1
 
 
 def test_shard_count_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:

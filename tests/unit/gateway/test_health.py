@@ -18,6 +18,8 @@ TOKENS = TokenCodec("g" * 32)
 COMPONENTS = [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
 READY = {"status": "ready", "checks": {"sidecar": "ok", "database": "ok"}, "components": COMPONENTS}
 
+pytestmark = pytest.mark.anyio
+
 
 def bearer(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS.issue(subject='u' * 32, email='a@example.com', role=role)}"}
@@ -86,7 +88,7 @@ def test_the_openapi_document_says_who_sees_what(client: TestClient) -> None:
     assert "admin" in detailed["summary"].lower()
 
 
-def test_one_readiness_round_serves_every_caller_while_it_is_recent() -> None:
+async def test_one_readiness_round_serves_every_caller_while_it_is_recent() -> None:
     rounds = 0
 
     async def ask() -> dict[str, Any]:
@@ -95,18 +97,15 @@ def test_one_readiness_round_serves_every_caller_while_it_is_recent() -> None:
         await asyncio.sleep(0.01)
         return {"identity": {"status": "ok"}}
 
-    async def scenario() -> None:
-        recent = RecentReport(max_age_seconds=0.2)
-        reports = await asyncio.gather(*(recent.get(ask) for _ in range(20)))
-        assert rounds == 1 and all(r == {"identity": {"status": "ok"}} for r in reports)
-        await asyncio.sleep(0.25)
-        await recent.get(ask)
-        assert rounds == 2
-
-    asyncio.run(scenario())
+    recent = RecentReport(max_age_seconds=0.2)
+    reports = await asyncio.gather(*(recent.get(ask) for _ in range(20)))
+    assert rounds == 1 and all(r == {"identity": {"status": "ok"}} for r in reports)
+    await asyncio.sleep(0.25)
+    await recent.get(ask)
+    assert rounds == 2
 
 
-def test_a_max_age_of_zero_asks_every_time() -> None:
+async def test_a_max_age_of_zero_asks_every_time() -> None:
     rounds = 0
 
     async def ask() -> dict[str, Any]:
@@ -114,10 +113,7 @@ def test_a_max_age_of_zero_asks_every_time() -> None:
         rounds += 1
         return {}
 
-    async def scenario() -> None:
-        recent = RecentReport(max_age_seconds=0)
-        for _ in range(3):
-            await recent.get(ask)
-
-    asyncio.run(scenario())
+    recent = RecentReport(max_age_seconds=0)
+    for _ in range(3):
+        await recent.get(ask)
     assert rounds == 3

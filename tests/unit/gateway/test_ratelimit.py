@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ from pydantic import ValidationError
 from apps.gateway.ratelimit import RateLimiter, load_tiers
 from apps.gateway.settings import GatewaySettings
 from servicekit import RateLimited
+
+pytestmark = pytest.mark.anyio
 
 TIERS_YAML = """
 tiers:
@@ -34,13 +34,6 @@ def tiers_file(tmp_path: Path) -> Path:
     path = tmp_path / "ratelimits.yaml"
     path.write_text(TIERS_YAML)
     return path
-
-
-def run(tiers_file: Path, scenario: Callable[[RateLimiter], Awaitable[None]]) -> None:
-    async def main() -> None:
-        await scenario(RateLimiter(load_tiers(tiers_file), MemoryStorage()))
-
-    asyncio.run(main())
 
 
 def client() -> str:
@@ -98,49 +91,41 @@ def test_tier_is_chosen_by_path_prefix_in_order(tiers_file: Path) -> None:
     assert limiter.tier_for("/api/v1/auth").name == "default"
 
 
-def test_hits_past_the_limit_are_rate_limited(tiers_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        who = client()
+async def test_hits_past_the_limit_are_rate_limited(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+    who = client()
+    await limiter.hit("/api/v1/auth/login", who)
+    await limiter.hit("/api/v1/auth/register", who)
+    with pytest.raises(RateLimited) as caught:
         await limiter.hit("/api/v1/auth/login", who)
-        await limiter.hit("/api/v1/auth/register", who)
-        with pytest.raises(RateLimited) as caught:
-            await limiter.hit("/api/v1/auth/login", who)
-        assert caught.value.status == 429
-        assert caught.value.code == "RATE_LIMITED"
-        assert caught.value.retry_after >= 1
-        assert caught.value.details == {"retryAfter": caught.value.retry_after}
-        assert "2 per 1 hour" in caught.value.message
-
-    run(tiers_file, scenario)
+    assert caught.value.status == 429
+    assert caught.value.code == "RATE_LIMITED"
+    assert caught.value.retry_after >= 1
+    assert caught.value.details == {"retryAfter": caught.value.retry_after}
+    assert "2 per 1 hour" in caught.value.message
 
 
-def test_clients_are_counted_separately(tiers_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        first, second = client(), client()
-        assert await hits_allowed(limiter, "/api/v1/auth/login", first) == 2
-        assert await hits_allowed(limiter, "/api/v1/auth/login", second) == 2
-
-    run(tiers_file, scenario)
+async def test_clients_are_counted_separately(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+    first, second = client(), client()
+    assert await hits_allowed(limiter, "/api/v1/auth/login", first) == 2
+    assert await hits_allowed(limiter, "/api/v1/auth/login", second) == 2
 
 
-def test_tiers_are_counted_separately(tiers_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        who = client()
-        assert await hits_allowed(limiter, "/api/v1/auth/login", who) == 2
-        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
-        assert await hits_allowed(limiter, "/api/v1/orders", who) == 1
-
-    run(tiers_file, scenario)
+async def test_tiers_are_counted_separately(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+    who = client()
+    assert await hits_allowed(limiter, "/api/v1/auth/login", who) == 2
+    assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
+    assert await hits_allowed(limiter, "/api/v1/orders", who) == 1
 
 
-def test_tightest_limit_of_a_tier_applies(tiers_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        who = client()
+async def test_tightest_limit_of_a_tier_applies(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+    who = client()
+    await limiter.hit("/api/v1/payments", who)
+    with pytest.raises(RateLimited, match="1 per 1 minute"):
         await limiter.hit("/api/v1/payments", who)
-        with pytest.raises(RateLimited, match="1 per 1 minute"):
-            await limiter.hit("/api/v1/payments", who)
-
-    run(tiers_file, scenario)
 
 
 class UnreachableStorage(MemoryStorage):
@@ -148,13 +133,10 @@ class UnreachableStorage(MemoryStorage):
         return False
 
 
-def test_readiness_follows_the_counter_store(tiers_file: Path) -> None:
-    async def scenario() -> None:
-        await RateLimiter(load_tiers(tiers_file), MemoryStorage()).ready()
-        with pytest.raises(RuntimeError, match="not reachable"):
-            await RateLimiter(load_tiers(tiers_file), UnreachableStorage()).ready()
-
-    asyncio.run(scenario())
+async def test_readiness_follows_the_counter_store(tiers_file: Path) -> None:
+    await RateLimiter(load_tiers(tiers_file), MemoryStorage()).ready()
+    with pytest.raises(RuntimeError, match="not reachable"):
+        await RateLimiter(load_tiers(tiers_file), UnreachableStorage()).ready()
 
 
 FAILURES_YAML = """
@@ -182,26 +164,22 @@ def test_load_tiers_reads_failure_limits(failures_file: Path) -> None:
     assert default.failure_limits == ()
 
 
-def test_only_counted_failures_use_up_a_failure_limit(failures_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        who, other = client(), client()
-        assert await hits_allowed(limiter, "/api/v1/auth/login", who, attempts=10) == 10  # successes: uncounted
-        for _ in range(3):
-            await limiter.count_failure("/api/v1/auth/login", who)
-        with pytest.raises(RateLimited, match="failed attempts: the limit is 3 per 1 hour") as caught:
-            await limiter.hit("/api/v1/auth/login", who)
-        assert caught.value.retry_after >= 1
-        assert await hits_allowed(limiter, "/api/v1/auth/login", other) == 10
-        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 10  # another tier
-
-    run(failures_file, scenario)
+async def test_only_counted_failures_use_up_a_failure_limit(failures_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(failures_file), MemoryStorage())
+    who, other = client(), client()
+    assert await hits_allowed(limiter, "/api/v1/auth/login", who, attempts=10) == 10  # successes: uncounted
+    for _ in range(3):
+        await limiter.count_failure("/api/v1/auth/login", who)
+    with pytest.raises(RateLimited, match="failed attempts: the limit is 3 per 1 hour") as caught:
+        await limiter.hit("/api/v1/auth/login", who)
+    assert caught.value.retry_after >= 1
+    assert await hits_allowed(limiter, "/api/v1/auth/login", other) == 10
+    assert await hits_allowed(limiter, "/api/v1/users/me", who) == 10  # another tier
 
 
-def test_failures_of_a_tier_without_failure_limits_are_not_counted(tiers_file: Path) -> None:
-    async def scenario(limiter: RateLimiter) -> None:
-        who = client()
-        for _ in range(5):
-            await limiter.count_failure("/api/v1/users/me", who)
-        assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
-
-    run(tiers_file, scenario)
+async def test_failures_of_a_tier_without_failure_limits_are_not_counted(tiers_file: Path) -> None:
+    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+    who = client()
+    for _ in range(5):
+        await limiter.count_failure("/api/v1/users/me", who)
+    assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3

@@ -7,8 +7,8 @@ and the client's mapping back to the error tree are all the real ones.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -66,39 +66,37 @@ class FakeUnitOfWork:
 
 if TYPE_CHECKING:  # the async stub exists only in the type stubs (mypy-protobuf); at run time it is UsersStub
     from junction.identity.v1.users_pb2_grpc import UsersAsyncStub
-Scenario = Callable[["UsersAsyncStub", MeshChannel], Awaitable[None]]
+
+pytestmark = pytest.mark.anyio
 
 
-def run(scenario: Scenario, *, token: str | None = APP_TOKEN) -> None:
-    async def main() -> None:
-        users = FakeUsers(ADA)
-        services = IdentityServices(uow=lambda: FakeUnitOfWork(users), tokens=TokenCodec("k" * 32))
-        server = aio.server(interceptors=[SidecarTokenInterceptor(APP_TOKEN)])
-        users_pb2_grpc.add_UsersServicer_to_server(UsersServicer(lambda: services), server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        mesh = MeshChannel.open(grpc_port=port, api_token=token, deadline_seconds=5)
-        try:
-            await scenario(users_pb2_grpc.UsersStub(mesh.channel), mesh)
-        finally:
-            await mesh.aclose()
-            await server.stop(None)
+@asynccontextmanager
+async def serving(*, token: str | None = APP_TOKEN) -> AsyncIterator[tuple[UsersAsyncStub, MeshChannel]]:
+    """identity's servicer on a real server, and a MeshChannel to it that sends `token`."""
+    users = FakeUsers(ADA)
+    services = IdentityServices(uow=lambda: FakeUnitOfWork(users), tokens=TokenCodec("k" * 32))
+    server = aio.server(interceptors=[SidecarTokenInterceptor(APP_TOKEN)])
+    users_pb2_grpc.add_UsersServicer_to_server(UsersServicer(lambda: services), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    mesh = MeshChannel.open(grpc_port=port, api_token=token, deadline_seconds=5)
+    try:
+        yield users_pb2_grpc.UsersStub(mesh.channel), mesh
+    finally:
+        await mesh.aclose()
+        await server.stop(None)
 
-    asyncio.run(main())
 
-
-def test_validate_and_get_answer_a_known_user() -> None:
-    async def scenario(stub: UsersAsyncStub, mesh: MeshChannel) -> None:
+async def test_validate_and_get_answer_a_known_user() -> None:
+    async with serving() as (stub, mesh):
         valid = await mesh.call(stub.ValidateUser, users_pb2.ValidateUserRequest(user_id=ADA.id), app_id="identity")
         assert (valid.user_id, valid.role) == (ADA.id, "customer")
         user = await mesh.call(stub.GetUser, users_pb2.GetUserRequest(user_id=ADA.id), app_id="identity")
         assert (user.id, user.email, user.name, user.role) == (ADA.id, ADA.email, "Ada", "customer")
 
-    run(scenario)
 
-
-def test_an_unknown_user_is_not_found_with_identitys_code() -> None:
-    async def scenario(stub: UsersAsyncStub, mesh: MeshChannel) -> None:
+async def test_an_unknown_user_is_not_found_with_identitys_code() -> None:
+    async with serving() as (stub, mesh):
         with pytest.raises(aio.AioRpcError) as raw:
             await stub.ValidateUser(users_pb2.ValidateUserRequest(user_id="b" * 32), metadata=mesh.metadata("identity"))
         assert raw.value.code() == grpc.StatusCode.NOT_FOUND
@@ -106,12 +104,10 @@ def test_an_unknown_user_is_not_found_with_identitys_code() -> None:
             await mesh.call(stub.ValidateUser, users_pb2.ValidateUserRequest(user_id="b" * 32), app_id="identity")
         assert (type(caught.value), caught.value.status, caught.value.code) == (NotFound, 404, "USER_NOT_FOUND")
 
-    run(scenario)
-
 
 @pytest.mark.parametrize("user_id", ["", "not an id", "x" * 65, "../etc"])
-def test_an_id_no_account_can_have_is_invalid_argument(user_id: str) -> None:
-    async def scenario(stub: UsersAsyncStub, mesh: MeshChannel) -> None:
+async def test_an_id_no_account_can_have_is_invalid_argument(user_id: str) -> None:
+    async with serving() as (stub, mesh):
         with pytest.raises(JunctionError) as caught:
             await mesh.call(stub.GetUser, users_pb2.GetUserRequest(user_id=user_id), app_id="identity")
         assert (type(caught.value), caught.value.status, caught.value.code) == (
@@ -120,30 +116,23 @@ def test_an_id_no_account_can_have_is_invalid_argument(user_id: str) -> None:
             "INVALID_USER_ID",
         )
 
-    run(scenario)
-
 
 @pytest.mark.parametrize("token", [None, "another-apps-token"])
-def test_a_call_without_the_sidecars_token_is_refused(token: str | None) -> None:
-    async def scenario(stub: UsersAsyncStub, mesh: MeshChannel) -> None:
+async def test_a_call_without_the_sidecars_token_is_refused(token: str | None) -> None:
+    async with serving(token=token) as (stub, mesh):
         with pytest.raises(aio.AioRpcError) as raw:
             await stub.GetUser(users_pb2.GetUserRequest(user_id=ADA.id), metadata=mesh.metadata("identity"))
         assert raw.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(DependencyUnavailable):  # no junction-code: a refusal of the mesh, a 503
             await mesh.call(stub.GetUser, users_pb2.GetUserRequest(user_id=ADA.id), app_id="identity")
 
-    run(scenario, token=token)
 
-
-def test_a_dead_peer_is_unavailable_and_a_slow_one_times_out() -> None:
-    async def main() -> None:
-        mesh = MeshChannel.open(grpc_port=1, api_token=APP_TOKEN, deadline_seconds=0.5)  # nobody listens on port 1
-        try:
-            with pytest.raises(DependencyUnavailable) as caught:
-                stub = users_pb2_grpc.UsersStub(mesh.channel)
-                await mesh.call(stub.GetUser, users_pb2.GetUserRequest(user_id=ADA.id), app_id="identity")
-            assert caught.value.status in (503, 504)
-        finally:
-            await mesh.aclose()
-
-    asyncio.run(main())
+async def test_a_dead_peer_is_unavailable_and_a_slow_one_times_out() -> None:
+    mesh = MeshChannel.open(grpc_port=1, api_token=APP_TOKEN, deadline_seconds=0.5)  # nobody listens on port 1
+    try:
+        with pytest.raises(DependencyUnavailable) as caught:
+            stub = users_pb2_grpc.UsersStub(mesh.channel)
+            await mesh.call(stub.GetUser, users_pb2.GetUserRequest(user_id=ADA.id), app_id="identity")
+        assert caught.value.status in (503, 504)
+    finally:
+        await mesh.aclose()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from servicekit.migrations import upgrade_to_head
 from servicekit.tokens import TokenCodec
 
 TOKENS = TokenCodec("k" * 32, ttl_seconds=600)
-Scenario = Callable[[UnitOfWorkFactory, AsyncEngine], Awaitable[None]]
+
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
@@ -32,15 +32,18 @@ def database_url(tmp_path: Path) -> str:
     return url
 
 
-def run(database_url: str, scenario: Scenario) -> None:
-    async def main() -> None:
-        engine = create_async_engine(database_url)
-        try:
-            await scenario(lambda: SqlUnitOfWork(engine), engine)
-        finally:
-            await engine.dispose()
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
-    asyncio.run(main())
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return lambda: SqlUnitOfWork(engine)
 
 
 def unique_email() -> str:
@@ -52,50 +55,42 @@ async def count(engine: AsyncEngine, table: Table) -> int:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
 
 
-def test_register_stores_user_and_records_user_registered(database_url: str) -> None:
+async def test_register_stores_user_and_records_user_registered(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        user = await service.register_user(RegisterUser(email.upper(), "s3cret-pass", "  Grace   Hopper "), uow=uow)
-        assert (user.email, user.name, user.role) == (email, "Grace Hopper", Role.CUSTOMER)
-        assert "s3cret-pass" not in user.password_hash
-        stored = await service.get_user(user.id, uow=uow)
-        assert (stored.id, stored.email, stored.name, stored.role) == (user.id, email, "Grace Hopper", Role.CUSTOMER)
-        assert stored.password_hash == user.password_hash
-        async with engine.connect() as connection:
-            [(topic, body)] = (await connection.execute(select(outbox.c.topic, outbox.c.body))).all()
-        event = EventEnvelope.model_validate_json(body)
-        assert topic == "user.registered"
-        assert event.schema_version == 1
-        assert event.payload == {"userId": user.id, "email": email, "name": "Grace Hopper", "role": "customer"}
-
-    run(database_url, scenario)
+    user = await service.register_user(RegisterUser(email.upper(), "s3cret-pass", "  Grace   Hopper "), uow=uow)
+    assert (user.email, user.name, user.role) == (email, "Grace Hopper", Role.CUSTOMER)
+    assert "s3cret-pass" not in user.password_hash
+    stored = await service.get_user(user.id, uow=uow)
+    assert (stored.id, stored.email, stored.name, stored.role) == (user.id, email, "Grace Hopper", Role.CUSTOMER)
+    assert stored.password_hash == user.password_hash
+    async with engine.connect() as connection:
+        [(topic, body)] = (await connection.execute(select(outbox.c.topic, outbox.c.body))).all()
+    event = EventEnvelope.model_validate_json(body)
+    assert topic == "user.registered"
+    assert event.schema_version == 1
+    assert event.payload == {"userId": user.id, "email": email, "name": "Grace Hopper", "role": "customer"}
 
 
-def test_same_email_in_another_case_is_taken_and_writes_nothing(database_url: str) -> None:
+async def test_same_email_in_another_case_is_taken_and_writes_nothing(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
-        with pytest.raises(EmailTaken) as caught:
-            await service.register_user(RegisterUser(email.title(), "second-pass", "Second"), uow=uow)
-        assert (caught.value.code, caught.value.status) == ("EMAIL_TAKEN", 409)
-        assert await count(engine, users) == 1
-        assert await count(engine, outbox) == 1
-
-    run(database_url, scenario)
+    await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
+    with pytest.raises(EmailTaken) as caught:
+        await service.register_user(RegisterUser(email.title(), "second-pass", "Second"), uow=uow)
+    assert (caught.value.code, caught.value.status) == ("EMAIL_TAKEN", 409)
+    assert await count(engine, users) == 1
+    assert await count(engine, outbox) == 1
 
 
-def test_a_repeat_of_the_same_registration_answers_its_account_once(database_url: str) -> None:
+async def test_a_repeat_of_the_same_registration_answers_its_account_once(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
     email, key = unique_email(), uuid.uuid4().hex
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        first = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
-        again = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
-        assert again.id == first.id
-        assert (await count(engine, users), await count(engine, outbox)) == (1, 1)  # one account, one event
-
-    run(database_url, scenario)
+    first = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
+    again = await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key=key), uow=uow)
+    assert again.id == first.id
+    assert (await count(engine, users), await count(engine, outbox)) == (1, 1)  # one account, one event
 
 
 @pytest.mark.parametrize(
@@ -107,16 +102,14 @@ def test_a_repeat_of_the_same_registration_answers_its_account_once(database_url
     ],
     ids=["another key", "no key", "the key with another password"],
 )
-def test_anything_but_the_same_registration_is_email_taken(database_url: str, repeat: RegisterUser) -> None:
+async def test_anything_but_the_same_registration_is_email_taken(
+    uow: UnitOfWorkFactory, engine: AsyncEngine, repeat: RegisterUser
+) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key="the-key"), uow=uow)
-        with pytest.raises(EmailTaken):
-            await service.register_user(replace(repeat, email=email), uow=uow)
-        assert await count(engine, users) == 1
-
-    run(database_url, scenario)
+    await service.register_user(RegisterUser(email, "first-pass", "First", idempotency_key="the-key"), uow=uow)
+    with pytest.raises(EmailTaken):
+        await service.register_user(replace(repeat, email=email), uow=uow)
+    assert await count(engine, users) == 1
 
 
 @pytest.mark.parametrize(
@@ -128,32 +121,23 @@ def test_anything_but_the_same_registration_is_email_taken(database_url: str, re
         (RegisterUser("ok@example.com", "good-password", "x" * 101), "INVALID_NAME", "name"),
     ],
 )
-def test_invalid_registration_is_refused_before_storage(
-    database_url: str, command: RegisterUser, code: str, field: str
+async def test_invalid_registration_is_refused_before_storage(
+    uow: UnitOfWorkFactory, engine: AsyncEngine, command: RegisterUser, code: str, field: str
 ) -> None:
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        with pytest.raises(ValidationFailed) as caught:
-            await service.register_user(command, uow=uow)
-        assert (caught.value.code, caught.value.details[0]["field"]) == (code, field)
-        assert await count(engine, users) == 0
-        assert await count(engine, outbox) == 0
-
-    run(database_url, scenario)
+    with pytest.raises(ValidationFailed) as caught:
+        await service.register_user(command, uow=uow)
+    assert (caught.value.code, caught.value.details[0]["field"]) == (code, field)
+    assert await count(engine, users) == 0
+    assert await count(engine, outbox) == 0
 
 
-def test_authenticate_issues_a_token_for_the_user(database_url: str) -> None:
+async def test_authenticate_issues_a_token_for_the_user(uow: UnitOfWorkFactory) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        user = await service.register_user(RegisterUser(email, "right-password", "Ada", Role.ADMIN), uow=uow)
-        issued = await service.authenticate(
-            Authenticate(f"  {email.upper()} ", "right-password"), uow=uow, tokens=TOKENS
-        )
-        assert issued.expires_in == 600
-        claims = TOKENS.verify(issued.access_token)
-        assert (claims.subject, claims.email, claims.role) == (user.id, email, "admin")
-
-    run(database_url, scenario)
+    user = await service.register_user(RegisterUser(email, "right-password", "Ada", Role.ADMIN), uow=uow)
+    issued = await service.authenticate(Authenticate(f"  {email.upper()} ", "right-password"), uow=uow, tokens=TOKENS)
+    assert issued.expires_in == 600
+    claims = TOKENS.verify(issued.access_token)
+    assert (claims.subject, claims.email, claims.role) == (user.id, email, "admin")
 
 
 @pytest.mark.parametrize(
@@ -166,62 +150,50 @@ def test_authenticate_issues_a_token_for_the_user(database_url: str) -> None:
     ],
     ids=["wrong-password", "unknown-email", "junk-email", "empty-password"],
 )
-def test_bad_credentials_all_look_the_same(database_url: str, attempt: Callable[[str], Authenticate]) -> None:
+async def test_bad_credentials_all_look_the_same(
+    uow: UnitOfWorkFactory, attempt: Callable[[str], Authenticate]
+) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        await service.register_user(RegisterUser(email, "right-password", "Ada"), uow=uow)
-        with pytest.raises(InvalidCredentials) as caught:
-            await service.authenticate(attempt(email), uow=uow, tokens=TOKENS)
-        assert (caught.value.code, caught.value.status) == ("INVALID_CREDENTIALS", 401)
-        assert caught.value.message == "The email or password is wrong."
-
-    run(database_url, scenario)
+    await service.register_user(RegisterUser(email, "right-password", "Ada"), uow=uow)
+    with pytest.raises(InvalidCredentials) as caught:
+        await service.authenticate(attempt(email), uow=uow, tokens=TOKENS)
+    assert (caught.value.code, caught.value.status) == ("INVALID_CREDENTIALS", 401)
+    assert caught.value.message == "The email or password is wrong."
 
 
-def test_get_unknown_user_is_user_not_found(database_url: str) -> None:
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        with pytest.raises(UserNotFound) as caught:
-            await service.get_user(uuid.uuid4().hex, uow=uow)
-        assert (caught.value.code, caught.value.status) == ("USER_NOT_FOUND", 404)
-
-    run(database_url, scenario)
+async def test_get_unknown_user_is_user_not_found(uow: UnitOfWorkFactory) -> None:
+    with pytest.raises(UserNotFound) as caught:
+        await service.get_user(uuid.uuid4().hex, uow=uow)
+    assert (caught.value.code, caught.value.status) == ("USER_NOT_FOUND", 404)
 
 
-def test_ensure_admin_seeds_once_and_keeps_the_first_password(database_url: str) -> None:
+async def test_ensure_admin_seeds_once_and_keeps_the_first_password(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        await service.ensure_admin(RegisterUser(email, "admin-password", "Administrator", Role.ADMIN), uow=uow)
-        await service.ensure_admin(RegisterUser(email, "other-password", "Someone Else", Role.ADMIN), uow=uow)
-        assert await count(engine, users) == 1
-        assert await count(engine, outbox) == 1
-        issued = await service.authenticate(Authenticate(email, "admin-password"), uow=uow, tokens=TOKENS)
-        assert TOKENS.verify(issued.access_token).role == "admin"
-        with pytest.raises(InvalidCredentials):
-            await service.authenticate(Authenticate(email, "other-password"), uow=uow, tokens=TOKENS)
-
-    run(database_url, scenario)
+    await service.ensure_admin(RegisterUser(email, "admin-password", "Administrator", Role.ADMIN), uow=uow)
+    await service.ensure_admin(RegisterUser(email, "other-password", "Someone Else", Role.ADMIN), uow=uow)
+    assert await count(engine, users) == 1
+    assert await count(engine, outbox) == 1
+    issued = await service.authenticate(Authenticate(email, "admin-password"), uow=uow, tokens=TOKENS)
+    assert TOKENS.verify(issued.access_token).role == "admin"
+    with pytest.raises(InvalidCredentials):
+        await service.authenticate(Authenticate(email, "other-password"), uow=uow, tokens=TOKENS)
 
 
-def test_ensure_admin_still_refuses_invalid_input(database_url: str) -> None:
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        with pytest.raises(ValidationFailed):
-            await service.ensure_admin(RegisterUser(unique_email(), "short", "Admin", Role.ADMIN), uow=uow)
-        assert await count(engine, users) == 0
-
-    run(database_url, scenario)
+async def test_ensure_admin_still_refuses_invalid_input(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
+    with pytest.raises(ValidationFailed):
+        await service.ensure_admin(RegisterUser(unique_email(), "short", "Admin", Role.ADMIN), uow=uow)
+    assert await count(engine, users) == 0
 
 
-def test_unique_index_turns_a_racing_duplicate_into_email_taken(database_url: str) -> None:
+async def test_unique_index_turns_a_racing_duplicate_into_email_taken(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
     email = unique_email()
-
-    async def scenario(uow: UnitOfWorkFactory, engine: AsyncEngine) -> None:
-        first = await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
-        racing = replace(first, id=uuid.uuid4().hex, name="Racer")
-        async with uow() as work:  # as if the by_email check had run before the first commit
-            with pytest.raises(EmailTaken):
-                await work.users.add(racing)
-        assert await count(engine, users) == 1
-
-    run(database_url, scenario)
+    first = await service.register_user(RegisterUser(email, "first-pass", "First"), uow=uow)
+    racing = replace(first, id=uuid.uuid4().hex, name="Racer")
+    async with uow() as work:  # as if the by_email check had run before the first commit
+        with pytest.raises(EmailTaken):
+            await work.users.add(racing)
+    assert await count(engine, users) == 1

@@ -49,12 +49,8 @@ def cloud_event(topic: str, event: EventEnvelope) -> dict[str, Any]:
     return {"id": event.event_id, "type": topic, "data": event.model_dump(mode="json", by_alias=True)}
 
 
-async def deliver_async(sidecar: FakeSidecar, topic: str, event: EventEnvelope) -> Delivery:
+async def deliver(sidecar: FakeSidecar, topic: str, event: EventEnvelope) -> Delivery:
     return await consumer.deliver(topic, cloud_event(topic, event), services_on(sidecar))
-
-
-def deliver(sidecar: FakeSidecar, topic: str, event: EventEnvelope) -> Delivery:
-    return asyncio.run(deliver_async(sidecar, topic, event))
 
 
 def inbox(sidecar: FakeSidecar, user_id: str) -> dict[str, Any]:

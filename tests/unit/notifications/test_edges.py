@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -14,6 +13,8 @@ from apps.notifications.settings import NotificationsSettings
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications._support import cloud_event, envelope, new_id, services_on
+
+pytestmark = pytest.mark.anyio
 
 TENANT = {"tenantId": "t-1", "subdomain": "satit", "name": "Satit", "userId": "u-1"}
 ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "paymentToken": "tok_ok"}
@@ -41,14 +42,14 @@ ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "pa
         ("tenant.provisioning_failed", {**TENANT, "subdomain": 7, "reason": "x"}),
     ],
 )
-def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[str, Any]) -> None:
+async def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[str, Any]) -> None:
     sidecar = FakeSidecar()
-    outcome = asyncio.run(consumer.deliver(topic, cloud_event(topic, envelope(payload)), services_on(sidecar)))
+    outcome = await consumer.deliver(topic, cloud_event(topic, envelope(payload)), services_on(sidecar))
     assert outcome is Delivery.DROP
     assert sidecar.state == {}
 
 
-def test_topics_it_does_not_consume_are_dropped() -> None:
+async def test_topics_it_does_not_consume_are_dropped() -> None:
     payload = {
         "productId": "p-1",
         "sku": "S",
@@ -59,7 +60,7 @@ def test_topics_it_does_not_consume_are_dropped() -> None:
         "orderId": None,
     }
     event = cloud_event("product.stock_changed", envelope({**payload, "userId": "u-1"}))
-    assert asyncio.run(consumer.deliver("product.stock_changed", event, services_on(FakeSidecar()))) is Delivery.DROP
+    assert await consumer.deliver("product.stock_changed", event, services_on(FakeSidecar())) is Delivery.DROP
 
 
 @pytest.fixture

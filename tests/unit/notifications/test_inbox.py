@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from apps.notifications.domain import KEEP_ITEMS, Inbox, Notify
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
@@ -11,55 +13,53 @@ from tests.unit.notifications._support import (
     START,
     InterleavingSidecar,
     deliver,
-    deliver_async,
     envelope,
     inbox,
     messages,
     new_id,
 )
 
+pytestmark = pytest.mark.anyio
+
 
 def expired(user_id: str, order_id: str) -> dict[str, object]:
     return {"orderId": order_id, "userId": user_id, "total": 1}
 
 
-def test_notifications_are_kept_newest_first_by_when_things_happened() -> None:
+async def test_notifications_are_kept_newest_first_by_when_things_happened() -> None:
     sidecar, user_id = FakeSidecar(), new_id()
-    deliver(sidecar, "order.expired", envelope(expired(user_id, "bbbbbbbb-2"), minute=5))
-    deliver(sidecar, "order.expired", envelope(expired(user_id, "aaaaaaaa-1"), minute=1))  # late delivery
-    deliver(sidecar, "order.expired", envelope(expired(user_id, "cccccccc-3"), minute=9))
+    await deliver(sidecar, "order.expired", envelope(expired(user_id, "bbbbbbbb-2"), minute=5))
+    await deliver(sidecar, "order.expired", envelope(expired(user_id, "aaaaaaaa-1"), minute=1))  # late delivery
+    await deliver(sidecar, "order.expired", envelope(expired(user_id, "cccccccc-3"), minute=9))
     assert [m[6:14] for m in messages(sidecar, user_id)] == ["cccccccc", "bbbbbbbb", "aaaaaaaa"]
 
 
-def test_redelivered_event_changes_nothing() -> None:
+async def test_redelivered_event_changes_nothing() -> None:
     sidecar, user_id = FakeSidecar(), new_id()
     event = envelope({"userId": user_id, "name": "Ada"})
-    assert deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
+    assert await deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
     before = inbox(sidecar, user_id)
     etag = sidecar.state[("statestore", f"notifications:{user_id}")].etag
-    assert deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
+    assert await deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
     assert inbox(sidecar, user_id) == before
     assert sidecar.state[("statestore", f"notifications:{user_id}")].etag == etag  # not even rewritten
     assert "seen" not in before or before["seen"] == []  # the marker remembers, not the inbox
     assert ("statestore", f"applied:{event.event_id}") in sidecar.state
 
 
-def test_users_have_separate_inboxes() -> None:
+async def test_users_have_separate_inboxes() -> None:
     sidecar, ada, bob = FakeSidecar(), new_id(), new_id()
-    deliver(sidecar, "user.registered", envelope({"userId": ada, "name": "Ada"}))
-    deliver(sidecar, "user.registered", envelope({"userId": bob, "name": "Bob"}))
+    await deliver(sidecar, "user.registered", envelope({"userId": ada, "name": "Ada"}))
+    await deliver(sidecar, "user.registered", envelope({"userId": bob, "name": "Bob"}))
     assert messages(sidecar, ada) == ["Welcome to Junction, Ada!"]
     assert messages(sidecar, bob) == ["Welcome to Junction, Bob!"]
 
 
-def test_concurrent_events_for_one_user_are_all_kept() -> None:
+async def test_concurrent_events_for_one_user_are_all_kept() -> None:
     sidecar, user_id = InterleavingSidecar(), new_id()
     events = [envelope(expired(user_id, f"order-{n:02d}"), minute=n) for n in range(10)]
-
-    async def all_at_once() -> list[Delivery]:
-        return list(await asyncio.gather(*(deliver_async(sidecar, "order.expired", e) for e in events)))
-
-    assert asyncio.run(all_at_once()) == [Delivery.SUCCESS] * 10
+    deliveries = await asyncio.gather(*(deliver(sidecar, "order.expired", e) for e in events))
+    assert deliveries == [Delivery.SUCCESS] * 10
     stored = inbox(sidecar, user_id)
     assert [i["orderId"] for i in stored["items"]] == [f"order-{n:02d}" for n in reversed(range(10))]
     assert all(("statestore", f"applied:{e.event_id}") in sidecar.state for e in events)

@@ -11,6 +11,8 @@ from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications._support import deliver, envelope, inbox, new_id
 
+pytestmark = pytest.mark.anyio
+
 ORDER = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
 
 
@@ -59,10 +61,10 @@ ORDER = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
         ),
     ],
 )
-def test_event_becomes_its_message(topic: str, payload: dict[str, Any], message: str) -> None:
+async def test_event_becomes_its_message(topic: str, payload: dict[str, Any], message: str) -> None:
     sidecar, user_id = FakeSidecar(), new_id()
     event = envelope({**payload, "userId": user_id})
-    assert deliver(sidecar, topic, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, topic, event) is Delivery.SUCCESS
     [item] = inbox(sidecar, user_id)["items"]
     assert (item["type"], item["message"], item["eventId"]) == (topic, message, event.event_id)
     assert item["createdAt"] == "2026-03-01T12:00:00Z"
@@ -97,14 +99,14 @@ TABLES = ["admin_users", "announcements", "attendance", "classes", "grades", "st
         ),
     ],
 )
-def test_tenant_event_tells_the_admin_who_asked(topic: str, payload: dict[str, Any], message: str) -> None:
+async def test_tenant_event_tells_the_admin_who_asked(topic: str, payload: dict[str, Any], message: str) -> None:
     sidecar, admin_id = FakeSidecar(), new_id()
     event = envelope({**payload, "userId": admin_id})
-    assert deliver(sidecar, topic, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, topic, event) is Delivery.SUCCESS
     [item] = inbox(sidecar, admin_id)["items"]
     assert (item["type"], item["message"], item["eventId"]) == (topic, message, event.event_id)
     assert "orderId" not in item
-    assert deliver(sidecar, topic, event) is Delivery.SUCCESS  # redelivered: still one notification
+    assert await deliver(sidecar, topic, event) is Delivery.SUCCESS  # redelivered: still one notification
     assert len(inbox(sidecar, admin_id)["items"]) == 1
 
 

@@ -1,44 +1,27 @@
-"""orders' test kit: a migrated database per test, readers of the outbox and the stored rows."""
+"""orders' test kit: commands and payment events to feed the use cases, readers of the outbox and the stored rows."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from apps.orders.domain import Order, PlaceOrder, RequestedLine
-from apps.orders.storage import outbox
+from apps.orders.service import Dependencies
 from servicekit import EventEnvelope, new_event
-from tests.unit.orders.fakes import Deps, FakePeers, migrated_engine
+from tests.unit.orders.fakes import Deps
 
 
 async def topics(deps: Deps) -> list[str]:
-    async with deps.uow_engine.connect() as connection:
-        return [row.topic for row in (await connection.execute(select(outbox.c.topic).order_by(outbox.c.created_at)))]
+    """The topics recorded in the outbox, oldest first."""
+    return [topic for topic, _ in deps.database.outbox]
 
 
-async def stored(deps: Deps, order_id: str) -> Order:
+async def stored(deps: Dependencies, order_id: str) -> Order:
     """The row as stored, internal statuses included."""
     async with deps.uow() as work:
         order = await work.orders.get(order_id)
     assert order is not None
     return order
-
-
-def run(tmp_path: Path, scenario: Callable[[Deps], Awaitable[None]], peers: FakePeers | None = None) -> None:
-    engine = migrated_engine(tmp_path)
-
-    async def with_cleanup() -> None:
-        try:
-            await scenario(Deps(engine, peers or FakePeers()))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(with_cleanup())
 
 
 def order_of(user: str = "u1", quantity: int = 2, *, key: str | None = None, token: str = "tok_ok") -> PlaceOrder:

@@ -1,22 +1,155 @@
-"""A stand-in for identity and catalog, keeping reservations the way catalog does (release is terminal)."""
+"""In-memory stand-ins for orders' ports: the unit of work and its repository, and identity and catalog.
+
+`FakeUnitOfWork` keeps SQLite's rules that the use cases rely on: one transaction at a time, changes seen by
+others only once committed, events kept only with the commit; every call yields to the loop, as a database
+round trip does, so concurrent use cases interleave. `FakePeers` keeps reservations the way catalog does
+(release is terminal).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from apps.orders.domain import PUBLIC_STATUSES, Order, OrderStatus, RequestedLine
+from servicekit import Conflict, DependencyUnavailable, EventEnvelope, NotFound
 
-from apps.orders.domain import RequestedLine
-from apps.orders.storage import SqlUnitOfWork
-from servicekit import Conflict, DependencyUnavailable, NotFound
-from servicekit.migrations import upgrade_to_head
-
-MIGRATIONS = Path(__file__).resolve().parents[3] / "apps" / "orders" / "migrations"
 Hook = Callable[[str], Awaitable[None]]
+
+
+async def _round_trip() -> None:
+    await asyncio.sleep(0)
+
+
+@dataclass
+class FakeDatabase:
+    """What `FakeUnitOfWork`s commit to: orders by id, applied event ids, and the outbox as (topic, event)."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    processed: dict[str, str] = field(default_factory=dict)
+    outbox: list[tuple[str, EventEnvelope]] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holder: asyncio.Task[Any] | None = None
+
+
+class FakeOrderRepository:
+    """The orders one transaction sees: a copy of the committed ones, with its own changes."""
+
+    def __init__(self, rows: dict[str, Order]) -> None:
+        self.rows = rows
+
+    async def add(self, order: Order) -> bool:
+        await _round_trip()
+        if order.id in self.rows:
+            return False
+        self.rows[order.id] = order
+        return True
+
+    async def get(self, order_id: str) -> Order | None:
+        await _round_trip()
+        return self.rows.get(order_id)
+
+    async def page(self, *, user_id: str | None, limit: int, offset: int) -> tuple[list[Order], int]:
+        await _round_trip()
+        shown = [o for o in self.rows.values() if o.status in PUBLIC_STATUSES and user_id in (None, o.user_id)]
+        newest_first = sorted(sorted(shown, key=lambda o: o.id), key=lambda o: o.created_at, reverse=True)
+        return newest_first[offset : offset + limit], len(shown)
+
+    async def overdue(self, status: OrderStatus, now: datetime, limit: int) -> list[Order]:
+        await _round_trip()
+        due = [o for o in self.rows.values() if o.status is status and o.expires_at < now]
+        return sorted(due, key=lambda o: o.expires_at)[:limit]
+
+    async def unsettled(self, limit: int) -> list[Order]:
+        await _round_trip()
+        return sorted((o for o in self.rows.values() if o.settlement_due), key=lambda o: o.updated_at)[:limit]
+
+    async def complete(self, order: Order) -> bool:
+        await _round_trip()
+        current = self.rows.get(order.id)
+        if current is None or current.status is not OrderStatus.PLACING:
+            return False
+        self.rows[order.id] = replace(
+            current,
+            status=order.status,
+            total=order.total,
+            lines=order.lines,
+            updated_at=order.updated_at,
+            expires_at=order.expires_at,
+        )
+        return True
+
+    async def transition(self, order: Order, *, expected: OrderStatus) -> bool:
+        await _round_trip()
+        current = self.rows.get(order.id)
+        if current is None or current.status is not expected:
+            return False
+        self.rows[order.id] = replace(
+            current,
+            status=order.status,
+            payment_id=order.payment_id,
+            cancel_reason=order.cancel_reason,
+            updated_at=order.updated_at,
+            settlement_due=order.settlement_due,
+        )
+        return True
+
+    async def settled(self, order_id: str, status: OrderStatus) -> None:
+        await _round_trip()
+        current = self.rows.get(order_id)
+        if current is not None and current.status is status:
+            self.rows[order_id] = replace(current, settlement_due=False)
+
+
+class FakeUnitOfWork:
+    """One in-memory transaction over a `FakeDatabase`; leaving it without a commit keeps nothing."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self.database = database
+        self.orders = FakeOrderRepository({})
+        self._processed: dict[str, str] = {}
+        self._recorded: list[tuple[str, EventEnvelope]] = []
+        self._open = False
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        if self.database.holder is not None and self.database.holder is asyncio.current_task():
+            raise RuntimeError("A unit of work is already open in this task: it would wait for itself.")
+        await self.database.lock.acquire()  # one transaction at a time, as SQLite has one writer
+        self.database.holder, self._open = asyncio.current_task(), True
+        self.orders = FakeOrderRepository(dict(self.database.orders))
+        self._processed, self._recorded = dict(self.database.processed), []
+        await _round_trip()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._end()
+
+    async def mark_processed(self, event_id: str, topic: str, now: datetime) -> bool:
+        await _round_trip()
+        if event_id in self._processed:
+            return False
+        self._processed[event_id] = topic
+        return True
+
+    async def record(self, topic: str, event: EventEnvelope) -> None:
+        await _round_trip()
+        self._recorded.append((topic, event))
+
+    async def commit(self) -> None:
+        await _round_trip()
+        if not self._open:
+            raise RuntimeError("This unit of work has ended: open another one.")
+        self.database.orders, self.database.processed = dict(self.orders.rows), dict(self._processed)
+        self.database.outbox.extend(self._recorded)
+        self._end()
+
+    def _end(self) -> None:
+        if self._open:
+            self._open, self.database.holder = False, None
+            self.database.lock.release()
 
 
 @dataclass
@@ -96,21 +229,17 @@ class FakePeers:
 
 @dataclass
 class Deps:
-    uow_engine: AsyncEngine
-    peers: FakePeers
+    """What the use cases get in unit tests: an in-memory database, the peers' stand-in, a clock the test moves."""
+
+    peers: FakePeers = field(default_factory=FakePeers)
+    database: FakeDatabase = field(default_factory=FakeDatabase)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     payment_timeout: timedelta = timedelta(minutes=15)
     place_budget: timedelta = timedelta(seconds=10)
     placing_deadline: timedelta = timedelta(seconds=60)
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.uow_engine)
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.database)
 
     def clock(self) -> datetime:
         return self.now
-
-
-def migrated_engine(tmp_path: Path) -> AsyncEngine:
-    url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
-    upgrade_to_head(MIGRATIONS, url)
-    return create_async_engine(url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from apps.payments.events import consumer
 from servicekit import Delivery, EventEnvelope, new_event
 from servicekit.sidecar import StateItem
@@ -20,14 +22,18 @@ from tests.unit.payments._support import (
     stored,
 )
 
-
-def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None) -> Delivery:
-    return asyncio.run(consumer.deliver(topic, cloud_event(topic, payload, event=event), services_on(sidecar)))
+pytestmark = pytest.mark.anyio
 
 
-def test_approved_order_is_charged_and_announced_once_published() -> None:
+async def deliver(
+    sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None
+) -> Delivery:
+    return await consumer.deliver(topic, cloud_event(topic, payload, event=event), services_on(sidecar))
+
+
+async def test_approved_order_is_charged_and_announced_once_published() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    assert deliver(sidecar, "order.created", order_created(order_id, total=42.5)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id, total=42.5)) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
     assert (payment["orderId"], payment["userId"], payment["amount"]) == (order_id, "u-1", 42.5)
@@ -36,46 +42,42 @@ def test_approved_order_is_charged_and_announced_once_published() -> None:
     expected = {"paymentId": payment["id"], "orderId": order_id, "userId": "u-1", "amount": 42.5}
     assert staged(sidecar) == [("payment.succeeded", expected)]
 
-    assert asyncio.run(StateOutbox(sidecar).publish_pending()) == 1
+    assert await StateOutbox(sidecar).publish_pending() == 1
     [(topic, event)] = sidecar.published
     assert (topic, event.payload) == ("payment.succeeded", expected)
 
 
-def test_redelivered_and_repeated_order_created_charge_once() -> None:
+async def test_redelivered_and_repeated_order_created_charge_once() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
     event = new_event(order_created(order_id))
-    assert deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS
     first = stored(sidecar, order_id)
-    assert deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS  # same event id
-    assert deliver(sidecar, "order.created", order_created(order_id, card="tok_decline")) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS  # same event id
+    assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_decline")) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == first
     assert [topic for topic, _ in staged(sidecar)] == ["payment.succeeded"]
 
 
-def test_two_concurrent_deliveries_make_one_payment() -> None:
+async def test_two_concurrent_deliveries_make_one_payment() -> None:
     sidecar, order_id = InterleavingSidecar(), new_order_id()
     services = services_on(sidecar)
-
-    async def both() -> list[Delivery]:
-        first = cloud_event("order.created", order_created(order_id))
-        second = cloud_event("order.created", order_created(order_id))
-        return list(
-            await asyncio.gather(
-                consumer.deliver("order.created", first, services),
-                consumer.deliver("order.created", second, services),
-            )
-        )
-
-    assert asyncio.run(both()) == [Delivery.SUCCESS, Delivery.SUCCESS]
+    first = cloud_event("order.created", order_created(order_id))
+    second = cloud_event("order.created", order_created(order_id))
+    outcomes = await asyncio.gather(
+        consumer.deliver("order.created", first, services),
+        consumer.deliver("order.created", second, services),
+    )
+    assert list(outcomes) == [Delivery.SUCCESS, Delivery.SUCCESS]
     payment = stored(sidecar, order_id)
     assert payment is not None
     assert [(topic, body["paymentId"]) for topic, body in staged(sidecar)] == [("payment.succeeded", payment["id"])]
 
 
-def test_declined_token_fails_with_insufficient_funds() -> None:
+async def test_declined_token_fails_with_insufficient_funds() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
     assert (
-        deliver(sidecar, "order.created", order_created(order_id, card="tok_decline", total=9.99)) is Delivery.SUCCESS
+        await deliver(sidecar, "order.created", order_created(order_id, card="tok_decline", total=9.99))
+        is Delivery.SUCCESS
     )
     payment = stored(sidecar, order_id)
     assert payment is not None
@@ -84,18 +86,18 @@ def test_declined_token_fails_with_insufficient_funds() -> None:
     assert staged(sidecar) == [("payment.failed", {**expected, "reason": "INSUFFICIENT_FUNDS"})]
 
 
-def test_unknown_token_fails_as_invalid() -> None:
+async def test_unknown_token_fails_as_invalid() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    assert deliver(sidecar, "order.created", order_created(order_id, card="tok_forged")) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_forged")) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
     assert (payment["status"], payment["reason"]) == ("FAILED", "INVALID_PAYMENT_TOKEN")
     assert [(topic, body["reason"]) for topic, body in staged(sidecar)] == [("payment.failed", "INVALID_PAYMENT_TOKEN")]
 
 
-def test_held_token_stays_pending_without_event() -> None:
+async def test_held_token_stays_pending_without_event() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    assert deliver(sidecar, "order.created", order_created(order_id, card="tok_hold")) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_hold")) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
     assert payment["status"] == "PENDING"
@@ -122,10 +124,10 @@ class VoidWinsRace(FakeSidecar):
         return item
 
 
-def test_charge_losing_the_insert_to_a_void_takes_nothing() -> None:
+async def test_charge_losing_the_insert_to_a_void_takes_nothing() -> None:
     order_id = new_order_id()
     sidecar = VoidWinsRace(order_id)
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
     assert sidecar.raced
     payment = stored(sidecar, order_id)
     assert payment is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -21,20 +20,22 @@ from tests.unit.payments._support import (
     stored,
 )
 
+pytestmark = pytest.mark.anyio
 
-def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any]) -> Delivery:
-    return asyncio.run(consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar)))
+
+async def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any]) -> Delivery:
+    return await consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar))
 
 
 def expired(order_id: str) -> dict[str, Any]:
     return {"orderId": order_id, "userId": "u-1", "total": 42.5}
 
 
-def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
+async def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    deliver(sidecar, "order.created", order_created(order_id))
+    await deliver(sidecar, "order.created", order_created(order_id))
     paid = stored(sidecar, order_id)
-    assert deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
     refunded = stored(sidecar, order_id)
     assert paid is not None and refunded is not None
     assert (refunded["status"], refunded["reason"]) == ("REFUNDED", "CUSTOMER_CANCELLED")
@@ -44,29 +45,30 @@ def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
         paid["createdAt"],
     )
     assert [topic for topic, _ in staged(sidecar)] == ["payment.succeeded"]
-    assert deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == refunded
     assert money_taken(sidecar, order_id) == (1, 1)  # refunded once, however often the close arrives
 
 
-def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> None:
+async def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
     assert (
-        deliver(sidecar, "order.cancelled", order_cancelled(order_id, previous="PENDING_PAYMENT")) is Delivery.SUCCESS
+        await deliver(sidecar, "order.cancelled", order_cancelled(order_id, previous="PENDING_PAYMENT"))
+        is Delivery.SUCCESS
     )
     voided = stored(sidecar, order_id)
     assert voided is not None
     assert (voided["status"], voided["amount"]) == ("VOIDED", 42.5)
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == voided
     assert staged(sidecar) == []
     assert money_taken(sidecar, order_id) == (0, 0)
 
 
-def test_expiry_of_a_held_payment_voids_it() -> None:
+async def test_expiry_of_a_held_payment_voids_it() -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    deliver(sidecar, "order.created", order_created(order_id, card="tok_hold"))
-    assert deliver(sidecar, "order.expired", expired(order_id)) is Delivery.SUCCESS
+    await deliver(sidecar, "order.created", order_created(order_id, card="tok_hold"))
+    assert await deliver(sidecar, "order.expired", expired(order_id)) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
     assert (payment["status"], payment["reason"]) == ("VOIDED", "ORDER_EXPIRED")
@@ -74,12 +76,12 @@ def test_expiry_of_a_held_payment_voids_it() -> None:
 
 
 @pytest.mark.parametrize("token", ["tok_decline", "tok_hold"])
-def test_settled_payments_are_left_alone(token: str) -> None:
+async def test_settled_payments_are_left_alone(token: str) -> None:
     sidecar, order_id = FakeSidecar(), new_order_id()
-    deliver(sidecar, "order.created", order_created(order_id, card=token))
-    deliver(sidecar, "order.expired", expired(order_id))  # FAILED stays, PENDING becomes VOIDED
+    await deliver(sidecar, "order.created", order_created(order_id, card=token))
+    await deliver(sidecar, "order.expired", expired(order_id))  # FAILED stays, PENDING becomes VOIDED
     before = stored(sidecar, order_id)
-    assert deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
-    assert deliver(sidecar, "order.expired", expired(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.expired", expired(order_id)) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == before
     assert before is not None and before["status"] == ("FAILED" if token == "tok_decline" else "VOIDED")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +14,8 @@ from servicekit import Delivery, DependencyUnavailable
 from servicekit.sidecar import StateItem
 from tests.unit.fakes import FakeSidecar
 from tests.unit.payments._support import cloud_event, new_order_id, order_created, services_on
+
+pytestmark = pytest.mark.anyio
 
 
 def good(order_id: str) -> dict[str, Any]:
@@ -35,17 +36,17 @@ def good(order_id: str) -> dict[str, Any]:
         ("order.expired", {"total": None}),
     ],
 )
-def test_bad_payloads_are_dropped_and_write_nothing(topic: str, change: dict[str, Any]) -> None:
+async def test_bad_payloads_are_dropped_and_write_nothing(topic: str, change: dict[str, Any]) -> None:
     sidecar = FakeSidecar()
     payload = {k: v for k, v in {**good(new_order_id()), **change}.items() if v is not None}
-    assert asyncio.run(consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar))) is Delivery.DROP
+    assert await consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar)) is Delivery.DROP
     assert sidecar.state == {}
 
 
-def test_unknown_schema_version_is_dropped() -> None:
+async def test_unknown_schema_version_is_dropped() -> None:
     event = cloud_event("order.created", good(new_order_id()))
     event["data"]["schemaVersion"] = 2
-    assert asyncio.run(consumer.deliver("order.created", event, services_on(FakeSidecar()))) is Delivery.DROP
+    assert await consumer.deliver("order.created", event, services_on(FakeSidecar())) is Delivery.DROP
 
 
 class DeadStore(FakeSidecar):
@@ -53,9 +54,9 @@ class DeadStore(FakeSidecar):
         raise DependencyUnavailable("The state store is not reachable.", code="STATE_UNAVAILABLE")
 
 
-def test_unreachable_store_is_retried() -> None:
+async def test_unreachable_store_is_retried() -> None:
     event = cloud_event("order.created", good(new_order_id()))
-    assert asyncio.run(consumer.deliver("order.created", event, services_on(DeadStore()))) is Delivery.RETRY
+    assert await consumer.deliver("order.created", event, services_on(DeadStore())) is Delivery.RETRY
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from tests.unit.payments._support import (
     stored,
 )
 
+pytestmark = pytest.mark.anyio
+
 
 class CrashingSidecar(FakeSidecar):
     """A payments that dies at one step of a charge: before its intent lands, or right after the provider."""
@@ -53,42 +55,44 @@ class CrashingSidecar(FakeSidecar):
             self.at = "settle"  # the provider charged; the record that follows is lost
 
 
-def deliver(sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None) -> Delivery:
+async def deliver(
+    sidecar: FakeSidecar, topic: str, payload: dict[str, Any], event: EventEnvelope | None = None
+) -> Delivery:
     """Deliver to a freshly started payments: nothing survives but the sidecar's state."""
-    return asyncio.run(consumer.deliver(topic, cloud_event(topic, payload, event=event), services_on(sidecar)))
+    return await consumer.deliver(topic, cloud_event(topic, payload, event=event), services_on(sidecar))
 
 
 def outcomes(sidecar: FakeSidecar) -> list[str]:
     return [topic for topic, _ in staged(sidecar)]
 
 
-def test_a_lost_intent_is_written_again_by_the_redelivery() -> None:
+async def test_a_lost_intent_is_written_again_by_the_redelivery() -> None:
     order_id = new_order_id()
     sidecar, event = CrashingSidecar(order_id, at="intent"), new_event(order_created(order_id))
-    assert deliver(sidecar, "order.created", {}, event) is Delivery.RETRY
+    assert await deliver(sidecar, "order.created", {}, event) is Delivery.RETRY
     assert stored(sidecar, order_id) is None and ledger(sidecar, order_id) is None
-    assert deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS
     assert (stored(sidecar, order_id) or {})["status"] == "SUCCEEDED"
     assert money_taken(sidecar, order_id) == (1, 0)
 
 
-def charged_then_crashed(order_id: str) -> CrashingSidecar:
+async def charged_then_crashed(order_id: str) -> CrashingSidecar:
     """payments charged at the provider and died before recording it: CHARGING, money taken."""
     sidecar = CrashingSidecar(order_id, at="after-provider")
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.RETRY
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.RETRY
     return sidecar
 
 
-def test_crash_after_the_provider_charged_is_finished_by_the_redelivery_without_a_second_charge() -> None:
+async def test_crash_after_the_provider_charged_is_finished_by_the_redelivery_without_a_second_charge() -> None:
     order_id = new_order_id()
-    sidecar = charged_then_crashed(order_id)
+    sidecar = await charged_then_crashed(order_id)
     intent = stored(sidecar, order_id)
     assert intent is not None and (intent["status"], intent["token"]) == ("CHARGING", "tok_ok")
     assert money_taken(sidecar, order_id) == (1, 0)
     assert outcomes(sidecar) == []
 
     # The redelivery may even carry another card: the intent's token is the one the provider hears.
-    assert deliver(sidecar, "order.created", order_created(order_id, card="tok_decline")) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_decline")) is Delivery.SUCCESS
     settled = stored(sidecar, order_id)
     assert settled is not None
     assert (settled["status"], settled["id"], "token" in settled) == ("SUCCEEDED", intent["id"], False)
@@ -98,36 +102,39 @@ def test_crash_after_the_provider_charged_is_finished_by_the_redelivery_without_
 
 
 @pytest.mark.parametrize("close", ["order.cancelled", "order.expired"])
-def test_close_finding_a_charge_in_flight_refunds_it_and_a_late_redelivery_takes_nothing(close: str) -> None:
+async def test_close_finding_a_charge_in_flight_refunds_it_and_a_late_redelivery_takes_nothing(close: str) -> None:
     order_id = new_order_id()
-    sidecar = charged_then_crashed(order_id)
+    sidecar = await charged_then_crashed(order_id)
     assert (stored(sidecar, order_id) or {})["status"] == "CHARGING"
     assert money_taken(sidecar, order_id) == (1, 0)
 
     body = order_cancelled(order_id, previous="PENDING_PAYMENT") if close == "order.cancelled" else {}
     body = body or {"orderId": order_id, "userId": "u-1", "total": 42.5}
-    assert deliver(sidecar, close, body) is Delivery.SUCCESS
+    assert await deliver(sidecar, close, body) is Delivery.SUCCESS
     closed = stored(sidecar, order_id)
     assert closed is not None and closed["status"] == "REFUNDED"
     assert money_taken(sidecar, order_id) == (1, 1)
 
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
-    assert deliver(sidecar, close, body) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, close, body) is Delivery.SUCCESS
     assert stored(sidecar, order_id) == closed
     assert money_taken(sidecar, order_id) == (1, 1)
     assert outcomes(sidecar) == []  # the order is closed: no payment.succeeded to confirm it
 
 
-def test_close_finding_an_intent_the_provider_never_heard_of_blocks_the_charge() -> None:
+async def test_close_finding_an_intent_the_provider_never_heard_of_blocks_the_charge() -> None:
     order_id = new_order_id()
     sidecar = CrashingSidecar(order_id, at="before-provider")
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.RETRY
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.RETRY
     assert (stored(sidecar, order_id) or {})["status"] == "CHARGING"
     assert ledger(sidecar, order_id) is None
 
-    assert deliver(sidecar, "order.expired", {"orderId": order_id, "userId": "u-1", "total": 42.5}) is Delivery.SUCCESS
+    assert (
+        await deliver(sidecar, "order.expired", {"orderId": order_id, "userId": "u-1", "total": 42.5})
+        is Delivery.SUCCESS
+    )
     assert (stored(sidecar, order_id) or {})["status"] == "VOIDED"
-    assert deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
+    assert await deliver(sidecar, "order.created", order_created(order_id)) is Delivery.SUCCESS
     assert (stored(sidecar, order_id) or {})["status"] == "VOIDED"
     assert money_taken(sidecar, order_id) == (0, 0)
     assert outcomes(sidecar) == []
@@ -157,21 +164,17 @@ class ShuffledSidecar(FakeSidecar):
 
 
 @pytest.mark.parametrize("seed", range(150))
-def test_any_interleaving_of_charges_and_a_close_keeps_no_money(seed: int) -> None:
+async def test_any_interleaving_of_charges_and_a_close_keeps_no_money(seed: int) -> None:
     sidecar, order_id = ShuffledSidecar(seed), new_order_id()
     created = new_event(order_created(order_id))
     close = "order.cancelled" if seed % 2 else "order.expired"
     closed_body = order_cancelled(order_id, previous="PENDING_PAYMENT")
-
-    async def race() -> list[Delivery]:
-        deliveries = [
-            consumer.deliver("order.created", cloud_event("order.created", {}, event=created), services_on(sidecar)),
-            consumer.deliver("order.created", cloud_event("order.created", {}, event=created), services_on(sidecar)),
-            consumer.deliver(close, cloud_event(close, closed_body), services_on(sidecar)),
-        ]
-        return list(await asyncio.gather(*deliveries))
-
-    assert asyncio.run(race()) == [Delivery.SUCCESS] * 3
+    deliveries = [
+        consumer.deliver("order.created", cloud_event("order.created", {}, event=created), services_on(sidecar)),
+        consumer.deliver("order.created", cloud_event("order.created", {}, event=created), services_on(sidecar)),
+        consumer.deliver(close, cloud_event(close, closed_body), services_on(sidecar)),
+    ]
+    assert await asyncio.gather(*deliveries) == [Delivery.SUCCESS] * 3
     payment = stored(sidecar, order_id)
     assert payment is not None
     captures, refunds = money_taken(sidecar, order_id)
@@ -182,17 +185,12 @@ def test_any_interleaving_of_charges_and_a_close_keeps_no_money(seed: int) -> No
 
 
 @pytest.mark.parametrize("seed", range(50))
-def test_racing_redeliveries_capture_once(seed: int) -> None:
+async def test_racing_redeliveries_capture_once(seed: int) -> None:
     sidecar, order_id = ShuffledSidecar(seed), new_order_id()
     created = new_event(order_created(order_id))
-
-    async def race() -> list[Delivery]:
-        event = cloud_event("order.created", {}, event=created)
-        return list(
-            await asyncio.gather(*(consumer.deliver("order.created", event, services_on(sidecar)) for _ in range(4)))
-        )
-
-    assert asyncio.run(race()) == [Delivery.SUCCESS] * 4
+    event = cloud_event("order.created", {}, event=created)
+    deliveries = (consumer.deliver("order.created", event, services_on(sidecar)) for _ in range(4))
+    assert await asyncio.gather(*deliveries) == [Delivery.SUCCESS] * 4
     assert (stored(sidecar, order_id) or {})["status"] == "SUCCEEDED"
     assert money_taken(sidecar, order_id) == (1, 0)
     assert outcomes(sidecar) == ["payment.succeeded"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,8 @@ from apps.provisioner.main import read_caller_policy
 from apps.provisioner.service import init_database, short_reason
 from apps.provisioner.settings import ProvisionerSettings
 from tests.unit.fakes import FakeSidecar
+
+pytestmark = pytest.mark.anyio
 
 
 def test_sqlite_url_names_its_file() -> None:
@@ -70,11 +71,11 @@ class RecordingSidecar(FakeSidecar):
         return await super().get_secret(key, store=store)
 
 
-def test_start_up_reads_the_key_from_the_provisioning_secret_store() -> None:
+async def test_start_up_reads_the_key_from_the_provisioning_secret_store() -> None:
     sidecar = RecordingSidecar({"provisioner-key": "shared"})
     settings = ProvisionerSettings(APP_ID="provisioner", admin_app_id="school-admin")
 
-    policy = asyncio.run(read_caller_policy(sidecar, settings))
+    policy = await read_caller_policy(sidecar, settings)
 
     assert sidecar.stores == ["provisioning-secrets"]
     policy.check("school-admin", "shared")
@@ -114,30 +115,30 @@ def _wrapped(inner: Exception) -> Exception:
         return outer
 
 
-def test_a_postgresql_database_that_does_not_exist_is_database_missing() -> None:
+async def test_a_postgresql_database_that_does_not_exist_is_database_missing() -> None:
     command = InitDatabase("postgresql+asyncpg://u:pw@127.0.0.1/tenant_gone")
 
     with pytest.raises(DatabaseMissing) as caught:
-        asyncio.run(init_database(command, migrator=BrokenMigrator(_wrapped(_CatalogMissing("gone")))))
+        await init_database(command, migrator=BrokenMigrator(_wrapped(_CatalogMissing("gone"))))
 
     assert "pw" not in caught.value.message
 
 
-def test_any_other_failure_is_migration_failed_with_a_reason() -> None:
+async def test_any_other_failure_is_migration_failed_with_a_reason() -> None:
     command = InitDatabase("postgresql+asyncpg://u:pw@127.0.0.1/tenant_school")
 
     with pytest.raises(MigrationFailed) as caught:
-        asyncio.run(init_database(command, migrator=BrokenMigrator(_wrapped(ValueError("boom")))))
+        await init_database(command, migrator=BrokenMigrator(_wrapped(ValueError("boom"))))
 
     assert caught.value.status == 424  # an outcome on record, not a 503 a sidecar would retry
     assert caught.value.details == {"reason": "OSError: connection failed"}
 
 
-def test_a_database_server_nobody_answers_for_is_a_503_the_caller_may_retry() -> None:
+async def test_a_database_server_nobody_answers_for_is_a_503_the_caller_may_retry() -> None:
     command = InitDatabase("postgresql+asyncpg://u:pw@127.0.0.1/tenant_school")
 
     with pytest.raises(DatabaseUnreachable) as caught:
-        asyncio.run(init_database(command, migrator=BrokenMigrator(_wrapped(ConnectionRefusedError("refused")))))
+        await init_database(command, migrator=BrokenMigrator(_wrapped(ConnectionRefusedError("refused"))))
 
     assert caught.value.status == 503
     assert "pw" not in caught.value.message

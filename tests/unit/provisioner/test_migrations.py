@@ -24,6 +24,8 @@ from apps.provisioner.service import init_database
 from servicekit.migrations import upgrade_to_head
 from tests.unit.provisioner._support import SCHOOL_TABLES, empty_sqlite, tables_in
 
+pytestmark = pytest.mark.anyio
+
 
 @contextmanager
 def migrated(folder: Path) -> Iterator[Engine]:
@@ -167,12 +169,8 @@ def test_downgrade_to_base_leaves_only_the_version_table(tmp_path: Path) -> None
 
 
 @pytest.mark.timeout(60)  # without the one-at-a-time lock, parallel Alembic runs tangle and hang
-def test_concurrent_requests_on_one_and_on_several_databases_all_succeed(tmp_path: Path) -> None:
+async def test_concurrent_requests_on_one_and_on_several_databases_all_succeed(tmp_path: Path) -> None:
     urls = [empty_sqlite(tmp_path, f"tenant-{n}.db")[1] for n in range(3)]
     migrator = AlembicMigrator()
-
-    async def main() -> list[list[str]]:
-        calls = [init_database(InitDatabase(url), migrator=migrator) for url in urls * 2]
-        return [result.tables for result in await asyncio.gather(*calls)]
-
-    assert asyncio.run(main()) == [SCHOOL_TABLES] * 6
+    calls = [init_database(InitDatabase(url), migrator=migrator) for url in urls * 2]
+    assert [result.tables for result in await asyncio.gather(*calls)] == [SCHOOL_TABLES] * 6

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,8 @@ from servicekit.consumer import Consumer, replay_cloud_event, replay_topic_of, r
 from servicekit.events import Delivery, EventEnvelope, new_event, read_envelope
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
+
+pytestmark = pytest.mark.anyio
 
 
 def handling(consumer: Consumer[object], *topics: str) -> Consumer[object]:
@@ -72,14 +73,14 @@ class Recording:
 
         return handle
 
-    def deliver(self, topic: str, cloud_event: dict[str, Any]) -> Delivery:
-        return asyncio.run(self.consumer.deliver(topic, cloud_event, object()))
+    async def deliver(self, topic: str, cloud_event: dict[str, Any]) -> Delivery:
+        return await self.consumer.deliver(topic, cloud_event, object())
 
 
-def test_a_replay_goes_to_the_handler_of_its_original_topic() -> None:
+async def test_a_replay_goes_to_the_handler_of_its_original_topic() -> None:
     recording, event = Recording(), new_event({"orderId": uuid.uuid4().hex})
     replay = replay_cloud_event("order.cancelled", event, source="admin", now=NOW)
-    assert recording.deliver("replays.payments", {**replay, "topic": "replays.payments"}) is Delivery.SUCCESS
+    assert await recording.deliver("replays.payments", {**replay, "topic": "replays.payments"}) is Delivery.SUCCESS
     assert recording.seen == [("order.cancelled", event.event_id)]
 
 
@@ -93,24 +94,26 @@ def test_a_replay_goes_to_the_handler_of_its_original_topic() -> None:
         {"type": None},
     ],
 )
-def test_a_replay_of_an_unknown_or_missing_topic_is_dropped(change: dict[str, Any]) -> None:
+async def test_a_replay_of_an_unknown_or_missing_topic_is_dropped(change: dict[str, Any]) -> None:
     recording = Recording()
     replay = {**replay_cloud_event("order.created", new_event({}), source="admin", now=NOW), **change}
-    assert recording.deliver("replays.payments", {k: v for k, v in replay.items() if v is not None}) is Delivery.DROP
+    assert (
+        await recording.deliver("replays.payments", {k: v for k, v in replay.items() if v is not None}) is Delivery.DROP
+    )
     assert recording.seen == []
 
 
-def test_another_subscribers_replay_topic_is_not_dispatched() -> None:
+async def test_another_subscribers_replay_topic_is_not_dispatched() -> None:
     recording = Recording()
     replay = replay_cloud_event("order.created", new_event({}), source="admin", now=NOW)
-    assert recording.deliver("replays.orders", replay) is Delivery.DROP
+    assert await recording.deliver("replays.orders", replay) is Delivery.DROP
     assert recording.seen == []
 
 
-def test_a_plain_delivery_is_routed_by_its_topic_not_its_type() -> None:
+async def test_a_plain_delivery_is_routed_by_its_topic_not_its_type() -> None:
     recording, event = Recording(), new_event({})
     cloud_event = replay_cloud_event("order.cancelled", event, source="orders", now=NOW)
-    assert recording.deliver("order.created", cloud_event) is Delivery.SUCCESS
+    assert await recording.deliver("order.created", cloud_event) is Delivery.SUCCESS
     assert recording.seen == [("order.created", event.event_id)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -13,8 +12,10 @@ from servicekit.events import Delivery, EventEnvelope, new_event
 
 TOPIC = "order.created"
 
+pytestmark = pytest.mark.anyio
 
-def outcome_of(error: Exception) -> Delivery:
+
+async def outcome_of(error: Exception) -> Delivery:
     consumer: Consumer[object] = Consumer("payments")
 
     @consumer.on(TOPIC)
@@ -25,7 +26,7 @@ def outcome_of(error: Exception) -> Delivery:
         "id": "e-1",
         "data": new_event({"orderId": "o-1"}).model_dump(mode="json", by_alias=True),
     }
-    return asyncio.run(consumer.deliver(TOPIC, cloud_event, object()))
+    return await consumer.deliver(TOPIC, cloud_event, object())
 
 
 @pytest.mark.parametrize(
@@ -36,8 +37,8 @@ def outcome_of(error: Exception) -> Delivery:
         Conflict("The order moved on.", code="ORDER_NOT_PENDING"),
     ],
 )
-def test_a_refusal_goes_to_the_dead_letters(error: JunctionError) -> None:
-    assert outcome_of(error) is Delivery.DROP
+async def test_a_refusal_goes_to_the_dead_letters(error: JunctionError) -> None:
+    assert await outcome_of(error) is Delivery.DROP
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,6 @@ def test_a_refusal_goes_to_the_dead_letters(error: JunctionError) -> None:
         RuntimeError("a bug"),
     ],
 )
-def test_what_may_pass_later_is_retried(error: Exception) -> None:
+async def test_what_may_pass_later_is_retried(error: Exception) -> None:
     """A lost write race changed nothing: dropping it would lose the event to the dead letters."""
-    assert outcome_of(error) is Delivery.RETRY
+    assert await outcome_of(error) is Delivery.RETRY

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import pytest
 
 from servicekit.dedupe import applied_marker, marker_key, was_applied
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS, REPLAY_HORIZON_SECONDS
 from tests.unit.fakes import FakeSidecar
+
+pytestmark = pytest.mark.anyio
 
 
 def test_the_horizon_outlives_every_replay_admin_allows() -> None:
@@ -23,17 +25,14 @@ def test_an_odd_event_id_is_hashed_into_the_key() -> None:
     assert marker_key("a||b") != marker_key("a||c")
 
 
-def test_a_marker_is_remembered_until_its_ttl_runs_out() -> None:
+async def test_a_marker_is_remembered_until_its_ttl_runs_out() -> None:
     now = [1000.0]
     sidecar = FakeSidecar()
     sidecar.clock = lambda: now[0]
 
-    async def scenario() -> None:
-        await sidecar.transact([applied_marker("e-1")])
-        now[0] += DEDUPE_HORIZON_SECONDS - 1
-        assert await was_applied(sidecar, "e-1")
-        now[0] += 2
-        assert not await was_applied(sidecar, "e-1")
-        await sidecar.transact([applied_marker("e-1")])  # gone for good: insert-only succeeds again
-
-    asyncio.run(scenario())
+    await sidecar.transact([applied_marker("e-1")])
+    now[0] += DEDUPE_HORIZON_SECONDS - 1
+    assert await was_applied(sidecar, "e-1")
+    now[0] += 2
+    assert not await was_applied(sidecar, "e-1")
+    await sidecar.transact([applied_marker("e-1")])  # gone for good: insert-only succeeds again

@@ -6,8 +6,7 @@ and the caller's headers as metadata plus the app token; HealthCheck without a t
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +22,8 @@ from pydantic import BaseModel
 
 from servicekit import NotFound, ServiceSettings, create_service_app, ok
 from servicekit.grpc_serve import build_server
+
+pytestmark = pytest.mark.anyio
 
 APP_TOKEN = "app-token"
 router = APIRouter()
@@ -55,22 +56,18 @@ def _app() -> FastAPI:
     return create_service_app(settings, title="t", lifespan=lifespan, routers=[router], readiness=lambda _: {})
 
 
-Scenario = Callable[[aio.Channel], Awaitable[None]]
-
-
-def run(scenario: Scenario) -> None:
-    async def main() -> None:
-        server, checks = build_server(_app(), lambda _server, _app: None, app_token=APP_TOKEN)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await checks.set("", health_pb2.HealthCheckResponse.SERVING)
-        try:
-            async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await scenario(channel)
-        finally:
-            await server.stop(None)
-
-    asyncio.run(main())
+@asynccontextmanager
+async def serving() -> AsyncIterator[aio.Channel]:
+    """The app behind build_server's AppCallback on a real server, and a channel to it."""
+    server, checks = build_server(_app(), lambda _server, _app: None, app_token=APP_TOKEN)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    await checks.set("", health_pb2.HealthCheckResponse.SERVING)
+    try:
+        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        await server.stop(None)
 
 
 def _invoke(
@@ -85,8 +82,8 @@ def _invoke(
     return request, [("dapr-api-token", APP_TOKEN), ("x-request-id", "req-1")]
 
 
-def test_an_http_invocation_reaches_the_route_with_its_verb_body_and_query() -> None:
-    async def scenario(channel: aio.Channel) -> None:
+async def test_an_http_invocation_reaches_the_route_with_its_verb_body_and_query() -> None:
+    async with serving() as channel:
         stub = appcallback_pb2_grpc.AppCallbackStub(channel)
         request, metadata = _invoke("POST", "things", b'{"name": "lamp"}')
         call = stub.OnInvoke(request, metadata=metadata)
@@ -97,11 +94,9 @@ def test_an_http_invocation_reaches_the_route_with_its_verb_body_and_query() -> 
         request, metadata = _invoke("GET", "things/t1", query="detail=long")
         assert b'"detail":"long"' in (await stub.OnInvoke(request, metadata=metadata)).data.value
 
-    run(scenario)
 
-
-def test_a_refusal_goes_back_ok_with_its_envelope_and_status_header() -> None:
-    async def scenario(channel: aio.Channel) -> None:
+async def test_a_refusal_goes_back_ok_with_its_envelope_and_status_header() -> None:
+    async with serving() as channel:
         stub = appcallback_pb2_grpc.AppCallbackStub(channel)
         request, metadata = _invoke("GET", "things/missing")
         call = stub.OnInvoke(request, metadata=metadata)
@@ -109,21 +104,17 @@ def test_a_refusal_goes_back_ok_with_its_envelope_and_status_header() -> None:
         assert b'"statusCode":404' in answer.data.value and b"THING_NOT_FOUND" in answer.data.value
         assert ("x-junction-status", "404") in list(await call.initial_metadata())
 
-    run(scenario)
 
-
-def test_a_crash_goes_back_as_a_failed_status() -> None:
-    async def scenario(channel: aio.Channel) -> None:
+async def test_a_crash_goes_back_as_a_failed_status() -> None:
+    async with serving() as channel:
         request, metadata = _invoke("GET", "things/crash")
         with pytest.raises(aio.AioRpcError) as raw:
             await appcallback_pb2_grpc.AppCallbackStub(channel).OnInvoke(request, metadata=metadata)
         assert raw.value.code() == grpc.StatusCode.INTERNAL
 
-    run(scenario)
 
-
-def test_only_the_sidecar_may_invoke_but_anyone_may_probe() -> None:
-    async def scenario(channel: aio.Channel) -> None:
+async def test_only_the_sidecar_may_invoke_but_anyone_may_probe() -> None:
+    async with serving() as channel:
         request, _ = _invoke("GET", "things/t1")
         with pytest.raises(aio.AioRpcError) as raw:
             await appcallback_pb2_grpc.AppCallbackStub(channel).OnInvoke(request, metadata=[("dapr-api-token", "x")])
@@ -132,14 +123,10 @@ def test_only_the_sidecar_may_invoke_but_anyone_may_probe() -> None:
         checked = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert checked.status == health_pb2.HealthCheckResponse.SERVING
 
-    run(scenario)
 
-
-def test_no_programmatic_subscriptions_or_bindings() -> None:
-    async def scenario(channel: aio.Channel) -> None:
+async def test_no_programmatic_subscriptions_or_bindings() -> None:
+    async with serving() as channel:
         stub = appcallback_pb2_grpc.AppCallbackStub(channel)
         metadata = [("dapr-api-token", APP_TOKEN)]
         assert not (await stub.ListTopicSubscriptions(empty_pb2.Empty(), metadata=metadata)).subscriptions
         assert not (await stub.ListInputBindings(empty_pb2.Empty(), metadata=metadata)).bindings
-
-    run(scenario)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +17,24 @@ from servicekit.context import request_id_var
 from servicekit.outbox import OutboxRelay, outbox_table, record_event
 from tests.unit.fakes import FakeSidecar
 
-Scenario = Callable[[AsyncEngine, Table], Awaitable[None]]
+pytestmark = pytest.mark.anyio
 
 
-def run(tmp_path: Path, scenario: Scenario) -> None:
-    """Run a scenario against a fresh SQLite file holding only the outbox table."""
+@pytest.fixture
+def table() -> Table:
+    return outbox_table(MetaData())
 
-    async def main() -> None:
-        metadata = MetaData()
-        table = outbox_table(metadata)
-        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / f'outbox-{uuid.uuid4().hex}.db'}")
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.create_all)
-            await scenario(engine, table)
-        finally:
-            await engine.dispose()
 
-    asyncio.run(main())
+@pytest.fixture
+async def engine(tmp_path: Path, table: Table) -> AsyncIterator[AsyncEngine]:
+    """A fresh SQLite file holding only the outbox table."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def rows(engine: AsyncEngine, table: Table) -> list[Any]:
@@ -49,46 +49,37 @@ async def record(engine: AsyncEngine, table: Table, topic: str, payload: dict[st
     return event
 
 
-def test_recorded_event_is_stored_unsent(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        event = await record(engine, table, "user.registered", {"userId": "u-1"})
-        [row] = await rows(engine, table)
-        assert row.event_id == event.event_id
-        assert row.topic == "user.registered"
-        assert row.published_at is None
-        assert row.created_at is not None
-        assert EventEnvelope.model_validate_json(row.body) == event
-
-    run(tmp_path, scenario)
+async def test_recorded_event_is_stored_unsent(engine: AsyncEngine, table: Table) -> None:
+    event = await record(engine, table, "user.registered", {"userId": "u-1"})
+    [row] = await rows(engine, table)
+    assert row.event_id == event.event_id
+    assert row.topic == "user.registered"
+    assert row.published_at is None
+    assert row.created_at is not None
+    assert EventEnvelope.model_validate_json(row.body) == event
 
 
-def test_rolled_back_transaction_leaves_no_row(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        async with engine.connect() as connection:
-            await connection.begin()
-            await record_event(connection, table, "user.registered", new_event({"userId": "u-1"}))
-            await connection.rollback()
-        assert await rows(engine, table) == []
-
-    run(tmp_path, scenario)
+async def test_rolled_back_transaction_leaves_no_row(engine: AsyncEngine, table: Table) -> None:
+    async with engine.connect() as connection:
+        await connection.begin()
+        await record_event(connection, table, "user.registered", new_event({"userId": "u-1"}))
+        await connection.rollback()
+    assert await rows(engine, table) == []
 
 
-def test_relay_publishes_once_and_marks_sent(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        first = await record(engine, table, "user.registered", {"userId": "u-1"})
-        second = await record(engine, table, "order.placed", {"orderId": "o-1"})
-        sidecar = FakeSidecar()
-        relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar)
-        assert await relay.publish_pending() == 2
-        assert sorted(sidecar.published, key=lambda p: p[0]) == [("order.placed", second), ("user.registered", first)]
-        assert all(row.published_at is not None for row in await rows(engine, table))
-        assert await relay.publish_pending() == 0
-        assert len(sidecar.published) == 2
-
-    run(tmp_path, scenario)
+async def test_relay_publishes_once_and_marks_sent(engine: AsyncEngine, table: Table) -> None:
+    first = await record(engine, table, "user.registered", {"userId": "u-1"})
+    second = await record(engine, table, "order.placed", {"orderId": "o-1"})
+    sidecar = FakeSidecar()
+    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar)
+    assert await relay.publish_pending() == 2
+    assert sorted(sidecar.published, key=lambda p: p[0]) == [("order.placed", second), ("user.registered", first)]
+    assert all(row.published_at is not None for row in await rows(engine, table))
+    assert await relay.publish_pending() == 0
+    assert len(sidecar.published) == 2
 
 
-def test_relay_publishes_with_the_request_id_of_the_event(tmp_path: Path) -> None:
+async def test_relay_publishes_with_the_request_id_of_the_event(engine: AsyncEngine, table: Table) -> None:
     request_id = f"req-{uuid.uuid4().hex}"
     seen: list[str | None] = []
 
@@ -97,49 +88,40 @@ def test_relay_publishes_with_the_request_id_of_the_event(tmp_path: Path) -> Non
             seen.append(request_id_var.get())
             await super().publish(topic, event)
 
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        token = request_id_var.set(request_id)
-        try:
-            await record(engine, table, "user.registered", {})
-        finally:
-            request_id_var.reset(token)
-        await OutboxRelay(engine=engine, table=table, sidecar=RecordingSidecar()).publish_pending()
-        assert request_id_var.get() is None
-
-    run(tmp_path, scenario)
+    token = request_id_var.set(request_id)
+    try:
+        await record(engine, table, "user.registered", {})
+    finally:
+        request_id_var.reset(token)
+    await OutboxRelay(engine=engine, table=table, sidecar=RecordingSidecar()).publish_pending()
+    assert request_id_var.get() is None
     assert seen == [request_id]
 
 
-def test_broker_down_keeps_the_row_for_a_later_pass(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        event = await record(engine, table, "user.registered", {"userId": "u-1"})
-        sidecar = FakeSidecar()
-        sidecar.broker_down = True
-        relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar)
-        with pytest.raises(DependencyUnavailable):
-            await relay.publish_pending()
-        assert sidecar.published == []
-        assert [row.published_at for row in await rows(engine, table)] == [None]
+async def test_broker_down_keeps_the_row_for_a_later_pass(engine: AsyncEngine, table: Table) -> None:
+    event = await record(engine, table, "user.registered", {"userId": "u-1"})
+    sidecar = FakeSidecar()
+    sidecar.broker_down = True
+    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar)
+    with pytest.raises(DependencyUnavailable):
+        await relay.publish_pending()
+    assert sidecar.published == []
+    assert [row.published_at for row in await rows(engine, table)] == [None]
 
-        sidecar.broker_down = False
-        assert await relay.publish_pending() == 1
-        assert sidecar.published == [("user.registered", event)]
-        assert await relay.publish_pending() == 0
-
-    run(tmp_path, scenario)
+    sidecar.broker_down = False
+    assert await relay.publish_pending() == 1
+    assert sidecar.published == [("user.registered", event)]
+    assert await relay.publish_pending() == 0
 
 
-def test_relay_publishes_at_most_one_batch_per_pass(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        events = [await record(engine, table, "tick", {"n": n}) for n in range(3)]
-        sidecar = FakeSidecar()
-        relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, batch=2)
-        assert await relay.publish_pending() == 2
-        assert await relay.publish_pending() == 1
-        assert await relay.publish_pending() == 0
-        assert sorted(e.event_id for _, e in sidecar.published) == sorted(e.event_id for e in events)
-
-    run(tmp_path, scenario)
+async def test_relay_publishes_at_most_one_batch_per_pass(engine: AsyncEngine, table: Table) -> None:
+    events = [await record(engine, table, "tick", {"n": n}) for n in range(3)]
+    sidecar = FakeSidecar()
+    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, batch=2)
+    assert await relay.publish_pending() == 2
+    assert await relay.publish_pending() == 1
+    assert await relay.publish_pending() == 0
+    assert sorted(e.event_id for _, e in sidecar.published) == sorted(e.event_id for e in events)
 
 
 class CountingSidecar(FakeSidecar):
@@ -160,28 +142,27 @@ async def until(condition: Callable[[], Awaitable[bool]], *, within: float = 5.0
         await asyncio.sleep(0.01)
 
 
-def test_running_relay_survives_a_broker_outage_and_publishes_when_kicked(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table) -> None:
-        event = await record(engine, table, "user.registered", {"userId": "u-1"})
-        sidecar = CountingSidecar()
-        sidecar.broker_down = True
-        relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, interval_seconds=3600)
+async def test_running_relay_survives_a_broker_outage_and_publishes_when_kicked(
+    engine: AsyncEngine, table: Table
+) -> None:
+    event = await record(engine, table, "user.registered", {"userId": "u-1"})
+    sidecar = CountingSidecar()
+    sidecar.broker_down = True
+    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, interval_seconds=3600)
 
-        async def attempted() -> bool:
-            return sidecar.attempts >= 1
+    async def attempted() -> bool:
+        return sidecar.attempts >= 1
 
-        async def marked_sent() -> bool:
-            return [row.published_at is not None for row in await rows(engine, table)] == [True]
+    async def marked_sent() -> bool:
+        return [row.published_at is not None for row in await rows(engine, table)] == [True]
 
-        relay.start()
-        try:
-            await until(attempted)
-            assert sidecar.published == []
-            sidecar.broker_down = False
-            relay.kick()
-            await until(marked_sent)
-        finally:
-            await relay.stop()
-        assert sidecar.published == [("user.registered", event)]
-
-    run(tmp_path, scenario)
+    relay.start()
+    try:
+        await until(attempted)
+        assert sidecar.published == []
+        sidecar.broker_down = False
+        relay.kick()
+        await until(marked_sent)
+    finally:
+        await relay.stop()
+    assert sidecar.published == [("user.registered", event)]

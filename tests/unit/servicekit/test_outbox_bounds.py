@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,31 +20,29 @@ from servicekit.sidecar import StateOp
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
 
-Scenario = Callable[[AsyncEngine, Table, Table], Awaitable[None]]
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
+pytestmark = pytest.mark.anyio
 
-def run(tmp_path: Path, scenario: Scenario, *, failures: bool = True) -> None:
-    """Run a scenario on a fresh SQLite file with an outbox and an applied-events table."""
 
-    async def main() -> None:
-        metadata = MetaData()
-        table = outbox_table(metadata, failures=failures)
-        applied = Table(
-            "processed_events",
-            metadata,
-            Column("event_id", String(64), primary_key=True),
-            Column("processed_at", DateTime(timezone=True), nullable=False),
-        )
-        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / f'outbox-{uuid.uuid4().hex}.db'}")
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(metadata.create_all)
-            await scenario(engine, table, applied)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(main())
+@asynccontextmanager
+async def outbox_database(tmp_path: Path, *, failures: bool = True) -> AsyncIterator[tuple[AsyncEngine, Table, Table]]:
+    """A fresh SQLite file with an outbox and an applied-events table: (engine, outbox, applied)."""
+    metadata = MetaData()
+    table = outbox_table(metadata, failures=failures)
+    applied = Table(
+        "processed_events",
+        metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / f'outbox-{uuid.uuid4().hex}.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        yield engine, table, applied
+    finally:
+        await engine.dispose()
 
 
 async def record(engine: AsyncEngine, table: Table, topic: str, n: int) -> EventEnvelope:
@@ -60,8 +58,8 @@ async def all_rows(engine: AsyncEngine, table: Table) -> list[Any]:
         return list((await connection.execute(select(table).order_by(order))).all())
 
 
-def test_an_unreadable_row_is_set_aside_and_the_rest_are_sent(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_an_unreadable_row_is_set_aside_and_the_rest_are_sent(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, _):
         first = await record(engine, table, "order.created", 1)
         poison = await record(engine, table, "order.created", 2)
         last = await record(engine, table, "order.created", 3)
@@ -81,11 +79,9 @@ def test_an_unreadable_row_is_set_aside_and_the_rest_are_sent(tmp_path: Path) ->
         assert marked[poison.event_id].error.startswith("UNREADABLE_BODY")
         assert await relay.publish_pending() == 0  # set aside for good: never tried again
 
-    run(tmp_path, scenario)
 
-
-def test_a_publish_refused_for_good_is_set_aside_with_its_envelope(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_a_publish_refused_for_good_is_set_aside_with_its_envelope(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, _):
         refused = await record(engine, table, "order.forbidden", 1)
         sent = await record(engine, table, "order.created", 2)
         sidecar = FakeSidecar()
@@ -98,11 +94,9 @@ def test_a_publish_refused_for_good_is_set_aside_with_its_envelope(tmp_path: Pat
         assert EventEnvelope.model_validate(letter["data"]) == refused  # kept whole for an operator to inspect
         assert "PUBLISH_REFUSED" in letter["junctionerror"]
 
-    run(tmp_path, scenario)
 
-
-def test_a_transient_failure_keeps_order_and_sets_nothing_aside(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_a_transient_failure_keeps_order_and_sets_nothing_aside(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, _):
         await record(engine, table, "order.created", 1)
         sidecar = FakeSidecar()
         sidecar.broker_down = True
@@ -113,11 +107,9 @@ def test_a_transient_failure_keeps_order_and_sets_nothing_aside(tmp_path: Path) 
         [row] = await all_rows(engine, table)
         assert (row.published_at, row.failed_at) == (None, None)
 
-    run(tmp_path, scenario)
 
-
-def test_a_dead_letter_that_cannot_be_published_keeps_the_row_for_later(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_a_dead_letter_that_cannot_be_published_keeps_the_row_for_later(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, _):
         await record(engine, table, "order.forbidden", 1)
         sidecar = FakeSidecar()
         sidecar.refused_topics |= {"order.forbidden", "deadletters"}
@@ -126,11 +118,9 @@ def test_a_dead_letter_that_cannot_be_published_keeps_the_row_for_later(tmp_path
         [row] = await all_rows(engine, table)
         assert (row.published_at, row.failed_at) == (None, None)
 
-    run(tmp_path, scenario)
 
-
-def test_without_failure_columns_a_poison_row_is_stamped_sent(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_without_failure_columns_a_poison_row_is_stamped_sent(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path, failures=False) as (engine, table, _):
         await record(engine, table, "order.forbidden", 1)
         sidecar = FakeSidecar()
         sidecar.refused_topics.add("order.forbidden")
@@ -140,11 +130,9 @@ def test_without_failure_columns_a_poison_row_is_stamped_sent(tmp_path: Path) ->
         assert row.published_at is not None
         assert len(sidecar.cloud_events) == 1
 
-    run(tmp_path, scenario, failures=False)
 
-
-def test_rows_sent_or_set_aside_before_the_horizon_are_pruned_in_batches(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, applied: Table) -> None:
+async def test_rows_sent_or_set_aside_before_the_horizon_are_pruned_in_batches(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, applied):
         old = NOW - timedelta(seconds=OUTBOX_KEEP_SENT_SECONDS + 60)
         recent = NOW - timedelta(seconds=OUTBOX_KEEP_SENT_SECONDS - 60)
         events = [await record(engine, table, "tick", n) for n in range(6)]
@@ -168,11 +156,9 @@ def test_rows_sent_or_set_aside_before_the_horizon_are_pruned_in_batches(tmp_pat
         assert kept == [events[4].event_id, events[5].event_id]  # the recent one, and the unsent one
         assert [row.event_id for row in await all_rows(engine, applied)] == ["e-new"]
 
-    run(tmp_path, scenario)
 
-
-def test_only_the_interval_pass_prunes(tmp_path: Path) -> None:
-    async def scenario(engine: AsyncEngine, table: Table, _: Table) -> None:
+async def test_only_the_interval_pass_prunes(tmp_path: Path) -> None:
+    async with outbox_database(tmp_path) as (engine, table, _):
         event = await record(engine, table, "tick", 1)
         async with engine.begin() as connection:
             stale = NOW - timedelta(days=30)
@@ -183,44 +169,36 @@ def test_only_the_interval_pass_prunes(tmp_path: Path) -> None:
         await relay.relay_pass(kicked=False)
         assert await all_rows(engine, table) == []
 
-    run(tmp_path, scenario)
+
+async def test_the_state_outbox_sets_a_poison_entry_aside_and_publishes_the_rest() -> None:
+    sidecar = FakeSidecar()
+    sidecar.refused_topics.add("tenant.forbidden")
+    outbox = StateOutbox(sidecar, shards=1, dead_letter_topic="deadletters.admin")
+    good, refused = new_event({"n": 1}), new_event({"n": 2})
+    events = [("tenant.forbidden", refused), ("tenant.provisioned", good)]
+    await outbox.commit([StateOp("tenant:1", {"n": 1})], events)
+    staged = await sidecar.get_state("outbox:0")
+    assert staged is not None
+    broken = {"topic": "tenant.provisioned", "event": {"eventId": 7}}
+    await sidecar.save_state("outbox:0", {"pending": [broken, *staged.value["pending"]]})
+    assert await outbox.publish_pending() == 3
+    assert sidecar.published == [("tenant.provisioned", good)]
+    assert [(t, e["type"]) for t, e in sidecar.cloud_events] == [
+        ("deadletters.admin", "tenant.provisioned"),
+        ("deadletters.admin", "tenant.forbidden"),
+    ]
+    assert sidecar.cloud_events[0][1]["junctionerror"].startswith("UNREADABLE_ENTRY")
+    assert sidecar.cloud_events[1][1]["id"] == refused.event_id
+    after = await sidecar.get_state("outbox:0")
+    assert after is not None and after.value["pending"] == []
 
 
-def test_the_state_outbox_sets_a_poison_entry_aside_and_publishes_the_rest() -> None:
-    async def scenario() -> None:
-        sidecar = FakeSidecar()
-        sidecar.refused_topics.add("tenant.forbidden")
-        outbox = StateOutbox(sidecar, shards=1, dead_letter_topic="deadletters.admin")
-        good, refused = new_event({"n": 1}), new_event({"n": 2})
-        events = [("tenant.forbidden", refused), ("tenant.provisioned", good)]
-        await outbox.commit([StateOp("tenant:1", {"n": 1})], events)
-        staged = await sidecar.get_state("outbox:0")
-        assert staged is not None
-        broken = {"topic": "tenant.provisioned", "event": {"eventId": 7}}
-        await sidecar.save_state("outbox:0", {"pending": [broken, *staged.value["pending"]]})
-        assert await outbox.publish_pending() == 3
-        assert sidecar.published == [("tenant.provisioned", good)]
-        assert [(t, e["type"]) for t, e in sidecar.cloud_events] == [
-            ("deadletters.admin", "tenant.provisioned"),
-            ("deadletters.admin", "tenant.forbidden"),
-        ]
-        assert sidecar.cloud_events[0][1]["junctionerror"].startswith("UNREADABLE_ENTRY")
-        assert sidecar.cloud_events[1][1]["id"] == refused.event_id
-        after = await sidecar.get_state("outbox:0")
-        assert after is not None and after.value["pending"] == []
-
-    asyncio.run(scenario())
-
-
-def test_the_state_outbox_keeps_everything_while_the_broker_is_down() -> None:
-    async def scenario() -> None:
-        sidecar = FakeSidecar()
-        outbox = StateOutbox(sidecar, shards=1)
-        await outbox.commit([StateOp("tenant:1", {"n": 1})], [("tenant.provisioned", new_event({"n": 1}))])
-        sidecar.broker_down = True
-        with pytest.raises(DependencyUnavailable):
-            await outbox.publish_pending()
-        assert sidecar.cloud_events == []
-        assert len(sidecar.staged_events()) == 1
-
-    asyncio.run(scenario())
+async def test_the_state_outbox_keeps_everything_while_the_broker_is_down() -> None:
+    sidecar = FakeSidecar()
+    outbox = StateOutbox(sidecar, shards=1)
+    await outbox.commit([StateOp("tenant:1", {"n": 1})], [("tenant.provisioned", new_event({"n": 1}))])
+    sidecar.broker_down = True
+    with pytest.raises(DependencyUnavailable):
+        await outbox.publish_pending()
+    assert sidecar.cloud_events == []
+    assert len(sidecar.staged_events()) == 1

@@ -4,7 +4,6 @@ Pub/sub, state and secrets go through the SDK over gRPC: test_sidecar_sdk.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,20 +28,18 @@ T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response]
 DAPR_TOKEN = "dapr-token-" + "y" * 16
 
+pytestmark = pytest.mark.anyio
 
-def run(handler: Handler, call: Callable[[DaprSidecar], Awaitable[T]], *, request_id: str | None = None) -> T:
+
+async def run(handler: Handler, call: Callable[[DaprSidecar], Awaitable[T]], *, request_id: str | None = None) -> T:
     """Run one call through a DaprSidecar whose peer is `handler`, inside a request with `request_id`."""
-
-    async def scenario() -> T:
-        sidecar = DaprSidecar(http_port=3511, api_token=DAPR_TOKEN, transport=httpx.MockTransport(handler))
-        token = request_id_var.set(request_id)
-        try:
-            return await call(sidecar)
-        finally:
-            request_id_var.reset(token)
-            await sidecar.aclose()
-
-    return asyncio.run(scenario())
+    sidecar = DaprSidecar(http_port=3511, api_token=DAPR_TOKEN, transport=httpx.MockTransport(handler))
+    token = request_id_var.set(request_id)
+    try:
+        return await call(sidecar)
+    finally:
+        request_id_var.reset(token)
+        await sidecar.aclose()
 
 
 def recording(response: httpx.Response, seen: list[httpx.Request]) -> Handler:
@@ -58,11 +55,11 @@ def envelope_error(status: int, code: str, details: Any = None) -> httpx.Respons
     return httpx.Response(status, json={"success": False, "error": error, "statusCode": status, "requestId": "r"})
 
 
-def test_invoke_routes_through_headers_and_returns_envelope_data() -> None:
+async def test_invoke_routes_through_headers_and_returns_envelope_data() -> None:
     seen: list[httpx.Request] = []
     ok = httpx.Response(201, json={"success": True, "data": {"id": "u-1"}, "requestId": "r", "timestamp": "t"})
     request_id = f"req-{uuid.uuid4().hex}"
-    data = run(
+    data = await run(
         recording(ok, seen),
         lambda s: s.invoke("identity", "POST", "users", json={"email": "a@example.com"}, params={"q": "1"}),
         request_id=request_id,
@@ -78,18 +75,18 @@ def test_invoke_routes_through_headers_and_returns_envelope_data() -> None:
     assert json.loads(request.content) == {"email": "a@example.com"}
 
 
-def test_invoke_outside_a_request_sends_no_request_id() -> None:
+async def test_invoke_outside_a_request_sends_no_request_id() -> None:
     seen: list[httpx.Request] = []
-    run(
+    await run(
         recording(httpx.Response(200, json={"success": True, "data": None}), seen), lambda s: s.invoke("a", "GET", "/x")
     )
     assert "x-request-id" not in seen[0].headers
 
 
-def test_invoke_rebuilds_the_peer_error_envelope() -> None:
+async def test_invoke_rebuilds_the_peer_error_envelope() -> None:
     response = envelope_error(409, "EMAIL_TAKEN", details={"field": "email"})
     with pytest.raises(Conflict) as caught:
-        run(recording(response, []), lambda s: s.invoke("identity", "POST", "/users", json={}))
+        await run(recording(response, []), lambda s: s.invoke("identity", "POST", "/users", json={}))
     assert caught.value.code == "EMAIL_TAKEN"
     assert caught.value.status == 409
     assert caught.value.message == "EMAIL_TAKEN happened"
@@ -100,14 +97,14 @@ def test_invoke_rebuilds_the_peer_error_envelope() -> None:
     ("status", "kind", "code"),
     [(409, Conflict, "OUT_OF_STOCK"), (404, NotFound, "PRODUCT_NOT_FOUND"), (422, ValidationFailed, "INVALID_ITEMS")],
 )
-def test_invoke_rebuilds_a_refusal_a_peer_in_the_mesh_answered_with_http_200(
+async def test_invoke_rebuilds_a_refusal_a_peer_in_the_mesh_answered_with_http_200(
     status: int, kind: type[JunctionError], code: str
 ) -> None:
     # Apps inside the mesh answer business refusals as HTTP 200; the real status is the envelope's statusCode.
     refusal = envelope_error(status, code, details={"productId": "p-1"})
     response = httpx.Response(200, json=refusal.json())
     with pytest.raises(kind) as caught:
-        run(recording(response, []), lambda s: s.invoke("catalog", "POST", "/reservations", json={}))
+        await run(recording(response, []), lambda s: s.invoke("catalog", "POST", "/reservations", json={}))
     assert (caught.value.status, caught.value.code) == (status, code)
     assert caught.value.message == f"{code} happened"
     assert caught.value.details == {"productId": "p-1"}
@@ -120,10 +117,10 @@ def test_unwrap_envelope_rebuilds_a_200_refusal_with_its_real_status() -> None:
     assert (caught.value.status, caught.value.code, caught.value.details) == (409, "EMAIL_TAKEN", {"field": "email"})
 
 
-def test_invoke_rebuilds_rate_limited_with_retry_after() -> None:
+async def test_invoke_rebuilds_rate_limited_with_retry_after() -> None:
     response = envelope_error(429, "RATE_LIMITED", details={"retryAfter": 4})
     with pytest.raises(RateLimited) as caught:
-        run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
+        await run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
     assert caught.value.retry_after == 4
 
 
@@ -135,27 +132,27 @@ def test_invoke_rebuilds_rate_limited_with_retry_after() -> None:
         httpx.Response(500, json={"success": True, "data": "not an ok status"}),
     ],
 )
-def test_anything_but_an_envelope_on_failure_is_service_unavailable(response: httpx.Response) -> None:
+async def test_anything_but_an_envelope_on_failure_is_service_unavailable(response: httpx.Response) -> None:
     with pytest.raises(DependencyUnavailable) as caught:
-        run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
+        await run(recording(response, []), lambda s: s.invoke("identity", "GET", "/users/1"))
     assert caught.value.code == "SERVICE_UNAVAILABLE"
     assert caught.value.status == 503
     assert caught.value.details == {"service": "identity"}
 
 
-def test_unreachable_sidecar_is_dependency_unavailable() -> None:
+async def test_unreachable_sidecar_is_dependency_unavailable() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(DependencyUnavailable) as caught:
-        run(refuse, lambda s: s.invoke("identity", "GET", "/users/1"))
+        await run(refuse, lambda s: s.invoke("identity", "GET", "/users/1"))
     assert caught.value.code == "SIDECAR_UNREACHABLE"
 
 
-def test_slow_sidecar_is_upstream_timeout() -> None:
+async def test_slow_sidecar_is_upstream_timeout() -> None:
     def stall(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("too slow", request=request)
 
     with pytest.raises(DependencyUnavailable) as caught:
-        run(stall, lambda s: s.invoke("identity", "GET", "/users/1"))
+        await run(stall, lambda s: s.invoke("identity", "GET", "/users/1"))
     assert caught.value.code == "UPSTREAM_TIMEOUT"

@@ -7,8 +7,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import grpc
 import pytest
@@ -19,30 +19,27 @@ from servicekit.context import request_id_var
 from servicekit.sidecar import DaprSidecar, PublishRefused, StateOp
 from tests.unit.servicekit._daprd import Failure, FakeDaprd, Sidecar, fake_sidecar
 
-T = TypeVar("T")
 DAPR_TOKEN = "dapr-token-" + "z" * 16
 FIRST_WRITE = common_v1.StateOptions.StateConcurrency.CONCURRENCY_FIRST_WRITE
-Scenario = Callable[[DaprSidecar, Sidecar], Awaitable[T]]
+
+pytestmark = pytest.mark.anyio
 
 
-def run(
-    scenario: Scenario[T], *, daprd: FakeDaprd | None = None, timeout: float = 5.0, request_id: str | None = None
-) -> T:
-    """Run `scenario` with a DaprSidecar on a fresh fake daprd, inside a request with `request_id`."""
-
-    async def main() -> T:
-        async with fake_sidecar(daprd) as fake:
-            sidecar = DaprSidecar(
-                http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=DAPR_TOKEN, timeout_seconds=timeout
-            )
-            token = request_id_var.set(request_id)
-            try:
-                return await scenario(sidecar, fake)
-            finally:
-                request_id_var.reset(token)
-                await sidecar.aclose()
-
-    return asyncio.run(main())
+@asynccontextmanager
+async def connected(
+    *, daprd: FakeDaprd | None = None, timeout_seconds: float = 5.0, request_id: str | None = None
+) -> AsyncIterator[tuple[DaprSidecar, Sidecar]]:
+    """A DaprSidecar on a fresh fake daprd, used inside a request with `request_id`."""
+    async with fake_sidecar(daprd) as fake:
+        sidecar = DaprSidecar(
+            http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=DAPR_TOKEN, timeout_seconds=timeout_seconds
+        )
+        token = request_id_var.set(request_id)
+        try:
+            yield sidecar, fake
+        finally:
+            request_id_var.reset(token)
+            await sidecar.aclose()
 
 
 def failing(method: str, status: grpc.StatusCode, message: str, reason: str | None = None) -> FakeDaprd:
@@ -50,11 +47,10 @@ def failing(method: str, status: grpc.StatusCode, message: str, reason: str | No
 
 
 # ---- what goes out ----
-def test_publish_sends_the_envelope_with_the_event_id_as_cloudevent_id_and_the_apps_token() -> None:
+async def test_publish_sends_the_envelope_with_the_event_id_as_cloudevent_id_and_the_apps_token() -> None:
     event = new_event({"userId": "u-1"})
     request_id = f"req-{uuid.uuid4().hex}"
-
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+    async with connected(request_id=request_id) as (sidecar, fake):
         await sidecar.publish("user.registered", event)
         [call] = fake.daprd.called("PublishEvent")
         assert (call.request.pubsub_name, call.request.topic) == ("pubsub", "user.registered")
@@ -65,13 +61,10 @@ def test_publish_sends_the_envelope_with_the_event_id_as_cloudevent_id_and_the_a
         assert call.metadata["dapr-api-token"] == DAPR_TOKEN
         assert call.metadata["x-request-id"] == request_id
 
-    run(scenario, request_id=request_id)
 
-
-def test_publish_cloud_event_sends_it_as_it_is() -> None:
+async def test_publish_cloud_event_sends_it_as_it_is() -> None:
     cloud_event = {"specversion": "1.0", "id": "e-1", "type": "order.created", "source": "orders", "data": {"a": 1}}
-
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+    async with connected() as (sidecar, fake):
         await sidecar.publish_cloud_event("deadletters.orders", cloud_event)
         [call] = fake.daprd.called("PublishEvent")
         assert call.request.topic == "deadletters.orders"
@@ -79,11 +72,9 @@ def test_publish_cloud_event_sends_it_as_it_is() -> None:
         assert json.loads(call.request.data) == cloud_event
         assert "x-request-id" not in call.metadata  # outside a request
 
-    run(scenario)
 
-
-def test_save_state_with_an_etag_asks_for_first_write_and_without_one_for_nothing() -> None:
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+async def test_save_state_with_an_etag_asks_for_first_write_and_without_one_for_nothing() -> None:
+    async with connected() as (sidecar, fake):
         await sidecar.save_state("cart-1", {"n": 1}, etag="7")
         await sidecar.save_state("cart-2", [1, 2], store="other")
         guarded, plain = fake.daprd.called("SaveState")
@@ -94,20 +85,16 @@ def test_save_state_with_an_etag_asks_for_first_write_and_without_one_for_nothin
         assert (plain.request.store_name, item.key, json.loads(item.value)) == ("other", "cart-2", [1, 2])
         assert not item.HasField("etag") and not item.HasField("options")
 
-    run(scenario)
 
-
-def test_get_state_returns_the_value_and_etag_or_none_for_a_missing_key() -> None:
+async def test_get_state_returns_the_value_and_etag_or_none_for_a_missing_key() -> None:
     daprd = FakeDaprd(state={"cart-1": (b'{"n":3}', "12")})
-
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> tuple[StateItem | None, StateItem | None]:
-        return await sidecar.get_state("cart-1"), await sidecar.get_state("cart-9")
-
-    assert run(scenario, daprd=daprd) == (StateItem({"n": 3}, "12"), None)
+    async with connected(daprd=daprd) as (sidecar, _):
+        found = await sidecar.get_state("cart-1"), await sidecar.get_state("cart-9")
+    assert found == (StateItem({"n": 3}, "12"), None)
 
 
-def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+async def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
+    async with connected() as (sidecar, fake):
         await sidecar.transact(
             [
                 StateOp("applied:e-1", {"at": 1}, insert_only=True, ttl_seconds=60),
@@ -128,20 +115,15 @@ def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
         assert stock.request.etag.value == "3" and stock.request.options.concurrency == FIRST_WRITE
         assert (hold.operationType, hold.request.key, hold.request.value) == ("delete", "hold:o-1", b"")
 
-    run(scenario)
 
-
-def test_secrets_and_components_come_through_the_sdk() -> None:
+async def test_secrets_and_components_come_through_the_sdk() -> None:
     daprd = FakeDaprd(secrets={"jwt-signing-key": {"jwt-signing-key": "s3cret"}})
-
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+    async with connected(daprd=daprd) as (sidecar, _):
         assert await sidecar.get_secret("jwt-signing-key") == "s3cret"
         assert await sidecar.components() == [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
         with pytest.raises(DependencyUnavailable) as missing:
             await sidecar.get_secret("nothing-here")
         assert missing.value.code == "SECRET_UNAVAILABLE"
-
-    run(scenario, daprd=daprd)
 
 
 # ---- how failures come back: the table in servicekit/sidecar_errors.py ----
@@ -203,36 +185,32 @@ CASES = [
     CASES,
     ids=[f"{case[0]}-{case[1].name}-{case[2]}" for case in CASES],
 )
-def test_a_grpc_failure_becomes_the_kits_error(
+async def test_a_grpc_failure_becomes_the_kits_error(
     call: str, status: grpc.StatusCode, reason: str | None, message: str, kind: type[JunctionError], code: str
 ) -> None:
     method, attempt = CALLS[call]
-
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> JunctionError:
+    async with connected(daprd=failing(method, status, message, reason)) as (sidecar, _):
         with pytest.raises(JunctionError) as caught:
             await attempt(sidecar)
-        return caught.value
-
-    error = run(scenario, daprd=failing(method, status, message, reason))
+    error = caught.value
     assert (type(error), error.code) == (kind, code), error
     if kind is not Conflict:  # Dapr's error, in the shape the gateway keeps inside the mesh
         assert error.details == {"errorCode": reason or status.name, "message": message, "grpcStatus": status.name}
 
 
-def test_a_stalled_sidecar_is_an_upstream_timeout_within_the_bound() -> None:
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> float:
+async def test_a_stalled_sidecar_is_an_upstream_timeout_within_the_bound() -> None:
+    async with connected(timeout_seconds=0.3) as (sidecar, fake):
         fake.daprd.delay_seconds = 5.0
         started = time.monotonic()
         with pytest.raises(DependencyUnavailable) as caught:
             await sidecar.get_state("cart-1")
         assert caught.value.code == "UPSTREAM_TIMEOUT"
-        return time.monotonic() - started
+        waited = time.monotonic() - started
+    assert waited < 1.5
 
-    assert run(scenario, timeout=0.3) < 1.5
 
-
-def test_a_dead_sidecar_fails_at_once_and_a_restarted_one_serves_the_next_call() -> None:
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+async def test_a_dead_sidecar_fails_at_once_and_a_restarted_one_serves_the_next_call() -> None:
+    async with connected() as (sidecar, fake):
         await sidecar.get_state("cart-1")
         await fake.stop_grpc()
         started = time.monotonic()
@@ -248,12 +226,10 @@ def test_a_dead_sidecar_fails_at_once_and_a_restarted_one_serves_the_next_call()
         assert await sidecar.get_state("cart-1") is None
         assert time.monotonic() - started < 0.5, "the next call waited for gRPC's reconnect backoff"
 
-    run(scenario)
 
-
-def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
+async def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
     # The SDK's constructor would block the event loop polling health; the kit asks first, without blocking.
-    async def scenario(sidecar: DaprSidecar, fake: Sidecar) -> None:
+    async with connected() as (sidecar, fake):
         fake.set_ready(False)
         started = time.monotonic()
         with pytest.raises(DependencyUnavailable) as caught:
@@ -264,24 +240,20 @@ def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
         fake.set_ready(True)
         assert await sidecar.get_state("cart-1") is None
 
-    run(scenario)
 
-
-def test_each_sidecar_client_carries_its_own_apps_token() -> None:
-    async def main() -> list[str]:
-        async with fake_sidecar() as first, fake_sidecar() as second:
-            clients = [
-                DaprSidecar(http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=token)
-                for fake, token in ((first, "token-of-orders"), (second, "token-of-catalog"))
-            ]
-            try:
-                for client in clients:
-                    await client.wait_until_ready(timeout_seconds=5)
-                for client in reversed(clients):
-                    await client.get_state("k")
-            finally:
-                for client in clients:
-                    await client.aclose()
-            return [fake.daprd.calls[0].metadata["dapr-api-token"] for fake in (first, second)]
-
-    assert asyncio.run(main()) == ["token-of-orders", "token-of-catalog"]
+async def test_each_sidecar_client_carries_its_own_apps_token() -> None:
+    async with fake_sidecar() as first, fake_sidecar() as second:
+        clients = [
+            DaprSidecar(http_port=fake.http_port, grpc_port=fake.grpc_port, api_token=token)
+            for fake, token in ((first, "token-of-orders"), (second, "token-of-catalog"))
+        ]
+        try:
+            for client in clients:
+                await client.wait_until_ready(timeout_seconds=5)
+            for client in reversed(clients):
+                await client.get_state("k")
+        finally:
+            for client in clients:
+                await client.aclose()
+        tokens = [fake.daprd.calls[0].metadata["dapr-api-token"] for fake in (first, second)]
+    assert tokens == ["token-of-orders", "token-of-catalog"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
+
+import pytest
 
 from servicekit.stream_janitor import Group, Trimmed, parse_id, sweep
 
 NOW_MS = 10_000_000
+
+pytestmark = pytest.mark.anyio
 
 
 @dataclass
@@ -45,48 +48,48 @@ def ids(*ms: int) -> list[str]:
     return [f"{m}-0" for m in ms]
 
 
-def run(broker: FakeBroker, expected_groups: dict[str, list[str]] | None = None) -> list[Trimmed]:
-    return asyncio.run(sweep(broker, now_ms=NOW_MS, keep_seconds=0, expected_groups=expected_groups))
+async def run(broker: FakeBroker, expected_groups: dict[str, list[str]] | None = None) -> list[Trimmed]:
+    return await sweep(broker, now_ms=NOW_MS, keep_seconds=0, expected_groups=expected_groups)
 
 
-def test_only_entries_every_group_acknowledged_go() -> None:
+async def test_only_entries_every_group_acknowledged_go() -> None:
     broker = FakeBroker(
         entries={"order.created": ids(1, 2, 3, 4, 5)},
         groups_of={"order.created": {"payments": FakeGroup("5-0"), "analytics": FakeGroup("3-0")}},
     )
-    [report] = run(broker)
+    [report] = await run(broker)
     assert broker.entries["order.created"] == ids(4, 5)  # analytics has not read 4 and 5 yet
     assert report.removed == 3
 
 
-def test_a_pending_entry_is_kept_with_everything_after_it() -> None:
+async def test_a_pending_entry_is_kept_with_everything_after_it() -> None:
     broker = FakeBroker(
         entries={"payment.succeeded": ids(1, 2, 3, 4)},
         groups_of={"payment.succeeded": {"orders": FakeGroup("4-0", pending=["2-0", "4-0"])}},
     )
-    run(broker)
+    await run(broker)
     assert broker.entries["payment.succeeded"] == ids(2, 3, 4)  # delivered but never acked: redelivered later
 
 
-def test_a_stream_without_groups_or_missing_an_expected_one_is_left_alone() -> None:
+async def test_a_stream_without_groups_or_missing_an_expected_one_is_left_alone() -> None:
     broker = FakeBroker(
         entries={"a": ids(1, 2), "b": ids(1, 2)},
         groups_of={"b": {"payments": FakeGroup("2-0")}},
     )
-    reports = run(broker, expected_groups={"b": ["payments", "notifications"]})
+    reports = await run(broker, expected_groups={"b": ["payments", "notifications"]})
     assert broker.entries == {"a": ids(1, 2), "b": ids(1, 2)}
     assert [r.below for r in reports] == [None, None]
 
 
-def test_recent_entries_are_kept_for_keep_seconds() -> None:
+async def test_recent_entries_are_kept_for_keep_seconds() -> None:
     broker = FakeBroker(
         entries={"t": ids(NOW_MS - 5000, NOW_MS - 500)}, groups_of={"t": {"g": FakeGroup(f"{NOW_MS}-0")}}
     )
-    asyncio.run(sweep(broker, now_ms=NOW_MS, keep_seconds=1))
+    await sweep(broker, now_ms=NOW_MS, keep_seconds=1)
     assert broker.entries["t"] == ids(NOW_MS - 500)
 
 
-def test_nothing_read_means_nothing_trimmed() -> None:
+async def test_nothing_read_means_nothing_trimmed() -> None:
     broker = FakeBroker(entries={"t": ids(1, 2)}, groups_of={"t": {"g": FakeGroup("0-0")}})
-    run(broker)
+    await run(broker)
     assert broker.entries["t"] == ids(1, 2)
