@@ -10,7 +10,7 @@ RUN_PROFILE := $(or $(PROFILE),local)
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/'
 
-.PHONY: help setup run test test-unit test-e2e lint format bench chaos fuzz proto clean
+.PHONY: help setup run test test-unit test-integration test-e2e lint format bench chaos fuzz proto clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,14 @@ setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI
 run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
 	bash tools/run $(RUN_PROFILE)
 
-test: setup  ## the whole suite: lint and unit once, then end-to-end on every CI profile (or PROFILE=<name> alone)
+test: setup  ## the whole suite: lint, unit and integration once, then end-to-end per CI profile (or PROFILE=<name>)
 	$(PY) -m tools.matrix $(PROFILE)
 
-test-unit: $(VENV)/.installed  ## the unit tests alone
+test-unit: $(VENV)/.installed  ## the unit tests alone: fakes and pure code, no server or database
 	bash tools/pytest tests/unit
+
+test-integration: $(VENV)/.installed  ## the integration tests alone: real adapters (SQLite, PostgreSQL, Redis, gRPC)
+	bash tools/pytest tests/integration
 
 test-e2e: setup  ## the end-to-end suite on one profile (PROFILE=<name>, default local)
 	JUNCTION_PROFILE=$(RUN_PROFILE) bash tools/pytest tests/e2e

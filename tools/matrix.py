@@ -1,4 +1,4 @@
-"""`make test`: the checks (`make lint`) and the unit tests once, then the end-to-end suite on each profile.
+"""`make test`: the checks (`make lint`), the unit and integration tests once, then end-to-end on each profile.
 
     python -m tools.matrix [PROFILE ...]     default: every profile components/profiles.yaml puts in CI
 
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     profiles = argv[1:] or ci_profiles()
     pytest = ["bash", str(ROOT / "tools" / "pytest")]
     results = [run_part("lint (ruff, format, mypy)", ["make", "--no-print-directory", "lint"], profiles[0])]
-    results += [run_part("unit", [*pytest, "tests/unit"], profiles[0])]
+    results += [run_part("unit and integration", [*pytest, "tests/unit", "tests/integration"], profiles[0])]
     results += [run_part(f"end-to-end, profile {profile}", [*pytest, "tests/e2e"], profile) for profile in profiles]
     print("\n=== summary ===")
     for name, seconds, status in results:

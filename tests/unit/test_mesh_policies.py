@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from junction.identity.v1 import users_pb2
-from tests.unit.dapr_acl import AccessControl, Caller
+from tests.unit.helpers import AccessControl, Caller
 from tools.subscriptions import load_subscriptions, subscribed_topics
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import httpx
 from apps.admin.deadletters.storage import INDEX_KEY, letter_key
 from servicekit import DependencyUnavailable
 from servicekit.sidecar import StateItem, StateOp
-from tests.unit.admin._support import client, cloud_event, envelope
+from tests.unit.admin.helpers import client, cloud_event, envelope
 from tests.unit.fakes import FakeSidecar
 
 CLOUD_EVENT_JSON = {"content-type": "application/cloudevents+json"}

@@ -19,7 +19,7 @@ from apps.admin.deadletters.domain import (
     replayed,
 )
 from servicekit import EventEnvelope
-from tests.unit.admin._support import cloud_event, envelope
+from tests.unit.admin.helpers import cloud_event, envelope
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from apps.admin.deadletters import service
 from apps.admin.deadletters.storage import DaprStateDeadLetters, event_key
 from servicekit import Delivery, EventEnvelope
 from servicekit.consumer import Consumer
-from tests.unit.admin._support import client, cloud_event, envelope
+from tests.unit.admin.helpers import client, cloud_event, envelope
 from tests.unit.fakes import FakeSidecar
 
 

@@ -13,7 +13,7 @@ from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotRepla
 from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
 from servicekit import DependencyUnavailable, EventEnvelope
 from servicekit.sidecar import PublishRefused, StateOp
-from tests.unit.admin._support import cloud_event, envelope
+from tests.unit.admin.helpers import cloud_event, envelope
 from tests.unit.fakes import FakeSidecar
 
 pytestmark = pytest.mark.anyio

@@ -21,22 +21,16 @@ from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import INDEX_KEY
 from servicekit.clock import utc_now
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
-from tests.unit.admin._support import client
-from tests.unit.admin._tenants import (
+from tests.unit.admin.fakes import (
     PROVISIONER_KEY,
     SCHOOL_TABLES,
-    THAI_NAME,
     FakeAdmins,
     FakeDatabases,
-    Kit,
+    InlineWorkflows,
     RecordingSidecar,
-    command,
-    document,
-    kit,
     provisioner_ok,
-    staged,
 )
-from tests.unit.admin._workflows import InlineWorkflows
+from tests.unit.admin.helpers import THAI_NAME, Kit, client, command, document, kit, staged
 from tests.unit.fakes import FakeSidecar
 
 READ_FIELDS = {

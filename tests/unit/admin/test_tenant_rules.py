@@ -20,7 +20,7 @@ from apps.admin.tenants.domain import (
 )
 from apps.admin.tenants.validation import RESERVED_SUBDOMAINS, valid_subdomain
 from servicekit import ValidationFailed
-from tests.unit.admin._tenants import THAI_NAME
+from tests.unit.admin.helpers import THAI_NAME
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

@@ -23,19 +23,8 @@ from apps.admin.tenants.workflow import COMPENSATE, STEPS, instance_id
 from servicekit import DependencyUnavailable, Forbidden
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from servicekit.sidecar import StateItem
-from tests.unit.admin._tenants import (
-    PROVISIONER_KEY,
-    SCHOOL_TABLES,
-    THAI_NAME,
-    Kit,
-    command,
-    create,
-    document,
-    kit,
-    provisioner_ok,
-    retry,
-    staged,
-)
+from tests.unit.admin.fakes import PROVISIONER_KEY, SCHOOL_TABLES, provisioner_ok
+from tests.unit.admin.helpers import THAI_NAME, Kit, command, create, document, kit, retry, staged
 
 RECORDED_STEPS = ["RECORDED", "DATABASE_CREATED", "MIGRATED", "ADMIN_CREATED", "DONE"]
 

@@ -13,9 +13,9 @@ from apps.analytics.events import consumer
 from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from servicekit import Delivery, new_event
-from tests.unit.analytics._support import (
+from tests.unit.analytics.fakes import InterleavingSidecar
+from tests.unit.analytics.helpers import (
     PAYLOADS,
-    InterleavingSidecar,
     cloud_event,
     deliver,
     services_on,

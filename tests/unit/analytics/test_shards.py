@@ -16,10 +16,10 @@ from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from apps.analytics.storage import SHARDS, DaprSummaryStore
 from servicekit import Delivery, new_event
-from tests.unit.analytics._support import (
+from tests.unit.analytics.fakes import InterleavingSidecar
+from tests.unit.analytics.helpers import (
     ORDER_TOPICS,
     PAYLOADS,
-    InterleavingSidecar,
     cloud_event,
     deliver,
     of_order,

@@ -11,7 +11,7 @@ from apps.catalog.deps import CatalogServices
 from apps.catalog.main import create_app
 from apps.catalog.settings import CatalogSettings
 
-from ._support import new_store, unique_sku
+from .helpers import new_store, unique_sku
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from apps.catalog.reservations import ReserveLine, ReserveStock
 from servicekit import ValidationFailed
 from servicekit.state_outbox import StateOutbox
 
-from ._support import InterleavingSidecar, add_product, counts, doc, new_store, staged, unique_sku
+from .fakes import InterleavingSidecar
+from .helpers import add_product, counts, doc, new_store, staged, unique_sku
 
 pytestmark = pytest.mark.anyio
 

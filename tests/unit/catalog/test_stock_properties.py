@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from apps.catalog import reservations, service
 from apps.catalog.domain import OutOfStock, Product, ReservationReleased, ReservationStatus
 from apps.catalog.reservations import Reservation, ReserveLine, ReserveStock, StockMoved
-from tests.unit.catalog._support import add_product, counts, new_store
+from tests.unit.catalog.helpers import add_product, counts, new_store
 
 RESERVED, COMMITTED, RELEASED = ReservationStatus.RESERVED, ReservationStatus.COMMITTED, ReservationStatus.RELEASED
 LEGAL = {(RESERVED, COMMITTED), (RESERVED, RELEASED), (COMMITTED, RELEASED)}

@@ -15,8 +15,7 @@ import yaml
 from pydantic import AliasChoices
 
 from servicekit import ServiceSettings
-from tests.unit.deploy.kustomize import Resource
-from tests.unit.deploy.manifests import (
+from tests.unit.deploy.helpers import (
     COMMON,
     NAMESPACE,
     OVERLAYS,
@@ -24,6 +23,7 @@ from tests.unit.deploy.manifests import (
     ROOT,
     RUN_APPS,
     RUN_FILE,
+    Resource,
     component_files,
     documents,
     of,

@@ -2,7 +2,7 @@
 strict: an unknown field fails), Dapr's kinds against the CRD schemas of Dapr 1.18.3's Helm chart
 (deploy/k8s/schemas; unknown fields refused, as the API server's strict field validation refuses them).
 
-No cluster and no kustomize here: tests/unit/deploy/kustomize.py builds the overlays (docs/scaling.md).
+No cluster and no kustomize here: tests/unit/deploy/helpers.py builds the overlays (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import yaml
 from kubernetes_validate.utils import ValidationError as KubernetesValidationError
 from kubernetes_validate.utils import validate as validate_builtin
 
-from tests.unit.deploy.kustomize import SUPPORTED_KEYS, Resource, kustomization, kustomizations
-from tests.unit.deploy.manifests import K8S, OVERLAYS, of
+from tests.unit.deploy.helpers import K8S, OVERLAYS, SUPPORTED_KEYS, Resource, kustomization, kustomizations, of
 
 SCHEMAS = K8S / "schemas"
 KUBERNETES_VERSIONS = ("1.30", "1.37")

@@ -18,7 +18,7 @@ from apps.gateway.edge import RateLimitMiddleware, client_key
 from apps.gateway.ratelimit import RateLimiter, load_tiers
 from servicekit import ServiceSettings, create_service_app, ok
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway._app import services
+from tests.unit.gateway.helpers import services
 
 TOKENS = TokenCodec("g" * 32)
 

@@ -21,7 +21,7 @@ from apps.gateway.ratelimit import RateLimiter, load_tiers
 from apps.gateway.settings import GatewaySettings
 from servicekit import ok
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway._app import services
+from tests.unit.gateway.helpers import services
 
 PROXIES: list[IPNetwork] = [ip_network("10.0.0.0/8"), ip_network("192.0.2.7/32"), ip_network("2001:db8::/32")]
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from apps.gateway.peers import Peers, RecentReport
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
-from tests.unit.gateway._app import APPS, gateway_client
+from tests.unit.gateway.helpers import APPS, gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 COMPONENTS = [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]

@@ -22,7 +22,7 @@ from apps.gateway.settings import GatewaySettings
 from servicekit import ValidationFailed
 from servicekit.sidecar import DaprSidecar
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway._app import APPS, gateway_app, services
+from tests.unit.gateway.helpers import APPS, gateway_app, services
 
 TOKENS = TokenCodec("g" * 32)
 ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}

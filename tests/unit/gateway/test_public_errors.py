@@ -25,7 +25,7 @@ from servicekit import (
 from servicekit.logs import JsonFormatter
 from servicekit.sidecar import DaprSidecar
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway._app import APPS, gateway_client
+from tests.unit.gateway.helpers import APPS, gateway_client
 
 TOKENS = TokenCodec("g" * 32)
 ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}

@@ -12,7 +12,7 @@ from apps.notifications.main import create_app
 from apps.notifications.settings import NotificationsSettings
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
-from tests.unit.notifications._support import cloud_event, envelope, new_id, services_on
+from tests.unit.notifications.helpers import cloud_event, envelope, new_id, services_on
 
 pytestmark = pytest.mark.anyio
 

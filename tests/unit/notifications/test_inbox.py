@@ -9,9 +9,9 @@ import pytest
 from apps.notifications.domain import KEEP_ITEMS, Inbox, Notify
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
-from tests.unit.notifications._support import (
+from tests.unit.notifications.fakes import InterleavingSidecar
+from tests.unit.notifications.helpers import (
     START,
-    InterleavingSidecar,
     deliver,
     envelope,
     inbox,

@@ -9,7 +9,7 @@ import pytest
 from apps.notifications.messages import cancel_reason, words
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
-from tests.unit.notifications._support import deliver, envelope, inbox, new_id
+from tests.unit.notifications.helpers import deliver, envelope, inbox, new_id
 
 pytestmark = pytest.mark.anyio
 

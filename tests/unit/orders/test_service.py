@@ -20,8 +20,8 @@ from apps.orders.domain import (
     order_id_for,
 )
 from servicekit import Conflict, DependencyUnavailable, NotFound
-from tests.unit.orders._support import order_of, paid, stored, topics
 from tests.unit.orders.fakes import Deps
+from tests.unit.orders.helpers import order_of, paid, stored, topics
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ import pytest
 from apps.orders import service
 from apps.orders.domain import CancelOrder, OrderNotPlaced, OrderStatus, order_id_for
 from servicekit import DependencyUnavailable
-from tests.unit.orders._support import declined, order_of, paid, stored, topics
 from tests.unit.orders.fakes import Deps
+from tests.unit.orders.helpers import declined, order_of, paid, stored, topics
 
 pytestmark = pytest.mark.anyio
 

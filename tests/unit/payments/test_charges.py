@@ -12,8 +12,8 @@ from servicekit import Delivery, EventEnvelope, new_event
 from servicekit.sidecar import StateItem
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
-from tests.unit.payments._support import (
-    InterleavingSidecar,
+from tests.unit.payments.fakes import InterleavingSidecar
+from tests.unit.payments.helpers import (
     cloud_event,
     new_order_id,
     order_created,

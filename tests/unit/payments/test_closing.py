@@ -9,7 +9,7 @@ import pytest
 from apps.payments.events import consumer
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
-from tests.unit.payments._support import (
+from tests.unit.payments.helpers import (
     cloud_event,
     money_taken,
     new_order_id,

@@ -13,7 +13,7 @@ from apps.payments.settings import PaymentsSettings
 from servicekit import Delivery, DependencyUnavailable
 from servicekit.sidecar import StateItem
 from tests.unit.fakes import FakeSidecar
-from tests.unit.payments._support import cloud_event, new_order_id, order_created, services_on
+from tests.unit.payments.helpers import cloud_event, new_order_id, order_created, services_on
 
 pytestmark = pytest.mark.anyio
 

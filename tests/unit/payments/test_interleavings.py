@@ -12,7 +12,7 @@ from apps.payments.events import consumer
 from servicekit import Delivery, DependencyUnavailable, EventEnvelope, new_event
 from servicekit.sidecar import StateItem, StateOp
 from tests.unit.fakes import FakeSidecar
-from tests.unit.payments._support import (
+from tests.unit.payments.helpers import (
     cloud_event,
     ledger,
     money_taken,

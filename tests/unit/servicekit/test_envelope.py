@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from servicekit import Conflict, DependencyUnavailable, JunctionError, RateLimited, ValidationFailed, ok
 from servicekit.envelope import REFUSAL_STATUS_HEADER
 from servicekit.sidecar import unwrap_envelope
-from tests.unit.servicekit._app import build_app
+from tests.unit.servicekit.helpers import build_app
 
 router = APIRouter()
 

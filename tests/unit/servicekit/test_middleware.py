@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from servicekit import ok
-from tests.unit.servicekit._app import build_app
+from tests.unit.servicekit.helpers import build_app
 
 SIDECAR_TOKEN = "token-the-sidecar-sends-" + "x" * 8
 

@@ -17,7 +17,7 @@ from dapr.proto import common_v1
 from servicekit import Conflict, DependencyUnavailable, JunctionError, StateItem, new_event
 from servicekit.context import request_id_var
 from servicekit.sidecar import DaprSidecar, PublishRefused, StateOp
-from tests.unit.servicekit._daprd import Failure, FakeDaprd, Sidecar, fake_sidecar
+from tests.integration.servicekit.fakes import Failure, FakeDaprd, Sidecar, fake_sidecar
 
 DAPR_TOKEN = "dapr-token-" + "z" * 16
 FIRST_WRITE = common_v1.StateOptions.StateConcurrency.CONCURRENCY_FIRST_WRITE

@@ -1,80 +1,83 @@
-"""Tenant onboarding's test kit: fake databases and first admins, a provisioner on the FakeSidecar,
-and the provisioning workflow run inline (tests/unit/admin/_workflows.py)."""
+"""admin's unit-test kit: CloudEvents as Dapr forwards them, the app on a FakeSidecar, and tenant onboarding
+over fakes (fakes.py) with its commands and readers of the stored tenant and the staged events."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from apps.admin.deadletters.storage import DaprStateDeadLetters
+from apps.admin.deps import AdminServices
+from apps.admin.main import create_app
+from apps.admin.settings import AdminSettings
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
 from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.service import Onboarding
 from apps.admin.tenants.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenants, tenant_key
-from servicekit.provisioning import PROVISIONER_KEY_SECRET
-from servicekit.sidecar import StateOp
 from servicekit.state_outbox import StateOutbox
-from tests.unit.admin._workflows import InlineWorkflows
+from tests.unit.admin.fakes import (
+    PROVISIONER_KEY,
+    FakeAdmins,
+    FakeDatabases,
+    InlineWorkflows,
+    RecordingSidecar,
+    provisioner_ok,
+)
 from tests.unit.fakes import FakeSidecar, Handler
 
-PROVISIONER_KEY = "test-provisioner-key-0123456789"
 TEMPLATE = "sqlite+aiosqlite:///tenants/{subdomain}.db"
-SCHOOL_TABLES = ["teachers", "admin_users", "students", "classes", "attendance", "grades", "announcements"]
 THAI_NAME = "โรงเรียนสาธิตแห่งมหาวิทยาลัย"
 
-
-class RecordingSidecar(FakeSidecar):
-    """Remembers every (status, step) written for each tenant, in order."""
-
-    def __init__(self) -> None:
-        super().__init__(secrets={PROVISIONER_KEY_SECRET: PROVISIONER_KEY})
-        self.history: dict[str, list[tuple[str, str]]] = {}
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await super().transact(operations, store=store)
-        for op in operations:
-            if op.key.startswith("tenant:") and not op.delete:
-                self.history.setdefault(op.value["id"], []).append((op.value["status"], op.value["step"]))
+OCCURRED_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+"""Recent: admin refuses to replay an event older than the replay horizon."""
 
 
-@dataclass
-class FakeDatabases:
-    existing: set[str] = field(default_factory=set)
-    created: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    create_error: Exception | None = None
-
-    async def create(self, database_url: str) -> None:
-        if self.create_error is not None:
-            raise self.create_error
-        self.created.append(database_url)
-        self.existing.add(database_url)
-
-    async def remove(self, database_url: str) -> None:
-        self.removed.append(database_url)
-        self.existing.discard(database_url)
+def envelope(**payload: Any) -> dict[str, Any]:
+    return {
+        "eventId": uuid.uuid4().hex,
+        "schemaVersion": 1,
+        "occurredAt": OCCURRED_AT,
+        "requestId": f"req-{uuid.uuid4().hex}",
+        "payload": payload,
+    }
 
 
-@dataclass
-class FakeAdmins:
-    rows: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(database url, email) -> password hash."""
-    error: Exception | None = None
+def cloud_event(topic: str = "order.created", data: Any = None, **fields: Any) -> dict[str, Any]:
+    """A CloudEvent the way Dapr forwards it to the dead-letter topic: unchanged, id = data.eventId."""
+    data = envelope(orderId=uuid.uuid4().hex) if data is None else data
+    event_id = data["eventId"] if isinstance(data, dict) and "eventId" in data else uuid.uuid4().hex
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": topic,
+        "source": "orders",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "datacontenttype": "application/json",
+        "data": data,
+        **fields,
+    }
 
-    async def ensure_admin(self, database_url: str, *, email: str, password_hash: str) -> bool:
-        if self.error is not None:
-            raise self.error
-        return self.rows.setdefault((database_url, email), password_hash) == password_hash
+
+def services(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> AdminServices:
+    return AdminServices(
+        sidecar=sidecar,
+        dead_letters=DaprStateDeadLetters(sidecar),
+        onboarding=onboarding or kit(sidecar).onboarding,
+    )
 
 
-def provisioner_ok(tables: list[str] | None = None) -> Handler:
-    async def handle(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
-        assert (method, path) == ("POST", "/init-database")
-        return {"success": True, "message": "migrated", "tablesCreated": list(tables or SCHOOL_TABLES)}
-
-    return handle
+def client(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> TestClient:
+    """admin's real app with its services on the fake sidecar; the lifespan (a real sidecar) is not entered."""
+    app = create_app(AdminSettings(APP_ID="admin"))
+    app.state.services = services(sidecar, onboarding)
+    return TestClient(app)
 
 
 @dataclass

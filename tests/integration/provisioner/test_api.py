@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.provisioner._support import (
+from tests.integration.provisioner.helpers import (
     SCHOOL_TABLES,
     admin_headers,
     client,

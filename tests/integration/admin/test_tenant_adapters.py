@@ -1,4 +1,6 @@
-"""The real adapters on SQLite files: creating and removing tenant databases, inserting the first admin."""
+"""The real adapters on SQLite files: creating and removing tenant databases, inserting the first admin.
+
+URLs refused before any I/O: tests/unit/admin/test_tenant_database_urls.py."""
 
 from __future__ import annotations
 
@@ -13,14 +15,7 @@ from argon2 import PasswordHasher
 
 from apps.admin.tenants import service
 from apps.admin.tenants.admins import SqlTenantAdmins
-from apps.admin.tenants.databases import (
-    PostgresDatabases,
-    SqliteDatabases,
-    TenantDatabaseAdmin,
-    check_url_template,
-    maintenance_url,
-    postgres_database_name,
-)
+from apps.admin.tenants.databases import SqliteDatabases, TenantDatabaseAdmin
 from apps.admin.tenants.domain import ProvisioningFailed, TenantStatus
 from apps.admin.tenants.provisioner import ProvisionerClient
 from apps.admin.tenants.service import Onboarding
@@ -29,8 +24,8 @@ from apps.admin.tenants.storage import DaprStateTenants
 from servicekit import DependencyUnavailable
 from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox
-from tests.unit.admin._tenants import PROVISIONER_KEY, command, document
-from tests.unit.admin._workflows import InlineWorkflows
+from tests.unit.admin.fakes import PROVISIONER_KEY, InlineWorkflows
+from tests.unit.admin.helpers import command, document
 from tests.unit.fakes import FakeSidecar
 
 ADMIN_USERS = (
@@ -79,55 +74,6 @@ async def test_relative_sqlite_urls_resolve_from_the_working_directory(
     assert (tmp_path / ".data" / "tenants" / "school.db").is_file()
     await TenantDatabaseAdmin().remove(url)
     assert not (tmp_path / ".data" / "tenants" / "school.db").exists()
-
-
-@pytest.mark.parametrize(
-    "url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://h/tenant_abc"]
-)
-async def test_urls_without_a_database_of_a_known_kind_are_refused(url: str) -> None:
-    with pytest.raises(ValueError):
-        await TenantDatabaseAdmin().create(url)
-
-
-async def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
-    url = "postgresql+asyncpg://junction:s3cret@db.internal:5432/tenant_my-school"
-    assert postgres_database_name(url) == "tenant_my-school"
-    assert maintenance_url(url).render_as_string(hide_password=False) == (
-        "postgresql+asyncpg://junction:s3cret@db.internal:5432/postgres"
-    )
-    for bad in ("postgres", "tenant_", 'tenant_x"; DROP DATABASE postgres; --', "tenant_ab\n", "other_school"):
-        with pytest.raises(ValueError):
-            postgres_database_name(f"postgresql+asyncpg://u@h/{bad}")
-        with pytest.raises(ValueError):
-            await PostgresDatabases().remove(f"postgresql+asyncpg://u@h/{bad}")
-
-
-@pytest.mark.parametrize(
-    "template",
-    [
-        "sqlite+aiosqlite:///.data/tenants/{subdomain}.db",
-        "sqlite+aiosqlite:////var/lib/junction/{subdomain}.db",
-        "postgresql+asyncpg://junction:pw@127.0.0.1:5432/tenant_{subdomain}",
-    ],
-)
-def test_good_templates(template: str) -> None:
-    check_url_template(template)
-
-
-@pytest.mark.parametrize(
-    "template",
-    [
-        "sqlite+aiosqlite:///.data/tenants/school.db",
-        "sqlite+aiosqlite:///{subdomain}/{tenant}.db",
-        "sqlite:///.data/{subdomain}.db",
-        "postgresql+asyncpg://h/{subdomain}",
-        "postgresql+psycopg://h/tenant_{subdomain}",
-        "not a url {subdomain}",
-    ],
-)
-def test_bad_templates(template: str) -> None:
-    with pytest.raises(ValueError):
-        check_url_template(template)
 
 
 def make_admin_users(path: Path) -> None:

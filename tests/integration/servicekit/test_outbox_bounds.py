@@ -1,4 +1,5 @@
-"""The outboxes stay bounded: a poison entry is set aside (the rest go on), sent rows are forgotten in time."""
+"""The SQL outbox stays bounded, on SQLite: a poison row is set aside (the rest go on), sent rows are forgotten
+in time. The state outbox's poison entries: tests/unit/servicekit/test_state_outbox.py."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from servicekit import DependencyUnavailable, EventEnvelope, new_event
 from servicekit.horizons import OUTBOX_KEEP_SENT_SECONDS, REPLAY_HORIZON_SECONDS
 from servicekit.outbox import OutboxRelay, Retention, outbox_table, record_event
-from servicekit.sidecar import StateOp
-from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -168,37 +167,3 @@ async def test_only_the_interval_pass_prunes(tmp_path: Path) -> None:
         assert len(await all_rows(engine, table)) == 1
         await relay.relay_pass(kicked=False)
         assert await all_rows(engine, table) == []
-
-
-async def test_the_state_outbox_sets_a_poison_entry_aside_and_publishes_the_rest() -> None:
-    sidecar = FakeSidecar()
-    sidecar.refused_topics.add("tenant.forbidden")
-    outbox = StateOutbox(sidecar, shards=1, dead_letter_topic="deadletters.admin")
-    good, refused = new_event({"n": 1}), new_event({"n": 2})
-    events = [("tenant.forbidden", refused), ("tenant.provisioned", good)]
-    await outbox.commit([StateOp("tenant:1", {"n": 1})], events)
-    staged = await sidecar.get_state("outbox:0")
-    assert staged is not None
-    broken = {"topic": "tenant.provisioned", "event": {"eventId": 7}}
-    await sidecar.save_state("outbox:0", {"pending": [broken, *staged.value["pending"]]})
-    assert await outbox.publish_pending() == 3
-    assert sidecar.published == [("tenant.provisioned", good)]
-    assert [(t, e["type"]) for t, e in sidecar.cloud_events] == [
-        ("deadletters.admin", "tenant.provisioned"),
-        ("deadletters.admin", "tenant.forbidden"),
-    ]
-    assert sidecar.cloud_events[0][1]["junctionerror"].startswith("UNREADABLE_ENTRY")
-    assert sidecar.cloud_events[1][1]["id"] == refused.event_id
-    after = await sidecar.get_state("outbox:0")
-    assert after is not None and after.value["pending"] == []
-
-
-async def test_the_state_outbox_keeps_everything_while_the_broker_is_down() -> None:
-    sidecar = FakeSidecar()
-    outbox = StateOutbox(sidecar, shards=1)
-    await outbox.commit([StateOp("tenant:1", {"n": 1})], [("tenant.provisioned", new_event({"n": 1}))])
-    sidecar.broker_down = True
-    with pytest.raises(DependencyUnavailable):
-        await outbox.publish_pending()
-    assert sidecar.cloud_events == []
-    assert len(sidecar.staged_events()) == 1

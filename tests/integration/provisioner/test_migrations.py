@@ -22,7 +22,7 @@ from apps.provisioner.migrator import MIGRATIONS, AlembicMigrator
 from apps.provisioner.school import metadata
 from apps.provisioner.service import init_database
 from servicekit.migrations import upgrade_to_head
-from tests.unit.provisioner._support import SCHOOL_TABLES, empty_sqlite, tables_in
+from tests.integration.provisioner.helpers import SCHOOL_TABLES, empty_sqlite, tables_in
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,22 +10,8 @@ from apps.payments.ledger import DaprStateProvider, from_state
 from apps.payments.provider import LedgerEntry
 from apps.payments.storage import DaprPaymentStore
 from servicekit import EventEnvelope, new_event
-from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
-
-
-class InterleavingSidecar(FakeSidecar):
-    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
-
-    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        item = await super().get_state(key, store=store)
-        await asyncio.sleep(0)
-        return item
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await asyncio.sleep(0)
-        await super().transact(operations, store=store)
 
 
 def services_on(sidecar: FakeSidecar) -> PaymentsServices:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from apps.analytics import service
@@ -11,7 +10,6 @@ from apps.analytics.events import consumer
 from apps.analytics.schemas import SummaryRead
 from apps.analytics.storage import SHARDS, DaprSummaryStore
 from servicekit import Delivery, EventEnvelope, new_event
-from servicekit.sidecar import StateItem, StateOp
 from tests.unit.fakes import FakeSidecar
 
 ORDER = {"orderId": "o-1", "userId": "u-1", "total": 12.5}
@@ -36,27 +34,6 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "tenant.provisioning_failed": {"tenantId": "t-1", "subdomain": "s", "name": "S", "reason": "boom"},
 }
 ORDER_TOPICS = [topic for topic in PAYLOADS if topic.startswith(("order.", "payment."))]
-
-
-class InterleavingSidecar(FakeSidecar):
-    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reading = 0
-        self.most_reading = 0
-
-    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        self.reading += 1
-        self.most_reading = max(self.most_reading, self.reading)
-        item = await super().get_state(key, store=store)
-        await asyncio.sleep(0)
-        self.reading -= 1
-        return item
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await asyncio.sleep(0)
-        await super().transact(operations, store=store)
 
 
 def services_on(sidecar: FakeSidecar, shards: int = SHARDS) -> AnalyticsServices:

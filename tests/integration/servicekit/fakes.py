@@ -1,6 +1,7 @@
-"""A stand-in daprd for unit tests: the Dapr gRPC API in process (the SDK's own generated servicer) and the
-HTTP health endpoint the SDK's constructor polls. It records what it was asked and fails the way daprd does:
-a gRPC status with, for Dapr's own errors, a google.rpc.ErrorInfo whose reason names the error."""
+"""A stand-in daprd for integration tests: the Dapr gRPC API in process, served over real gRPC on loopback (the
+SDK's own generated servicer), and the HTTP health endpoint the SDK's constructor polls. It records what it was
+asked and fails the way daprd does: a gRPC status with, for Dapr's own errors, a google.rpc.ErrorInfo whose
+reason names the error."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shared pieces of provisioner's unit tests: the app without its lifespan, admin's headers, tenant files."""
+"""Shared pieces of provisioner's integration tests: the app with its real migrator but without its lifespan,
+admin's headers, tenant files."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,23 +10,9 @@ from apps.notifications.deps import NotificationsServices
 from apps.notifications.events import consumer
 from apps.notifications.storage import DaprInboxStore
 from servicekit import Delivery, EventEnvelope
-from servicekit.sidecar import StateItem, StateOp
 from tests.unit.fakes import FakeSidecar
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class InterleavingSidecar(FakeSidecar):
-    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
-
-    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        item = await super().get_state(key, store=store)
-        await asyncio.sleep(0)
-        return item
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await asyncio.sleep(0)
-        await super().transact(operations, store=store)
 
 
 def services_on(sidecar: FakeSidecar) -> NotificationsServices:

@@ -1,5 +1,7 @@
-"""The provisioning workflow without a sidecar: its orchestrator driven as the plain generator it is.
+"""Stand-ins for admin's ports in unit tests: the workflow engine, tenant databases, first admins, the
+provisioner behind a FakeSidecar, and a sidecar that remembers each tenant's steps.
 
+The provisioning workflow runs without a sidecar: its orchestrator driven as the plain generator it is.
 `drive` plays the Dapr Workflow engine's part: it hands the orchestrator each activity's result (or,
 once the activity's RetryPolicy is spent, the TaskFailedError the SDK would raise) and records every
 call, so tests see the order of the steps, their policies and the compensation.
@@ -17,6 +19,12 @@ from dapr.ext.workflow._durabletask.internal.helpers import new_failure_details
 from apps.admin.tenants.engine import RunState
 from apps.admin.tenants.steps import Run, StepFailed, Steps, perform
 from apps.admin.tenants.workflow import instance_id, provision_tenant
+from servicekit.provisioning import PROVISIONER_KEY_SECRET
+from servicekit.sidecar import StateOp
+from tests.unit.fakes import FakeSidecar, Handler
+
+PROVISIONER_KEY = "test-provisioner-key-0123456789"
+SCHOOL_TABLES = ["teachers", "admin_users", "students", "classes", "attendance", "grades", "announcements"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +103,55 @@ class InlineWorkflows:
 
     async def state(self, run: Run) -> RunState:
         return self.states.get(instance_id(run), RunState.MISSING)
+
+
+class RecordingSidecar(FakeSidecar):
+    """Remembers every (status, step) written for each tenant, in order."""
+
+    def __init__(self) -> None:
+        super().__init__(secrets={PROVISIONER_KEY_SECRET: PROVISIONER_KEY})
+        self.history: dict[str, list[tuple[str, str]]] = {}
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        await super().transact(operations, store=store)
+        for op in operations:
+            if op.key.startswith("tenant:") and not op.delete:
+                self.history.setdefault(op.value["id"], []).append((op.value["status"], op.value["step"]))
+
+
+@dataclass
+class FakeDatabases:
+    existing: set[str] = field(default_factory=set)
+    created: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    create_error: Exception | None = None
+
+    async def create(self, database_url: str) -> None:
+        if self.create_error is not None:
+            raise self.create_error
+        self.created.append(database_url)
+        self.existing.add(database_url)
+
+    async def remove(self, database_url: str) -> None:
+        self.removed.append(database_url)
+        self.existing.discard(database_url)
+
+
+@dataclass
+class FakeAdmins:
+    rows: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(database url, email) -> password hash."""
+    error: Exception | None = None
+
+    async def ensure_admin(self, database_url: str, *, email: str, password_hash: str) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.rows.setdefault((database_url, email), password_hash) == password_hash
+
+
+def provisioner_ok(tables: list[str] | None = None) -> Handler:
+    async def handle(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        assert (method, path) == ("POST", "/init-database")
+        return {"success": True, "message": "migrated", "tablesCreated": list(tables or SCHOOL_TABLES)}
+
+    return handle

@@ -23,8 +23,8 @@ from apps.orders.main import MIGRATIONS
 from apps.orders.storage import SqlUnitOfWork, outbox
 from servicekit import Conflict, NotFound, ValidationFailed
 from servicekit.migrations import upgrade_to_head
-from tests.unit.orders._support import declined, order_of, paid, stored
 from tests.unit.orders.fakes import FakePeers
+from tests.unit.orders.helpers import declined, order_of, paid, stored
 
 pytestmark = pytest.mark.anyio
 

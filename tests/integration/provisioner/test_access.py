@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.provisioner._support import KEY, SCHOOL_TABLES, client, empty_sqlite, init_database, refusal, tables_in
+from tests.integration.provisioner.helpers import (
+    KEY,
+    SCHOOL_TABLES,
+    client,
+    empty_sqlite,
+    init_database,
+    refusal,
+    tables_in,
+)
 
 
 @pytest.mark.parametrize(

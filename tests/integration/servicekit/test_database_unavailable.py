@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from servicekit.envelope import REFUSAL_STATUS_HEADER
-from tests.unit.servicekit._app import build_app
+from tests.unit.servicekit.helpers import build_app
 
 
 def test_a_request_that_finds_the_pool_exhausted_gets_a_503(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""catalog's test kit: a store over FakeSidecar, an interleaving fake, and readers of the staged events."""
+"""catalog's test kit: a store over FakeSidecar (or the interleaving one in fakes.py), and readers of the stored
+documents and the staged events."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -10,23 +10,8 @@ from typing import Any
 from apps.catalog import service
 from apps.catalog.domain import CreateProduct, Product
 from apps.catalog.storage import DaprStateCatalog
-from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
-
-
-class InterleavingSidecar(FakeSidecar):
-    """Gives the event loop away around every read and write, as a real sidecar's network calls do."""
-
-    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
-        await asyncio.sleep(0)
-        item = await super().get_state(key, store=store)
-        await asyncio.sleep(0)
-        return item
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await asyncio.sleep(0)
-        await super().transact(operations, store=store)
 
 
 def new_store(fake: FakeSidecar | None = None) -> tuple[DaprStateCatalog, FakeSidecar]:
