@@ -9,18 +9,18 @@ from fastapi import APIRouter, FastAPI
 
 from apps.admin.deadletters import api as deadletters_api
 from apps.admin.deadletters import events as deadletters_events
-from apps.admin.deadletters.storage import DaprStateDeadLetters
+from apps.admin.deadletters.storage import DaprStateDeadLetterRepository
 from apps.admin.deps import AdminServices
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants import api as tenants_api
 from apps.admin.tenants import service as tenants_service
 from apps.admin.tenants.admins import SqlTenantAdmins
-from apps.admin.tenants.databases import TenantDatabaseAdmin
+from apps.admin.tenants.databases import SqlTenantDatabases
 from apps.admin.tenants.engine import DaprTenantWorkflows
-from apps.admin.tenants.provisioner import ProvisionerClient
+from apps.admin.tenants.provisioner import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
 from apps.admin.tenants.steps import Steps
-from apps.admin.tenants.storage import DaprStateTenants
+from apps.admin.tenants.storage import DaprStateTenantRepository
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
 from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of
@@ -33,13 +33,13 @@ def routers() -> list[APIRouter]:
     return [deadletters_events.router, deadletters_api.router, tenants_api.router]
 
 
-async def steps(settings: AdminSettings, sidecar: SidecarClient, tenants: DaprStateTenants) -> Steps:
+async def steps(settings: AdminSettings, sidecar: SidecarClient, tenants: DaprStateTenantRepository) -> Steps:
     """Wire the provisioning activities; the provisioner's key is read once, here, from its own secret store."""
     key = await read_provisioner_key(sidecar, store=settings.provisioning_secretstore_name)
     return Steps(
         tenants=tenants,
-        databases=TenantDatabaseAdmin(),
-        provisioner=ProvisionerClient(sidecar, app_id=settings.provisioner_app_id, key=key),
+        databases=SqlTenantDatabases(),
+        provisioner=DaprSchemaProvisioner(sidecar, app_id=settings.provisioner_app_id, key=key),
         admins=SqlTenantAdmins(),
     )
 
@@ -52,7 +52,7 @@ def workflows(settings: AdminSettings, on: Steps) -> DaprTenantWorkflows:
     )
 
 
-def create_app(settings: AdminSettings | None = None) -> FastAPI:
+def create_app(settings: AdminSettings | None = None, *, services: AdminServices | None = None) -> FastAPI:
     settings = settings or AdminSettings()
     if not settings.is_production:
         allow_local_email_domains()
@@ -63,7 +63,7 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
             outbox = await stack.enter_async_context(
                 StateOutbox(sidecar, dead_letter_topic=dead_letter_topic_of(settings.app_id))
             )
-            tenants = DaprStateTenants(sidecar, outbox)
+            tenants = DaprStateTenantRepository(sidecar, outbox)
             # Started before the routes serve, stopped after: the engine resumes the runs a crash cut short.
             engine = await stack.enter_async_context(workflows(settings, await steps(settings, sidecar, tenants)))
             onboarding = Onboarding(
@@ -73,9 +73,9 @@ def create_app(settings: AdminSettings | None = None) -> FastAPI:
                 wait_seconds=settings.provisioning_wait_seconds,
             )
             app.state.services = AdminServices(
-                sidecar=sidecar, dead_letters=DaprStateDeadLetters(sidecar), onboarding=onboarding
+                sidecar=sidecar, dead_letters=DaprStateDeadLetterRepository(sidecar), onboarding=onboarding
             )
             await tenants_service.resume_unscheduled(onboarding=onboarding)
             yield
 
-    return create_sidecar_app(settings, title="Junction admin", routers=routers(), wire=wire)
+    return create_sidecar_app(settings, title="Junction admin", routers=routers(), wire=wire, services=services)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from apps.analytics.storage import SummaryStore
+from apps.analytics.storage import SummaryRepository
 from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
 class AnalyticsServices:
-    summaries: SummaryStore
+    summaries: SummaryRepository
 
 
 Services = Annotated[AnalyticsServices, Depends(services_of(AnalyticsServices))]

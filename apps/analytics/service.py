@@ -6,7 +6,7 @@ import asyncio
 import zlib
 
 from apps.analytics.domain import Observe, Summary, merged
-from apps.analytics.storage import SummaryStore
+from apps.analytics.storage import SummaryRepository
 from servicekit.conflicts import retry_on_conflict
 
 
@@ -15,7 +15,7 @@ def shard_of(partition: str, shards: int) -> int:
     return zlib.crc32(partition.encode()) % shards
 
 
-async def observe(command: Observe, *, summaries: SummaryStore, order_id: str | None = None) -> bool:
+async def observe(command: Observe, *, summaries: SummaryRepository, order_id: str | None = None) -> bool:
     """Count an event once; False when it was counted already.
 
     Events of one order share a shard, so a cancel meets its own create and the shard's counts stay
@@ -39,7 +39,7 @@ async def observe(command: Observe, *, summaries: SummaryStore, order_id: str | 
     return await retry_on_conflict(attempt)
 
 
-async def current_summary(*, summaries: SummaryStore) -> Summary:
+async def current_summary(*, summaries: SummaryRepository) -> Summary:
     """The figures of every shard added up."""
     stored = await asyncio.gather(*(summaries.get(shard) for shard in range(summaries.shards)))
     return merged(part.summary for part in stored if part is not None)

@@ -27,7 +27,7 @@ class StoredSummary:
     etag: str | None
 
 
-class SummaryStore(Protocol):
+class SummaryRepository(Protocol):
     @property
     def shards(self) -> int:
         """How many shards the summary is split over; shard numbers run from 0 to this minus one."""
@@ -62,7 +62,7 @@ def from_state(value: dict[str, Any]) -> Summary:
     )
 
 
-class DaprSummaryStore:
+class DaprStateSummaryRepository:
     def __init__(self, sidecar: SidecarClient, *, shards: int = SHARDS) -> None:
         if shards < 1:
             raise ValueError("The summary needs at least one shard.")

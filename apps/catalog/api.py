@@ -19,7 +19,7 @@ router = APIRouter(tags=["catalog"])
 @router.post("/products", status_code=201)
 async def create_product(body: ProductCreate, services: Services, key: IdempotencyKey) -> JSONResponse:
     """Put a product on sale (the gateway lets only admins through); a repeated key answers its product."""
-    product = await service.create_product(body.command(key), store=services.store)
+    product = await service.create_product(body.command(key), catalog=services.catalog)
     return ok(ProductRead.of(product).model_dump(by_alias=True), status=201)
 
 
@@ -30,39 +30,39 @@ async def list_products(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
     """One page of products in the order they were created."""
-    page = await service.list_products(limit, offset, store=services.store)
+    page = await service.list_products(limit, offset, catalog=services.catalog)
     listed = ProductList(items=[ProductRead.of(p) for p in page.items], total=page.total)
     return ok(listed.model_dump(by_alias=True))
 
 
 @router.get("/products/{product_id}")
 async def get_product(product_id: str, services: Services) -> JSONResponse:
-    product = await service.get_product(product_id, store=services.store)
+    product = await service.get_product(product_id, catalog=services.catalog)
     return ok(ProductRead.of(product).model_dump(by_alias=True))
 
 
 @router.post("/reservations", status_code=201)
 async def reserve(body: ReservationCreate, services: Services) -> JSONResponse:
     """Reserve an order's stock, all lines or none; a repeat gets its reservation (200), a released id a 409."""
-    reserved = await service.reserve_stock(body.command(), store=services.store)
+    reserved = await service.reserve_stock(body.command(), catalog=services.catalog)
     return ok(ReservationRead.of(reserved.reservation).model_dump(by_alias=True), 201 if reserved.created else 200)
 
 
 @router.get("/reservations/{order_id}")
 async def get_reservation(order_id: str, services: Services) -> JSONResponse:
-    reservation = await service.get_reservation(order_id, store=services.store)
+    reservation = await service.get_reservation(order_id, catalog=services.catalog)
     return ok(ReservationRead.of(reservation).model_dump(by_alias=True))
 
 
 @router.post("/reservations/{order_id}/commit")
 async def commit(order_id: str, services: Services) -> JSONResponse:
     """The order was paid: the reserved units are sold."""
-    reservation = await service.commit_reservation(order_id, store=services.store)
+    reservation = await service.commit_reservation(order_id, catalog=services.catalog)
     return ok(ReservationRead.of(reservation).model_dump(by_alias=True))
 
 
 @router.post("/reservations/{order_id}/release")
 async def release(order_id: str, services: Services) -> JSONResponse:
     """The order failed, was cancelled or expired: its units go back on sale; an unknown id is marked released."""
-    reservation = await service.release_reservation(order_id, store=services.store)
+    reservation = await service.release_reservation(order_id, catalog=services.catalog)
     return ok(ReservationRead.of(reservation).model_dump(by_alias=True))

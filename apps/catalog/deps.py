@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from apps.catalog.storage import DaprStateCatalog
+from apps.catalog.storage import DaprStateCatalogRepository
 from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
 class CatalogServices:
-    store: DaprStateCatalog
+    catalog: DaprStateCatalogRepository
 
 
 Services = Annotated[CatalogServices, Depends(services_of(CatalogServices))]

@@ -21,31 +21,79 @@ CENT = Decimal("0.01")
 
 
 class ProductNotFound(NotFound):
+    """Raised when no product has the id asked for, also when a reservation names one (`details.productId`)."""
+
     default_code = "PRODUCT_NOT_FOUND"
 
 
 class SkuTaken(Conflict):
+    """Raised when a new product's SKU is already another product's."""
+
     default_code = "SKU_TAKEN"
 
 
-class OutOfStock(Conflict):
-    default_code = "OUT_OF_STOCK"
+class IdempotencyKeyReused(ValidationFailed):
+    """Raised when an Idempotency-Key that already created a product comes back with another product."""
+
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidSku(ValidationFailed):
+    """Raised when a new product's SKU is not 1 to 64 letters, digits, `.`, `_` or `-`."""
+
+    default_code = "INVALID_SKU"
+
+
+class InvalidName(ValidationFailed):
+    """Raised when a new product's name is empty or too long once its whitespace is collapsed."""
+
+    default_code = "INVALID_NAME"
+
+
+class InvalidPrice(ValidationFailed):
+    """Raised when a new product's price is not above 0, at most PRICE_MAX, with 2 decimals."""
+
+    default_code = "INVALID_PRICE"
+
+
+class InvalidStock(ValidationFailed):
+    """Raised when a new product's stock is not a whole number from 0 to STOCK_MAX."""
+
+    default_code = "INVALID_STOCK"
+
+
+class InvalidItems(ValidationFailed):
+    """Raised when a reservation has no lines or too many."""
+
+    default_code = "INVALID_ITEMS"
 
 
 class InvalidQuantity(ValidationFailed):
+    """Raised when a reservation line's quantity is not a whole number in range."""
+
     default_code = "INVALID_QUANTITY"
 
 
+class OutOfStock(Conflict):
+    """Raised when a reservation asks for more of a product than is left (`details.requested`, `.available`)."""
+
+    default_code = "OUT_OF_STOCK"
+
+
 class ReservationNotFound(NotFound):
+    """Raised when no reservation exists for the order id asked for."""
+
     default_code = "RESERVATION_NOT_FOUND"
 
 
 class ReservationReleased(Conflict):
+    """Raised when a reserve or a commit reaches an order whose reservation was already released."""
+
     default_code = "RESERVATION_RELEASED"
 
 
 class StockInconsistent(Conflict):
-    """More units leave `reserved` than it holds: the stored data broke an invariant."""
+    """Raised when more units would leave `reserved` than it holds: the stored data broke an invariant."""
 
     default_code = "STOCK_INCONSISTENT"
 
@@ -140,17 +188,9 @@ class StockChanged:
         }
 
 
-def invalid(field: str, code: str, message: str) -> ValidationFailed:
-    return ValidationFailed.for_field(field, message, code=code)
-
-
 def valid_id(candidate: str) -> bool:
     """Ids become state keys, so only a safe alphabet can name a stored thing."""
     return ID.match(candidate) is not None
-
-
-class IdempotencyKeyReused(ValidationFailed):
-    default_code = "IDEMPOTENCY_KEY_REUSED"
 
 
 def _product_id(command: CreateProduct) -> str:
@@ -163,14 +203,14 @@ def _product_id(command: CreateProduct) -> str:
 def new_product(command: CreateProduct) -> tuple[Product, StockChanged]:
     """Check a new product's fields and create it with the event that announces its stock."""
     if SKU.match(command.sku) is None:
-        raise invalid("sku", "INVALID_SKU", "The SKU must have 1 to 64 letters, digits, '.', '_' or '-'.")
+        raise InvalidSku.for_field("sku", "The SKU must have 1 to 64 letters, digits, '.', '_' or '-'.")
     name = " ".join(command.name.split())
     if not 1 <= len(name) <= NAME_MAX:
-        raise invalid("name", "INVALID_NAME", f"The name must have 1 to {NAME_MAX} characters.")
+        raise InvalidName.for_field("name", f"The name must have 1 to {NAME_MAX} characters.")
     price = command.price
     if not price.is_finite() or not 0 < price <= PRICE_MAX or price != price.quantize(CENT):
-        raise invalid("price", "INVALID_PRICE", f"The price must be above 0, at most {PRICE_MAX}, with 2 decimals.")
+        raise InvalidPrice.for_field("price", f"The price must be above 0, at most {PRICE_MAX}, with 2 decimals.")
     if not 0 <= command.stock <= STOCK_MAX:
-        raise invalid("stock", "INVALID_STOCK", f"The stock must be a whole number from 0 to {STOCK_MAX}.")
+        raise InvalidStock.for_field("stock", f"The stock must be a whole number from 0 to {STOCK_MAX}.")
     product = Product(_product_id(command), command.sku, name, price.quantize(CENT), command.stock)
     return product, StockChanged.between(None, product, StockReason.CREATED, None)

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from apps.catalog.domain import (
     CENT,
+    InvalidItems,
     InvalidQuantity,
     Product,
     ReservationReleased,
     ReservationStatus,
     StockChanged,
     StockReason,
-    invalid,
 )
 
 LINES_MAX = 50
@@ -66,7 +66,7 @@ class StockMoved:
 def merge_lines(lines: Sequence[ReserveLine]) -> dict[str, int]:
     """Check the lines and add up the quantities of each product, keeping the order they came in."""
     if not 1 <= len(lines) <= LINES_MAX:
-        raise invalid("items", "INVALID_ITEMS", f"A reservation has 1 to {LINES_MAX} lines.")
+        raise InvalidItems.for_field("items", f"A reservation has 1 to {LINES_MAX} lines.")
     merged: dict[str, int] = {}
     for line in lines:
         quantity = line.quantity

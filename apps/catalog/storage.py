@@ -89,7 +89,7 @@ def reservation_of(doc: dict[str, Any]) -> Reservation:
     return Reservation(doc["orderId"], ReservationStatus(doc["status"]), items)
 
 
-class DaprStateCatalog:
+class DaprStateCatalogRepository:
     """Reads and atomic writes of catalog's state through the app's sidecar."""
 
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:

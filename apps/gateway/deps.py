@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from apps.gateway.edge import VERIFIED_CLAIMS
+from apps.gateway.errors import AdminRoleRequired, AuthRequired
 from apps.gateway.peers import Peers
 from apps.gateway.ratelimit import RateLimiter
-from servicekit import Forbidden, Unauthorized
 from servicekit.deps import services_of
+from servicekit.health import ComponentList
 from servicekit.tokens import Claims, TokenCodec
 
 
@@ -22,6 +23,8 @@ class GatewayServices:
     peers: Peers
     tokens: TokenCodec
     limiter: RateLimiter
+    components: ComponentList | None = None
+    """The gateway's own sidecar components, for the admins' health report."""
 
 
 Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]
@@ -34,7 +37,7 @@ async def _peers(services: Services) -> Peers:
 async def _claims(request: Request, services: Services) -> Claims:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Sign in first: send Authorization: Bearer <token>.", code="AUTH_REQUIRED")
+        raise AuthRequired("Sign in first: send Authorization: Bearer <token>.")
     verified: Claims | None = getattr(request.state, VERIFIED_CLAIMS, None)  # the rate limiter's check
     if verified is not None:
         return verified
@@ -43,7 +46,7 @@ async def _claims(request: Request, services: Services) -> Claims:
 
 async def _admin(claims: Annotated[Claims, Depends(_claims)]) -> Claims:
     if claims.role != "admin":
-        raise Forbidden("This needs the admin role.", code="ADMIN_ONLY")
+        raise AdminRoleRequired("This needs the admin role.")
     return claims
 
 

@@ -8,19 +8,20 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from apps.gateway.api import admin, auth, catalog, health, orders, tenants
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.ratelimit import RateLimiter
-from apps.gateway.routes import admin, auth, catalog, health, orders, tenants
 from apps.gateway.settings import GatewaySettings
-from apps.gateway.users import GrpcUsers
+from apps.gateway.users import GrpcUserLookup
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.grpc_client import MeshChannel
+from servicekit.health import sidecar_components
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, *, services: GatewayServices | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     limiter = RateLimiter.from_settings(settings.rate_limits_file, settings.rate_limit_storage_url)
 
@@ -35,11 +36,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             deadline_seconds=settings.identity_deadline_seconds,
         )
         apps = app_ids(settings)
-        users = GrpcUsers(mesh, identity=apps.identity)
+        users = GrpcUserLookup(mesh, identity_app_id=apps.identity)
         app.state.services = GatewayServices(
             peers=Peers(sidecar, apps, tuple(settings.health_apps), recent, users),
             tokens=tokens,
             limiter=limiter,
+            components=sidecar_components(sidecar),
         )
         app.state.checks["rate-limit counters"] = limiter.ready
         try:
@@ -52,6 +54,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="Junction gateway",
         routers=[auth.router, health.router, catalog.router, orders.router, admin.router, tenants.router],
         wire=wire,
+        services=services,
         public=True,
         edge_middleware=[partial(RateLimitMiddleware, trusted_proxies=settings.trusted_proxies)],
     )

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from apps.gateway.errors import InvalidPathParameter
 from apps.gateway.public_errors import public_error
 from apps.gateway.users import UserLookup
-from servicekit import JunctionError, SidecarClient, ValidationFailed
+from servicekit import JunctionError, SidecarClient
 
 log = logging.getLogger("gateway.peers")
 Report = dict[str, Any]
@@ -34,7 +35,7 @@ def check_path(path: str) -> str:
     `..` segment would be normalised into another route of the peer.
     """
     if not _URL_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
-        raise ValidationFailed("A path parameter is not a valid id.", code="INVALID_PATH_PARAMETER")
+        raise InvalidPathParameter("A path parameter is not a valid id.")
     return path
 
 

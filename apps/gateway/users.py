@@ -17,13 +17,15 @@ class UserLookup(Protocol):
     async def profile(self, user_id: str) -> dict[str, Any]: ...
 
 
-class GrpcUsers:
-    def __init__(self, mesh: MeshChannel, *, identity: str) -> None:
+class GrpcUserLookup:
+    def __init__(self, mesh: MeshChannel, *, identity_app_id: str) -> None:
         self.mesh = mesh
-        self.identity = identity
+        self.identity_app_id = identity_app_id
         self._stub = users_pb2_grpc.UsersStub(mesh.channel)
 
     async def profile(self, user_id: str) -> dict[str, Any]:
         """The user's profile as the public API shows it (UserRead); a failure raises the kit's error."""
-        user = await self.mesh.call(self._stub.GetUser, users_pb2.GetUserRequest(user_id=user_id), app_id=self.identity)
+        user = await self.mesh.call(
+            self._stub.GetUser, users_pb2.GetUserRequest(user_id=user_id), app_id=self.identity_app_id
+        )
         return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from servicekit import Conflict, NotFound, Unauthorized
+from servicekit import Conflict, NotFound, Unauthorized, ValidationFailed
 
 NAME_MAX = 100
 """The longest display name a user may have; servicekit.accounts checks names, emails and passwords."""
@@ -19,15 +19,27 @@ class Role(StrEnum):
 
 
 class EmailTaken(Conflict):
+    """Raised when someone registers an email that already has an account."""
+
     default_code = "EMAIL_TAKEN"
 
 
 class InvalidCredentials(Unauthorized):
+    """Raised when someone signs in with a wrong email or password (which one is not said)."""
+
     default_code = "INVALID_CREDENTIALS"
 
 
 class UserNotFound(NotFound):
+    """Raised when no user has the id asked for (over gRPC, `Users` answers NOT_FOUND)."""
+
     default_code = "USER_NOT_FOUND"
+
+
+class InvalidUserId(ValidationFailed):
+    """Raised when `Users` over gRPC gets an id no account can have (INVALID_ARGUMENT)."""
+
+    default_code = "INVALID_USER_ID"
 
 
 @dataclass(frozen=True)

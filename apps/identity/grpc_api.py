@@ -9,8 +9,8 @@ from grpc import aio
 
 from apps.identity import service
 from apps.identity.deps import IdentityServices
+from apps.identity.domain import InvalidUserId
 from junction.identity.v1 import users_pb2, users_pb2_grpc
-from servicekit import ValidationFailed
 from servicekit.grpc_handling import handling
 
 _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -19,7 +19,7 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 def _user_id(value: str) -> str:
     """Refuse, as INVALID_ARGUMENT, an id no account can have (identity's ids are 32 hex digits)."""
     if not _USER_ID.match(value):
-        raise ValidationFailed.for_field("userId", "The user id is not valid.", code="INVALID_USER_ID")
+        raise InvalidUserId.for_field("userId", "The user id is not valid.")
     return value
 
 

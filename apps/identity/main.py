@@ -27,7 +27,7 @@ from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+def create_app(settings: IdentitySettings | None = None, *, services: IdentityServices | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     if not settings.is_production:
         allow_local_email_domains()
@@ -53,4 +53,4 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    return create_sidecar_app(settings, title="Junction identity", routers=[router], wire=wire)
+    return create_sidecar_app(settings, title="Junction identity", routers=[router], wire=wire, services=services)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from apps.notifications.storage import InboxStore
+from apps.notifications.storage import InboxRepository
 from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
 class NotificationsServices:
-    inboxes: InboxStore
+    inboxes: InboxRepository
 
 
 Services = Annotated[NotificationsServices, Depends(services_of(NotificationsServices))]

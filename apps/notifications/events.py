@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from apps.notifications import messages, service
+from apps.notifications import service
 from apps.notifications.deps import NotificationsServices
-from apps.notifications.domain import Notify
+from apps.notifications.domain import Notify, messages
 from apps.notifications.payloads import (
     OrderCancelled,
     OrderFact,

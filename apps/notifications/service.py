@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.notifications.domain import Inbox, Notification, Notify
-from apps.notifications.storage import InboxStore
+from apps.notifications.storage import InboxRepository
 from servicekit.conflicts import retry_on_conflict
 
 
@@ -15,7 +15,7 @@ class NotificationPage:
     total: int
 
 
-async def notify(command: Notify, *, inboxes: InboxStore) -> bool:
+async def notify(command: Notify, *, inboxes: InboxRepository) -> bool:
     """Add a notification to its user's inbox once; False when the event was already applied."""
 
     async def attempt() -> bool:
@@ -31,7 +31,7 @@ async def notify(command: Notify, *, inboxes: InboxStore) -> bool:
     return await retry_on_conflict(attempt)
 
 
-async def list_notifications(user_id: str, *, limit: int, inboxes: InboxStore) -> NotificationPage:
+async def list_notifications(user_id: str, *, limit: int, inboxes: InboxRepository) -> NotificationPage:
     """A user's newest notifications first."""
     stored = await inboxes.get(user_id)
     items = list(stored.inbox.items) if stored else []

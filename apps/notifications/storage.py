@@ -25,7 +25,7 @@ class StoredInbox:
     etag: str | None
 
 
-class InboxStore(Protocol):
+class InboxRepository(Protocol):
     async def get(self, user_id: str) -> StoredInbox | None: ...
 
     async def applied(self, event_id: str) -> bool:
@@ -63,7 +63,7 @@ def from_state(value: dict[str, Any]) -> Inbox:
     return Inbox(items, tuple(value.get("seen", [])))
 
 
-class DaprInboxStore:
+class DaprStateInboxRepository:
     def __init__(self, sidecar: SidecarClient) -> None:
         self.sidecar = sidecar
 

@@ -1,4 +1,4 @@
-"""Orders: the pure model, its commands, transitions, events and errors.
+"""Orders: the pure model, its commands, transitions and events; its errors are in errors.py.
 
 Lifecycle: PLACING -> PENDING_PAYMENT -> CONFIRMED | CANCELLED | EXPIRED, and CONFIRMED -> CANCELLED.
 PLACING (recorded before catalog reserves) and FAILED (a placement that never completed) are internal:
@@ -18,7 +18,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from servicekit import Conflict, NotFound, ValidationFailed
+from apps.orders.errors import (
+    IllegalTransition,
+    InvalidIdempotencyKey,
+    InvalidItems,
+    InvalidQuantity,
+    OrderNotCancellable,
+)
+from servicekit import RateLimited
+from servicekit.errors import Contended
 from servicekit.keys import derived_id, valid_idempotency_key
 
 MAX_LINES, MAX_QUANTITY = 50, 1000
@@ -45,40 +53,8 @@ NEXT: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 """The lifecycle: where each status may move; the transitions below refuse every other step."""
 CANCELLABLE = tuple(status for status, targets in NEXT.items() if OrderStatus.CANCELLED in targets)
-REFUSAL_IS_TRANSIENT = frozenset({"CONTENDED", "RATE_LIMITED"})
-"""Refusals from catalog that say nothing about the order: the placement stays PLACING for a retry."""
-
-
-class OrderNotFound(NotFound):
-    default_code = "ORDER_NOT_FOUND"
-
-
-class IllegalTransition(Conflict):
-    """Raised when an order is asked to move where its lifecycle does not lead (an expired order confirmed, ...)."""
-
-    default_code = "ILLEGAL_TRANSITION"
-
-
-class OrderNotCancellable(IllegalTransition):
-    """Raised when a cancel reaches an order that is no longer pending or confirmed."""
-
-    default_code = "ORDER_NOT_CANCELLABLE"
-
-
-class IdempotencyKeyReused(ValidationFailed):
-    """Raised when an Idempotency-Key comes back with another body than the order it placed."""
-
-    default_code = "IDEMPOTENCY_KEY_REUSED"
-
-
-class InvalidIdempotencyKey(ValidationFailed):
-    default_code = "INVALID_IDEMPOTENCY_KEY"
-
-
-class OrderNotPlaced(Conflict):
-    """Raised when a key's order was refused or timed out while placing: a new order needs a new key."""
-
-    default_code = "ORDER_NOT_PLACED"
+REFUSAL_IS_TRANSIENT = frozenset({Contended.default_code, RateLimited.default_code})
+"""Refusals from catalog (by code: they come over the wire) that say nothing about the order: it stays PLACING."""
 
 
 @dataclass(frozen=True)
@@ -253,12 +229,12 @@ class OrderExpired(OrderEvent):
 def merge_lines(lines: tuple[RequestedLine, ...]) -> tuple[RequestedLine, ...]:
     """Check the requested lines and add up repeated products."""
     if not 1 <= len(lines) <= MAX_LINES:
-        raise ValidationFailed(f"An order has 1 to {MAX_LINES} lines.", code="INVALID_ITEMS")
+        raise InvalidItems(f"An order has 1 to {MAX_LINES} lines.")
     totals: dict[str, int] = {}
     for line in lines:
         if not 1 <= line.quantity <= MAX_QUANTITY:
             message = f"Quantities are whole numbers from 1 to {MAX_QUANTITY}."
-            raise ValidationFailed(message, code="INVALID_QUANTITY", details={"productId": line.product_id})
+            raise InvalidQuantity(message, details={"productId": line.product_id})
         totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
     return tuple(RequestedLine(product_id, quantity) for product_id, quantity in totals.items())
 

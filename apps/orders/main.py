@@ -30,7 +30,7 @@ from servicekit.outbox import OutboxRelay, Retention
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: OrdersSettings | None = None) -> FastAPI:
+def create_app(settings: OrdersSettings | None = None, *, services: OrdersServices | None = None) -> FastAPI:
     settings = settings or OrdersSettings()
 
     @asynccontextmanager
@@ -52,7 +52,9 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         )
         app.state.services = OrdersServices(
             uow=lambda: SqlUnitOfWork(engine, relay),
-            peers=DaprOrderPeers(sidecar, mesh, identity=settings.identity_app_id, catalog=settings.catalog_app_id),
+            peers=DaprOrderPeers(
+                sidecar, mesh, identity_app_id=settings.identity_app_id, catalog_app_id=settings.catalog_app_id
+            ),
             clock=utc_now,
             payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
             place_budget=timedelta(seconds=settings.place_budget_seconds),
@@ -68,4 +70,6 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
             await mesh.aclose()
             await engine.dispose()
 
-    return create_sidecar_app(settings, title="Junction orders", routers=[router, consumer.router()], wire=wire)
+    return create_sidecar_app(
+        settings, title="Junction orders", routers=[router, consumer.router()], wire=wire, services=services
+    )

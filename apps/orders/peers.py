@@ -18,12 +18,12 @@ class OrderPeers(Protocol):
 
 
 class DaprOrderPeers:
-    def __init__(self, sidecar: SidecarClient, mesh: MeshChannel, *, identity: str, catalog: str) -> None:
+    def __init__(self, sidecar: SidecarClient, mesh: MeshChannel, *, identity_app_id: str, catalog_app_id: str) -> None:
         self.sidecar = sidecar
         self.mesh = mesh
-        self.users = users_pb2_grpc.UsersStub(mesh.channel)
-        self.identity = identity
-        self.catalog = catalog
+        self.users_stub = users_pb2_grpc.UsersStub(mesh.channel)
+        self.identity_app_id = identity_app_id
+        self.catalog_app_id = catalog_app_id
 
     async def ensure_user(self, user_id: str) -> None:
         """Raise USER_NOT_FOUND (404) unless identity knows the user: Users.ValidateUser, proxied by the sidecar.
@@ -31,18 +31,18 @@ class DaprOrderPeers:
         A bad id is INVALID_USER_ID (422); identity down is a 503, out of time a 504 (servicekit.grpc_errors).
         """
         await self.mesh.call(
-            self.users.ValidateUser, users_pb2.ValidateUserRequest(user_id=user_id), app_id=self.identity
+            self.users_stub.ValidateUser, users_pb2.ValidateUserRequest(user_id=user_id), app_id=self.identity_app_id
         )
 
     async def reserve(self, order_id: str, lines: tuple[RequestedLine, ...]) -> dict[str, Any]:
         items = [{"productId": line.product_id, "quantity": line.quantity} for line in lines]
         reservation: dict[str, Any] = await self.sidecar.invoke(
-            self.catalog, "POST", "/reservations", json={"orderId": order_id, "items": items}
+            self.catalog_app_id, "POST", "/reservations", json={"orderId": order_id, "items": items}
         )
         return reservation
 
     async def commit(self, order_id: str) -> None:
-        await self.sidecar.invoke(self.catalog, "POST", f"/reservations/{order_id}/commit")
+        await self.sidecar.invoke(self.catalog_app_id, "POST", f"/reservations/{order_id}/commit")
 
     async def release(self, order_id: str) -> None:
-        await self.sidecar.invoke(self.catalog, "POST", f"/reservations/{order_id}/release")
+        await self.sidecar.invoke(self.catalog_app_id, "POST", f"/reservations/{order_id}/release")

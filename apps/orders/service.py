@@ -15,14 +15,11 @@ from apps.orders.domain import (
     CANCELLABLE,
     REFUSAL_IS_TRANSIENT,
     CancelOrder,
-    IdempotencyKeyReused,
     Order,
     OrderCancelled,
     OrderConfirmed,
     OrderCreated,
     OrderExpired,
-    OrderNotFound,
-    OrderNotPlaced,
     OrderStatus,
     PlaceOrder,
     RequestedLine,
@@ -30,8 +27,18 @@ from apps.orders.domain import (
     placing_order,
     request_hash,
 )
+from apps.orders.errors import (
+    IdempotencyKeyReused,
+    InvalidEvent,
+    OrderBusy,
+    OrderNotFound,
+    OrderNotPlaced,
+    OrderPlacing,
+    PlaceTimeout,
+    UnknownOrder,
+)
 from apps.orders.settlement import Settling, close_placing, reap_placing, settle, settle_due
-from servicekit import Conflict, DependencyUnavailable, EventEnvelope, JunctionError, ValidationFailed, new_event
+from servicekit import EventEnvelope, JunctionError, new_event
 
 
 class Dependencies(Settling, Protocol):
@@ -64,7 +71,7 @@ async def place_order(command: PlaceOrder, *, deps: Dependencies) -> Order:
             return await _place(command, lines, deps=deps)
     except TimeoutError as exc:
         message = "Placing the order took too long; send it again with the same Idempotency-Key."
-        raise DependencyUnavailable(message, code="PLACE_TIMEOUT") from exc
+        raise PlaceTimeout(message) from exc
 
 
 async def _place(command: PlaceOrder, lines: tuple[RequestedLine, ...], *, deps: Dependencies) -> Order:
@@ -78,7 +85,7 @@ async def _place(command: PlaceOrder, lines: tuple[RequestedLine, ...], *, deps:
             await work.commit()
         order = fresh if stored else await find(fresh.id, deps=deps)  # else a concurrent repeat stored it first
         if order is None:
-            raise Conflict("The order keeps changing; try again.", code="ORDER_BUSY")
+            raise OrderBusy("The order keeps changing; try again.")
     if order.user_id != command.user_id or order.request_hash != request_hash(lines, command.payment_token):
         raise IdempotencyKeyReused("This Idempotency-Key already placed a different order.")
     if order.status is not OrderStatus.PLACING:
@@ -115,7 +122,7 @@ def _answer(order: Order) -> Order:
         message = "This order could not be placed; send it again with a new Idempotency-Key."
         raise OrderNotPlaced(message, details={"reason": order.cancel_reason})
     if order.status is OrderStatus.PLACING:
-        raise DependencyUnavailable("The order is still being placed; try again.", code="ORDER_PLACING")
+        raise OrderPlacing("The order is still being placed; try again.")
     return order
 
 
@@ -148,13 +155,13 @@ async def cancel_order(command: CancelOrder, *, deps: Dependencies) -> Order:
                 await work.commit()
                 await settle(order.id, deps=deps)
                 return cancelled
-    raise Conflict("The order keeps changing; try again.", code="ORDER_BUSY")
+    raise OrderBusy("The order keeps changing; try again.")
 
 
 def _order_id(event: EventEnvelope) -> str:
     order_id = event.payload.get("orderId")
     if not isinstance(order_id, str) or not order_id:
-        raise ValidationFailed("The event has no orderId.", code="INVALID_EVENT")
+        raise InvalidEvent("The event has no orderId.")
     return order_id
 
 
@@ -168,7 +175,7 @@ async def apply_payment(event: EventEnvelope, *, topic: str, deps: Dependencies)
     async with deps.uow() as work:
         current = await work.orders.get(order_id)
         if current is None:
-            raise ValidationFailed(f"Unknown order {order_id}.", code="UNKNOWN_ORDER")
+            raise UnknownOrder(f"Unknown order {order_id}.")
         if await work.mark_processed(event.event_id, topic, deps.clock()) and (
             current.status is OrderStatus.PENDING_PAYMENT
         ):

@@ -17,6 +17,7 @@ from apps.orders.peers import OrderPeers
 from apps.orders.storage import UnitOfWork
 from servicekit import JunctionError
 from servicekit.clock import Clock
+from servicekit.errors import Contended
 
 log = logging.getLogger("apps.orders.settlement")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -34,7 +35,7 @@ class Settling(Protocol):
 
 
 def _retryable(exc: JunctionError) -> bool:
-    return exc.status >= 500 or exc.status == 429 or exc.code == "CONTENDED"
+    return exc.status >= 500 or exc.status == 429 or exc.code == Contended.default_code  # catalog's, by code
 
 
 async def settle(order_id: str, *, deps: Settling) -> bool:

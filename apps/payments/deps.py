@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from apps.payments.provider import PaymentProvider
-from apps.payments.storage import PaymentStore
+from apps.payments.storage import PaymentRepository
 from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
 class PaymentsServices:
-    payments: PaymentStore
+    payments: PaymentRepository
     provider: PaymentProvider
 
 

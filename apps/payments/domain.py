@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from apps.payments.provider import ChargeResult, Decision, LedgerEntry, LedgerStatus
+from servicekit import DependencyUnavailable
 
 CENT = Decimal("0.01")
 EXPIRED_REASON = "ORDER_EXPIRED"
@@ -27,6 +28,12 @@ class PaymentStatus(StrEnum):
     PENDING = "PENDING"
     VOIDED = "VOIDED"
     REFUNDED = "REFUNDED"
+
+
+class PaymentNotRecorded(DependencyUnavailable):
+    """Raised when the CHARGING record just written cannot be read back; the delivery is retried."""
+
+    default_code = "STATE_UNAVAILABLE"
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,15 @@ from fastapi import FastAPI
 from apps.payments.api import router
 from apps.payments.deps import PaymentsServices
 from apps.payments.events import consumer
-from apps.payments.ledger import DaprStateProvider
 from apps.payments.settings import PaymentsSettings
-from apps.payments.storage import DaprPaymentStore
+from apps.payments.storage import DaprStatePaymentRepository
+from apps.payments.storage.ledger import DaprStatePaymentProvider
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox
 
 
-def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
+def create_app(settings: PaymentsSettings | None = None, *, services: PaymentsServices | None = None) -> FastAPI:
     settings = settings or PaymentsSettings()
 
     @asynccontextmanager
@@ -28,8 +28,10 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
             sidecar, interval_seconds=settings.outbox_interval_seconds, dead_letter_topic=dead_letters
         ) as outbox:
             app.state.services = PaymentsServices(
-                payments=DaprPaymentStore(sidecar, outbox), provider=DaprStateProvider(sidecar)
+                payments=DaprStatePaymentRepository(sidecar, outbox), provider=DaprStatePaymentProvider(sidecar)
             )
             yield
 
-    return create_sidecar_app(settings, title="Junction payments", routers=[router, consumer.router()], wire=wire)
+    return create_sidecar_app(
+        settings, title="Junction payments", routers=[router, consumer.router()], wire=wire, services=services
+    )

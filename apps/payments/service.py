@@ -12,6 +12,7 @@ from apps.payments.domain import (
     ChargeOrder,
     CloseOrder,
     Payment,
+    PaymentNotRecorded,
     PaymentStatus,
     begin_charge,
     record_charge,
@@ -19,8 +20,7 @@ from apps.payments.domain import (
     void_before_charge,
 )
 from apps.payments.provider import LedgerEntry, PaymentProvider
-from apps.payments.storage import PaymentStore, StoredPayment
-from servicekit import DependencyUnavailable
+from apps.payments.storage import PaymentRepository, StoredPayment
 from servicekit.clock import Clock, utc_now
 from servicekit.conflicts import retry_on_conflict
 from servicekit.events import new_event
@@ -29,7 +29,7 @@ HOLDS_MONEY = (PaymentStatus.CHARGING, PaymentStatus.SUCCEEDED, PaymentStatus.PE
 """Statuses under which the provider may have (or may still) take money for the order."""
 
 
-async def _intent(command: ChargeOrder, payments: PaymentStore, clock: Clock) -> StoredPayment:
+async def _intent(command: ChargeOrder, payments: PaymentRepository, clock: Clock) -> StoredPayment:
     """The order's payment record, the CHARGING intent written first when there is none."""
     stored = await payments.get(command.order_id)
     if stored is not None:
@@ -38,12 +38,12 @@ async def _intent(command: ChargeOrder, payments: PaymentStore, clock: Clock) ->
     await payments.add(begin_charge(command, clock()), [])
     stored = await payments.get(command.order_id)
     if stored is None:
-        raise DependencyUnavailable("The payment record was not kept.", code="STATE_UNAVAILABLE")
+        raise PaymentNotRecorded("The payment record was not kept.")
     return stored
 
 
 async def charge_order(
-    command: ChargeOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = utc_now
+    command: ChargeOrder, *, payments: PaymentRepository, provider: PaymentProvider, clock: Clock = utc_now
 ) -> Payment:
     """Charge an order once; a settled payment (or a void) means another delivery already decided."""
 
@@ -64,7 +64,7 @@ async def charge_order(
 
 
 async def close_order(
-    command: CloseOrder, *, payments: PaymentStore, provider: PaymentProvider, clock: Clock = utc_now
+    command: CloseOrder, *, payments: PaymentRepository, provider: PaymentProvider, clock: Clock = utc_now
 ) -> Payment | None:
     """Refund a captured payment, void a pending or missing one; settled ones stay as they are."""
 
@@ -86,7 +86,7 @@ async def close_order(
     return await retry_on_conflict(attempt)
 
 
-async def find_payment(order_id: str, *, payments: PaymentStore) -> Payment | None:
+async def find_payment(order_id: str, *, payments: PaymentRepository) -> Payment | None:
     stored = await payments.get(order_id)
     return None if stored is None else stored.payment
 

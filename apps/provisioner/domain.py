@@ -18,22 +18,32 @@ CALLER_HEADER = "dapr-caller-app-id"
 
 
 class InvalidDatabaseUrl(ValidationFailed):
+    """Raised when a database URL cannot be parsed, has another scheme, or names no database (or no SQLite file)."""
+
     default_code = "INVALID_DATABASE_URL"
 
 
 class DatabaseMissing(ValidationFailed):
+    """Raised when the database does not exist; admin creates it before provisioning."""
+
     default_code = "DATABASE_MISSING"
 
 
 class DatabaseUnreachable(DependencyUnavailable):
+    """Raised when nobody answered at the database; migrations repeat safely, so the caller may retry."""
+
     default_code = "DATABASE_UNREACHABLE"
 
 
 class MigrationFailed(OperationFailed):
+    """Raised when a migration ran and failed (`details.reason`)."""
+
     default_code = "MIGRATION_FAILED"
 
 
 class CallerNotAllowed(Forbidden):
+    """Raised when the caller is not admin presenting the shared provisioner key."""
+
     default_code = "CALLER_NOT_ALLOWED"
 
 

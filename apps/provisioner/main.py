@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from apps.provisioner.api import router
 from apps.provisioner.deps import ProvisionerServices
 from apps.provisioner.domain import CallerPolicy
-from apps.provisioner.migrator import AlembicMigrator
 from apps.provisioner.settings import ProvisionerSettings
+from apps.provisioner.storage import AlembicSchemaMigrator
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
 from servicekit.provisioning import read_provisioner_key
 
@@ -22,13 +22,13 @@ async def read_caller_policy(sidecar: SidecarClient, settings: ProvisionerSettin
     return CallerPolicy(admin_app_id=settings.admin_app_id, key=key)
 
 
-def create_app(settings: ProvisionerSettings | None = None) -> FastAPI:
+def create_app(settings: ProvisionerSettings | None = None, *, services: ProvisionerServices | None = None) -> FastAPI:
     settings = settings or ProvisionerSettings()
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
         callers = await read_caller_policy(sidecar, settings)
-        app.state.services = ProvisionerServices(migrator=AlembicMigrator(), callers=callers)
+        app.state.services = ProvisionerServices(migrator=AlembicSchemaMigrator(), callers=callers)
         yield
 
-    return create_sidecar_app(settings, title="Junction provisioner", routers=[router], wire=wire)
+    return create_sidecar_app(settings, title="Junction provisioner", routers=[router], wire=wire, services=services)

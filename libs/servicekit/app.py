@@ -33,13 +33,22 @@ def create_sidecar_app(
     title: str,
     routers: Sequence[APIRouter],
     wire: Wiring,
+    services: object | None = None,
     public: bool = False,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> FastAPI:
-    """The app every service is: JSON logs, a ready sidecar, its checks, then what `wire` builds."""
+    """The app every service is: JSON logs, a ready sidecar, its checks, then what `wire` builds.
+
+    Prebuilt `services` (tests pass fakes of the app's ports) are served from the start in place of what
+    `wire` would build: the lifespan then connects nothing (no logs set up, no sidecar, no database) and
+    the app is otherwise the same: routes, middleware, error handlers, probes.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:  # already built: nothing to connect, nothing to wire
+            yield
+            return
         configure_logging(settings.app_id, settings.log_level)
         sidecar = DaprSidecar.from_settings(settings)
         try:
@@ -51,7 +60,7 @@ def create_sidecar_app(
         finally:
             await sidecar.aclose()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title=title,
         lifespan=lifespan,
@@ -60,6 +69,9 @@ def create_sidecar_app(
         public=public,
         edge_middleware=edge_middleware,
     )
+    if services is not None:
+        app.state.services = services
+    return app
 
 
 def create_service_app(

@@ -7,7 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from servicekit.errors import Conflict
+from servicekit.errors import Conflict, Contended, ETagMismatch
 
 T = TypeVar("T")
 
@@ -18,10 +18,11 @@ async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], *, attempts: in
         try:
             return await attempt()
         except Conflict as clash:
-            if clash.code != "ETAG_MISMATCH" or tried == attempts:
-                if clash.code == "ETAG_MISMATCH":
+            lost_race = clash.code == ETagMismatch.default_code
+            if not lost_race or tried == attempts:
+                if lost_race:
                     # A 409, not a 503: nothing was written, and a sidecar must not retry it blindly.
-                    raise Conflict("Too much contention; try again.", code="CONTENDED") from clash
+                    raise Contended("Too much contention; try again.") from clash
                 raise
             await asyncio.sleep(random.uniform(0.002, 0.01 * min(tried, 10)))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")

@@ -19,7 +19,7 @@ connection lost, SQLite busy past its timeout): the envelope answers them as Dat
 
 
 class DatabaseUnavailable(DependencyUnavailable):
-    """The app's own database did not serve the request in time; nothing of it was committed."""
+    """Raised when the app's own database did not serve the request in time; nothing of it was committed."""
 
     default_code = "DATABASE_UNAVAILABLE"
 

@@ -18,10 +18,45 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from servicekit.clock import utc_now, utc_text
 from servicekit.context import current_request_id
 from servicekit.database import DATABASE_DOWN, DatabaseUnavailable
-from servicekit.errors import DependencyUnavailable, JunctionError, RateLimited, error_for_status, field_problems
+from servicekit.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    JunctionError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ValidationFailed,
+    error_for_status,
+    field_problems,
+)
 
 log = logging.getLogger("servicekit.envelope")
 REFUSAL_STATUS_HEADER = "X-Junction-Status"
+
+
+class MalformedJson(BadRequest):
+    """Raised when a request body is not valid JSON."""
+
+    default_code = "MALFORMED_JSON"
+
+
+class RouteNotFound(NotFound):
+    """Raised when no route serves the request's path."""
+
+    default_code = "ROUTE_NOT_FOUND"
+
+
+class MethodNotAllowed(BadRequest):
+    """Raised when the route does not take the request's method; `Allow` lists those it takes."""
+
+    status = 405
+    default_code = "METHOD_NOT_ALLOWED"
+
+
+_HTTP_ERRORS: dict[int, type[JunctionError]] = {404: RouteNotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+"""The kit's class for each HTTPException status Starlette raises itself (routing, a body over the limit)."""
+HTTP_ERROR_CODE = "HTTP_ERROR"
+"""The code of any other HTTPException, on the class its status maps to (`error_for_status`)."""
 
 
 def _now() -> str:
@@ -85,15 +120,17 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
         details = field_problems(exc.errors(), skip="body")
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         if malformed:
-            return respond(error_for_status(400, "The request body is not valid JSON.", code="MALFORMED_JSON"))
-        return respond(error_for_status(422, "The request is not valid.", code="VALIDATION_FAILED", details=details))
+            return respond(MalformedJson("The request body is not valid JSON."))
+        return respond(ValidationFailed("The request is not valid.", details=details))
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        codes = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
-        code = codes.get(exc.status_code, "HTTP_ERROR")
-        err = error_for_status(exc.status_code, str(exc.detail), code=code)
-        err.status = exc.status_code  # keep 405 and friends exactly
+        kind = _HTTP_ERRORS.get(exc.status_code)
+        if kind is not None:
+            err = kind(str(exc.detail))
+        else:
+            err = error_for_status(exc.status_code, str(exc.detail), code=HTTP_ERROR_CODE)
+            err.status = exc.status_code  # keep a 418 or a 501 exactly: the class's status may be wider
         answer = respond(err)
         answer.headers.update(exc.headers or {})  # a 405 says which methods are allowed (RFC 9110)
         return answer
@@ -104,7 +141,7 @@ def install_error_handlers(app: FastAPI, *, refusals_as_200: bool = False) -> No
 
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return respond(JunctionError("An unexpected error occurred.", code="INTERNAL_ERROR"))
+        return respond(JunctionError("An unexpected error occurred."))
 
     app.add_exception_handler(JunctionError, on_junction_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -9,12 +9,20 @@ and the HTTP status it maps to. Apps subclass the leaves with their own codes.
      ├── Forbidden               403
      ├── NotFound                404
      ├── Conflict                409
+     │    ├── ETagMismatch        409  (a state write lost its race; retry_on_conflict redoes it)
+     │    └── Contended           409  (retry_on_conflict gave up)
      ├── PayloadTooLarge         413
      ├── ValidationFailed        422
      ├── OperationFailed         424  (carried out, but it ended in a recorded failure)
      ├── RateLimited             429  (carries retry_after seconds)
      └── DependencyUnavailable   503  (a peer, a sidecar or a store did not answer)
+          ├── ServiceUnavailable  503  (a peer's answer came from Dapr or the transport, not the app)
           └── UpstreamTimeout     504  (a peer's gRPC deadline passed: servicekit.grpc_errors)
+
+A code is set one way: a subclass with its own ``default_code`` (``class OutOfStock(Conflict)``), raised
+without a ``code=``. The kit's other leaves live beside what raises them (servicekit.sidecar_errors,
+servicekit.database, servicekit.envelope, ...). ``code=`` is left for rebuilding an error that came over
+the wire with its peer's code (``error_for_status``, ``servicekit.grpc_errors.error_of``).
 
 A business outcome is never a 503: sidecars retry 503 and count it against a target's breaker,
 so a retried "failed" outcome would run the request twice. 503 means only "nobody answered".
@@ -87,6 +95,21 @@ class Conflict(JunctionError):
     default_code = "CONFLICT"
 
 
+class ETagMismatch(Conflict):
+    """Raised when a state write lost an ETag or insert-only race; nothing was written.
+
+    `retry_on_conflict` reads again and redoes the write; an event handler's delivery is retried.
+    """
+
+    default_code = "ETAG_MISMATCH"
+
+
+class Contended(Conflict):
+    """Raised when `retry_on_conflict` kept losing ETag races and gave up; nothing was written."""
+
+    default_code = "CONTENDED"
+
+
 class PayloadTooLarge(JunctionError):
     """Raised when a request body is larger than the app's limit (servicekit.middleware)."""
 
@@ -104,9 +127,9 @@ class ValidationFailed(JunctionError):
     default_code = "VALIDATION_FAILED"
 
     @classmethod
-    def for_field(cls, field: str, message: str, *, code: str | None = None) -> Self:
+    def for_field(cls, field: str, message: str) -> Self:
         """The refusal of one field's value; `details` names the field the way request validation does."""
-        return cls(message, code=code, details=[{"field": field, "message": message}])
+        return cls(message, details=[{"field": field, "message": message}])
 
 
 class OperationFailed(JunctionError):
@@ -144,6 +167,16 @@ class DependencyUnavailable(JunctionError):
     default_code = "DEPENDENCY_UNAVAILABLE"
 
 
+class ServiceUnavailable(DependencyUnavailable):
+    """Raised when a peer did not answer as an app: Dapr or the transport answered in its place.
+
+    Over HTTP an answer that is not an envelope (no such app, an access-control denial); over gRPC a failed
+    call without the peer's `junction-code` (UNAVAILABLE, an unmapped status, a sidecar's refusal).
+    """
+
+    default_code = "SERVICE_UNAVAILABLE"
+
+
 class UpstreamTimeout(DependencyUnavailable):
     """Raised when a peer reached over gRPC did not answer within the call's deadline (DEADLINE_EXCEEDED).
 
@@ -172,8 +205,10 @@ _BY_STATUS: dict[int, type[JunctionError]] = {
 }
 
 
-TRANSIENT_CONFLICTS = frozenset({"ETAG_MISMATCH", "CONTENDED"})
-"""409s that lost a write race and changed nothing: trying again later can succeed."""
+TRANSIENT_CONFLICTS = frozenset({ETagMismatch.default_code, Contended.default_code})
+"""409s that lost a write race and changed nothing: trying again later can succeed.
+
+By code, not by class: a peer's CONTENDED arrives rebuilt as a plain Conflict (`error_for_status`)."""
 
 
 def is_transient(err: JunctionError) -> bool:

@@ -16,8 +16,8 @@ import grpc
 from grpc import aio
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
-from servicekit.errors import DependencyUnavailable
 from servicekit.grpc_errors import error_of
+from servicekit.sidecar_errors import SidecarUnreachable
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -69,4 +69,4 @@ class MeshChannel:
             trailing = exc.trailing_metadata() or ()
             raise error_of(exc.code(), exc.details() or "", list(trailing), peer=app_id) from exc
         except grpc.RpcError as exc:  # not an AioRpcError: the channel itself failed
-            raise DependencyUnavailable(f"The {app_id} service is not reachable.", code="SIDECAR_UNREACHABLE") from exc
+            raise SidecarUnreachable(f"The {app_id} service is not reachable.") from exc

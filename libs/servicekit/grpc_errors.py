@@ -37,6 +37,7 @@ from servicekit.errors import (
     OperationFailed,
     PayloadTooLarge,
     RateLimited,
+    ServiceUnavailable,
     Unauthorized,
     UpstreamTimeout,
     ValidationFailed,
@@ -100,10 +101,8 @@ def error_of(
     if code is None and status in _MESH_REFUSALS:
         kind = DependencyUnavailable
     if code is None and issubclass(kind, DependencyUnavailable):
-        timed_out = kind is UpstreamTimeout
-        return kind(
-            f"The {peer} service {'did not answer in time' if timed_out else 'is unavailable'}.",
-            code="UPSTREAM_TIMEOUT" if timed_out else "SERVICE_UNAVAILABLE",
-            details={"service": peer, "grpcStatus": status.name, "message": message},
-        )
+        details = {"service": peer, "grpcStatus": status.name, "message": message}
+        if kind is UpstreamTimeout:
+            return UpstreamTimeout(f"The {peer} service did not answer in time.", details=details)
+        return ServiceUnavailable(f"The {peer} service is unavailable.", details=details)
     return kind(message, code=code)

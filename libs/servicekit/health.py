@@ -18,6 +18,13 @@ from servicekit.sidecar import DaprSidecar, SidecarClient
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises when the thing it checks is not usable."""
 
+
+class NotReady(DependencyUnavailable):
+    """Answered by `/readyz` when a readiness check failed; `details.checks` says which (unless not detailed)."""
+
+    default_code = "NOT_READY"
+
+
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
@@ -81,7 +88,7 @@ def health_router(
         report: dict[str, Any] = dict(zip(named, results, strict=True))
         if not all(result == "ok" for result in results):
             details = {"checks": report} if detailed else None
-            return error_response(DependencyUnavailable("Not ready.", code="NOT_READY", details=details))
+            return error_response(NotReady("Not ready.", details=details))
         if not detailed:
             return ok({"status": "ready"})
         listed = components()

@@ -23,12 +23,16 @@ _DOCUMENTED = Header(
 """What the OpenAPI says of the key; the check below still answers a bad one with its own 400."""
 
 
+class InvalidIdempotencyKey(BadRequest):
+    """Raised when an Idempotency-Key header is not 1 to 128 printable ASCII characters."""
+
+    default_code = "INVALID_IDEMPOTENCY_KEY"
+
+
 def check_idempotency_key(key: str) -> str:
     """Return the key when it has 1 to 128 printable ASCII characters; else a 400."""
     if not valid_idempotency_key(key):
-        raise BadRequest(
-            "Idempotency-Key must have 1 to 128 printable ASCII characters.", code="INVALID_IDEMPOTENCY_KEY"
-        )
+        raise InvalidIdempotencyKey("Idempotency-Key must have 1 to 128 printable ASCII characters.")
     return key
 
 

@@ -86,6 +86,12 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+class NotFromSidecar(Unauthorized):
+    """Raised when a call to an app behind a sidecar lacks the token its own sidecar sends (APP_API_TOKEN)."""
+
+    default_code = "NOT_FROM_SIDECAR"
+
+
 class SidecarTokenMiddleware:
     """Refuse every call that does not carry the token the app's own sidecar sends (APP_API_TOKEN).
 
@@ -100,9 +106,7 @@ class SidecarTokenMiddleware:
         if scope["type"] == "http" and scope["path"] != "/healthz":
             presented = (_header(scope, b"dapr-api-token") or "").encode()
             if not hmac.compare_digest(presented, self.token):
-                await send_error(
-                    send, Unauthorized("Calls are accepted only from this app's sidecar.", code="NOT_FROM_SIDECAR")
-                )
+                await send_error(send, NotFromSidecar("Calls are accepted only from this app's sidecar."))
                 return
         await self.app(scope, receive, send)
 

@@ -29,6 +29,12 @@ Money = Annotated[Decimal, PlainValidator(_money)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class InvalidPayload(ValidationFailed):
+    """Raised when an event's payload does not fit the consumer's model; the consumer drops the event."""
+
+    default_code = "INVALID_PAYLOAD"
+
+
 class Payload(BaseModel):
     """Base of a consumer's payload models: unknown fields are ignored, known ones must have their types."""
 
@@ -39,10 +45,9 @@ P = TypeVar("P", bound=Payload)
 
 
 def parse_payload(model: type[P], event: EventEnvelope) -> P:
-    """Read an event's payload or raise ValidationFailed, which sends the event to the dead letters."""
+    """Read an event's payload or raise InvalidPayload, which sends the event to the dead letters."""
     try:
         return model.model_validate(event.payload)
     except ValidationError as exc:
-        raise ValidationFailed(
-            f"The {model.__name__} payload is not valid.", code="INVALID_PAYLOAD", details=field_problems(exc.errors())
-        ) from exc
+        message = f"The {model.__name__} payload is not valid."
+        raise InvalidPayload(message, details=field_problems(exc.errors())) from exc

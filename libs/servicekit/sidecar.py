@@ -31,12 +31,16 @@ from dapr.proto import api_v1, common_v1
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
 from servicekit.dapr_client import KitDaprClient, open_dapr_client
-from servicekit.errors import DependencyUnavailable, JunctionError, error_for_status
+from servicekit.errors import JunctionError, ServiceUnavailable, error_for_status
 from servicekit.events import EventEnvelope
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar_errors import (
     PublishRefused,
+    SecretUnavailable,
+    SidecarCallTimeout,
     SidecarFailure,
+    SidecarNotReady,
+    SidecarUnreachable,
     failure_of,
     metadata_error,
     publish_error,
@@ -179,7 +183,7 @@ class DaprSidecar:
     async def _open(self) -> KitDaprClient:
         # The SDK's constructor polls health synchronously: only on a sidecar that just answered ready.
         if not await self.outbound_ready():
-            raise DependencyUnavailable("The sidecar is not reachable.", code="SIDECAR_UNREACHABLE")
+            raise SidecarUnreachable("The sidecar is not reachable.")
         try:
             http_port, grpc_port = self._ports
             return open_dapr_client(
@@ -189,7 +193,7 @@ class DaprSidecar:
                 timeout_seconds=self._timeout_seconds,
             )
         except TimeoutError as exc:
-            raise DependencyUnavailable("The sidecar is not reachable.", code="SIDECAR_UNREACHABLE") from exc
+            raise SidecarUnreachable("The sidecar is not reachable.") from exc
 
     async def _forget(self, client: KitDaprClient) -> None:
         if self._sdk is client:
@@ -222,9 +226,9 @@ class DaprSidecar:
         try:
             return await self._http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
-            raise DependencyUnavailable(f"{what} did not answer in time.", code="UPSTREAM_TIMEOUT") from exc
+            raise SidecarCallTimeout(f"{what} did not answer in time.") from exc
         except httpx.TransportError as exc:
-            raise DependencyUnavailable(f"{what} is not reachable.", code="SIDECAR_UNREACHABLE") from exc
+            raise SidecarUnreachable(f"{what} is not reachable.") from exc
 
     async def invoke(
         self,
@@ -281,7 +285,7 @@ class DaprSidecar:
         )
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        """Apply every operation or none; an ETag or insert-only clash raises Conflict(ETAG_MISMATCH)."""
+        """Apply every operation or none; an ETag or insert-only clash raises ETagMismatch (a Conflict)."""
         ops = [op.as_grpc() for op in operations]
         await self._call(lambda dapr: dapr.execute_transaction(store or self.statestore, ops), state_write_error)
 
@@ -291,7 +295,7 @@ class DaprSidecar:
         )
         secrets: dict[str, str] = dict(response.secret)
         if not secrets:
-            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE")
+            raise SecretUnavailable(f"Secret {key} is not available.")
         return secrets.get(key) or next(iter(secrets.values()))
 
     async def components(self) -> list[dict[str, Any]]:
@@ -313,7 +317,7 @@ class DaprSidecar:
         deadline = time.monotonic() + timeout_seconds
         while not await self.outbound_ready():
             if time.monotonic() > deadline:
-                raise DependencyUnavailable("The sidecar did not become ready.", code="SIDECAR_NOT_READY")
+                raise SidecarNotReady("The sidecar did not become ready.")
             await asyncio.sleep(0.2)
         await self._client()
 
@@ -334,6 +338,4 @@ def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
         )
     if response.status_code < 300:
         return body
-    raise DependencyUnavailable(
-        f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE", details={"service": app_id}
-    )
+    raise ServiceUnavailable(f"The {app_id} service is unavailable.", details={"service": app_id})

@@ -1,4 +1,7 @@
-"""The sidecar's gRPC failures as the kit's errors, with the codes the kit used when it spoke HTTP.
+"""The sidecar's failures as the kit's errors, with the codes the kit used when it spoke HTTP.
+
+The error classes below are raised over either protocol: by the SDK calls' mapping here, by the HTTP
+calls of servicekit.sidecar (service invocation, health) and by servicekit.grpc_client's channel.
 
 daprd answers a failed call with a gRPC status and, for an error of its own, a google.rpc.ErrorInfo
 whose `reason` names it (`ERR_STATE_TRANSACTION`; pub/sub says `DAPR_PUBSUB_FORBIDDEN`). The SDK
@@ -8,13 +11,13 @@ DaprInternalError caused by one (save_state): `failure_of` finds the status unde
 - DEADLINE_EXCEEDED (the call's deadline, the sidecar timeout) -> UPSTREAM_TIMEOUT, for every call.
 - UNAVAILABLE without ErrorInfo (the call never reached daprd) -> SIDECAR_UNREACHABLE, for every call.
 - A state write: ABORTED (SaveState's ETag mismatch), or "etag" in the message (a transaction's ETag
-  or insert-only clash, which daprd reports as INTERNAL) -> Conflict ETAG_MISMATCH.
+  or insert-only clash, which daprd reports as INTERNAL) -> ETagMismatch (a Conflict).
 - A publish: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION or
   OUT_OF_RANGE (the request's own fault: a topic no scope allows) -> PublishRefused, unless its reason
   is in _EVERY_PUBLISH (no such pub/sub: the sidecar's set-up) -> PUBLISH_FAILED.
 - Anything else -> STATE_UNAVAILABLE, PUBLISH_FAILED or SECRET_UNAVAILABLE.
 
-Everything but Conflict and PublishRefused is a DependencyUnavailable (503): the caller tries again.
+Everything but ETagMismatch and PublishRefused is a DependencyUnavailable (503): the caller tries again.
 The publish rule is the HTTP one (a 4xx but 401, 408, 429) in gRPC's terms: UNAUTHENTICATED,
 DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED are those three, and stay retryable.
 """
@@ -27,7 +30,7 @@ from typing import Any
 import grpc
 from dapr.clients.exceptions import ERROR_CODE_UNKNOWN, DaprGrpcError
 
-from servicekit.errors import BadRequest, Conflict, DependencyUnavailable, JunctionError
+from servicekit.errors import BadRequest, DependencyUnavailable, ETagMismatch, JunctionError
 
 _EVERY_PUBLISH = frozenset(
     {
@@ -61,6 +64,51 @@ class PublishRefused(BadRequest):
     """
 
     default_code = "PUBLISH_REFUSED"
+
+
+class PublishFailed(DependencyUnavailable):
+    """Raised when publishing failed (the broker, or the sidecar's pub/sub set-up); the outbox tries again."""
+
+    default_code = "PUBLISH_FAILED"
+
+
+class StateUnavailable(DependencyUnavailable):
+    """Raised when the state store failed a read or a write (other than a lost ETag race)."""
+
+    default_code = "STATE_UNAVAILABLE"
+
+
+class SecretUnavailable(DependencyUnavailable):
+    """Raised when the secret store failed, or holds no such secret."""
+
+    default_code = "SECRET_UNAVAILABLE"
+
+
+class SidecarUnavailable(DependencyUnavailable):
+    """Raised when the sidecar's metadata (the components it loaded) could not be read."""
+
+    default_code = "SIDECAR_UNAVAILABLE"
+
+
+class SidecarUnreachable(DependencyUnavailable):
+    """Raised when the app could not reach its own sidecar, over HTTP or gRPC (refused, reset, channel shut)."""
+
+    default_code = "SIDECAR_UNREACHABLE"
+
+
+class SidecarNotReady(DependencyUnavailable):
+    """Raised at start when the sidecar did not become ready within the app's wait."""
+
+    default_code = "SIDECAR_NOT_READY"
+
+
+class SidecarCallTimeout(DependencyUnavailable):
+    """Raised when a call through the sidecar (a peer invoked over HTTP, the sidecar's own APIs) did not answer in time.
+
+    A 503 like every DependencyUnavailable; a peer over gRPC that runs out of time is an UpstreamTimeout (504).
+    """
+
+    default_code = "UPSTREAM_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -106,9 +154,9 @@ def _parsed(error: grpc.RpcError) -> grpc.RpcError:
 
 def _transport_error(failure: SidecarFailure, what: str) -> DependencyUnavailable | None:
     if failure.status == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DependencyUnavailable(f"{what} did not answer in time.", code="UPSTREAM_TIMEOUT")
+        return SidecarCallTimeout(f"{what} did not answer in time.")
     if failure.unreachable:
-        return DependencyUnavailable(f"{what} is not reachable.", code="SIDECAR_UNREACHABLE")
+        return SidecarUnreachable(f"{what} is not reachable.")
     return None
 
 
@@ -122,13 +170,13 @@ def publish_error(failure: SidecarFailure, topic: str) -> JunctionError:
         return transport
     if publish_refused(failure):
         return PublishRefused(f"The broker refused {topic}.", details=failure.details)
-    return DependencyUnavailable(f"Publishing {topic} failed.", code="PUBLISH_FAILED", details=failure.details)
+    return PublishFailed(f"Publishing {topic} failed.", details=failure.details)
 
 
 def state_read_error(failure: SidecarFailure) -> JunctionError:
     if (transport := _transport_error(failure, "The state store")) is not None:
         return transport
-    return DependencyUnavailable("Reading state failed.", code="STATE_UNAVAILABLE", details=failure.details)
+    return StateUnavailable("Reading state failed.", details=failure.details)
 
 
 def state_write_error(failure: SidecarFailure) -> JunctionError:
@@ -136,17 +184,17 @@ def state_write_error(failure: SidecarFailure) -> JunctionError:
     if (transport := _transport_error(failure, "The state store")) is not None:
         return transport
     if failure.status == grpc.StatusCode.ABORTED or "etag" in failure.message.lower():
-        return Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
-    return DependencyUnavailable("Saving state failed.", code="STATE_UNAVAILABLE", details=failure.details)
+        return ETagMismatch("The value changed meanwhile.")
+    return StateUnavailable("Saving state failed.", details=failure.details)
 
 
 def secret_error(failure: SidecarFailure, key: str) -> JunctionError:
     if (transport := _transport_error(failure, "The secret store")) is not None:
         return transport
-    return DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE", details=failure.details)
+    return SecretUnavailable(f"Secret {key} is not available.", details=failure.details)
 
 
 def metadata_error(failure: SidecarFailure) -> JunctionError:
     if (transport := _transport_error(failure, "The sidecar")) is not None:
         return transport
-    return DependencyUnavailable("The sidecar's metadata is not available.", code="SIDECAR_UNAVAILABLE")
+    return SidecarUnavailable("The sidecar's metadata is not available.")

@@ -16,6 +16,18 @@ SIGNING_KEY_SECRET = "jwt-signing-key"  # noqa: S105 - the secret's name, not it
 """Name of the signing key in the Dapr secret store both apps read."""
 
 
+class TokenExpired(Unauthorized):
+    """Raised when an access token was valid but has expired."""
+
+    default_code = "TOKEN_EXPIRED"
+
+
+class InvalidToken(Unauthorized):
+    """Raised when an access token is not a valid Junction token (signature, issuer, audience, claims)."""
+
+    default_code = "INVALID_TOKEN"
+
+
 @dataclass(frozen=True)
 class Claims:
     subject: str
@@ -59,7 +71,7 @@ class TokenCodec:
                 options={"require": ["sub", "exp", "iss", "aud", "role"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The access token has expired.", code="TOKEN_EXPIRED") from exc
+            raise TokenExpired("The access token has expired.") from exc
         except jwt.InvalidTokenError as exc:
-            raise Unauthorized("The access token is not valid.", code="INVALID_TOKEN") from exc
+            raise InvalidToken("The access token is not valid.") from exc
         return Claims(str(claims["sub"]), str(claims.get("email", "")), str(claims["role"]), int(claims["exp"]))

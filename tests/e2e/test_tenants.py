@@ -10,7 +10,7 @@ from contextlib import suppress
 import httpx
 import pytest
 
-from apps.admin.tenants.databases import TenantDatabaseAdmin, tenant_database_url
+from apps.admin.tenants.databases import SqlTenantDatabases, tenant_database_url
 from tests.e2e.conftest import Account, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tools.stack import Stack
@@ -92,7 +92,7 @@ def test_provisioner_down_fails_cleanly_then_retry_succeeds(
 
 def test_only_admin_may_call_provisioner(stack: Stack) -> None:
     target = database_of(stack, f"intruder-{uuid.uuid4().hex[:8]}")
-    asyncio.run(TenantDatabaseAdmin().create(target))  # an empty database, as admin would make it
+    asyncio.run(SqlTenantDatabases().create(target))  # an empty database, as admin would make it
     request = {"databaseUrl": target}
     key = json.loads((stack.run_dir / "provisioning-secrets.json").read_text())["provisioner-key"]
     # The first wall: provisioner's sidecar refuses every caller but admin (config/provisioner.yaml).

@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from servicekit.errors import Conflict, DependencyUnavailable
+from servicekit.errors import ETagMismatch, ServiceUnavailable
 from servicekit.events import EventEnvelope
 from servicekit.sidecar import PublishRefused, StateItem, StateOp
+from servicekit.sidecar_errors import PublishFailed, SecretUnavailable
 from servicekit.state_outbox import outbox_keys
 
 Handler = Callable[[str, str, Any, dict[str, Any] | None], Awaitable[Any]]
@@ -45,12 +46,12 @@ class FakeSidecar:
         self.invocations.append((app_id, method, path, dict(headers or {})))
         handler = self.apps.get(app_id)
         if handler is None:
-            raise DependencyUnavailable(f"The {app_id} service is unavailable.", code="SERVICE_UNAVAILABLE")
+            raise ServiceUnavailable(f"The {app_id} service is unavailable.")
         return await handler(method, path, json, params)
 
     def _check_broker(self, topic: str) -> None:
         if self.broker_down:
-            raise DependencyUnavailable("The message broker is not reachable.", code="PUBLISH_FAILED")
+            raise PublishFailed("The message broker is not reachable.")
         if topic in self.refused_topics:
             raise PublishRefused(f"The broker refused {topic}.", details={"errorCode": "ERR_PUBSUB_FORBIDDEN"})
 
@@ -77,7 +78,7 @@ class FakeSidecar:
         slot = (store or "statestore", key)
         current = self._live(slot)
         if etag is not None and (current is None or current.etag != etag):
-            raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+            raise ETagMismatch("The value changed meanwhile.")
         self.state[slot] = StateItem(copy.deepcopy(value), uuid.uuid4().hex)
         self.expires.pop(slot, None)
 
@@ -86,9 +87,9 @@ class FakeSidecar:
         for op in operations:  # check everything first: all or nothing
             current = self._live((name, op.key))
             if op.etag is not None and (current is None or current.etag != op.etag):
-                raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+                raise ETagMismatch("The value changed meanwhile.")
             if op.insert_only and op.etag is None and current is not None:
-                raise Conflict("The value changed meanwhile.", code="ETAG_MISMATCH")
+                raise ETagMismatch("The value changed meanwhile.")
         for op in operations:
             slot = (name, op.key)
             self.expires.pop(slot, None)
@@ -101,7 +102,7 @@ class FakeSidecar:
 
     async def get_secret(self, key: str, *, store: str | None = None) -> str:
         if key not in self.secrets:
-            raise DependencyUnavailable(f"Secret {key} is not available.", code="SECRET_UNAVAILABLE")
+            raise SecretUnavailable(f"Secret {key} is not available.")
         return self.secrets[key]
 
     async def outbound_ready(self) -> bool:

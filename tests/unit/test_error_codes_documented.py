@@ -1,15 +1,11 @@
 """docs/errors.md against the code: every error code set in apps/ and libs/servicekit/ is in the table of
 its app (or of the kit), and every code a table lists is still set there, so the doc drifts neither way.
 
-The collector reads the source with `ast`. A code is a string literal set in one of the ways the code
-sets them today:
-
-- a class attribute `default_code = "..."` (the one way STYLE.md asks for), or any other name ending in
-  `code`/`codes` assigned UPPER_SNAKE literals: the gateway's `FAILURE_CODE`, the envelope's
-  `codes = {404: "ROUTE_NOT_FOUND", ...}` and its fallback `code = codes.get(status, "HTTP_ERROR")`;
-- a keyword argument `code="..."` (both branches of `code="A" if x else "B"`);
-- a positional argument in the place of a function's parameter named `code` (catalog's
-  `invalid(field, code, message)`).
+The collector reads the source with `ast`. A code is set one way (STYLE.md): a class attribute
+`default_code = "..."` on a subclass of a kit error, which also says in its docstring when it is raised.
+Two relays put a fixed code on an error whose class their status picks, and name it in a module constant
+ending in `_CODE`: the gateway's `FAILURE_CODE`, the envelope's `HTTP_ERROR_CODE`. A `code=` argument
+may only pass such a name or a peer's code along (`code=error.get("code")`), never a literal.
 
 In the doc, a code is the first cell of a table row (`` | `CODE` | ``) under a `### <app-id>` heading, or
 `### servicekit` for the kit's own codes.
@@ -18,12 +14,9 @@ In the doc, a code is the first cell of a table row (`` | `CODE` | ``) under a `
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-from servicekit import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "errors.md"
@@ -40,60 +33,68 @@ def owner_of(path: Path) -> str:
     return parts[1] if parts[0] == "apps" else KIT
 
 
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _assigned(node: ast.stmt) -> tuple[str, str | None] | None:
+    """`(name, literal)` for `name = "..."` or `name: str = "..."`; None for any other statement."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id, _literal(node.value)
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, _literal(node.value)
+    return None
+
+
+def error_classes(tree: ast.Module) -> Iterator[tuple[ast.ClassDef, str]]:
+    """Every class that sets `default_code`, with the code it sets."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                assigned = _assigned(statement)
+                if assigned is not None and assigned[0] == "default_code":
+                    code = assigned[1]
+                    assert code is not None and CODE.fullmatch(code), f"{node.name}.default_code is not a literal CODE"
+                    yield node, code
+
+
+def codes_set_in(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Each code a module sets, with its line: its classes' `default_code`, its relays' `*_CODE` constants."""
+    yield from ((code, cls.lineno) for cls, code in error_classes(tree))
+    for statement in tree.body:
+        assigned = _assigned(statement)
+        if assigned is not None and assigned[0].endswith("_CODE") and assigned[1] is not None:
+            assert CODE.fullmatch(assigned[1]), f"{assigned[0]} is not a CODE"
+            yield assigned[1], statement.lineno
+
+
 def _literals(node: ast.expr) -> set[str]:
     """The strings an argument is as written: a literal, either branch of `a if c else b`, each side of `a or b`."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return {node.value}
+    if (literal := _literal(node)) is not None:
+        return {literal}
     if isinstance(node, ast.IfExp):
         return _literals(node.body) | _literals(node.orelse)
     if isinstance(node, ast.BoolOp):
         return set().union(*map(_literals, node.values))
-    return set()  # a name, a call (`error.get("code")` relays a peer's code): nothing set here
+    return set()  # a name, a call (`error.get("code")` relays a peer's code)
 
 
-def _upper_snake(node: ast.AST) -> set[str]:
-    """Every UPPER_SNAKE literal anywhere in an assigned value (a dict's values, a call's fallback)."""
-    strings = (n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str))
-    return {s for s in strings if CODE.fullmatch(s)}
-
-
-def _name(node: ast.AST) -> str:
-    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-
-
-def _code_positions(trees: dict[Path, ast.Module]) -> dict[str, int]:
-    """Functions that take a code positionally, by name: where in a call's arguments the code stands."""
-    positions: dict[str, int] = {}
-    for tree in trees.values():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                names = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self", "cls")]
-                if "code" in names:
-                    positions[node.name] = names.index("code")
-    return positions
-
-
-def _codes_in(tree: ast.Module, positions: dict[str, int]) -> Iterator[tuple[str, int]]:
+def literal_code_arguments(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Each string literal passed as `code=`: a code set the old way, at the raise site."""
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "code":
-            yield from ((code, node.value.lineno) for code in _literals(node.value))
-        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(_name(t).lower().endswith(("code", "codes")) for t in targets):
-                yield from ((code, node.lineno) for code in _upper_snake(node.value))
-        elif isinstance(node, ast.Call) and _name(node.func) in positions:
-            at = positions[_name(node.func)]
-            if at < len(node.args):
-                yield from ((code, node.lineno) for code in _literals(node.args[at]))
+            yield from ((code, node.value.lineno) for code in sorted(_literals(node.value)))
+
+
+def _trees() -> dict[Path, ast.Module]:
+    return {path: ast.parse(path.read_text(), str(path)) for path in SOURCES}
 
 
 def codes_in_source() -> dict[str, dict[str, str]]:
     """Every code set in the source: by owner, each code with one place that sets it (`path:line`)."""
-    trees = {path: ast.parse(path.read_text(), str(path)) for path in SOURCES}
-    positions = _code_positions(trees)
     found: dict[str, dict[str, str]] = {}
-    for path, tree in trees.items():
-        for code, line in _codes_in(tree, positions):
+    for path, tree in _trees().items():
+        for code, line in codes_set_in(tree):
             found.setdefault(owner_of(path), {}).setdefault(code, f"{path.relative_to(ROOT)}:{line}")
     return found
 
@@ -109,6 +110,22 @@ def codes_in_doc() -> dict[str, set[str]]:
         elif owner is not None and (row := ROW.match(line)):
             documented.setdefault(owner, set()).add(row.group(1))
     return documented
+
+
+def test_the_collector_reads_classes_and_relay_constants_and_spots_literal_codes() -> None:
+    tree = ast.parse(
+        "class SkuTaken(Conflict):\n"
+        '    """Raised when a SKU is taken."""\n'
+        '    default_code = "SKU_TAKEN"\n'
+        'FAILURE_CODE = "SERVICE_UNAVAILABLE"\n'
+        'KEY = "NOT_A_CODE"\n'
+        "def f(err):\n"
+        '    local_code = "NOT_SET_HERE"\n'
+        '    raise Conflict("x", code="OLD_WAY" if err else error.get("code"))\n'
+        "    raise error_for_status(409, 'x', code=FAILURE_CODE)\n"
+    )
+    assert sorted(codes_set_in(tree)) == [("SERVICE_UNAVAILABLE", 4), ("SKU_TAKEN", 1)]
+    assert list(literal_code_arguments(tree)) == [("OLD_WAY", 8)]  # a peer's code or a relay's constant is fine
 
 
 def test_the_doc_has_a_table_for_the_kit_and_only_for_real_apps() -> None:
@@ -139,8 +156,17 @@ def test_every_documented_code_is_still_set_by_its_app() -> None:
     assert not stale, "docs/errors.md lists codes nothing sets any more:\n" + "\n".join(stale)
 
 
-def test_every_error_class_of_the_kit_says_when_it_is_raised() -> None:
-    classes = [cls for _, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, errors.JunctionError)]
-    assert len(classes) > 10
-    unsaid = [cls.__name__ for cls in classes if not (cls.__doc__ or "").strip()]
-    assert not unsaid, f"error classes without a docstring: {unsaid}"
+def test_codes_are_set_one_way_never_as_a_literal_code_argument() -> None:
+    literal = [
+        f"{path.relative_to(ROOT)}:{line} code={code!r}"
+        for path, tree in _trees().items()
+        for code, line in literal_code_arguments(tree)
+    ]
+    assert not literal, "give each code its own subclass with `default_code` instead:\n" + "\n".join(literal)
+
+
+def test_every_error_class_says_when_it_is_raised() -> None:
+    classes = [(path, cls) for path, tree in _trees().items() for cls, _ in error_classes(tree)]
+    assert len(classes) > 50
+    unsaid = [f"{path.relative_to(ROOT)}: {cls.name}" for path, cls in classes if not ast.get_docstring(cls)]
+    assert not unsaid, "error classes without a docstring:\n" + "\n".join(unsaid)

@@ -47,10 +47,14 @@ class DeadLetterStatus(StrEnum):
 
 
 class DeadLetterNotFound(NotFound):
+    """Raised when no dead letter has the id asked for."""
+
     default_code = "DEAD_LETTER_NOT_FOUND"
 
 
 class DeadLetterNotReplayable(ValidationFailed):
+    """Raised when a replay asks for a letter that cannot go back; `details.reason` says why."""
+
     default_code = "DEAD_LETTER_NOT_REPLAYABLE"
 
 

@@ -101,7 +101,7 @@ def from_document(document: dict[str, Any]) -> DeadLetter:
     )
 
 
-class DaprStateDeadLetters:
+class DaprStateDeadLetterRepository:
     def __init__(self, sidecar: SidecarClient) -> None:
         self.sidecar = sidecar
         self.index = PagedIndex(sidecar, INDEX_KEY, legacy_key=LEGACY_INDEX_KEY)

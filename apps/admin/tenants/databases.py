@@ -73,7 +73,7 @@ def check_url_template(template: str) -> None:
         raise ValueError(f"a PostgreSQL tenant database must be named {POSTGRES_DATABASE}")
 
 
-class SqliteDatabases:
+class SqliteTenantDatabases:
     """A SQLite database is a file: creating it is creating its folder and an empty file."""
 
     async def create(self, database_url: str) -> None:
@@ -102,7 +102,7 @@ def _sqlite_path(database_url: str) -> Path:
     return Path(database)
 
 
-class PostgresDatabases:
+class PostgresTenantDatabases:
     """A PostgreSQL database is created and dropped from the same server's `postgres` database."""
 
     async def create(self, database_url: str) -> None:
@@ -146,11 +146,14 @@ def maintenance_url(database_url: str) -> URL:
     return make_url(database_url).set(database="postgres")
 
 
-class TenantDatabaseAdmin:
+class SqlTenantDatabases:
     """Picks the adapter by each URL's scheme, so tenants made under an earlier template stay removable."""
 
     def __init__(self) -> None:
-        self._by_driver: dict[str, TenantDatabases] = {SQLITE: SqliteDatabases(), POSTGRES: PostgresDatabases()}
+        self._by_driver: dict[str, TenantDatabases] = {
+            SQLITE: SqliteTenantDatabases(),
+            POSTGRES: PostgresTenantDatabases(),
+        }
 
     def _for(self, database_url: str) -> TenantDatabases:
         driver = make_url(database_url).drivername

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from servicekit import Conflict, NotFound, OperationFailed
+from servicekit import Conflict, DependencyUnavailable, NotFound, OperationFailed
 from servicekit.keys import derived_id
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -35,25 +35,45 @@ class ProvisioningStep(StrEnum):
 
 
 class SubdomainTaken(Conflict):
+    """Raised when a new tenant's subdomain is already another tenant's."""
+
     default_code = "SUBDOMAIN_TAKEN"
 
 
 class TenantNotFound(NotFound):
+    """Raised when no tenant has the id asked for."""
+
     default_code = "TENANT_NOT_FOUND"
 
 
 class TenantNotRetryable(Conflict):
+    """Raised when a retry reaches a tenant that is already active, or whose provisioning run is still going."""
+
     default_code = "TENANT_NOT_RETRYABLE"
 
 
 class ProvisioningFailed(OperationFailed):
+    """Raised when the tenant's provisioning ended FAILED within the request's wait (`details.reason`)."""
+
     default_code = "PROVISIONING_FAILED"
 
 
 class ProvisioningSuperseded(Conflict):
-    """Another write changed the tenant between a step's write and its read-back."""
+    """Raised when another write changed the tenant between a step's write and its read-back."""
 
     default_code = "PROVISIONING_SUPERSEDED"
+
+
+class ProvisionerBadAnswer(DependencyUnavailable):
+    """Raised when the provisioner answered something admin cannot read."""
+
+    default_code = "PROVISIONER_BAD_ANSWER"
+
+
+class WorkflowUnavailable(DependencyUnavailable):
+    """Raised when the sidecar's workflow engine failed a call about a tenant's provisioning run."""
+
+    default_code = "WORKFLOW_UNAVAILABLE"
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, Work
 from dapr.ext.workflow.aio import DaprWorkflowClient
 from dapr.ext.workflow.logger import LoggerOptions
 
+from apps.admin.tenants.domain import WorkflowUnavailable
 from apps.admin.tenants.steps import ACTIVITIES, Run, Steps, perform
 from apps.admin.tenants.workflow import WORKFLOW, instance_id, provision_tenant
-from servicekit import DependencyUnavailable
 
 log = logging.getLogger("apps.admin.tenants")
 
@@ -58,9 +58,7 @@ async def _engine_call(run: Run) -> AsyncIterator[None]:
         yield
     except grpc.RpcError as exc:
         log.warning("workflow engine call for %s failed: %s", instance_id(run), exc)
-        raise DependencyUnavailable(
-            "The workflow engine is unavailable.", code="WORKFLOW_UNAVAILABLE", details={"tenantId": run.tenant_id}
-        ) from exc
+        raise WorkflowUnavailable("The workflow engine is unavailable.", details={"tenantId": run.tenant_id}) from exc
 
 
 def _activity(name: str, on: Steps, loop: asyncio.AbstractEventLoop) -> Callable[..., str]:

@@ -7,7 +7,8 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from servicekit import DependencyUnavailable, SidecarClient
+from apps.admin.tenants.domain import ProvisionerBadAnswer
+from servicekit import SidecarClient
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
 
 
@@ -25,7 +26,7 @@ class _InitDatabaseAnswer(BaseModel):
     tables_created: list[Annotated[str, Field(min_length=1, max_length=200)]]
 
 
-class ProvisionerClient:
+class DaprSchemaProvisioner:
     """`POST /init-database` on the provisioner through the sidecar, with admin's shared key."""
 
     def __init__(self, sidecar: SidecarClient, *, app_id: str, key: str) -> None:
@@ -44,7 +45,5 @@ class ProvisionerClient:
         try:
             answer = _InitDatabaseAnswer.model_validate(data)
         except ValidationError as exc:
-            raise DependencyUnavailable(
-                "The provisioner answered something admin cannot read.", code="PROVISIONER_BAD_ANSWER"
-            ) from exc
+            raise ProvisionerBadAnswer("The provisioner answered something admin cannot read.") from exc
         return tuple(sorted(answer.tables_created))

@@ -21,7 +21,7 @@ from apps.admin.tenants.domain import (
 )
 from apps.admin.tenants.engine import RunState, TenantWorkflows
 from apps.admin.tenants.steps import Run
-from apps.admin.tenants.storage import TenantStore, Versioned
+from apps.admin.tenants.storage import TenantRepository, Versioned
 from apps.admin.tenants.validation import NAME_MAX, valid_subdomain
 from servicekit import JunctionError
 from servicekit.accounts import check_password, clean_name, normalise_email
@@ -36,7 +36,7 @@ log = logging.getLogger("apps.admin.tenants")
 class Onboarding:
     """What the tenant use cases need, built once in the composition root."""
 
-    tenants: TenantStore
+    tenants: TenantRepository
     workflows: TenantWorkflows
     database_url_template: str
     wait_seconds: float
@@ -59,7 +59,7 @@ async def _provisioned(run: Run, *, onboarding: Onboarding) -> Tenant:
     return tenant
 
 
-async def _refuse_taken(subdomain: str, tenants: TenantStore, *, ours: str) -> Versioned | None:
+async def _refuse_taken(subdomain: str, tenants: TenantRepository, *, ours: str) -> Versioned | None:
     """Refuse a taken subdomain; a repeat of the creation that took it (same key, so `ours`) gets its tenant."""
     # A FAILED tenant keeps its subdomain: it is retried, never created a second time.
     owner = await tenants.subdomain_owner(subdomain)
@@ -72,7 +72,7 @@ async def _refuse_taken(subdomain: str, tenants: TenantStore, *, ours: str) -> V
     return None
 
 
-async def _existing(tenant_id: str, tenants: TenantStore) -> Versioned:
+async def _existing(tenant_id: str, tenants: TenantRepository) -> Versioned:
     found = await tenants.get(tenant_id) if valid_id(tenant_id) else None
     if found is None:
         raise TenantNotFound("No such tenant.", details={"tenantId": tenant_id})
@@ -135,11 +135,11 @@ async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenan
     return await _provisioned(run, onboarding=onboarding)
 
 
-async def get_tenant(tenant_id: str, *, tenants: TenantStore) -> Tenant:
+async def get_tenant(tenant_id: str, *, tenants: TenantRepository) -> Tenant:
     return (await _existing(tenant_id, tenants)).tenant
 
 
-async def list_tenants(*, limit: int, offset: int, tenants: TenantStore) -> tuple[list[Tenant], int]:
+async def list_tenants(*, limit: int, offset: int, tenants: TenantRepository) -> tuple[list[Tenant], int]:
     """One page of tenants, newest first, and how many there are."""
     wanted, total = await tenants.page(limit=limit, offset=offset)
     return [found.tenant for found in await tenants.tenants(wanted)], total

@@ -25,7 +25,7 @@ from apps.admin.tenants.domain import (
     failed,
 )
 from apps.admin.tenants.provisioner import SchemaProvisioner
-from apps.admin.tenants.storage import TenantEvent, TenantStore
+from apps.admin.tenants.storage import TenantEvent, TenantRepository
 from servicekit import JunctionError
 from servicekit.clock import utc_now
 from servicekit.conflicts import retry_on_conflict
@@ -42,7 +42,7 @@ log = logging.getLogger("apps.admin.tenants")
 class Steps:
     """The ports the activities use, built once in the composition root."""
 
-    tenants: TenantStore
+    tenants: TenantRepository
     databases: TenantDatabases
     provisioner: SchemaProvisioner
     admins: TenantAdmins

@@ -49,7 +49,7 @@ class Versioned:
     etag: str | None
 
 
-class TenantStore(Protocol):
+class TenantRepository(Protocol):
     async def get(self, tenant_id: str) -> Versioned | None: ...
 
     async def subdomain_owner(self, subdomain: str) -> str | None: ...
@@ -113,7 +113,7 @@ def from_document(d: dict[str, Any]) -> Tenant:
     )
 
 
-class DaprStateTenants:
+class DaprStateTenantRepository:
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
         self.sidecar = sidecar
         self.outbox = outbox

@@ -16,6 +16,8 @@ _DNS_LABEL = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 class InvalidSubdomain(ValidationFailed):
+    """Raised when a new tenant's subdomain is reserved, or not a DNS label of 3 to 63 a-z, 0-9 or hyphens."""
+
     default_code = "INVALID_SUBDOMAIN"
 
 

@@ -15,12 +15,12 @@ from argon2 import PasswordHasher
 
 from apps.admin.tenants import service
 from apps.admin.tenants.admins import SqlTenantAdmins
-from apps.admin.tenants.databases import SqliteDatabases, TenantDatabaseAdmin
+from apps.admin.tenants.databases import SqliteTenantDatabases, SqlTenantDatabases
 from apps.admin.tenants.domain import ProvisioningFailed, TenantStatus
-from apps.admin.tenants.provisioner import ProvisionerClient
+from apps.admin.tenants.provisioner import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
 from apps.admin.tenants.steps import Steps
-from apps.admin.tenants.storage import DaprStateTenants
+from apps.admin.tenants.storage import DaprStateTenantRepository
 from servicekit import DependencyUnavailable
 from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox
@@ -42,17 +42,17 @@ def sqlite_url(path: Path) -> str:
 
 async def test_sqlite_database_is_a_new_folder_and_an_empty_file_created_once(tmp_path: Path) -> None:
     path = tmp_path / "tenants" / "nested" / "school.db"
-    await SqliteDatabases().create(sqlite_url(path))
+    await SqliteTenantDatabases().create(sqlite_url(path))
     assert path.is_file() and path.stat().st_size == 0
     path.write_bytes(b"kept")
-    await SqliteDatabases().create(sqlite_url(path))  # exists: left as it is
+    await SqliteTenantDatabases().create(sqlite_url(path))  # exists: left as it is
     assert path.read_bytes() == b"kept"
 
 
 async def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_absence(tmp_path: Path) -> None:
     path = tmp_path / "school.db"
     url = sqlite_url(path)
-    await SqliteDatabases().create(url)
+    await SqliteTenantDatabases().create(url)
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE t (x)")
@@ -60,9 +60,9 @@ async def test_removing_a_sqlite_database_removes_its_wal_files_and_tolerates_ab
     (tmp_path / "school.db-shm").write_bytes(b"shm")
     (tmp_path / "other.db").write_bytes(b"not this one")
 
-    await SqliteDatabases().remove(url)
+    await SqliteTenantDatabases().remove(url)
     assert sorted(await asyncio.to_thread(os.listdir, tmp_path)) == ["other.db"]
-    await SqliteDatabases().remove(url)  # already gone: nothing to do
+    await SqliteTenantDatabases().remove(url)  # already gone: nothing to do
 
 
 async def test_relative_sqlite_urls_resolve_from_the_working_directory(
@@ -70,9 +70,9 @@ async def test_relative_sqlite_urls_resolve_from_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     url = "sqlite+aiosqlite:///.data/tenants/school.db"
-    await TenantDatabaseAdmin().create(url)
+    await SqlTenantDatabases().create(url)
     assert (tmp_path / ".data" / "tenants" / "school.db").is_file()
-    await TenantDatabaseAdmin().remove(url)
+    await SqlTenantDatabases().remove(url)
     assert not (tmp_path / ".data" / "tenants" / "school.db").exists()
 
 
@@ -103,17 +103,17 @@ async def test_first_admin_is_inserted_once_by_email(tmp_path: Path) -> None:
 
 async def test_first_admin_needs_the_migrated_table(tmp_path: Path) -> None:
     path = tmp_path / "school.db"
-    await SqliteDatabases().create(sqlite_url(path))
+    await SqliteTenantDatabases().create(sqlite_url(path))
     with pytest.raises(Exception, match="admin_users"):
         await SqlTenantAdmins().ensure_admin(sqlite_url(path), email="p@school.example", password_hash="h")
 
 
 def real_sqlite_onboarding(tmp_path: Path, sidecar: FakeSidecar) -> Onboarding:
-    tenants = DaprStateTenants(sidecar, StateOutbox(sidecar))
+    tenants = DaprStateTenantRepository(sidecar, StateOutbox(sidecar))
     steps = Steps(
         tenants=tenants,
-        databases=TenantDatabaseAdmin(),
-        provisioner=ProvisionerClient(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
+        databases=SqlTenantDatabases(),
+        provisioner=DaprSchemaProvisioner(sidecar, app_id="provisioner", key=PROVISIONER_KEY),
         admins=SqlTenantAdmins(),
     )
     return Onboarding(

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from apps.admin.tenants.databases import (
     POSTGRES_NAME_LIMIT,
-    PostgresDatabases,
-    TenantDatabaseAdmin,
+    PostgresTenantDatabases,
+    SqlTenantDatabases,
     tenant_database_url,
 )
-from apps.provisioner.migrator import AlembicMigrator
+from apps.provisioner.storage import AlembicSchemaMigrator
 from tools.servers.postgres import BIN, start_postgres
 from tools.stack.processes import free_port
 from tools.stack.stores import database_exists
@@ -54,7 +54,7 @@ def tenant(template: str) -> str:
 
 async def test_create_makes_the_database_once_and_remove_drops_it(server: str) -> None:
     url = tenant(server)
-    databases = PostgresDatabases()
+    databases = PostgresTenantDatabases()
     await databases.create(url)
     await databases.create(url)  # a retried saga step finds it made
     assert database_exists(url)
@@ -65,18 +65,18 @@ async def test_create_makes_the_database_once_and_remove_drops_it(server: str) -
 
 async def test_concurrent_creates_of_one_tenant_both_succeed(server: str) -> None:
     url = tenant(server)
-    await asyncio.gather(*(PostgresDatabases().create(url) for _ in range(4)))
+    await asyncio.gather(*(PostgresTenantDatabases().create(url) for _ in range(4)))
     assert database_exists(url)
 
 
 async def test_remove_ends_sessions_left_open_on_the_tenant_database(server: str) -> None:
     url = tenant(server)
-    await PostgresDatabases().create(url)
+    await PostgresTenantDatabases().create(url)
     engine = create_async_engine(url)
     try:
         async with engine.connect() as session:  # a session held open on the database while it is removed
             await session.execute(text("SELECT 1"))
-            await PostgresDatabases().remove(url)
+            await PostgresTenantDatabases().remove(url)
     except Exception:  # noqa: S110 - the forced drop ends this session under it
         pass
     finally:
@@ -86,14 +86,14 @@ async def test_remove_ends_sessions_left_open_on_the_tenant_database(server: str
 
 async def test_the_school_migrations_run_on_a_created_tenant_database(server: str) -> None:
     url = tenant(server)
-    await TenantDatabaseAdmin().create(url)
-    migrator = AlembicMigrator()
+    await SqlTenantDatabases().create(url)
+    migrator = AlembicSchemaMigrator()
     await migrator.upgrade(url)
     await migrator.upgrade(url)  # at head already: nothing to do
     migrated = await migrator.read_schema(url)
     assert migrated.revision is not None
     assert {"admin_users", "students", "teachers", "classes", "attendance", "grades"} <= set(migrated.tables)
-    await TenantDatabaseAdmin().remove(url)
+    await SqlTenantDatabases().remove(url)
 
 
 async def test_a_subdomain_of_63_characters_gets_a_database_within_the_identifier_limit(server: str) -> None:
@@ -103,7 +103,7 @@ async def test_a_subdomain_of_63_characters_gets_a_database_within_the_identifie
     name = make_url(url).database or ""
     assert len(name) == POSTGRES_NAME_LIMIT and name.startswith("tenant_aaa") and url != other
     assert tenant_database_url(server, "short") == server.format(subdomain="short")
-    await TenantDatabaseAdmin().create(url)
+    await SqlTenantDatabases().create(url)
     assert database_exists(url) and not database_exists(other)
-    await TenantDatabaseAdmin().remove(url)
+    await SqlTenantDatabases().remove(url)
     assert not database_exists(url)

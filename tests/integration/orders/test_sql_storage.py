@@ -23,7 +23,7 @@ from apps.orders.main import MIGRATIONS
 from apps.orders.storage import SqlUnitOfWork, outbox
 from servicekit import Conflict, NotFound, ValidationFailed
 from servicekit.migrations import upgrade_to_head
-from tests.unit.orders.fakes import FakePeers
+from tests.unit.orders.fakes import FakeOrderPeers
 from tests.unit.orders.helpers import declined, order_of, paid, stored
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +34,7 @@ class SqlDeps:
     """The use cases' dependencies with the real unit of work: the peers' stand-in, a clock the test moves."""
 
     engine: AsyncEngine
-    peers: FakePeers = field(default_factory=FakePeers)
+    peers: FakeOrderPeers = field(default_factory=FakeOrderPeers)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     payment_timeout: timedelta = timedelta(minutes=15)
     place_budget: timedelta = timedelta(seconds=10)

@@ -1,4 +1,4 @@
-"""Shared pieces of provisioner's integration tests: the app with its real migrator but without its lifespan,
+"""Shared pieces of provisioner's integration tests: the app with its real migrator but no sidecar,
 admin's headers, tenant files."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from apps.provisioner.deps import ProvisionerServices
 from apps.provisioner.domain import CallerPolicy
 from apps.provisioner.main import create_app
-from apps.provisioner.migrator import AlembicMigrator
 from apps.provisioner.settings import ProvisionerSettings
+from apps.provisioner.storage import AlembicSchemaMigrator
 
 KEY = "unit-test-provisioner-key"
 SCHOOL_TABLES = ["admin_users", "announcements", "attendance", "classes", "grades", "students", "teachers"]
@@ -26,12 +26,11 @@ def admin_headers() -> dict[str, str]:
 
 
 def client() -> TestClient:
-    """provisioner's real app and migrator; the lifespan (a real sidecar and secret store) is not entered."""
-    app = create_app(ProvisionerSettings(APP_ID="provisioner"))
-    app.state.services = ProvisionerServices(
-        migrator=AlembicMigrator(), callers=CallerPolicy(admin_app_id="admin", key=KEY)
+    """provisioner's real app and migrator; its lifespan reads no secret store (no sidecar) and wires nothing."""
+    services = ProvisionerServices(
+        migrator=AlembicSchemaMigrator(), callers=CallerPolicy(admin_app_id="admin", key=KEY)
     )
-    return TestClient(app)
+    return TestClient(create_app(ProvisionerSettings(APP_ID="provisioner"), services=services))
 
 
 def empty_sqlite(folder: Path, name: str = "tenant.db") -> tuple[Path, str]:

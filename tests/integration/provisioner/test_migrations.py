@@ -18,9 +18,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from apps.provisioner.domain import InitDatabase
-from apps.provisioner.migrator import MIGRATIONS, AlembicMigrator
 from apps.provisioner.school import metadata
 from apps.provisioner.service import init_database
+from apps.provisioner.storage import MIGRATIONS, AlembicSchemaMigrator
 from servicekit.migrations import upgrade_to_head
 from tests.integration.provisioner.helpers import SCHOOL_TABLES, empty_sqlite, tables_in
 
@@ -171,6 +171,6 @@ def test_downgrade_to_base_leaves_only_the_version_table(tmp_path: Path) -> None
 @pytest.mark.timeout(60)  # without the one-at-a-time lock, parallel Alembic runs tangle and hang
 async def test_concurrent_requests_on_one_and_on_several_databases_all_succeed(tmp_path: Path) -> None:
     urls = [empty_sqlite(tmp_path, f"tenant-{n}.db")[1] for n in range(3)]
-    migrator = AlembicMigrator()
+    migrator = AlembicSchemaMigrator()
     calls = [init_database(InitDatabase(url), migrator=migrator) for url in urls * 2]
     assert [result.tables for result in await asyncio.gather(*calls)] == [SCHOOL_TABLES] * 6

@@ -14,9 +14,11 @@ import grpc
 import pytest
 from dapr.proto import common_v1
 
-from servicekit import Conflict, DependencyUnavailable, JunctionError, StateItem, new_event
+from servicekit import DependencyUnavailable, JunctionError, StateItem, new_event
 from servicekit.context import request_id_var
+from servicekit.errors import ETagMismatch
 from servicekit.sidecar import DaprSidecar, PublishRefused, StateOp
+from servicekit.sidecar_errors import PublishFailed, SecretUnavailable, StateUnavailable
 from tests.integration.servicekit.fakes import Failure, FakeDaprd, Sidecar, fake_sidecar
 
 DAPR_TOKEN = "dapr-token-" + "z" * 16
@@ -156,27 +158,27 @@ CALLS: dict[str, tuple[str, Callable[[DaprSidecar], Awaitable[object]]]] = {
 }
 CLASH = "error while executing state transaction: possible etag mismatch. error from state store"
 S = grpc.StatusCode
-Down = DependencyUnavailable
+State, Secret = StateUnavailable, SecretUnavailable
 CASES = [
     # What daprd 1.18 answers (pkg/api/grpc, pkg/api/errors: status, ErrorInfo reason), and what the kit makes of it.
-    ("save", S.ABORTED, "ERR_STATE_SAVE", "possible etag mismatch", Conflict, "ETAG_MISMATCH"),
-    ("save", S.INTERNAL, "ERR_STATE_SAVE", "failed saving state", Down, "STATE_UNAVAILABLE"),
-    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", CLASH, Conflict, "ETAG_MISMATCH"),
-    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", "database is locked", Down, "STATE_UNAVAILABLE"),
-    ("get", S.INVALID_ARGUMENT, "DAPR_STATE_NOT_FOUND", "state store x is not found", Down, "STATE_UNAVAILABLE"),
-    ("get", S.UNAUTHENTICATED, None, "Unauthorized", Down, "STATE_UNAVAILABLE"),
+    ("save", S.ABORTED, "ERR_STATE_SAVE", "possible etag mismatch", ETagMismatch, "ETAG_MISMATCH"),
+    ("save", S.INTERNAL, "ERR_STATE_SAVE", "failed saving state", State, "STATE_UNAVAILABLE"),
+    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", CLASH, ETagMismatch, "ETAG_MISMATCH"),
+    ("transact", S.INTERNAL, "ERR_STATE_TRANSACTION", "database is locked", State, "STATE_UNAVAILABLE"),
+    ("get", S.INVALID_ARGUMENT, "DAPR_STATE_NOT_FOUND", "state store x is not found", State, "STATE_UNAVAILABLE"),
+    ("get", S.UNAUTHENTICATED, None, "Unauthorized", State, "STATE_UNAVAILABLE"),
     ("publish", S.PERMISSION_DENIED, "DAPR_PUBSUB_FORBIDDEN", "topic not allowed", PublishRefused, "PUBLISH_REFUSED"),
     ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_TOPIC_NAME_EMPTY", "no topic", PublishRefused, "PUBLISH_REFUSED"),
-    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NOT_FOUND", "pubsub x is not found", Down, "PUBLISH_FAILED"),
-    ("publish", S.NOT_FOUND, "DAPR_PUBSUB_TEST_NOT_FOUND", "pubsub x is not found", Down, "PUBLISH_FAILED"),
-    ("publish", S.FAILED_PRECONDITION, "DAPR_PUBSUB_NOT_CONFIGURED", "no pubsub", Down, "PUBLISH_FAILED"),
-    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NAME_EMPTY", "no pubsub name", Down, "PUBLISH_FAILED"),
-    ("publish", S.INTERNAL, "DAPR_PUBSUB_PUBLISH_MESSAGE", "broker down", Down, "PUBLISH_FAILED"),
-    ("publish", S.UNAVAILABLE, "DAPR_PUBSUB_PUBLISH_MESSAGE", "circuit open", Down, "PUBLISH_FAILED"),
-    ("publish", S.UNAUTHENTICATED, None, "Unauthorized", Down, "PUBLISH_FAILED"),
-    ("publish", S.RESOURCE_EXHAUSTED, None, "slow down", Down, "PUBLISH_FAILED"),
-    ("secret", S.INVALID_ARGUMENT, None, "failed finding secret store", Down, "SECRET_UNAVAILABLE"),
-    ("secret", S.PERMISSION_DENIED, "ERR_PERMISSION_DENIED", "denied by policy", Down, "SECRET_UNAVAILABLE"),
+    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NOT_FOUND", "pubsub x is not found", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.NOT_FOUND, "DAPR_PUBSUB_TEST_NOT_FOUND", "pubsub x is not found", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.FAILED_PRECONDITION, "DAPR_PUBSUB_NOT_CONFIGURED", "no pubsub", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.INVALID_ARGUMENT, "DAPR_PUBSUB_NAME_EMPTY", "no pubsub name", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.INTERNAL, "DAPR_PUBSUB_PUBLISH_MESSAGE", "broker down", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.UNAVAILABLE, "DAPR_PUBSUB_PUBLISH_MESSAGE", "circuit open", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.UNAUTHENTICATED, None, "Unauthorized", PublishFailed, "PUBLISH_FAILED"),
+    ("publish", S.RESOURCE_EXHAUSTED, None, "slow down", PublishFailed, "PUBLISH_FAILED"),
+    ("secret", S.INVALID_ARGUMENT, None, "failed finding secret store", Secret, "SECRET_UNAVAILABLE"),
+    ("secret", S.PERMISSION_DENIED, "ERR_PERMISSION_DENIED", "denied by policy", Secret, "SECRET_UNAVAILABLE"),
 ]
 
 
@@ -194,7 +196,7 @@ async def test_a_grpc_failure_becomes_the_kits_error(
             await attempt(sidecar)
     error = caught.value
     assert (type(error), error.code) == (kind, code), error
-    if kind is not Conflict:  # Dapr's error, in the shape the gateway keeps inside the mesh
+    if kind is not ETagMismatch:  # Dapr's error, in the shape the gateway keeps inside the mesh
         assert error.details == {"errorCode": reason or status.name, "message": message, "grpcStatus": status.name}
 
 

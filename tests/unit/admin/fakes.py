@@ -120,7 +120,7 @@ class RecordingSidecar(FakeSidecar):
 
 
 @dataclass
-class FakeDatabases:
+class FakeTenantDatabases:
     existing: set[str] = field(default_factory=set)
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -138,7 +138,7 @@ class FakeDatabases:
 
 
 @dataclass
-class FakeAdmins:
+class FakeTenantAdmins:
     rows: dict[tuple[str, str], str] = field(default_factory=dict)
     """(database url, email) -> password hash."""
     error: Exception | None = None

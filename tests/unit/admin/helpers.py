@@ -10,21 +10,21 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from apps.admin.deadletters.storage import DaprStateDeadLetters
+from apps.admin.deadletters.storage import DaprStateDeadLetterRepository
 from apps.admin.deps import AdminServices
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
-from apps.admin.tenants.provisioner import ProvisionerClient
+from apps.admin.tenants.provisioner import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
 from apps.admin.tenants.steps import Steps
-from apps.admin.tenants.storage import DaprStateTenants, tenant_key
+from apps.admin.tenants.storage import DaprStateTenantRepository, tenant_key
 from servicekit.state_outbox import StateOutbox
 from tests.unit.admin.fakes import (
     PROVISIONER_KEY,
-    FakeAdmins,
-    FakeDatabases,
+    FakeTenantAdmins,
+    FakeTenantDatabases,
     InlineWorkflows,
     RecordingSidecar,
     provisioner_ok,
@@ -68,24 +68,22 @@ def cloud_event(topic: str = "order.created", data: Any = None, **fields: Any) -
 def services(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> AdminServices:
     return AdminServices(
         sidecar=sidecar,
-        dead_letters=DaprStateDeadLetters(sidecar),
+        dead_letters=DaprStateDeadLetterRepository(sidecar),
         onboarding=onboarding or kit(sidecar).onboarding,
     )
 
 
 def client(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> TestClient:
-    """admin's real app with its services on the fake sidecar; the lifespan (a real sidecar) is not entered."""
-    app = create_app(AdminSettings(APP_ID="admin"))
-    app.state.services = services(sidecar, onboarding)
-    return TestClient(app)
+    """admin's real app with its services on the fake sidecar; its lifespan waits for no sidecar and wires nothing."""
+    return TestClient(create_app(AdminSettings(APP_ID="admin"), services=services(sidecar, onboarding)))
 
 
 @dataclass
 class Kit:
     sidecar: FakeSidecar
     onboarding: Onboarding
-    databases: FakeDatabases
-    admins: FakeAdmins
+    databases: FakeTenantDatabases
+    admins: FakeTenantAdmins
     on: Steps
     workflows: InlineWorkflows
 
@@ -99,12 +97,12 @@ def kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = Non
     """Onboarding over fakes; the provisioner answers unless `provisioner` says otherwise."""
     fake = sidecar or RecordingSidecar()
     fake.apps["provisioner"] = provisioner or provisioner_ok()
-    databases, admins = FakeDatabases(), FakeAdmins()
-    tenants = DaprStateTenants(fake, StateOutbox(fake))
+    databases, admins = FakeTenantDatabases(), FakeTenantAdmins()
+    tenants = DaprStateTenantRepository(fake, StateOutbox(fake))
     steps = Steps(
         tenants=tenants,
         databases=databases,
-        provisioner=ProvisionerClient(fake, app_id="provisioner", key=PROVISIONER_KEY),
+        provisioner=DaprSchemaProvisioner(fake, app_id="provisioner", key=PROVISIONER_KEY),
         admins=admins,
     )
     workflows = InlineWorkflows(steps)

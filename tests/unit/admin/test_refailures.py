@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from apps.admin.deadletters import service
-from apps.admin.deadletters.storage import DaprStateDeadLetters, event_key
+from apps.admin.deadletters.storage import DaprStateDeadLetterRepository, event_key
 from servicekit import Delivery, EventEnvelope
 from servicekit.consumer import Consumer
 from tests.unit.admin.helpers import client, cloud_event, envelope
@@ -135,7 +135,7 @@ class FailsDuringPublish(FakeSidecar):
     async def publish_cloud_event(self, topic: str, cloud_event: dict[str, Any]) -> None:
         await super().publish_cloud_event(topic, cloud_event)
         body = json.dumps(failed((topic, cloud_event))).encode()
-        repository = DaprStateDeadLetters(self)
+        repository = DaprStateDeadLetterRepository(self)
         await service.record_dead_letter(body, dead_letters=repository, subscriber="payments")
 
 
@@ -144,7 +144,7 @@ def test_a_failure_arriving_while_the_replay_is_published_is_not_lost() -> None:
     arrive(sidecar, cloud_event("order.created"))
     [first] = listed(sidecar)
     marked = asyncio.run(
-        service.replay_dead_letter(first["id"], dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
+        service.replay_dead_letter(first["id"], dead_letters=DaprStateDeadLetterRepository(sidecar), sidecar=sidecar)
     )
     assert marked.status.value == "REPLAYED"  # what the operator's call saw
     second, old = listed(sidecar)

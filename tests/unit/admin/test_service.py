@@ -10,7 +10,7 @@ import pytest
 
 from apps.admin.deadletters import service
 from apps.admin.deadletters.domain import DeadLetterNotFound, DeadLetterNotReplayable, DeadLetterStatus, fingerprint
-from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetters, event_key, letter_key
+from apps.admin.deadletters.storage import INDEX_KEY, DaprStateDeadLetterRepository, event_key, letter_key
 from servicekit import DependencyUnavailable, EventEnvelope
 from servicekit.sidecar import PublishRefused, StateOp
 from tests.unit.admin.helpers import cloud_event, envelope
@@ -26,7 +26,7 @@ def stored(sidecar: FakeSidecar, key: str) -> Any:
 
 async def record(sidecar: FakeSidecar, body: Any, subscriber: str | None = None) -> str:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    repository = DaprStateDeadLetters(sidecar)
+    repository = DaprStateDeadLetterRepository(sidecar)
     return await service.record_dead_letter(raw, dead_letters=repository, subscriber=subscriber)
 
 
@@ -98,14 +98,14 @@ class RacedSidecar(FakeSidecar):
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
         if self.rival is not None:
             rival, self.rival = self.rival, None
-            self.rival_id = await service.record_dead_letter(rival, dead_letters=DaprStateDeadLetters(self))
+            self.rival_id = await service.record_dead_letter(rival, dead_letters=DaprStateDeadLetterRepository(self))
         await super().transact(operations, store=store)
 
 
 async def test_concurrent_deliveries_of_one_event_id_store_it_once() -> None:
     body = json.dumps(cloud_event()).encode()
     sidecar = RacedSidecar(rival=body)
-    letter_id = await service.record_dead_letter(body, dead_letters=DaprStateDeadLetters(sidecar))
+    letter_id = await service.record_dead_letter(body, dead_letters=DaprStateDeadLetterRepository(sidecar))
     assert letter_id == sidecar.rival_id
     assert sidecar.indexed(INDEX_KEY) == [letter_id]
 
@@ -113,7 +113,7 @@ async def test_concurrent_deliveries_of_one_event_id_store_it_once() -> None:
 async def test_concurrent_deliveries_of_different_events_both_get_indexed() -> None:
     sidecar = RacedSidecar(rival=json.dumps(cloud_event()).encode())
     letter_id = await service.record_dead_letter(
-        json.dumps(cloud_event()).encode(), dead_letters=DaprStateDeadLetters(sidecar)
+        json.dumps(cloud_event()).encode(), dead_letters=DaprStateDeadLetterRepository(sidecar)
     )
     assert sidecar.indexed(INDEX_KEY) == [sidecar.rival_id, letter_id]
 
@@ -121,7 +121,7 @@ async def test_concurrent_deliveries_of_different_events_both_get_indexed() -> N
 async def test_listing_is_newest_first_and_paged() -> None:
     sidecar = FakeSidecar()
     ids = [await record(sidecar, cloud_event()) for _ in range(5)]
-    repository = DaprStateDeadLetters(sidecar)
+    repository = DaprStateDeadLetterRepository(sidecar)
 
     async def page(limit: int, offset: int) -> tuple[list[str], int]:
         letters, total = await service.list_dead_letters(limit=limit, offset=offset, dead_letters=repository)
@@ -131,13 +131,15 @@ async def test_listing_is_newest_first_and_paged() -> None:
     assert await page(2, 1) == ([ids[3], ids[2]], 5)
     assert await page(2, 4) == ([ids[0]], 5)
     assert await page(2, 5) == ([], 5)
-    assert (await service.list_dead_letters(limit=5, offset=0, dead_letters=DaprStateDeadLetters(FakeSidecar())))[
-        1
-    ] == 0
+    assert (
+        await service.list_dead_letters(limit=5, offset=0, dead_letters=DaprStateDeadLetterRepository(FakeSidecar()))
+    )[1] == 0
 
 
 async def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
-    return await service.replay_dead_letter(letter_id, dead_letters=DaprStateDeadLetters(sidecar), sidecar=sidecar)
+    return await service.replay_dead_letter(
+        letter_id, dead_letters=DaprStateDeadLetterRepository(sidecar), sidecar=sidecar
+    )
 
 
 async def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts() -> None:

@@ -24,8 +24,8 @@ from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin.fakes import (
     PROVISIONER_KEY,
     SCHOOL_TABLES,
-    FakeAdmins,
-    FakeDatabases,
+    FakeTenantAdmins,
+    FakeTenantDatabases,
     InlineWorkflows,
     RecordingSidecar,
     provisioner_ok,
@@ -247,11 +247,11 @@ def test_start_up_reads_the_key_hosts_the_workflow_and_schedules_tenants_left_wi
 ) -> None:
     sidecar = LifespanSidecar()
     k = kit(sidecar)
-    databases = FakeDatabases()
+    databases = FakeTenantDatabases()
     LifespanSidecar.instance = sidecar
     monkeypatch.setattr(servicekit_app, "DaprSidecar", LifespanSidecar)
-    monkeypatch.setattr(admin_main, "TenantDatabaseAdmin", lambda: databases)
-    monkeypatch.setattr(admin_main, "SqlTenantAdmins", FakeAdmins)
+    monkeypatch.setattr(admin_main, "SqlTenantDatabases", lambda: databases)
+    monkeypatch.setattr(admin_main, "SqlTenantAdmins", FakeTenantAdmins)
     monkeypatch.setattr(admin_main, "DaprTenantWorkflows", LifespanWorkflows)
     monkeypatch.setattr(servicekit_app, "configure_logging", lambda *args: None)
 

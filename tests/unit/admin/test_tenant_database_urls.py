@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from apps.admin.tenants.databases import (
-    PostgresDatabases,
-    TenantDatabaseAdmin,
+    PostgresTenantDatabases,
+    SqlTenantDatabases,
     check_url_template,
     maintenance_url,
     postgres_database_name,
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 )
 async def test_urls_without_a_database_of_a_known_kind_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
-        await TenantDatabaseAdmin().create(url)
+        await SqlTenantDatabases().create(url)
 
 
 async def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
@@ -35,7 +35,7 @@ async def test_postgres_names_are_checked_before_they_reach_ddl() -> None:
         with pytest.raises(ValueError):
             postgres_database_name(f"postgresql+asyncpg://u@h/{bad}")
         with pytest.raises(ValueError):
-            await PostgresDatabases().remove(f"postgresql+asyncpg://u@h/{bad}")
+            await PostgresTenantDatabases().remove(f"postgresql+asyncpg://u@h/{bad}")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from apps.analytics import service
 from apps.analytics.deps import AnalyticsServices
 from apps.analytics.events import consumer
 from apps.analytics.schemas import SummaryRead
-from apps.analytics.storage import SHARDS, DaprSummaryStore
+from apps.analytics.storage import SHARDS, DaprStateSummaryRepository
 from servicekit import Delivery, EventEnvelope, new_event
 from tests.unit.fakes import FakeSidecar
 
@@ -37,7 +37,7 @@ ORDER_TOPICS = [topic for topic in PAYLOADS if topic.startswith(("order.", "paym
 
 
 def services_on(sidecar: FakeSidecar, shards: int = SHARDS) -> AnalyticsServices:
-    return AnalyticsServices(summaries=DaprSummaryStore(sidecar, shards=shards))
+    return AnalyticsServices(summaries=DaprStateSummaryRepository(sidecar, shards=shards))
 
 
 def of_order(topic: str, order_id: str) -> dict[str, Any]:

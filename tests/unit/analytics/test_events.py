@@ -93,9 +93,7 @@ async def test_bad_payloads_are_dropped_and_count_nothing(topic: str, change: di
 
 @pytest.fixture
 def client() -> TestClient:
-    app = create_app(AnalyticsSettings())
-    app.state.services = services_on(FakeSidecar())  # no lifespan: no real sidecar is needed
-    return TestClient(app)
+    return TestClient(create_app(AnalyticsSettings(), services=services_on(FakeSidecar())))
 
 
 def test_it_handles_every_topic() -> None:
@@ -125,10 +123,10 @@ def test_summary_reports_what_was_counted(client: TestClient) -> None:
 
 async def test_an_event_replayed_after_thousands_of_others_is_counted_once() -> None:
     from apps.analytics import domain, service
-    from apps.analytics.storage import DaprSummaryStore
+    from apps.analytics.storage import DaprStateSummaryRepository
 
     sidecar = FakeSidecar()
-    store = DaprSummaryStore(sidecar, shards=1)
+    store = DaprStateSummaryRepository(sidecar, shards=1)
     assert await service.observe(domain.counted("tick", "e-first"), summaries=store)
     for n in range(2100):  # more than the old window of 2,000 remembered ids
         await service.observe(domain.counted("tick", f"e-{n}"), summaries=store)

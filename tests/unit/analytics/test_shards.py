@@ -14,7 +14,7 @@ from apps.analytics import service
 from apps.analytics.events import consumer
 from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
-from apps.analytics.storage import SHARDS, DaprSummaryStore
+from apps.analytics.storage import SHARDS, DaprStateSummaryRepository
 from servicekit import Delivery, new_event
 from tests.unit.analytics.fakes import InterleavingSidecar
 from tests.unit.analytics.helpers import (
@@ -97,7 +97,7 @@ def test_the_report_adds_up_every_shard(client_on: Callable[[FakeSidecar], TestC
 
 async def test_the_report_reads_the_shards_concurrently() -> None:
     sidecar = InterleavingSidecar()
-    store = DaprSummaryStore(sidecar, shards=8)
+    store = DaprStateSummaryRepository(sidecar, shards=8)
     await service.current_summary(summaries=store)
     assert sidecar.most_reading == 8
 
@@ -139,14 +139,12 @@ def test_shard_count_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SUMMARY_SHARDS", "4")
     assert AnalyticsSettings().summary_shards == 4
     with pytest.raises(ValueError, match="at least one shard"):
-        DaprSummaryStore(FakeSidecar(), shards=0)
+        DaprStateSummaryRepository(FakeSidecar(), shards=0)
 
 
 @pytest.fixture
 def client_on() -> Callable[[FakeSidecar], TestClient]:
     def build(sidecar: FakeSidecar) -> TestClient:
-        app = create_app(AnalyticsSettings())
-        app.state.services = services_on(sidecar)  # no lifespan: no real sidecar is needed
-        return TestClient(app)
+        return TestClient(create_app(AnalyticsSettings(), services=services_on(sidecar)))
 
     return build

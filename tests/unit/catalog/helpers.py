@@ -9,22 +9,22 @@ from typing import Any
 
 from apps.catalog import service
 from apps.catalog.domain import CreateProduct, Product
-from apps.catalog.storage import DaprStateCatalog
+from apps.catalog.storage import DaprStateCatalogRepository
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
 
 
-def new_store(fake: FakeSidecar | None = None) -> tuple[DaprStateCatalog, FakeSidecar]:
+def new_store(fake: FakeSidecar | None = None) -> tuple[DaprStateCatalogRepository, FakeSidecar]:
     fake = fake or FakeSidecar()
-    return DaprStateCatalog(fake, StateOutbox(fake)), fake
+    return DaprStateCatalogRepository(fake, StateOutbox(fake)), fake
 
 
 def unique_sku() -> str:
     return f"SKU-{uuid.uuid4().hex[:12]}"
 
 
-async def add_product(store: DaprStateCatalog, *, stock: int = 10, price: str = "12.50") -> Product:
-    return await service.create_product(CreateProduct(unique_sku(), "A product", Decimal(price), stock), store=store)
+async def add_product(store: DaprStateCatalogRepository, *, stock: int = 10, price: str = "12.50") -> Product:
+    return await service.create_product(CreateProduct(unique_sku(), "A product", Decimal(price), stock), catalog=store)
 
 
 def doc(fake: FakeSidecar, key: str) -> Any:

@@ -16,10 +16,8 @@ from .helpers import new_store, unique_sku
 
 @pytest.fixture
 def client() -> TestClient:
-    """The real app with services set by hand: the lifespan (a live sidecar) is not entered."""
-    app = create_app(CatalogSettings())
-    app.state.services = CatalogServices(store=new_store()[0])
-    return TestClient(app)
+    """The real app serving a store on a fake sidecar: its lifespan waits for no sidecar and wires nothing."""
+    return TestClient(create_app(CatalogSettings(), services=CatalogServices(catalog=new_store()[0])))
 
 
 def create(client: TestClient, **fields: Any) -> dict[str, Any]:

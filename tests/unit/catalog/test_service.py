@@ -35,7 +35,7 @@ def reserve(order_id: str, *lines: tuple[str, int]) -> ReserveStock:
 async def test_create_stores_the_product_its_sku_and_the_index_and_stages_created() -> None:
     store, fake = new_store()
     sku = unique_sku()
-    product = await service.create_product(CreateProduct(sku, "Lamp", Decimal("19.9"), 4), store=store)
+    product = await service.create_product(CreateProduct(sku, "Lamp", Decimal("19.9"), 4), catalog=store)
     assert doc(fake, f"product:{product.id}") == {
         "id": product.id,
         "sku": sku,
@@ -60,16 +60,16 @@ async def test_create_stores_the_product_its_sku_and_the_index_and_stages_create
             },
         )
     ]
-    assert await service.get_product(product.id, store=store) == product
+    assert await service.get_product(product.id, catalog=store) == product
 
 
 async def test_a_taken_sku_is_refused_and_nothing_is_written() -> None:
     store, fake = new_store()
     sku = unique_sku()
-    first = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1), store=store)
+    first = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1), catalog=store)
     keys = set(fake.state)
     with pytest.raises(SkuTaken) as caught:
-        await service.create_product(CreateProduct(sku, "Two", Decimal(2), 2), store=store)
+        await service.create_product(CreateProduct(sku, "Two", Decimal(2), 2), catalog=store)
     assert (caught.value.code, caught.value.status) == ("SKU_TAKEN", 409)
     assert set(fake.state) == keys
     assert fake.indexed("products-list") == [first.id]
@@ -79,21 +79,21 @@ async def test_a_taken_sku_is_refused_and_nothing_is_written() -> None:
 async def test_a_repeated_creation_answers_its_product_once_and_a_reused_key_is_refused() -> None:
     store, fake = new_store()
     sku, key = unique_sku(), "create-once"
-    first = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), store=store)
-    again = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), store=store)
+    first = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), catalog=store)
+    again = await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, key), catalog=store)
     assert again == first
     assert len(staged(fake)) == 1  # one product, one stock event
     with pytest.raises(SkuTaken):  # the SKU with another key is someone else's creation
-        await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, "other-key"), store=store)
+        await service.create_product(CreateProduct(sku, "One", Decimal(1), 1, "other-key"), catalog=store)
     with pytest.raises(IdempotencyKeyReused):  # the key with another SKU is a client bug
-        await service.create_product(CreateProduct(unique_sku(), "Two", Decimal(2), 2, key), store=store)
+        await service.create_product(CreateProduct(unique_sku(), "Two", Decimal(2), 2, key), catalog=store)
     assert fake.indexed("products-list") == [first.id]
 
 
 async def test_concurrent_creates_with_one_sku_make_one_product() -> None:
     store, fake = new_store(InterleavingSidecar())
     sku = unique_sku()
-    attempts = [service.create_product(CreateProduct(sku, f"N{i}", Decimal(1), 1), store=store) for i in range(8)]
+    attempts = [service.create_product(CreateProduct(sku, f"N{i}", Decimal(1), 1), catalog=store) for i in range(8)]
     results = await asyncio.gather(*attempts, return_exceptions=True)
     made = [r for r in results if not isinstance(r, BaseException)]
     assert len(made) == 1
@@ -107,10 +107,10 @@ async def test_a_catalog_indexed_under_the_one_key_index_keeps_its_order() -> No
     await fake.save_state("products-index", {"ids": ["gone", older.id]})  # as the one-key index left it
     fake.state.pop(("statestore", "products-list:head"))
     fake.state.pop(("statestore", "products-list:page:0"))
-    assert (await service.list_products(5, 0, store=store)).total == 2
+    assert (await service.list_products(5, 0, catalog=store)).total == 2
     newer = await add_product(store, stock=2)
     assert fake.indexed("products-list") == ["gone", older.id, newer.id]
-    page = await service.list_products(5, 0, store=store)
+    page = await service.list_products(5, 0, catalog=store)
     assert ([p.id for p in page.items], page.total) == ([older.id, newer.id], 3)
 
 
@@ -118,23 +118,23 @@ async def test_listing_pages_in_creation_order_with_the_total() -> None:
     store, _ = new_store(InterleavingSidecar())
     created = [await add_product(store, stock=i) for i in range(5)]
     ids = [p.id for p in created]
-    first = await service.list_products(2, 0, store=store)
+    first = await service.list_products(2, 0, catalog=store)
     assert ([p.id for p in first.items], first.total) == (ids[:2], 5)
-    last = await service.list_products(2, 4, store=store)
+    last = await service.list_products(2, 4, catalog=store)
     assert ([p.id for p in last.items], last.total) == (ids[4:], 5)
-    beyond = await service.list_products(20, 9, store=store)
+    beyond = await service.list_products(20, 9, catalog=store)
     assert (beyond.items, beyond.total) == ([], 5)
 
 
 async def test_listing_an_empty_catalog() -> None:
-    page = await service.list_products(20, 0, store=new_store()[0])
+    page = await service.list_products(20, 0, catalog=new_store()[0])
     assert (page.items, page.total) == ([], 0)
 
 
 @pytest.mark.parametrize("product_id", ["missing", "a/b", "x" * 129, ""])
 async def test_unknown_product_is_not_found(product_id: str) -> None:
     with pytest.raises(ProductNotFound) as caught:
-        await service.get_product(product_id, store=new_store()[0])
+        await service.get_product(product_id, catalog=new_store()[0])
     assert (caught.value.code, caught.value.status) == ("PRODUCT_NOT_FOUND", 404)
 
 
@@ -142,7 +142,7 @@ async def test_reserve_holds_stock_and_stages_one_event_per_product() -> None:
     store, fake = new_store()
     a, b = await add_product(store, stock=5, price="2.50"), await add_product(store, stock=3, price="1.00")
     before = len(staged(fake))
-    reserved = await service.reserve_stock(reserve("o-1", (a.id, 1), (b.id, 3), (a.id, 1)), store=store)
+    reserved = await service.reserve_stock(reserve("o-1", (a.id, 1), (b.id, 3), (a.id, 1)), catalog=store)
     assert reserved.created
     assert reserved.reservation.total == Decimal("8.00")
     assert doc(fake, "reservation:o-1") == {
@@ -189,10 +189,10 @@ async def test_reserve_is_all_or_nothing() -> None:
     a, b = await add_product(store, stock=5), await add_product(store, stock=1)
     before = dict(fake.state)
     with pytest.raises(OutOfStock) as caught:
-        await service.reserve_stock(reserve("o-2", (a.id, 2), (b.id, 2)), store=store)
+        await service.reserve_stock(reserve("o-2", (a.id, 2), (b.id, 2)), catalog=store)
     assert caught.value.details == {"productId": b.id, "requested": 2, "available": 1}
     with pytest.raises(ProductNotFound) as missing:
-        await service.reserve_stock(reserve("o-2", (a.id, 2), ("nope", 1)), store=store)
+        await service.reserve_stock(reserve("o-2", (a.id, 2), ("nope", 1)), catalog=store)
     assert missing.value.details == {"productId": "nope"}
     assert fake.state == before
     assert doc(fake, "reservation:o-2") is None
@@ -201,19 +201,19 @@ async def test_reserve_is_all_or_nothing() -> None:
 async def test_invalid_lines_are_refused_before_any_read() -> None:
     store, fake = new_store()
     with pytest.raises(ValidationFailed) as caught:
-        await service.reserve_stock(reserve("o-3", ("p", 0)), store=store)
+        await service.reserve_stock(reserve("o-3", ("p", 0)), catalog=store)
     assert caught.value.code == "INVALID_QUANTITY"
     with pytest.raises(ProductNotFound):
-        await service.reserve_stock(reserve("o-3", ("a/b", 1)), store=store)
+        await service.reserve_stock(reserve("o-3", ("a/b", 1)), catalog=store)
     assert fake.state == {}
 
 
 async def test_reserving_an_order_twice_returns_the_first_reservation_untouched() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=5)
-    first = await service.reserve_stock(reserve("o-4", (a.id, 2)), store=store)
+    first = await service.reserve_stock(reserve("o-4", (a.id, 2)), catalog=store)
     before = dict(fake.state)
-    again = await service.reserve_stock(reserve("o-4", (a.id, 4)), store=store)
+    again = await service.reserve_stock(reserve("o-4", (a.id, 4)), catalog=store)
     assert (again.created, again.reservation) == (False, first.reservation)
     assert fake.state == before
 
@@ -222,19 +222,19 @@ async def test_a_release_that_waited_behind_a_commit_gives_the_committed_units_b
     """Seen under chaos: a release that read the reservation before the commit took the lock must read it again."""
     store, fake = new_store(InterleavingSidecar())
     a = await add_product(store, stock=5)
-    await service.reserve_stock(reserve("o-race", (a.id, 2)), store=store)
+    await service.reserve_stock(reserve("o-race", (a.id, 2)), catalog=store)
     await asyncio.gather(
-        service.commit_reservation("o-race", store=store), service.release_reservation("o-race", store=store)
+        service.commit_reservation("o-race", catalog=store), service.release_reservation("o-race", catalog=store)
     )
-    assert (await service.get_reservation("o-race", store=store)).status is ReservationStatus.RELEASED
+    assert (await service.get_reservation("o-race", catalog=store)).status is ReservationStatus.RELEASED
     assert counts(fake, a.id) == (5, 0)
 
 
 async def test_commit_keeps_stock_drops_reserved_and_is_idempotent() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=5)
-    await service.reserve_stock(reserve("o-5", (a.id, 2)), store=store)
-    committed = await service.commit_reservation("o-5", store=store)
+    await service.reserve_stock(reserve("o-5", (a.id, 2)), catalog=store)
+    committed = await service.commit_reservation("o-5", catalog=store)
     assert committed.status is ReservationStatus.COMMITTED
     assert counts(fake, a.id) == (3, 0)
     assert staged(fake)[-1][1] == {
@@ -247,35 +247,35 @@ async def test_commit_keeps_stock_drops_reserved_and_is_idempotent() -> None:
         "orderId": "o-5",
     }
     before = dict(fake.state)
-    assert await service.commit_reservation("o-5", store=store) == committed
+    assert await service.commit_reservation("o-5", catalog=store) == committed
     assert fake.state == before
 
 
 async def test_release_from_reserved_restores_stock_once() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=5)
-    await service.reserve_stock(reserve("o-6", (a.id, 4)), store=store)
-    released = await service.release_reservation("o-6", store=store)
+    await service.reserve_stock(reserve("o-6", (a.id, 4)), catalog=store)
+    released = await service.release_reservation("o-6", catalog=store)
     assert released.status is ReservationStatus.RELEASED
     assert counts(fake, a.id) == (5, 0)
     assert (staged(fake)[-1][1]["change"], staged(fake)[-1][1]["reason"]) == (4, "released")
     before = dict(fake.state)
-    assert await service.release_reservation("o-6", store=store) == released
+    assert await service.release_reservation("o-6", catalog=store) == released
     assert fake.state == before
     with pytest.raises(ReservationReleased) as caught:
-        await service.commit_reservation("o-6", store=store)
+        await service.commit_reservation("o-6", catalog=store)
     assert (caught.value.code, caught.value.status) == ("RESERVATION_RELEASED", 409)
 
 
 async def test_release_after_commit_returns_the_goods_to_stock() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=5)
-    await service.reserve_stock(reserve("o-7", (a.id, 3)), store=store)
-    await service.commit_reservation("o-7", store=store)
-    await service.release_reservation("o-7", store=store)
-    await service.release_reservation("o-7", store=store)
+    await service.reserve_stock(reserve("o-7", (a.id, 3)), catalog=store)
+    await service.commit_reservation("o-7", catalog=store)
+    await service.release_reservation("o-7", catalog=store)
+    await service.release_reservation("o-7", catalog=store)
     assert counts(fake, a.id) == (5, 0)
-    assert (await service.get_reservation("o-7", store=store)).status is ReservationStatus.RELEASED
+    assert (await service.get_reservation("o-7", catalog=store)).status is ReservationStatus.RELEASED
 
 
 @pytest.mark.parametrize("order_id", ["unknown", "a/b"])
@@ -283,14 +283,14 @@ async def test_unknown_reservations_are_not_found(order_id: str) -> None:
     store, _ = new_store()
     for use_case in (service.get_reservation, service.commit_reservation):
         with pytest.raises(ReservationNotFound) as caught:
-            await use_case(order_id, store=store)
+            await use_case(order_id, catalog=store)
         assert (caught.value.code, caught.value.status) == ("RESERVATION_NOT_FOUND", 404)
 
 
 async def test_an_id_that_cannot_be_a_key_is_never_released() -> None:
     store, fake = new_store()
     with pytest.raises(ReservationNotFound):
-        await service.release_reservation("a/b", store=store)
+        await service.release_reservation("a/b", catalog=store)
     assert fake.state == {}
 
 
@@ -298,26 +298,26 @@ async def test_releasing_an_unknown_order_leaves_a_tombstone_that_refuses_a_late
     store, fake = new_store()
     a = await add_product(store, stock=5)
     events_before = len(staged(fake))
-    released = await service.release_reservation("never-reserved", store=store)
+    released = await service.release_reservation("never-reserved", catalog=store)
     assert (released.status, released.items) == (ReservationStatus.RELEASED, ())
     assert doc(fake, "reservation:never-reserved")["status"] == "RELEASED"
     assert len(staged(fake)) == events_before  # no stock moved, nothing to announce
-    assert await service.release_reservation("never-reserved", store=store) == released
+    assert await service.release_reservation("never-reserved", catalog=store) == released
     with pytest.raises(ReservationReleased) as caught:
-        await service.reserve_stock(reserve("never-reserved", (a.id, 2)), store=store)
+        await service.reserve_stock(reserve("never-reserved", (a.id, 2)), catalog=store)
     assert (caught.value.code, caught.value.status) == ("RESERVATION_RELEASED", 409)
     with pytest.raises(ReservationReleased):
-        await service.commit_reservation("never-reserved", store=store)
+        await service.commit_reservation("never-reserved", catalog=store)
     assert counts(fake, a.id) == (5, 0)
 
 
 async def test_a_released_reservation_is_never_reserved_again() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=5)
-    await service.reserve_stock(reserve("o-9", (a.id, 2)), store=store)
-    await service.release_reservation("o-9", store=store)
+    await service.reserve_stock(reserve("o-9", (a.id, 2)), catalog=store)
+    await service.release_reservation("o-9", catalog=store)
     with pytest.raises(ReservationReleased):
-        await service.reserve_stock(reserve("o-9", (a.id, 2)), store=store)
+        await service.reserve_stock(reserve("o-9", (a.id, 2)), catalog=store)
     assert counts(fake, a.id) == (5, 0)
 
 
@@ -325,18 +325,18 @@ async def test_a_released_reservation_is_never_reserved_again() -> None:
 async def test_a_release_racing_the_reserve_of_its_order_always_ends_released(release_first: bool) -> None:
     store, fake = new_store(InterleavingSidecar())
     a = await add_product(store, stock=5)
-    reserving = service.reserve_stock(reserve("raced", (a.id, 3)), store=store)
-    releasing = service.release_reservation("raced", store=store)
+    reserving = service.reserve_stock(reserve("raced", (a.id, 3)), catalog=store)
+    releasing = service.release_reservation("raced", catalog=store)
     calls = (releasing, reserving) if release_first else (reserving, releasing)
     await asyncio.gather(*calls, return_exceptions=True)
-    assert (await service.get_reservation("raced", store=store)).status is ReservationStatus.RELEASED
+    assert (await service.get_reservation("raced", catalog=store)).status is ReservationStatus.RELEASED
     assert counts(fake, a.id) == (5, 0)
 
 
 async def test_concurrent_reservations_never_oversell() -> None:
     store, fake = new_store(InterleavingSidecar())
     a = await add_product(store, stock=5)
-    attempts = [service.reserve_stock(reserve(f"race-{i}", (a.id, 1)), store=store) for i in range(20)]
+    attempts = [service.reserve_stock(reserve(f"race-{i}", (a.id, 1)), catalog=store) for i in range(20)]
     results = await asyncio.gather(*attempts, return_exceptions=True)
     won = [r for r in results if not isinstance(r, BaseException)]
     lost = [r for r in results if isinstance(r, BaseException)]
@@ -353,7 +353,7 @@ async def test_concurrent_reservations_of_one_order_reserve_once() -> None:
     store, fake = new_store(InterleavingSidecar())
     a = await add_product(store, stock=5)
     same = reserve("twice", (a.id, 2))
-    results = await asyncio.gather(*(service.reserve_stock(same, store=store) for _ in range(6)))
+    results = await asyncio.gather(*(service.reserve_stock(same, catalog=store) for _ in range(6)))
     assert sorted(r.created for r in results) == [False] * 5 + [True]
     assert {r.reservation for r in results} == {results[0].reservation}
     assert counts(fake, a.id) == (3, 2)
@@ -362,7 +362,7 @@ async def test_concurrent_reservations_of_one_order_reserve_once() -> None:
 async def test_staged_events_reach_the_broker_through_the_relay() -> None:
     store, fake = new_store()
     a = await add_product(store, stock=2)
-    await service.reserve_stock(reserve("o-8", (a.id, 2)), store=store)
+    await service.reserve_stock(reserve("o-8", (a.id, 2)), catalog=store)
     assert await StateOutbox(fake).publish_pending() == 2
     assert fake.topics() == ["product.stock_changed", "product.stock_changed"]
     assert [e.payload["reason"] for _, e in fake.published] == ["created", "reserved"]

@@ -140,7 +140,9 @@ class CatalogUseCases(RuleBasedStateMachine):
     def reserve(self, order: str, quantities: dict[str, int]) -> None:
         asked = [ReserveLine(self.ids[PRODUCTS.index(pid)], quantity) for pid, quantity in quantities.items()]
         try:
-            reserved = self.loop.run_until_complete(service.reserve_stock(ReserveStock(order, asked), store=self.store))
+            reserved = self.loop.run_until_complete(
+                service.reserve_stock(ReserveStock(order, asked), catalog=self.store)
+            )
         except ReservationReleased:
             assert self.statuses[order] is RELEASED  # a released order id stays released
             return
@@ -155,7 +157,7 @@ class CatalogUseCases(RuleBasedStateMachine):
         if order not in self.statuses:
             return
         try:
-            committed = self.loop.run_until_complete(service.commit_reservation(order, store=self.store))
+            committed = self.loop.run_until_complete(service.commit_reservation(order, catalog=self.store))
         except ReservationReleased:
             assert self.statuses[order] is RELEASED
             return
@@ -163,14 +165,14 @@ class CatalogUseCases(RuleBasedStateMachine):
 
     @rule(order=orders)
     def release(self, order: str) -> None:
-        released = self.loop.run_until_complete(service.release_reservation(order, store=self.store))
+        released = self.loop.run_until_complete(service.release_reservation(order, catalog=self.store))
         assert released.status is RELEASED
         self._moved(order, released.status)
 
     @invariant()
     def stored_counts_balance(self) -> None:
         found = {
-            order: self.loop.run_until_complete(service.get_reservation(order, store=self.store))
+            order: self.loop.run_until_complete(service.get_reservation(order, catalog=self.store))
             for order in self.statuses
         }
         assert {order: r.status for order, r in found.items()} == self.statuses

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from limits import parse_many
 from limits.aio.storage import MemoryStorage
 
 from apps.gateway.deps import GatewayServices
+from apps.gateway.edge import RateLimitMiddleware
+from apps.gateway.forwarded import IPNetwork
 from apps.gateway.main import app_ids, create_app
 from apps.gateway.peers import Peers
 from apps.gateway.ratelimit import RateLimiter, Tier
 from apps.gateway.settings import GatewaySettings
+from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
 
@@ -28,22 +32,46 @@ def unlimited() -> RateLimiter:
     return RateLimiter([Tier("unlimited", ("/",), tuple(parse_many("1000000/second")))], MemoryStorage())
 
 
-def services(*, tokens: TokenCodec, peers: Peers | None = None, limiter: RateLimiter | None = None) -> GatewayServices:
+def services(
+    *,
+    tokens: TokenCodec,
+    peers: Peers | None = None,
+    limiter: RateLimiter | None = None,
+    components: Components | None = None,
+) -> GatewayServices:
     """What the lifespan wires; peers default to a fake sidecar with no app behind it."""
     return GatewayServices(
         peers=peers if peers is not None else Peers(FakeSidecar(), APPS, ()),
         tokens=tokens,
         limiter=limiter if limiter is not None else unlimited(),
+        components=components,
     )
 
 
-def gateway_app(served: GatewayServices, *, components: Components | None = None) -> FastAPI:
-    """The real gateway app; its lifespan, which would wait for a sidecar, never runs."""
-    app = create_app(GatewaySettings())
-    app.state.services = served
-    if components is not None:
-        app.state.components = components
-    return app
+def gateway_app(served: GatewayServices) -> FastAPI:
+    """The real gateway app serving `served`: its lifespan waits for no sidecar and wires nothing."""
+    return create_app(GatewaySettings(), services=served)
+
+
+@asynccontextmanager
+async def _unwired(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
+    raise AssertionError("an app built with its services is never wired")
+    yield  # pragma: no cover
+
+
+def edge_app(
+    routers: Sequence[APIRouter], served: GatewayServices, *, trusted_proxies: Sequence[IPNetwork] = ()
+) -> FastAPI:
+    """Stand-in routes behind the gateway's edge (the kit's app, the rate-limit middleware), serving `served`."""
+    return create_sidecar_app(
+        GatewaySettings(),
+        title="edge",
+        routers=routers,
+        wire=_unwired,
+        services=served,
+        public=True,
+        edge_middleware=[partial(RateLimitMiddleware, trusted_proxies=trusted_proxies)],
+    )
 
 
 @contextmanager
@@ -54,8 +82,8 @@ def gateway_client(
     components: Components | None = None,
     raise_server_exceptions: bool = True,
 ) -> Iterator[TestClient]:
-    app = gateway_app(services(tokens=tokens, peers=peers), components=components)
-    client = TestClient(app, raise_server_exceptions=raise_server_exceptions)  # not entered: no lifespan
+    app = gateway_app(services(tokens=tokens, peers=peers, components=components))
+    client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
     try:
         yield client
     finally:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ from limits.aio.storage import MemoryStorage
 
 from apps.gateway.edge import RateLimitMiddleware, client_key
 from apps.gateway.ratelimit import RateLimiter, load_tiers
-from servicekit import ServiceSettings, create_service_app, ok
+from servicekit import ok
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import services
+from tests.unit.gateway.helpers import edge_app, services
 
 TOKENS = TokenCodec("g" * 32)
 
@@ -69,19 +68,11 @@ async def ping() -> JSONResponse:
     return ok({"pong": True})
 
 
-@router.get("/healthz")
-async def healthz() -> JSONResponse:
-    return ok({"status": "ok"})
-
-
 @pytest.fixture
 def edge(tmp_path: Path) -> Iterator[TestClient]:
     tiers = tmp_path / "tiers.yaml"
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['2/hour']\n")
-    app = FastAPI()
-    app.include_router(router)
-    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
-    app.add_middleware(RateLimitMiddleware)
+    app = edge_app([router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
     with TestClient(app) as client:
         yield client
 
@@ -101,26 +92,12 @@ def test_middleware_answers_429_envelope_with_retry_after(edge: TestClient) -> N
 def test_refusals_carry_the_request_id_in_the_real_gateway_stack(tmp_path: Path) -> None:
     tiers = tmp_path / "tiers.yaml"
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['1/hour']\n")
-    app = create_service_app(
-        ServiceSettings(app_id="gateway"),
-        title="t",
-        lifespan=_no_lifespan,
-        routers=[router],
-        readiness=lambda _: {},
-        public=True,
-        edge_middleware=[RateLimitMiddleware],
-    )
-    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
+    app = edge_app([router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
     with TestClient(app) as client:
         client.get("/api/v1/ping")
         refused = client.get("/api/v1/ping", headers={"X-Request-ID": "rl-check-1"})
     assert refused.status_code == 429
     assert refused.json()["requestId"] == "rl-check-1" == refused.headers["x-request-id"]
-
-
-@asynccontextmanager
-async def _no_lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
 
 
 def test_signed_in_users_have_their_own_budget(edge: TestClient) -> None:
@@ -161,10 +138,7 @@ def login_edge(tmp_path: Path) -> Iterator[TestClient]:
         "  - name: login\n    paths: [/api/v1/auth/login]\n    limits: ['100/hour']\n    failures: ['3/hour']\n"
         "  - name: default\n    paths: [/]\n    limits: ['100/hour']\n"
     )
-    app = FastAPI()
-    app.include_router(login_router)
-    app.state.services = services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage()))
-    app.add_middleware(RateLimitMiddleware)
+    app = edge_app([login_router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
     with TestClient(app) as client:
         yield client
 

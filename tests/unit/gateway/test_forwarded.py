@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from limits.aio.storage import MemoryStorage
 from pydantic import ValidationError
 
-from apps.gateway.edge import RateLimitMiddleware, client_key
+from apps.gateway.edge import client_key
 from apps.gateway.forwarded import IPNetwork, client_address
 from apps.gateway.ratelimit import RateLimiter, load_tiers
 from apps.gateway.settings import GatewaySettings
 from servicekit import ok
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import services
+from tests.unit.gateway.helpers import edge_app, services
 
 PROXIES: list[IPNetwork] = [ip_network("10.0.0.0/8"), ip_network("192.0.2.7/32"), ip_network("2001:db8::/32")]
 
@@ -113,12 +113,9 @@ async def login() -> JSONResponse:
 def edge(tmp_path: Path, proxies: list[IPNetwork], client: tuple[str, int]) -> TestClient:
     tiers = tmp_path / f"tiers-{uuid.uuid4().hex}.yaml"
     tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['3/hour']\n")
-    app = FastAPI()
-    app.include_router(router)
     limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
-    app.state.services = services(tokens=TokenCodec("g" * 32), limiter=limiter)  # no request here signs in
-    app.add_middleware(RateLimitMiddleware, trusted_proxies=proxies)
-    return TestClient(app, client=client)
+    served = services(tokens=TokenCodec("g" * 32), limiter=limiter)  # no request here signs in
+    return TestClient(edge_app([router], served, trusted_proxies=proxies), client=client)
 
 
 @pytest.fixture

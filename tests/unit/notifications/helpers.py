@@ -8,7 +8,7 @@ from typing import Any
 
 from apps.notifications.deps import NotificationsServices
 from apps.notifications.events import consumer
-from apps.notifications.storage import DaprInboxStore
+from apps.notifications.storage import DaprStateInboxRepository
 from servicekit import Delivery, EventEnvelope
 from tests.unit.fakes import FakeSidecar
 
@@ -16,7 +16,7 @@ START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def services_on(sidecar: FakeSidecar) -> NotificationsServices:
-    return NotificationsServices(inboxes=DaprInboxStore(sidecar))
+    return NotificationsServices(inboxes=DaprStateInboxRepository(sidecar))
 
 
 def new_id() -> str:

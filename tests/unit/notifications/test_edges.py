@@ -65,9 +65,7 @@ async def test_topics_it_does_not_consume_are_dropped() -> None:
 
 @pytest.fixture
 def client() -> TestClient:
-    app = create_app(NotificationsSettings())
-    app.state.services = services_on(FakeSidecar())  # no lifespan: no real sidecar is needed
-    return TestClient(app)
+    return TestClient(create_app(NotificationsSettings(), services=services_on(FakeSidecar())))
 
 
 def test_it_handles_nine_topics_and_its_replays() -> None:

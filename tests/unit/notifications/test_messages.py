@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apps.notifications.messages import cancel_reason, words
+from apps.notifications.domain.messages import cancel_reason, words
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications.helpers import deliver, envelope, inbox, new_id

@@ -2,7 +2,7 @@
 
 `FakeUnitOfWork` keeps SQLite's rules that the use cases rely on: one transaction at a time, changes seen by
 others only once committed, events kept only with the commit; every call yields to the loop, as a database
-round trip does, so concurrent use cases interleave. `FakePeers` keeps reservations the way catalog does
+round trip does, so concurrent use cases interleave. `FakeOrderPeers` keeps reservations the way catalog does
 (release is terminal).
 """
 
@@ -153,7 +153,7 @@ class FakeUnitOfWork:
 
 
 @dataclass
-class FakePeers:
+class FakeOrderPeers:
     users: set[str] = field(default_factory=lambda: {"u1", "u2"})
     stock: dict[str, int] = field(default_factory=lambda: {"p1": 5, "p2": 5})
     reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -231,7 +231,7 @@ class FakePeers:
 class Deps:
     """What the use cases get in unit tests: an in-memory database, the peers' stand-in, a clock the test moves."""
 
-    peers: FakePeers = field(default_factory=FakePeers)
+    peers: FakeOrderPeers = field(default_factory=FakeOrderPeers)
     database: FakeDatabase = field(default_factory=FakeDatabase)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     payment_timeout: timedelta = timedelta(minutes=15)

@@ -10,15 +10,13 @@ import pytest
 from apps.orders import service
 from apps.orders.domain import (
     CancelOrder,
-    IdempotencyKeyReused,
-    InvalidIdempotencyKey,
-    OrderNotPlaced,
     OrderStatus,
     PlaceOrder,
     RequestedLine,
     check_idempotency_key,
     order_id_for,
 )
+from apps.orders.errors import IdempotencyKeyReused, InvalidIdempotencyKey, OrderNotPlaced
 from servicekit import Conflict, DependencyUnavailable, NotFound
 from tests.unit.orders.fakes import Deps
 from tests.unit.orders.helpers import order_of, paid, stored, topics

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from apps.orders import service
-from apps.orders.domain import CancelOrder, OrderNotPlaced, OrderStatus, order_id_for
+from apps.orders.domain import CancelOrder, OrderStatus, order_id_for
+from apps.orders.errors import OrderNotPlaced
 from servicekit import DependencyUnavailable
 from tests.unit.orders.fakes import Deps
 from tests.unit.orders.helpers import declined, order_of, paid, stored, topics

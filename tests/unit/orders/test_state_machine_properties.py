@@ -13,15 +13,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.orders.domain import (
-    IllegalTransition,
-    Order,
-    OrderNotCancellable,
-    OrderStatus,
-    PlaceOrder,
-    RequestedLine,
-    placing_order,
-)
+from apps.orders.domain import Order, OrderStatus, PlaceOrder, RequestedLine, placing_order
+from apps.orders.errors import IllegalTransition, OrderNotCancellable
 
 S = OrderStatus
 ALLOWED = {

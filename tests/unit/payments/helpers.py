@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from apps.payments.deps import PaymentsServices
-from apps.payments.ledger import DaprStateProvider, from_state
 from apps.payments.provider import LedgerEntry
-from apps.payments.storage import DaprPaymentStore
+from apps.payments.storage import DaprStatePaymentRepository
+from apps.payments.storage.ledger import DaprStatePaymentProvider, from_state
 from servicekit import EventEnvelope, new_event
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
@@ -17,7 +17,7 @@ from tests.unit.fakes import FakeSidecar
 def services_on(sidecar: FakeSidecar) -> PaymentsServices:
     """payments' services on a sidecar; a new call is a restarted payments on the same state."""
     return PaymentsServices(
-        payments=DaprPaymentStore(sidecar, StateOutbox(sidecar)), provider=DaprStateProvider(sidecar)
+        payments=DaprStatePaymentRepository(sidecar, StateOutbox(sidecar)), provider=DaprStatePaymentProvider(sidecar)
     )
 
 

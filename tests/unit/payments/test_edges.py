@@ -62,9 +62,7 @@ async def test_unreachable_store_is_retried() -> None:
 @pytest.fixture
 def client_and_sidecar() -> tuple[TestClient, FakeSidecar]:
     sidecar = FakeSidecar()
-    app = create_app(PaymentsSettings())
-    app.state.services = services_on(sidecar)  # no lifespan: no real sidecar is needed
-    return TestClient(app), sidecar
+    return TestClient(create_app(PaymentsSettings(), services=services_on(sidecar))), sidecar
 
 
 def test_it_handles_the_orders_it_charges_and_closes_and_its_replays() -> None:

@@ -16,7 +16,7 @@ from servicekit import (
     Unauthorized,
     ValidationFailed,
 )
-from servicekit.errors import UpstreamTimeout, error_for_status
+from servicekit.errors import ServiceUnavailable, UpstreamTimeout, error_for_status
 from servicekit.grpc_errors import CODE_KEY, error_of, status_of
 
 S = grpc.StatusCode
@@ -57,7 +57,7 @@ def test_the_four_codes_of_s4_without_an_apps_code() -> None:
 @pytest.mark.parametrize("status", [S.UNKNOWN, S.INTERNAL, S.CANCELLED, S.UNIMPLEMENTED, S.DATA_LOSS])
 def test_a_broken_peer_is_a_503(status: grpc.StatusCode) -> None:
     err = error_of(status, "panic: boom", peer="identity")
-    assert (type(err), err.status, err.code) == (DependencyUnavailable, 503, "SERVICE_UNAVAILABLE")
+    assert (type(err), err.status, err.code) == (ServiceUnavailable, 503, "SERVICE_UNAVAILABLE")
 
 
 @pytest.mark.parametrize("status", [S.PERMISSION_DENIED, S.UNAUTHENTICATED])

@@ -33,7 +33,7 @@ def _read_schema(connection: Connection) -> DatabaseMigrated:
     return DatabaseMigrated(revision, sorted(name for name in names if name != VERSION_TABLE))
 
 
-class AlembicMigrator:
+class AlembicSchemaMigrator:
     """Runs the school migrations (apps/provisioner/migrations) against any accepted database URL."""
 
     def __init__(self, script_location: Path = MIGRATIONS) -> None:

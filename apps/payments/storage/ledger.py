@@ -53,7 +53,7 @@ def from_state(value: dict[str, Any]) -> LedgerEntry:
     )
 
 
-class DaprStateProvider:
+class DaprStatePaymentProvider:
     """The simulated PaymentProvider, its ledger kept where a payments restart cannot lose it."""
 
     def __init__(self, sidecar: SidecarClient, *, clock: Clock = utc_now) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from apps.gateway.api.params import SIGNED_IN
 from apps.gateway.deps import PeersDep, SignedIn
-from apps.gateway.routes.params import SIGNED_IN
 from apps.gateway.schemas import Envelope, LoginRequest, RegisterRequest, TokenRead, UserRead, refusals
 from servicekit import ok
 from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey

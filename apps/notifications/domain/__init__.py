@@ -1,4 +1,7 @@
-"""A user's inbox: the pure model, its command and the rule that keeps it short. No web, no sidecar."""
+"""A user's inbox: the pure model, its command and the rule that keeps it short. No web, no sidecar.
+
+What each event tells its user, in plain words, is `messages`.
+"""
 
 from __future__ import annotations
 

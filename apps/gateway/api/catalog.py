@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from apps.gateway.api.params import ADMIN, Limit, Offset, ResourceId
 from apps.gateway.deps import AdminOnly, PeersDep
 from apps.gateway.peers import segment
-from apps.gateway.routes.params import ADMIN, Limit, Offset, ResourceId
 from apps.gateway.schemas import Envelope, ProductCreate, ProductList, ProductRead, link, refusals
 from servicekit import ok
 from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey

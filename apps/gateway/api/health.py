@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.api.params import ADMIN
+from apps.gateway.deps import AdminOnly, PeersDep, Services
 from apps.gateway.public_errors import public_error
-from apps.gateway.routes.params import ADMIN
 from apps.gateway.schemas import Envelope, refusals
 from servicekit import JunctionError, ok
 
@@ -63,13 +63,13 @@ async def health(peers: PeersDep) -> JSONResponse:
     dependencies=[ADMIN],
     summary="Every service's checks and components (admin)",
 )
-async def health_detailed(_: AdminOnly, request: Request, peers: PeersDep) -> JSONResponse:
+async def health_detailed(_: AdminOnly, peers: PeersDep, gateway_services: Services) -> JSONResponse:
     """For admins: the gateway's sidecar components and each service's readiness checks, asked now.
 
     Never fails as a whole: a service that does not answer is `unavailable` with the code of why.
     """
     services = await peers.readiness()
-    listed = getattr(request.app.state, "components", None)
+    listed = gateway_services.components
     gateway: dict[str, Any]
     try:
         gateway = {"status": "ok", "components": await listed() if listed else []}

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from apps.gateway.api.params import ADMIN, ID_PATTERN, SIGNED_IN, Limit, Offset, ResourceId
 from apps.gateway.deps import AdminOnly, PeersDep, SignedIn
 from apps.gateway.peers import segment
-from apps.gateway.routes.params import ADMIN, ID_PATTERN, SIGNED_IN, Limit, Offset, ResourceId
 from apps.gateway.schemas import (
     Envelope,
     NotificationList,

@@ -1,4 +1,4 @@
-"""payments' Dapr state: one `payment:{orderId}` document per order, written with its events.
+"""payments' Dapr state: one `payment:{orderId}` document per order, with its events (the provider's: `ledger`).
 
 Written insert-only first (the CHARGING intent, or a void), then only under the ETag it was read with,
 so of two racing deliveries exactly one moves a payment on and the other re-reads what it did.
@@ -34,7 +34,7 @@ class StoredPayment:
     etag: str | None
 
 
-class PaymentStore(Protocol):
+class PaymentRepository(Protocol):
     async def get(self, order_id: str) -> StoredPayment | None: ...
 
     async def add(self, payment: Payment, events: list[tuple[str, EventEnvelope]]) -> None:
@@ -76,7 +76,7 @@ def from_state(value: dict[str, Any]) -> Payment:
     )
 
 
-class DaprPaymentStore:
+class DaprStatePaymentRepository:
     def __init__(self, sidecar: SidecarClient, outbox: StateOutbox) -> None:
         self.sidecar = sidecar
         self.outbox = outbox
