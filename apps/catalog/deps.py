@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from apps.catalog.storage import DaprStateCatalogRepository
+from apps.catalog.storage import CatalogRepository
 from servicekit.deps import services_of
 
 
 @dataclass(frozen=True)
 class CatalogServices:
-    catalog: DaprStateCatalogRepository
+    catalog: CatalogRepository
 
 
 Services = Annotated[CatalogServices, Depends(services_of(CatalogServices))]

@@ -24,7 +24,7 @@ from apps.catalog.domain import (
 )
 from apps.catalog.reservations import Reservation, ReserveStock, StockMoved
 from apps.catalog.storage import (
-    DaprStateCatalogRepository,
+    CatalogRepository,
     Versioned,
     claim_sku,
     put_product,
@@ -46,7 +46,7 @@ class Reserved:
     """False when the order already had a reservation, which is returned unchanged."""
 
 
-async def create_product(command: CreateProduct, *, catalog: DaprStateCatalogRepository) -> Product:
+async def create_product(command: CreateProduct, *, catalog: CatalogRepository) -> Product:
     """Put a product on sale, claim its SKU and append it to the index, all in one transaction."""
     product, created = domain.new_product(command)
 
@@ -71,21 +71,21 @@ async def create_product(command: CreateProduct, *, catalog: DaprStateCatalogRep
     return await retry_on_conflict(attempt)
 
 
-async def list_products(limit: int, offset: int, *, catalog: DaprStateCatalogRepository) -> Page:
+async def list_products(limit: int, offset: int, *, catalog: CatalogRepository) -> Page:
     """One page of products in creation order, and how many there are."""
     ids, total = await catalog.index_page(offset=offset, limit=limit)
     found = await catalog.products(ids)
     return Page([item.value for item in found if item is not None], total)
 
 
-async def get_product(product_id: str, *, catalog: DaprStateCatalogRepository) -> Product:
+async def get_product(product_id: str, *, catalog: CatalogRepository) -> Product:
     found = await catalog.product(product_id) if valid_id(product_id) else None
     if found is None:
         raise ProductNotFound("No such product.", details={"productId": product_id})
     return found.value
 
 
-async def reserve_stock(command: ReserveStock, *, catalog: DaprStateCatalogRepository) -> Reserved:
+async def reserve_stock(command: ReserveStock, *, catalog: CatalogRepository) -> Reserved:
     """Reserve every line of an order or none; an order that already has a reservation gets it back.
 
     A released order id stays released: a reserve arriving after its release (a late retry, a timed-out
@@ -111,12 +111,12 @@ async def reserve_stock(command: ReserveStock, *, catalog: DaprStateCatalogRepos
         return await retry_on_conflict(attempt)
 
 
-async def commit_reservation(order_id: str, *, catalog: DaprStateCatalogRepository) -> Reservation:
+async def commit_reservation(order_id: str, *, catalog: CatalogRepository) -> Reservation:
     """Mark a reservation COMMITTED (the order was paid); committing twice changes nothing."""
     return await _advance(order_id, ReservationStatus.COMMITTED, reservations.commit, catalog=catalog)
 
 
-async def release_reservation(order_id: str, *, catalog: DaprStateCatalogRepository) -> Reservation:
+async def release_reservation(order_id: str, *, catalog: CatalogRepository) -> Reservation:
     """Give a reservation's units back to stock; releasing twice changes nothing.
 
     Releasing an order that never reserved leaves a RELEASED tombstone with no lines, so release is
@@ -125,7 +125,7 @@ async def release_reservation(order_id: str, *, catalog: DaprStateCatalogReposit
     return await _advance(order_id, ReservationStatus.RELEASED, reservations.release, catalog=catalog, tombstone=True)
 
 
-async def get_reservation(order_id: str, *, catalog: DaprStateCatalogRepository) -> Reservation:
+async def get_reservation(order_id: str, *, catalog: CatalogRepository) -> Reservation:
     return (await _reservation(catalog, order_id)).value
 
 
@@ -137,7 +137,7 @@ async def _advance(
     target: ReservationStatus,
     step: Step,
     *,
-    catalog: DaprStateCatalogRepository,
+    catalog: CatalogRepository,
     tombstone: bool = False,
 ) -> Reservation:
     """Move a reservation to `target`; with `tombstone`, an unknown (valid) order id gets a bare record instead."""
@@ -162,14 +162,14 @@ async def _advance(
         return await retry_on_conflict(attempt)
 
 
-async def _reservation(catalog: DaprStateCatalogRepository, order_id: str) -> Versioned[Reservation]:
+async def _reservation(catalog: CatalogRepository, order_id: str) -> Versioned[Reservation]:
     found = await catalog.reservation(order_id) if valid_id(order_id) else None
     if found is None:
         raise ReservationNotFound("No such reservation.", details={"orderId": order_id})
     return found
 
 
-async def _products(catalog: DaprStateCatalogRepository, product_ids: list[str]) -> dict[str, Versioned[Product]]:
+async def _products(catalog: CatalogRepository, product_ids: list[str]) -> dict[str, Versioned[Product]]:
     read: dict[str, Versioned[Product]] = {}
     for product_id, item in zip(product_ids, await catalog.products(product_ids), strict=True):
         if item is None:
@@ -179,7 +179,7 @@ async def _products(catalog: DaprStateCatalogRepository, product_ids: list[str])
 
 
 async def _save(
-    catalog: DaprStateCatalogRepository,
+    catalog: CatalogRepository,
     moved: StockMoved,
     read: dict[str, Versioned[Product]],
     *,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from apps.catalog.domain import Product, ReservationStatus, StockChanged
 from apps.catalog.reservations import Reservation, ReservationLine
@@ -87,6 +87,19 @@ def reservation_of(doc: dict[str, Any]) -> Reservation:
         ReservationLine(i["productId"], i["name"], Decimal(i["unitPrice"]), int(i["quantity"])) for i in doc["items"]
     )
     return Reservation(doc["orderId"], ReservationStatus(doc["status"]), items)
+
+
+class CatalogRepository(Protocol):
+    """The port the use cases read and write catalog's state through; DaprStateCatalogRepository is the adapter."""
+
+    def writing(self, product_ids: Iterable[str]) -> AbstractAsyncContextManager[None]: ...
+    async def product(self, product_id: str) -> Versioned[Product] | None: ...
+    async def products(self, product_ids: Sequence[str]) -> list[Versioned[Product] | None]: ...
+    async def sku_owner(self, sku: str) -> str | None: ...
+    async def index_page(self, *, offset: int, limit: int) -> tuple[list[str], int]: ...
+    async def indexed(self, product_id: str) -> list[StateOp]: ...
+    async def reservation(self, order_id: str) -> Versioned[Reservation] | None: ...
+    async def save(self, operations: list[StateOp], events: Sequence[StockChanged]) -> None: ...
 
 
 class DaprStateCatalogRepository:
