@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,12 @@ class Result:
     scenario: Scenario
     seconds: float
     latencies_ms: list[float]
-    errors: int
+    failures: Counter[str]
+    """Each answer of 400 or more, as `<status> <error code>`."""
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -53,20 +59,27 @@ class Result:
 
 async def run_scenario(client: httpx.AsyncClient, scenario: Scenario) -> Result:
     latencies: list[float] = []
-    errors = 0
+    failures: Counter[str] = Counter()
     counter = iter(range(scenario.requests))
 
     async def worker() -> None:
-        nonlocal errors
         for index in counter:
             started = time.perf_counter()
             response = await scenario.call(client, index)
             latencies.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code >= 400
+            if response.status_code >= 400:
+                failures[f"{response.status_code} {_error_code(response)}"] += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(scenario.concurrency)))
-    return Result(scenario, time.perf_counter() - started, latencies, errors)
+    return Result(scenario, time.perf_counter() - started, latencies, failures)
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "(no envelope)"
 
 
 def rss_mib(pid: int) -> float:
@@ -170,6 +183,11 @@ def render(results: list[Result], memory: dict[str, float], command: str) -> str
             f"{r.percentile(0.99):.1f} | {r.errors} | {r.scenario.target_p95_ms:.0f} | "
             f"{'yes' if p95 <= r.scenario.target_p95_ms and r.errors == 0 else 'NO'} |"
         )
+    failed = [r for r in results if r.failures]
+    if failed:
+        lines += ["", "Errors by status and code:"]
+        for r in failed:
+            lines.append(f"- {r.scenario.name}: " + ", ".join(f"{n} of {k}" for k, n in r.failures.most_common()))
     lines += [
         "",
         "Targets are for this 2-core machine, where the load generator and all 19 processes of the",
