@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from servicekit.sidecar import StateItem, StateOp
-from tests.unit.fakes import FakeSidecar
+from servicekit.sidecar import StateItem
+from tests.unit.fakes import InterleavingSidecar
 
 
-class InterleavingSidecar(FakeSidecar):
-    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
+class CountingSidecar(InterleavingSidecar):
+    """An InterleavingSidecar that also counts how many state reads were in flight at once."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -20,10 +18,5 @@ class InterleavingSidecar(FakeSidecar):
         self.reading += 1
         self.most_reading = max(self.most_reading, self.reading)
         item = await super().get_state(key, store=store)
-        await asyncio.sleep(0)
         self.reading -= 1
         return item
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        await asyncio.sleep(0)
-        await super().transact(operations, store=store)

@@ -13,7 +13,7 @@ from apps.analytics.events import consumer
 from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from servicekit import Delivery, new_event
-from tests.unit.analytics.fakes import InterleavingSidecar
+from tests.unit.analytics.fakes import CountingSidecar
 from tests.unit.analytics.helpers import (
     PAYLOADS,
     cloud_event,
@@ -60,7 +60,7 @@ async def test_redelivered_event_changes_nothing() -> None:
 
 
 async def test_concurrent_events_on_the_hot_key_are_all_counted() -> None:
-    sidecar = InterleavingSidecar()
+    sidecar = CountingSidecar()
     services = services_on(sidecar)
     events = [new_event(PAYLOADS["order.confirmed"]) for _ in range(15)]
     deliveries = (consumer.deliver("order.confirmed", cloud_event("order.confirmed", e), services) for e in events)

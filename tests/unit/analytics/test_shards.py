@@ -16,7 +16,7 @@ from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from apps.analytics.storage import SHARDS, DaprStateSummaryRepository
 from servicekit import Delivery, new_event
-from tests.unit.analytics.fakes import InterleavingSidecar
+from tests.unit.analytics.fakes import CountingSidecar
 from tests.unit.analytics.helpers import (
     ORDER_TOPICS,
     PAYLOADS,
@@ -96,14 +96,14 @@ def test_the_report_adds_up_every_shard(client_on: Callable[[FakeSidecar], TestC
 
 
 async def test_the_report_reads_the_shards_concurrently() -> None:
-    sidecar = InterleavingSidecar()
+    sidecar = CountingSidecar()
     store = DaprStateSummaryRepository(sidecar, shards=8)
     await service.current_summary(summaries=store)
     assert sidecar.most_reading == 8
 
 
 async def test_concurrent_writers_across_shards_are_all_counted_exactly() -> None:
-    sidecar = InterleavingSidecar()
+    sidecar = CountingSidecar()
     services = services_on(sidecar, shards=4)  # few shards: writers of different orders clash too
     deliveries: list[tuple[str, dict[str, Any]]] = []
     for n in range(12):  # no creates: a create racing its confirm would make PENDING depend on timing

@@ -8,8 +8,7 @@ import pytest
 
 from apps.notifications.domain import KEEP_ITEMS, Inbox, Notify
 from servicekit import Delivery
-from tests.unit.fakes import FakeSidecar
-from tests.unit.notifications.fakes import InterleavingSidecar
+from tests.unit.fakes import FakeSidecar, InterleavingSidecar
 from tests.unit.notifications.helpers import (
     START,
     deliver,

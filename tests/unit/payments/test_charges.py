@@ -11,8 +11,7 @@ from apps.payments.events import consumer
 from servicekit import Delivery, EventEnvelope, new_event
 from servicekit.sidecar import StateItem
 from servicekit.state_outbox import StateOutbox
-from tests.unit.fakes import FakeSidecar
-from tests.unit.payments.fakes import InterleavingSidecar
+from tests.unit.fakes import FakeSidecar, InterleavingSidecar
 from tests.unit.payments.helpers import (
     cloud_event,
     new_order_id,
