@@ -25,8 +25,6 @@ from apps.orders.errors import (
     InvalidQuantity,
     OrderNotCancellable,
 )
-from servicekit import RateLimited
-from servicekit.errors import Contended
 from servicekit.keys import derived_id, valid_idempotency_key
 
 MAX_LINES, MAX_QUANTITY = 50, 1000
@@ -53,8 +51,6 @@ NEXT: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 """The lifecycle: where each status may move; the transitions below refuse every other step."""
 CANCELLABLE = tuple(status for status, targets in NEXT.items() if OrderStatus.CANCELLED in targets)
-REFUSAL_IS_TRANSIENT = frozenset({Contended.default_code, RateLimited.default_code})
-"""Refusals from catalog (by code: they come over the wire) that say nothing about the order: it stays PLACING."""
 
 
 @dataclass(frozen=True)

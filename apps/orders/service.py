@@ -13,7 +13,6 @@ from typing import Protocol
 
 from apps.orders.domain import (
     CANCELLABLE,
-    REFUSAL_IS_TRANSIENT,
     CancelOrder,
     Order,
     OrderCancelled,
@@ -39,6 +38,7 @@ from apps.orders.errors import (
 )
 from apps.orders.settlement import Settling, close_placing, reap_placing, settle, settle_due
 from servicekit import EventEnvelope, JunctionError, new_event
+from servicekit.errors import is_transient
 
 
 class Dependencies(Settling, Protocol):
@@ -98,7 +98,7 @@ async def _complete(order: Order, lines: tuple[RequestedLine, ...], *, deps: Dep
     try:
         reservation = await deps.peers.reserve(order.id, lines)
     except JunctionError as refused:
-        if not 400 <= refused.status < 500 or refused.status == 429 or refused.code in REFUSAL_IS_TRANSIENT:
+        if is_transient(refused):  # a 5xx, a 429, a lost write race: it says nothing about the order
             raise  # the outcome is unknown: the order stays PLACING for a retry or the reaper
         await close_placing(order, refused.code, deps=deps)
         current = await find(order.id, deps=deps)

@@ -17,7 +17,7 @@ from apps.orders.peers import OrderPeers
 from apps.orders.storage import UnitOfWork
 from servicekit import JunctionError
 from servicekit.clock import Clock
-from servicekit.errors import Contended
+from servicekit.errors import is_transient
 
 log = logging.getLogger("apps.orders.settlement")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -34,10 +34,6 @@ class Settling(Protocol):
     def clock(self) -> Clock: ...
 
 
-def _retryable(exc: JunctionError) -> bool:
-    return exc.status >= 500 or exc.status == 429 or exc.code == Contended.default_code  # catalog's, by code
-
-
 async def settle(order_id: str, *, deps: Settling) -> bool:
     """Commit or release the order's reservation as its status says; False when catalog must be asked again."""
     async with deps.uow() as work:
@@ -51,7 +47,7 @@ async def _settle(order: Order, *, deps: Settling) -> bool:
     try:
         await (deps.peers.commit if order.keeps_stock else deps.peers.release)(order.id)
     except JunctionError as exc:
-        if _retryable(exc):
+        if is_transient(exc):
             log.warning("settling order %s (%s) failed, retried later: %s", order.id, order.status, exc.code)
             return False
         # A refusal cannot turn into a success by asking again (a CONFIRMED order whose reservation was
