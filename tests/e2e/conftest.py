@@ -87,7 +87,7 @@ def no_crashed_process() -> None:
         return
     crashed = _stack.crashed()
     if crashed:
-        tails = "\n".join(f"--- {m.name} ({m.log}) ---\n{m.tail(30)}" for m in crashed)
+        tails = "\n".join(m.tail_section() for m in crashed)
         pytest.fail(f"stack processes died: {', '.join(m.name for m in crashed)}\n{tails}", pytrace=False)
 
 

@@ -85,6 +85,10 @@ class Managed:
         self.process.wait(timeout=10)
         self.process = None
 
+    def tail_section(self, lines: int = 30) -> str:
+        """The last lines of the log under a header naming the process and its log file."""
+        return f"--- {self.name} ({self.log}) ---\n{self.tail(lines)}"
+
     def tail(self, lines: int = 40) -> str:
         if not self.log.exists():
             return ""

@@ -473,7 +473,7 @@ class Stack:
         for app in self.apps.values():
             for managed in (app.app, app.sidecar):
                 if managed is not None:
-                    parts.append(f"--- {managed.name} ({managed.log}) ---\n{managed.tail(lines)}")
+                    parts.append(managed.tail_section(lines))
         return "\n".join(parts)
 
     def app_log(self, app_id: str) -> str:
