@@ -14,13 +14,13 @@ from apps.admin.deps import AdminServices
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants import api as tenants_api
 from apps.admin.tenants import service as tenants_service
-from apps.admin.tenants.admins import SqlTenantAdmins
-from apps.admin.tenants.databases import SqlTenantDatabases
-from apps.admin.tenants.engine import DaprTenantWorkflows
-from apps.admin.tenants.provisioner import DaprSchemaProvisioner
+from apps.admin.tenants.peers import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
-from apps.admin.tenants.steps import Steps
+from apps.admin.tenants.service.engine import DaprTenantWorkflows
+from apps.admin.tenants.service.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenantRepository
+from apps.admin.tenants.storage.admins import SqlTenantAdmins
+from apps.admin.tenants.storage.databases import SqlTenantDatabases
 from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
 from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, field_validator
 
-from apps.admin.tenants.databases import check_url_template
+from apps.admin.tenants.storage.databases import check_url_template
 from servicekit import ServiceSettings
 from servicekit.provisioning import PROVISIONING_SECRETSTORE
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field, StrictFloat, StrictInt
 
 from apps.catalog.domain import ID, NAME_MAX, CreateProduct, Product
-from apps.catalog.reservations import Reservation, ReserveLine, ReserveStock
+from apps.catalog.domain.reservations import Reservation, ReserveLine, ReserveStock
 from servicekit.schemas import Schema
 
 

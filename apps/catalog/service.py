@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from apps.catalog import domain, reservations
+from apps.catalog import domain
 from apps.catalog.domain import (
     CreateProduct,
     IdempotencyKeyReused,
@@ -20,9 +20,10 @@ from apps.catalog.domain import (
     ReservationReleased,
     ReservationStatus,
     SkuTaken,
+    reservations,
     valid_id,
 )
-from apps.catalog.reservations import Reservation, ReserveStock, StockMoved
+from apps.catalog.domain.reservations import Reservation, ReserveStock, StockMoved
 from apps.catalog.storage import (
     CatalogRepository,
     Versioned,

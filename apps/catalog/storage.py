@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
 from apps.catalog.domain import Product, ReservationStatus, StockChanged
-from apps.catalog.reservations import Reservation, ReservationLine
+from apps.catalog.domain.reservations import Reservation, ReservationLine
 from servicekit.events import new_event
 from servicekit.index import PagedIndex
 from servicekit.locks import KeyedLocks

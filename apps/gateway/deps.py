@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from apps.gateway.edge import VERIFIED_CLAIMS
+from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.errors import AdminRoleRequired, AuthRequired
 from apps.gateway.peers import Peers
-from apps.gateway.ratelimit import RateLimiter
 from servicekit.deps import services_of
 from servicekit.health import ComponentList
 from servicekit.tokens import Claims, TokenCodec
@@ -18,7 +18,7 @@ from servicekit.tokens import Claims, TokenCodec
 
 @dataclass(frozen=True)
 class GatewayServices:
-    """The routes' peers and token codec; the edge middleware (edge.py) reads the limiter and codec too."""
+    """The routes' peers and token codec; the edge middleware (`edge`) reads the limiter and codec too."""
 
     peers: Peers
     tokens: TokenCodec

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from apps.gateway.api import admin, auth, catalog, health, orders, tenants
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
+from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.peers import AppIds, Peers, RecentReport
-from apps.gateway.ratelimit import RateLimiter
+from apps.gateway.peers.users import GrpcUserLookup
 from apps.gateway.settings import GatewaySettings
-from apps.gateway.users import GrpcUserLookup
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.grpc_client import MeshChannel
 from servicekit.health import sidecar_components

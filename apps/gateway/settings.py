@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
 
-from apps.gateway.forwarded import IPNetwork
+from apps.gateway.edge.forwarded import IPNetwork
 from servicekit import ServiceSettings
 
 HERE = Path(__file__).parent

@@ -1,4 +1,4 @@
-from apps.identity.grpc_api import add_services
+from apps.identity.api.grpc import add_services
 from apps.identity.main import create_app
 from servicekit.grpc_serve import serve_grpc
 

@@ -33,7 +33,10 @@ async def place(
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else uuid.uuid4().hex
     lines = tuple(RequestedLine(item.product_id, item.quantity) for item in body.items)
     command = PlaceOrder(body.user_id, lines, body.payment_method.token, key)
-    return ok(OrderRead.of(await service.place_order(command, deps=services)).wire(), status=201)
+    order = await service.place_order(
+        command, uow=services.uow, peers=services.peers, clock=services.clock, timeouts=services.timeouts
+    )
+    return ok(OrderRead.of(order).wire(), status=201)
 
 
 @router.get("/orders")
@@ -44,7 +47,7 @@ async def list_orders(
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> JSONResponse:
     """A user's orders (or everyone's when no userId is given: the gateway sends none only for admins)."""
-    orders, total = await service.list_orders(user_id=user_id, limit=limit, offset=offset, deps=services)
+    orders, total = await service.list_orders(user_id=user_id, limit=limit, offset=offset, uow=services.uow)
     return ok({"items": [OrderRead.of(o).wire() for o in orders], "total": total})
 
 
@@ -55,17 +58,21 @@ async def get_order(
     user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=64)],
     is_admin: Annotated[bool, Query(alias="isAdmin")] = False,
 ) -> JSONResponse:
-    order = await service.get_order(order_id, user_id=user_id, is_admin=is_admin, deps=services)
+    order = await service.get_order(order_id, user_id=user_id, is_admin=is_admin, uow=services.uow)
     return ok(OrderRead.of(order).wire())
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(order_id: str, body: OrderCancel, services: Services) -> JSONResponse:
-    order = await service.cancel_order(CancelOrder(order_id, body.user_id, body.is_admin), deps=services)
+    command = CancelOrder(order_id, body.user_id, body.is_admin)
+    order = await service.cancel_order(command, uow=services.uow, peers=services.peers, clock=services.clock)
     return ok(OrderRead.of(order).wire())
 
 
 @router.post(f"/{EXPIRY_BINDING}")
 async def expiry_tick(services: Services) -> JSONResponse:
     """Called by the Dapr cron input binding `order-expiry`: reap, expire, settle; answers the counts."""
-    return ok(await service.expire_overdue(batch=services.expiry_batch, deps=services))
+    counts = await service.expire_overdue(
+        batch=services.expiry_batch, uow=services.uow, peers=services.peers, clock=services.clock
+    )
+    return ok(counts)

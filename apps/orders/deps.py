@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
 
 from apps.orders.peers import OrderPeers
-from apps.orders.settlement import UnitOfWorkFactory
+from apps.orders.service import Timeouts
+from apps.orders.service.settlement import UnitOfWorkFactory
 from servicekit.clock import Clock
 from servicekit.deps import services_of
 
@@ -19,9 +19,7 @@ class OrdersServices:
     uow: UnitOfWorkFactory
     peers: OrderPeers
     clock: Clock
-    payment_timeout: timedelta
-    place_budget: timedelta
-    placing_deadline: timedelta
+    timeouts: Timeouts
     expiry_batch: int
 
 

@@ -15,6 +15,7 @@ from apps.orders.api import router
 from apps.orders.deps import OrdersServices
 from apps.orders.events import consumer
 from apps.orders.peers import DaprOrderPeers
+from apps.orders.service import Timeouts
 from apps.orders.settings import OrdersSettings
 from apps.orders.storage import SqlUnitOfWork, outbox, processed_events
 from servicekit import DaprSidecar, create_sidecar_app
@@ -56,9 +57,11 @@ def create_app(settings: OrdersSettings | None = None, *, services: OrdersServic
                 sidecar, mesh, identity_app_id=settings.identity_app_id, catalog_app_id=settings.catalog_app_id
             ),
             clock=utc_now,
-            payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
-            place_budget=timedelta(seconds=settings.place_budget_seconds),
-            placing_deadline=timedelta(seconds=settings.placing_deadline_seconds),
+            timeouts=Timeouts(
+                place_budget=timedelta(seconds=settings.place_budget_seconds),
+                placing_deadline=timedelta(seconds=settings.placing_deadline_seconds),
+                payment_timeout=timedelta(seconds=settings.payment_timeout_seconds),
+            ),
             expiry_batch=settings.expiry_batch,
         )
         app.state.checks["database"] = database_check(engine)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from apps.payments.provider import PaymentProvider
+from apps.payments.peers import PaymentProvider
 from apps.payments.storage import PaymentRepository
 from servicekit.deps import services_of
 

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from apps.payments.api import router
 from apps.payments.deps import PaymentsServices
 from apps.payments.events import consumer
+from apps.payments.peers import DaprStatePaymentProvider
 from apps.payments.settings import PaymentsSettings
 from apps.payments.storage import DaprStatePaymentRepository
-from apps.payments.storage.ledger import DaprStatePaymentProvider
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.state_outbox import StateOutbox

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.payments.domain import Payment
-from apps.payments.provider import LedgerEntry
+from apps.payments.domain.provider import LedgerEntry
 from servicekit.schemas import Schema
 
 

@@ -19,7 +19,8 @@ from apps.payments.domain import (
     record_close,
     void_before_charge,
 )
-from apps.payments.provider import LedgerEntry, PaymentProvider
+from apps.payments.domain.provider import LedgerEntry
+from apps.payments.peers import PaymentProvider
 from apps.payments.storage import PaymentRepository, StoredPayment
 from servicekit.clock import Clock, utc_now
 from servicekit.conflicts import retry_on_conflict

@@ -33,8 +33,7 @@ import pytest
 import yaml
 from dapr.proto import api_service_v1, api_v1, common_v1
 
-from apps.catalog import reservations
-from apps.catalog.domain import Product, ReservationStatus
+from apps.catalog.domain import Product, ReservationStatus, reservations
 from apps.catalog.storage import put_product, put_reservation
 from servicekit.events import EventEnvelope, new_event
 from tools.stack import AppProcess, Stack

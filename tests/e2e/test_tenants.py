@@ -10,7 +10,7 @@ from contextlib import suppress
 import httpx
 import pytest
 
-from apps.admin.tenants.databases import SqlTenantDatabases, tenant_database_url
+from apps.admin.tenants.storage.databases import SqlTenantDatabases, tenant_database_url
 from tests.e2e.conftest import Account, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tools.stack import Stack

@@ -134,9 +134,11 @@ class FakeSidecar:
 
 
 class InterleavingSidecar(FakeSidecar):
-    """Yields to the event loop around every state call, so gathered deliveries really interleave."""
+    """Yields to the event loop around every state call, as a real sidecar's network calls do, so gathered
+    use cases and deliveries really interleave."""
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        await asyncio.sleep(0)
         item = await super().get_state(key, store=store)
         await asyncio.sleep(0)
         return item

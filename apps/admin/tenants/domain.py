@@ -1,6 +1,6 @@
 """Tenants (schools): the pure model, its commands, events and errors. No web, no sidecar.
 
-The record the tenant API answers from; the provisioning workflow (workflow.py) moves it along:
+The record the tenant API answers from; the provisioning workflow (service/workflow.py) moves it along:
 PROVISIONING  RECORDED -> DATABASE_CREATED -> MIGRATED -> ADMIN_CREATED ─┬─> ACTIVE  (DONE)
                                                                         └─> FAILED  (any step)
 FAILED, or PROVISIONING whose workflow has ended ──retry──> PROVISIONING RECORDED (attempt + 1)
@@ -14,10 +14,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from servicekit import Conflict, DependencyUnavailable, NotFound, OperationFailed
+from servicekit import Conflict, DependencyUnavailable, NotFound, OperationFailed, ValidationFailed
 from servicekit.keys import derived_id
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NAME_MAX = 200
+"""The longest school name (any script, printable characters only); email and password follow servicekit.accounts."""
+RESERVED_SUBDOMAINS = frozenset(
+    {"www", "api", "admin", "app", "mail", "ftp", "static", "assets", "status", "root", "junction"}
+)
+# A DNS label: 3-63 lower-case letters, digits and hyphens, no hyphen at either end.
+_DNS_LABEL = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 class TenantStatus(StrEnum):
@@ -32,6 +39,12 @@ class ProvisioningStep(StrEnum):
     MIGRATED = "MIGRATED"
     ADMIN_CREATED = "ADMIN_CREATED"
     DONE = "DONE"
+
+
+class InvalidSubdomain(ValidationFailed):
+    """Raised when a new tenant's subdomain is reserved, or not a DNS label of 3 to 63 a-z, 0-9 or hyphens."""
+
+    default_code = "INVALID_SUBDOMAIN"
 
 
 class SubdomainTaken(Conflict):
@@ -163,6 +176,19 @@ def valid_id(tenant_id: str) -> bool:
     return bool(_ID.fullmatch(tenant_id))
 
 
+def valid_subdomain(raw: str) -> str:
+    if not _DNS_LABEL.fullmatch(raw):
+        message = (
+            "The subdomain must have 3 to 63 lower-case letters, digits or hyphens, "
+            "and must not start or end with a hyphen."
+        )
+        raise InvalidSubdomain.for_field("subdomain", message)
+    if raw in RESERVED_SUBDOMAINS:
+        message = f"The subdomain {raw} is reserved."
+        raise InvalidSubdomain.for_field("subdomain", message)
+    return raw
+
+
 def new_tenant(
     command: CreateTenant,
     *,
@@ -209,7 +235,7 @@ def failed(tenant: Tenant, reason: str, *, now: datetime) -> tuple[Tenant, Tenan
 def restarted(tenant: Tenant, requested_by: str, *, now: datetime) -> Tenant:
     """The tenant back at the first step for another attempt (a new workflow run), unless it is ACTIVE.
 
-    Whether a PROVISIONING tenant's run is still going is the workflow engine's to say (service.py).
+    Whether a PROVISIONING tenant's run is still going is the workflow engine's to say (`service`).
     """
     if tenant.status is TenantStatus.ACTIVE:
         raise TenantNotRetryable("The tenant is already active.", details={"status": tenant.status.value})

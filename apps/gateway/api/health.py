@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from apps.gateway.api.params import ADMIN
 from apps.gateway.deps import AdminOnly, PeersDep, Services
-from apps.gateway.public_errors import public_error
+from apps.gateway.errors import public_error
 from apps.gateway.schemas import Envelope, refusals
 from servicekit import JunctionError, ok
 

@@ -1,4 +1,4 @@
-from apps.provisioner.school import metadata
+from apps.provisioner.storage.school import metadata
 from servicekit.migrations import run_env
 
 run_env(metadata)

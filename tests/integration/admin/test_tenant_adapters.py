@@ -14,13 +14,13 @@ import pytest
 from argon2 import PasswordHasher
 
 from apps.admin.tenants import service
-from apps.admin.tenants.admins import SqlTenantAdmins
-from apps.admin.tenants.databases import SqliteTenantDatabases, SqlTenantDatabases
 from apps.admin.tenants.domain import ProvisioningFailed, TenantStatus
-from apps.admin.tenants.provisioner import DaprSchemaProvisioner
+from apps.admin.tenants.peers import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
-from apps.admin.tenants.steps import Steps
+from apps.admin.tenants.service.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenantRepository
+from apps.admin.tenants.storage.admins import SqlTenantAdmins
+from apps.admin.tenants.storage.databases import SqliteTenantDatabases, SqlTenantDatabases
 from servicekit import DependencyUnavailable
 from servicekit.passwords import hash_password
 from servicekit.state_outbox import StateOutbox

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from apps.admin.tenants.databases import (
+from apps.admin.tenants.storage.databases import (
     POSTGRES_NAME_LIMIT,
     PostgresTenantDatabases,
     SqlTenantDatabases,

@@ -17,9 +17,9 @@ import grpc
 import pytest
 from grpc import aio
 
+from apps.identity.api.grpc import UsersServicer
 from apps.identity.deps import IdentityServices
 from apps.identity.domain import Role, User
-from apps.identity.grpc_api import UsersServicer
 from apps.identity.storage import UnitOfWork, UserRepository
 from junction.identity.v1 import users_pb2, users_pb2_grpc
 from servicekit import DependencyUnavailable, EventEnvelope, JunctionError, NotFound, ValidationFailed

@@ -3,47 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Table, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apps.identity import service
 from apps.identity.domain import Authenticate, EmailTaken, InvalidCredentials, RegisterUser, Role, UserNotFound
-from apps.identity.main import MIGRATIONS
 from apps.identity.service import UnitOfWorkFactory
-from apps.identity.storage import SqlUnitOfWork, outbox, users
+from apps.identity.storage import outbox, users
 from servicekit import EventEnvelope, ValidationFailed
-from servicekit.migrations import upgrade_to_head
 from servicekit.tokens import TokenCodec
 
 TOKENS = TokenCodec("k" * 32, ttl_seconds=600)
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}"
-    upgrade_to_head(MIGRATIONS, url)
-    return url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
-    return lambda: SqlUnitOfWork(engine)
 
 
 def unique_email() -> str:

@@ -8,43 +8,33 @@ each transaction recorded. Every other use-case test runs on the in-memory `Fake
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apps.orders import service
 from apps.orders.domain import OrderStatus, PlaceOrder, RequestedLine, order_id_for
 from apps.orders.main import MIGRATIONS
-from apps.orders.storage import SqlUnitOfWork, outbox
+from apps.orders.storage import SqlUnitOfWork, UnitOfWork, outbox
 from servicekit import Conflict, NotFound, ValidationFailed
 from servicekit.migrations import upgrade_to_head
-from tests.unit.orders.fakes import FakeOrderPeers
+from tests.unit.orders.fakes import Deps
 from tests.unit.orders.helpers import declined, order_of, paid, stored
 
 pytestmark = pytest.mark.anyio
 
 
 @dataclass
-class SqlDeps:
+class SqlDeps(Deps):
     """The use cases' dependencies with the real unit of work: the peers' stand-in, a clock the test moves."""
 
-    engine: AsyncEngine
-    peers: FakeOrderPeers = field(default_factory=FakeOrderPeers)
-    now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
-    payment_timeout: timedelta = timedelta(minutes=15)
-    place_budget: timedelta = timedelta(seconds=10)
-    placing_deadline: timedelta = timedelta(seconds=60)
+    engine: AsyncEngine = field(kw_only=True)
 
-    def uow(self) -> SqlUnitOfWork:
+    def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine)
-
-    def clock(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -55,13 +45,9 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def deps(database_url: str) -> AsyncIterator[SqlDeps]:
-    """This module's `deps`: over the migrated database rather than the in-memory one of conftest."""
-    engine = create_async_engine(database_url)
-    try:
-        yield SqlDeps(engine)
-    finally:
-        await engine.dispose()
+def deps(engine: AsyncEngine) -> SqlDeps:
+    """This module's `deps`: over the migrated database rather than the in-memory one of the unit tests."""
+    return SqlDeps(engine=engine)
 
 
 async def topics(deps: SqlDeps) -> list[str]:
@@ -72,20 +58,20 @@ async def topics(deps: SqlDeps) -> list[str]:
 
 async def test_refusals_reach_the_client_unchanged_and_leave_no_visible_order(deps: SqlDeps) -> None:
     with pytest.raises(NotFound) as ghost:
-        await service.place_order(order_of(user="ghost"), deps=deps)
+        await service.place_order(order_of(user="ghost"), **deps.ports, timeouts=deps.timeouts)
     assert ghost.value.code == "USER_NOT_FOUND"
     with pytest.raises(Conflict) as short:
-        await service.place_order(order_of(quantity=6, key="short"), deps=deps)
+        await service.place_order(order_of(quantity=6, key="short"), **deps.ports, timeouts=deps.timeouts)
     assert (short.value.code, short.value.status) == ("OUT_OF_STOCK", 409)
     unknown = PlaceOrder("u1", (RequestedLine("nope", 1),), "tok_ok", "unknown")
     with pytest.raises(NotFound) as missing:
-        await service.place_order(unknown, deps=deps)
+        await service.place_order(unknown, **deps.ports, timeouts=deps.timeouts)
     assert (missing.value.code, missing.value.status) == ("PRODUCT_NOT_FOUND", 404)
     with pytest.raises(ValidationFailed):
-        await service.place_order(order_of(quantity=0), deps=deps)
+        await service.place_order(order_of(quantity=0), **deps.ports, timeouts=deps.timeouts)
     assert deps.peers.stock["p1"] == 5 and await topics(deps) == []
-    assert await service.list_orders(user_id="u1", limit=10, offset=0, deps=deps) == ([], 0)
-    assert await service.list_orders(user_id=None, limit=10, offset=0, deps=deps) == ([], 0)
+    assert await service.list_orders(user_id="u1", limit=10, offset=0, uow=deps.uow) == ([], 0)
+    assert await service.list_orders(user_id=None, limit=10, offset=0, uow=deps.uow) == ([], 0)
     refused = await stored(deps, order_id_for("u1", "short"))
     assert (refused.status, refused.cancel_reason, refused.settlement_due) == (
         OrderStatus.FAILED,
@@ -93,28 +79,30 @@ async def test_refusals_reach_the_client_unchanged_and_leave_no_visible_order(de
         True,
     )
     assert refused.id not in deps.peers.reservations  # the refusal answered without one more catalog call
-    await service.expire_overdue(batch=10, deps=deps)  # the next tick releases it: a late reserve is refused
+    await service.expire_overdue(batch=10, **deps.ports)  # the next tick releases it: a late reserve is refused
     assert deps.peers.reservations[refused.id]["status"] == "RELEASED"
     assert not (await stored(deps, refused.id)).settlement_due
     with pytest.raises(NotFound):
-        await service.get_order(refused.id, user_id="u1", is_admin=True, deps=deps)
+        await service.get_order(refused.id, user_id="u1", is_admin=True, uow=deps.uow)
 
 
 async def test_concurrent_repeats_of_one_key_place_one_order(deps: SqlDeps) -> None:
-    results = await asyncio.gather(*(service.place_order(order_of(key="burst"), deps=deps) for _ in range(5)))
+    results = await asyncio.gather(
+        *(service.place_order(order_of(key="burst"), **deps.ports, timeouts=deps.timeouts) for _ in range(5))
+    )
     assert {order.id for order in results} == {order_id_for("u1", "burst")}
     assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
 
 
 async def test_payment_outcomes_apply_once(deps: SqlDeps) -> None:
-    confirmed_order = await service.place_order(order_of(), deps=deps)
-    declined_order = await service.place_order(order_of(quantity=1), deps=deps)
+    confirmed_order = await service.place_order(order_of(), **deps.ports, timeouts=deps.timeouts)
+    declined_order = await service.place_order(order_of(quantity=1), **deps.ports, timeouts=deps.timeouts)
     success, failure = paid(confirmed_order.id), declined(declined_order.id)
     for _ in range(2):  # the second delivery is a redelivery: nothing more happens
-        await service.apply_payment(success, topic="payment.succeeded", deps=deps)
-        await service.apply_payment(failure, topic="payment.failed", deps=deps)
-    confirmed = await service.get_order(confirmed_order.id, user_id="u1", is_admin=False, deps=deps)
-    cancelled = await service.get_order(declined_order.id, user_id="u1", is_admin=False, deps=deps)
+        await service.apply_payment(success, topic="payment.succeeded", **deps.ports)
+        await service.apply_payment(failure, topic="payment.failed", **deps.ports)
+    confirmed = await service.get_order(confirmed_order.id, user_id="u1", is_admin=False, uow=deps.uow)
+    cancelled = await service.get_order(declined_order.id, user_id="u1", is_admin=False, uow=deps.uow)
     assert confirmed.status is OrderStatus.CONFIRMED and confirmed.payment_id == "pay1"
     assert cancelled.status is OrderStatus.CANCELLED and cancelled.cancel_reason == "INSUFFICIENT_FUNDS"
     assert deps.peers.stock["p1"] == 3  # the declined order's unit came back
@@ -122,4 +110,4 @@ async def test_payment_outcomes_apply_once(deps: SqlDeps) -> None:
     assert not confirmed.settlement_due and not cancelled.settlement_due
     assert sorted(await topics(deps)) == ["order.cancelled", "order.confirmed", "order.created", "order.created"]
     with pytest.raises(ValidationFailed):
-        await service.apply_payment(paid("unknown-order"), topic="payment.succeeded", deps=deps)
+        await service.apply_payment(paid("unknown-order"), topic="payment.succeeded", **deps.ports)

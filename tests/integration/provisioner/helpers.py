@@ -1,5 +1,5 @@
-"""Shared pieces of provisioner's integration tests: the app with its real migrator but no sidecar,
-admin's headers, tenant files."""
+"""Shared pieces of provisioner's integration tests: admin's headers, tenant files, calls and their answers
+(the app itself is conftest's `client`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from apps.provisioner.deps import ProvisionerServices
-from apps.provisioner.domain import CallerPolicy
-from apps.provisioner.main import create_app
-from apps.provisioner.settings import ProvisionerSettings
-from apps.provisioner.storage import AlembicSchemaMigrator
-
 KEY = "unit-test-provisioner-key"
 SCHOOL_TABLES = ["admin_users", "announcements", "attendance", "classes", "grades", "students", "teachers"]
 
@@ -23,14 +17,6 @@ SCHOOL_TABLES = ["admin_users", "announcements", "attendance", "classes", "grade
 def admin_headers() -> dict[str, str]:
     """What admin's call carries once Dapr has delivered it."""
     return {"dapr-caller-app-id": "admin", "x-provisioner-key": KEY}
-
-
-def client() -> TestClient:
-    """provisioner's real app and migrator; its lifespan reads no secret store (no sidecar) and wires nothing."""
-    services = ProvisionerServices(
-        migrator=AlembicSchemaMigrator(), callers=CallerPolicy(admin_app_id="admin", key=KEY)
-    )
-    return TestClient(create_app(ProvisionerSettings(APP_ID="provisioner"), services=services))
 
 
 def empty_sqlite(folder: Path, name: str = "tenant.db") -> tuple[Path, str]:

@@ -6,11 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.integration.provisioner.helpers import (
     SCHOOL_TABLES,
     admin_headers,
-    client,
     empty_sqlite,
     init_database,
     refusal,
@@ -18,10 +18,10 @@ from tests.integration.provisioner.helpers import (
 )
 
 
-def test_migrates_an_empty_database_to_exactly_the_seven_school_tables(tmp_path: Path) -> None:
+def test_migrates_an_empty_database_to_exactly_the_seven_school_tables(tmp_path: Path, client: TestClient) -> None:
     path, url = empty_sqlite(tmp_path)
 
-    response = init_database(client(), url)
+    response = init_database(client, url)
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -33,32 +33,31 @@ def test_migrates_an_empty_database_to_exactly_the_seven_school_tables(tmp_path:
     assert tables_in(path) == sorted([*SCHOOL_TABLES, "alembic_version"])
 
 
-def test_running_twice_is_safe_and_reports_the_same_tables(tmp_path: Path) -> None:
+def test_running_twice_is_safe_and_reports_the_same_tables(tmp_path: Path, client: TestClient) -> None:
     path, url = empty_sqlite(tmp_path)
-    api = client()
 
-    first = init_database(api, url).json()
-    second = init_database(api, url).json()
+    first = init_database(client, url).json()
+    second = init_database(client, url).json()
 
     assert first["success"] is second["success"] is True
     assert second["data"] == first["data"]
     assert tables_in(path) == sorted([*SCHOOL_TABLES, "alembic_version"])
 
 
-def test_tables_created_is_read_from_the_database(tmp_path: Path) -> None:
+def test_tables_created_is_read_from_the_database(tmp_path: Path, client: TestClient) -> None:
     path, url = empty_sqlite(tmp_path)
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY)")
 
-    body = init_database(client(), url).json()
+    body = init_database(client, url).json()
 
     assert body["data"]["tablesCreated"] == sorted([*SCHOOL_TABLES, "legacy_notes"])
 
 
-def test_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> None:
+def test_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path, client: TestClient) -> None:
     missing = tmp_path / "nowhere" / "tenant.db"
 
-    body = refusal(init_database(client(), f"sqlite+aiosqlite:///{missing}"))
+    body = refusal(init_database(client, f"sqlite+aiosqlite:///{missing}"))
 
     assert (body["statusCode"], body["error"]["code"]) == (422, "DATABASE_MISSING")
     assert not missing.parent.exists()
@@ -77,16 +76,16 @@ def test_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> None:
         "not a database url",
     ],
 )
-def test_other_schemes_and_unusable_urls_are_refused(url: str) -> None:
-    body = refusal(init_database(client(), url))
+def test_other_schemes_and_unusable_urls_are_refused(url: str, client: TestClient) -> None:
+    body = refusal(init_database(client, url))
 
     assert (body["statusCode"], body["error"]["code"]) == (422, "INVALID_DATABASE_URL")
 
 
-def test_unknown_fields_are_refused(tmp_path: Path) -> None:
+def test_unknown_fields_are_refused(tmp_path: Path, client: TestClient) -> None:
     _, url = empty_sqlite(tmp_path)
 
-    response = client().post(
+    response = client.post(
         "/init-database",
         json={"databaseUrl": url, "dropEverything": True},
         headers=admin_headers(),
@@ -96,11 +95,13 @@ def test_unknown_fields_are_refused(tmp_path: Path) -> None:
     assert (body["statusCode"], body["error"]["code"]) == (422, "VALIDATION_FAILED")
 
 
-def test_a_file_that_is_not_a_database_fails_the_migration_as_a_recorded_outcome_not_a_503(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_database_fails_the_migration_as_a_recorded_outcome_not_a_503(
+    tmp_path: Path, client: TestClient
+) -> None:
     path = tmp_path / "tenant.db"
     path.write_bytes(b"this is not a SQLite database, it only has its name" * 20)
 
-    response = init_database(client(), f"sqlite+aiosqlite:///{path}")
+    response = init_database(client, f"sqlite+aiosqlite:///{path}")
 
     body = refusal(response)  # 424 inside the mesh travels as a refusal: a sidecar never retries it
     assert body["statusCode"] == 424
@@ -110,9 +111,9 @@ def test_a_file_that_is_not_a_database_fails_the_migration_as_a_recorded_outcome
     assert len(error["details"]["reason"]) <= 200
 
 
-def test_unreachable_postgresql_fails_with_503_without_revealing_the_password() -> None:
+def test_unreachable_postgresql_fails_with_503_without_revealing_the_password(client: TestClient) -> None:
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    response = init_database(client(), "postgresql+asyncpg://tenant:s3cr3t-pw@127.0.0.1:1/tenant_school")
+    response = init_database(client, "postgresql+asyncpg://tenant:s3cr3t-pw@127.0.0.1:1/tenant_school")
 
     body = refusal(response)  # provisioner answered: the database is what is down (200 inside the mesh)
     assert (body["statusCode"], body["error"]["code"]) == (503, "DATABASE_UNREACHABLE")

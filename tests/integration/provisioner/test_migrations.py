@@ -18,9 +18,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from apps.provisioner.domain import InitDatabase
-from apps.provisioner.school import metadata
 from apps.provisioner.service import init_database
 from apps.provisioner.storage import MIGRATIONS, AlembicSchemaMigrator
+from apps.provisioner.storage.school import metadata
 from servicekit.migrations import upgrade_to_head
 from tests.integration.provisioner.helpers import SCHOOL_TABLES, empty_sqlite, tables_in
 

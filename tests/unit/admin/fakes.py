@@ -16,9 +16,9 @@ from typing import Any
 from dapr.ext.workflow import RetryPolicy, TaskFailedError
 from dapr.ext.workflow._durabletask.internal.helpers import new_failure_details
 
-from apps.admin.tenants.engine import RunState
-from apps.admin.tenants.steps import Run, StepFailed, Steps, perform
-from apps.admin.tenants.workflow import instance_id, provision_tenant
+from apps.admin.tenants.service.engine import RunState
+from apps.admin.tenants.service.steps import Run, StepFailed, Steps, perform
+from apps.admin.tenants.service.workflow import instance_id, provision_tenant
 from servicekit.provisioning import PROVISIONER_KEY_SECRET
 from servicekit.sidecar import StateOp
 from tests.unit.fakes import FakeSidecar, Handler

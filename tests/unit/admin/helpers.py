@@ -16,9 +16,9 @@ from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
 from apps.admin.tenants import service
 from apps.admin.tenants.domain import CreateTenant, RetryTenant, Tenant
-from apps.admin.tenants.provisioner import DaprSchemaProvisioner
+from apps.admin.tenants.peers import DaprSchemaProvisioner
 from apps.admin.tenants.service import Onboarding
-from apps.admin.tenants.steps import Steps
+from apps.admin.tenants.service.steps import Steps
 from apps.admin.tenants.storage import DaprStateTenantRepository, tenant_key
 from servicekit.state_outbox import StateOutbox
 from tests.unit.admin.fakes import (
@@ -69,7 +69,7 @@ def services(sidecar: FakeSidecar, onboarding: Onboarding | None = None) -> Admi
     return AdminServices(
         sidecar=sidecar,
         dead_letters=DaprStateDeadLetterRepository(sidecar),
-        onboarding=onboarding or kit(sidecar).onboarding,
+        onboarding=onboarding or onboarding_kit(sidecar).onboarding,
     )
 
 
@@ -87,13 +87,17 @@ class Kit:
     on: Steps
     workflows: InlineWorkflows
 
+    def client(self) -> TestClient:
+        """admin's real app over this onboarding."""
+        return client(self.sidecar, self.onboarding)
+
     def steps(self, tenant_id: str) -> list[tuple[str, str]]:
         """Every (status, step) written for the tenant, in order."""
         assert isinstance(self.sidecar, RecordingSidecar)
         return self.sidecar.history.get(tenant_id, [])
 
 
-def kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = None) -> Kit:
+def onboarding_kit(sidecar: FakeSidecar | None = None, *, provisioner: Handler | None = None) -> Kit:
     """Onboarding over fakes; the provisioner answers unless `provisioner` says otherwise."""
     fake = sidecar or RecordingSidecar()
     fake.apps["provisioner"] = provisioner or provisioner_ok()

@@ -42,8 +42,7 @@ def letters(sidecar: FakeSidecar) -> list[Any]:
     return [sidecar.state[("statestore", letter_key(i))].value for i in index]
 
 
-def test_any_delivery_is_stored_and_answered_success() -> None:
-    sidecar = FakeSidecar()
+def test_any_delivery_is_stored_and_answered_success(sidecar: FakeSidecar) -> None:
     event = cloud_event("user.registered")
     bodies = [json.dumps(event).encode(), b'["garbage", {"json": true}]', b"<<not json>>", b""]
     for body in bodies:
@@ -58,15 +57,13 @@ def test_any_delivery_is_stored_and_answered_success() -> None:
     ]
 
 
-def test_redelivered_dead_letter_is_answered_success_and_stored_once() -> None:
-    sidecar = FakeSidecar()
+def test_redelivered_dead_letter_is_answered_success_and_stored_once(sidecar: FakeSidecar) -> None:
     body = json.dumps(cloud_event()).encode()
     assert deliver(sidecar, body) == deliver(sidecar, body) == {"status": "SUCCESS"}
     assert len(letters(sidecar)) == 1
 
 
-def test_dead_letter_bigger_than_the_usual_body_limit_is_kept() -> None:
-    sidecar = FakeSidecar()
+def test_dead_letter_bigger_than_the_usual_body_limit_is_kept(sidecar: FakeSidecar) -> None:
     event = cloud_event(data=envelope(blob="x" * 200_000))
     assert deliver(sidecar, json.dumps(event).encode()) == {"status": "SUCCESS"}
     assert letters(sidecar)[0]["cloudEvent"] == event
@@ -85,8 +82,7 @@ def test_store_down_asks_dapr_to_retry() -> None:
     assert deliver(StoreDown(), b"garbage") == {"status": "RETRY"}
 
 
-def test_list_is_enveloped_newest_first_and_paged() -> None:
-    sidecar = FakeSidecar()
+def test_list_is_enveloped_newest_first_and_paged(sidecar: FakeSidecar) -> None:
     events = [cloud_event(f"topic.{n}") for n in range(3)]
     for event in events:
         deliver(sidecar, json.dumps(event).encode())
@@ -120,15 +116,14 @@ def test_list_is_enveloped_newest_first_and_paged() -> None:
     assert ([item["eventId"] for item in paged["items"]], paged["total"]) == ([events[1]["id"]], 3)
 
 
-def test_list_refuses_bad_paging() -> None:
-    api = client(FakeSidecar())
+def test_list_refuses_bad_paging(sidecar: FakeSidecar) -> None:
+    api = client(sidecar)
     for params in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "many"}):
         response = api.get("/dead-letters", params=params)
         assert_refused(response, 422, "VALIDATION_FAILED")
 
 
-def test_replay_goes_to_the_subscribers_replay_topic_and_answers_the_replayed_letter() -> None:
-    sidecar = FakeSidecar()
+def test_replay_goes_to_the_subscribers_replay_topic_and_answers_the_replayed_letter(sidecar: FakeSidecar) -> None:
     data = envelope(paymentId="p-1", orderId="o-1")
     deliver(sidecar, json.dumps(cloud_event("payment.succeeded", data)).encode(), subscriber="orders")
     letter_id = letters(sidecar)[0]["id"]
@@ -149,8 +144,7 @@ def test_replay_goes_to_the_subscribers_replay_topic_and_answers_the_replayed_le
     assert sidecar.published == []  # never payment.succeeded itself: only payments may publish that
 
 
-def test_replay_of_a_letter_from_the_shared_topic_is_422_no_subscriber() -> None:
-    sidecar = FakeSidecar()
+def test_replay_of_a_letter_from_the_shared_topic_is_422_no_subscriber(sidecar: FakeSidecar) -> None:
     deliver(sidecar, json.dumps(cloud_event("payment.succeeded")).encode())
     response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
     error = assert_refused(response, 422, "DEAD_LETTER_NOT_REPLAYABLE")
@@ -158,13 +152,12 @@ def test_replay_of_a_letter_from_the_shared_topic_is_422_no_subscriber() -> None
     assert (sidecar.cloud_events, sidecar.published, letters(sidecar)[0]["status"]) == ([], [], "PENDING")
 
 
-def test_replay_of_unknown_letter_is_404() -> None:
-    response = client(FakeSidecar()).post(f"/dead-letters/{uuid.uuid4().hex}/replay")
+def test_replay_of_unknown_letter_is_404(sidecar: FakeSidecar) -> None:
+    response = client(sidecar).post(f"/dead-letters/{uuid.uuid4().hex}/replay")
     assert_refused(response, 404, "DEAD_LETTER_NOT_FOUND")
 
 
-def test_replay_of_garbage_is_422_with_the_reason() -> None:
-    sidecar = FakeSidecar()
+def test_replay_of_garbage_is_422_with_the_reason(sidecar: FakeSidecar) -> None:
     body = json.dumps(cloud_event("order.created", {"eventId": "only-an-id"})).encode()
     deliver(sidecar, body, subscriber="payments")
     response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")
@@ -174,8 +167,7 @@ def test_replay_of_garbage_is_422_with_the_reason() -> None:
     assert sidecar.cloud_events == []
 
 
-def test_replay_with_the_broker_down_is_503() -> None:
-    sidecar = FakeSidecar()
+def test_replay_with_the_broker_down_is_503(sidecar: FakeSidecar) -> None:
     deliver(sidecar, json.dumps(cloud_event()).encode(), subscriber="payments")
     sidecar.broker_down = True
     response = client(sidecar).post(f"/dead-letters/{letters(sidecar)[0]['id']}/replay")

@@ -50,8 +50,7 @@ def failed(sent: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def test_each_subscribers_letter_of_one_event_is_kept_and_names_it() -> None:
-    sidecar = FakeSidecar()
+def test_each_subscribers_letter_of_one_event_is_kept_and_names_it(sidecar: FakeSidecar) -> None:
     event = cloud_event("order.created")
     for subscriber in ("payments", "notifications", None):
         assert arrive(sidecar, event, subscriber) == {"status": "SUCCESS"}
@@ -62,8 +61,7 @@ def test_each_subscribers_letter_of_one_event_is_kept_and_names_it() -> None:
     assert event_key(event["id"], "payments") == f"deadletter-event:payments:{event['id']}"
 
 
-def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_so() -> None:
-    sidecar = FakeSidecar()
+def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_so(sidecar: FakeSidecar) -> None:
     original = cloud_event("order.created", envelope(orderId="o-1"))
     arrive(sidecar, original)
     [first] = listed(sidecar)
@@ -106,16 +104,14 @@ def test_a_replay_that_fails_again_is_a_new_pending_letter_and_the_old_one_says_
     assert first_again["status"] == "FAILED_AGAIN"
 
 
-def test_a_replay_that_succeeds_leaves_one_replayed_letter() -> None:
-    sidecar = FakeSidecar()
+def test_a_replay_that_succeeds_leaves_one_replayed_letter(sidecar: FakeSidecar) -> None:
     arrive(sidecar, cloud_event("order.created"))
     [letter] = listed(sidecar)
     replay(sidecar, letter["id"])
     assert [(item["id"], item["status"]) for item in listed(sidecar)] == [(letter["id"], "REPLAYED")]
 
 
-def test_a_corrected_replay_that_still_fails_is_kept_with_the_corrected_payload() -> None:
-    sidecar = FakeSidecar()
+def test_a_corrected_replay_that_still_fails_is_kept_with_the_corrected_payload(sidecar: FakeSidecar) -> None:
     original = cloud_event("payment.succeeded", envelope(orderID="o-1"))
     arrive(sidecar, original, "orders")
     [first] = listed(sidecar)
@@ -151,12 +147,12 @@ def test_a_failure_arriving_while_the_replay_is_published_is_not_lost() -> None:
     assert (second["status"], second["replayOf"], old["status"]) == ("PENDING", first["id"], "FAILED_AGAIN")
 
 
-def test_subscriber_routes_refuse_what_is_not_an_app_id() -> None:
-    response = client(FakeSidecar()).post("/deadletters/Not An App", content=b"{}")
+def test_subscriber_routes_refuse_what_is_not_an_app_id(sidecar: FakeSidecar) -> None:
+    response = client(sidecar).post("/deadletters/Not An App", content=b"{}")
     assert response.json()["statusCode"] in (404, 422)
 
 
-def test_the_replay_admin_publishes_reaches_the_handler_of_its_original_topic() -> None:
+def test_the_replay_admin_publishes_reaches_the_handler_of_its_original_topic(sidecar: FakeSidecar) -> None:
     seen: list[tuple[str, str]] = []
     payments: Consumer[object] = Consumer("payments")
     for topic in ("order.created", "order.cancelled"):
@@ -165,7 +161,6 @@ def test_the_replay_admin_publishes_reaches_the_handler_of_its_original_topic() 
             seen.append((topic, event.event_id))
 
         payments.on(topic)(handle)
-    sidecar = FakeSidecar()
     original = cloud_event("order.cancelled")
     arrive(sidecar, original)
     replay(sidecar, listed(sidecar)[0]["id"])

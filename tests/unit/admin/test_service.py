@@ -30,8 +30,7 @@ async def record(sidecar: FakeSidecar, body: Any, subscriber: str | None = None)
     return await service.record_dead_letter(raw, dead_letters=repository, subscriber=subscriber)
 
 
-async def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() -> None:
-    sidecar = FakeSidecar()
+async def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id(sidecar: FakeSidecar) -> None:
     event = cloud_event("payment.failed")
     letter_id = await record(sidecar, event)
     document = stored(sidecar, letter_key(letter_id))
@@ -53,23 +52,20 @@ async def test_cloud_event_is_stored_pending_indexed_and_marked_by_event_id() ->
 
 
 @pytest.mark.parametrize("garbage", [[1, 2, 3], {"hello": "world"}, "just a string", None, 12.5])
-async def test_garbage_json_is_stored_as_it_arrived(garbage: Any) -> None:
-    sidecar = FakeSidecar()
+async def test_garbage_json_is_stored_as_it_arrived(garbage: Any, sidecar: FakeSidecar) -> None:
     letter_id = await record(sidecar, garbage)
     document = stored(sidecar, letter_key(letter_id))
     assert (document["cloudEvent"], document["originalTopic"], document["eventId"]) == (garbage, None, None)
 
 
-async def test_non_json_body_is_stored_as_text_and_never_deduplicated() -> None:
-    sidecar = FakeSidecar()
+async def test_non_json_body_is_stored_as_text_and_never_deduplicated(sidecar: FakeSidecar) -> None:
     first, second = await record(sidecar, b"\x00garbage"), await record(sidecar, b"\x00garbage")
     assert first != second
     assert stored(sidecar, letter_key(first))["cloudEvent"] == {"raw": "\x00garbage"}
     assert sidecar.indexed(INDEX_KEY) == [first, second]
 
 
-async def test_redelivered_event_id_is_stored_once() -> None:
-    sidecar = FakeSidecar()
+async def test_redelivered_event_id_is_stored_once(sidecar: FakeSidecar) -> None:
     event = cloud_event()
     first = await record(sidecar, event)
     again = await record(sidecar, {**event, "traceparent": "00-redelivered"})
@@ -78,8 +74,7 @@ async def test_redelivered_event_id_is_stored_once() -> None:
     assert len([key for _, key in sidecar.state if key.startswith("deadletter:")]) == 1
 
 
-async def test_odd_event_ids_get_a_safe_marker_key() -> None:
-    sidecar = FakeSidecar()
+async def test_odd_event_ids_get_a_safe_marker_key(sidecar: FakeSidecar) -> None:
     event = cloud_event(id="a||b c/ü")
     letter_id = await record(sidecar, event)
     assert event_key("a||b c/ü").startswith("deadletter-event:sha256-")
@@ -118,8 +113,7 @@ async def test_concurrent_deliveries_of_different_events_both_get_indexed() -> N
     assert sidecar.indexed(INDEX_KEY) == [sidecar.rival_id, letter_id]
 
 
-async def test_listing_is_newest_first_and_paged() -> None:
-    sidecar = FakeSidecar()
+async def test_listing_is_newest_first_and_paged(sidecar: FakeSidecar) -> None:
     ids = [await record(sidecar, cloud_event()) for _ in range(5)]
     repository = DaprStateDeadLetterRepository(sidecar)
 
@@ -142,8 +136,9 @@ async def replay(sidecar: FakeSidecar, letter_id: str) -> Any:
     )
 
 
-async def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts() -> None:
-    sidecar = FakeSidecar()
+async def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_topic_and_counts(
+    sidecar: FakeSidecar,
+) -> None:
     data = envelope(orderId="o-1", userId="u-1", total=12.5)
     letter_id = await record(sidecar, cloud_event("order.created", data), "payments")
 
@@ -169,9 +164,9 @@ async def test_replay_publishes_the_original_envelope_to_the_subscribers_replay_
     assert first < second  # each replay differs from the last, so a second failure is a new letter
 
 
-async def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
+async def test_replaying_an_unknown_dead_letter_is_not_found(sidecar: FakeSidecar) -> None:
     with pytest.raises(DeadLetterNotFound) as caught:
-        await replay(FakeSidecar(), uuid.uuid4().hex)
+        await replay(sidecar, uuid.uuid4().hex)
     assert (caught.value.status, caught.value.code) == (404, "DEAD_LETTER_NOT_FOUND")
 
 
@@ -187,9 +182,11 @@ async def test_replaying_an_unknown_dead_letter_is_not_found() -> None:
     ],
 )
 async def test_non_replayable_letter_publishes_nothing_and_stays_pending(
-    body: bytes, subscriber: str | None, reason: str
+    body: bytes,
+    subscriber: str | None,
+    reason: str,
+    sidecar: FakeSidecar,
 ) -> None:
-    sidecar = FakeSidecar()
     letter_id = await record(sidecar, body, subscriber)
     with pytest.raises(DeadLetterNotReplayable) as caught:
         await replay(sidecar, letter_id)
@@ -198,8 +195,7 @@ async def test_non_replayable_letter_publishes_nothing_and_stays_pending(
     assert stored(sidecar, letter_key(letter_id))["status"] == "PENDING"
 
 
-async def test_a_replay_the_broker_refuses_leaves_the_letter_pending() -> None:
-    sidecar = FakeSidecar()
+async def test_a_replay_the_broker_refuses_leaves_the_letter_pending(sidecar: FakeSidecar) -> None:
     letter_id = await record(sidecar, cloud_event(), "payments")
     sidecar.refused_topics.add("replays.payments")  # e.g. a topic scope that does not let admin publish it
     with pytest.raises(PublishRefused):
@@ -208,8 +204,7 @@ async def test_a_replay_the_broker_refuses_leaves_the_letter_pending() -> None:
     assert (document["status"], document["replays"]) == ("PENDING", 0)
 
 
-async def test_broker_down_leaves_the_letter_pending() -> None:
-    sidecar = FakeSidecar()
+async def test_broker_down_leaves_the_letter_pending(sidecar: FakeSidecar) -> None:
     letter_id = await record(sidecar, cloud_event(), "payments")
     sidecar.broker_down = True
     with pytest.raises(DependencyUnavailable):

@@ -15,10 +15,10 @@ import apps.admin.main as admin_main
 import servicekit.app as servicekit_app
 from apps.admin.main import create_app
 from apps.admin.settings import AdminSettings
-from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import ProvisioningStep, advanced, new_tenant
-from apps.admin.tenants.steps import Steps
+from apps.admin.tenants.service.steps import Steps
 from apps.admin.tenants.storage import INDEX_KEY
+from apps.admin.tenants.storage.databases import tenant_database_url
 from servicekit.clock import utc_now
 from servicekit.provisioning import PROVISIONER_KEY_HEADER
 from tests.unit.admin.fakes import (
@@ -30,7 +30,7 @@ from tests.unit.admin.fakes import (
     RecordingSidecar,
     provisioner_ok,
 )
-from tests.unit.admin.helpers import THAI_NAME, Kit, client, command, document, kit, staged
+from tests.unit.admin.helpers import THAI_NAME, Kit, client, command, document, onboarding_kit, staged
 from tests.unit.fakes import FakeSidecar
 
 READ_FIELDS = {
@@ -69,9 +69,8 @@ def assert_refused(response: httpx.Response, status: int, code: str) -> Any:
     return answer["error"]
 
 
-def test_create_answers_201_with_the_active_tenant() -> None:
-    k = kit()
-    response = client(k.sidecar, k.onboarding).post("/tenants", json=body())
+def test_create_answers_201_with_the_active_tenant(kit: Kit) -> None:
+    response = kit.client().post("/tenants", json=body())
     assert response.status_code == 201, response.text
     tenant = response.json()["data"]
     assert set(tenant) == READ_FIELDS
@@ -105,24 +104,24 @@ def test_create_answers_201_with_the_active_tenant() -> None:
     ],
 )
 def test_bad_requests_are_refused_with_their_code_and_record_nothing(
-    overrides: dict[str, Any], code: str, field: str
+    overrides: dict[str, Any],
+    code: str,
+    field: str,
+    kit: Kit,
 ) -> None:
-    k = kit()
-    error = assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=body(**overrides)), 422, code)
+    error = assert_refused(kit.client().post("/tenants", json=body(**overrides)), 422, code)
     assert error["details"][0]["field"] == field
-    assert k.sidecar.state == {} and k.sidecar.invocations == []
+    assert kit.sidecar.state == {} and kit.sidecar.invocations == []
 
 
-def test_missing_requested_by_is_refused() -> None:
-    k = kit()
+def test_missing_requested_by_is_refused(kit: Kit) -> None:
     payload = body()
     del payload["requestedBy"]
-    assert_refused(client(k.sidecar, k.onboarding).post("/tenants", json=payload), 422, "VALIDATION_FAILED")
+    assert_refused(kit.client().post("/tenants", json=payload), 422, "VALIDATION_FAILED")
 
 
-def test_a_repeat_with_the_same_key_answers_the_recorded_tenant_and_provisions_once() -> None:
-    k = kit()
-    api = client(k.sidecar, k.onboarding)
+def test_a_repeat_with_the_same_key_answers_the_recorded_tenant_and_provisions_once(kit: Kit) -> None:
+    api = kit.client()
     key = {"Idempotency-Key": "create-satit-once"}
     first = api.post("/tenants", json=body(), headers=key)
     assert first.status_code == 201, first.text
@@ -133,20 +132,18 @@ def test_a_repeat_with_the_same_key_answers_the_recorded_tenant_and_provisions_o
     assert_refused(api.post("/tenants", json=body(), headers={"Idempotency-Key": "another"}), 409, "SUBDOMAIN_TAKEN")
 
 
-def test_duplicate_subdomain_is_409_even_when_the_first_failed() -> None:
-    k = kit()
-    del k.sidecar.apps["provisioner"]
-    api = client(k.sidecar, k.onboarding)
+def test_duplicate_subdomain_is_409_even_when_the_first_failed(kit: Kit) -> None:
+    del kit.sidecar.apps["provisioner"]
+    api = kit.client()
     assert_refused(api.post("/tenants", json=body()), 424, "PROVISIONING_FAILED")
-    k.sidecar.apps["provisioner"] = provisioner_ok()
+    kit.sidecar.apps["provisioner"] = provisioner_ok()
     error = assert_refused(api.post("/tenants", json=body(name="Other")), 409, "SUBDOMAIN_TAKEN")
     assert error["details"]["subdomain"] == "satit"
 
 
-def test_provisioner_down_is_a_recorded_424_provisioning_failed_then_retry_is_200_active() -> None:
-    k = kit()
-    del k.sidecar.apps["provisioner"]
-    api = client(k.sidecar, k.onboarding)
+def test_provisioner_down_is_a_recorded_424_provisioning_failed_then_retry_is_200_active(kit: Kit) -> None:
+    del kit.sidecar.apps["provisioner"]
+    api = kit.client()
 
     response = api.post("/tenants", json=body())
     # The failure is on record (tenant FAILED): an outcome, never a 503 a sidecar would retry.
@@ -157,7 +154,7 @@ def test_provisioner_down_is_a_recorded_424_provisioning_failed_then_retry_is_20
     shown = api.get(f"/tenants/{tenant_id}").json()["data"]
     assert (shown["status"], shown["reason"]) == ("FAILED", error["details"]["reason"])
 
-    k.sidecar.apps["provisioner"] = provisioner_ok()
+    kit.sidecar.apps["provisioner"] = provisioner_ok()
     retried = api.post(f"/tenants/{tenant_id}/retry", json={"requestedBy": "platform-admin-2"})
     assert retried.status_code == 200, retried.text
     assert (retried.json()["data"]["status"], retried.json()["data"]["attempts"]) == ("ACTIVE", 2)
@@ -166,15 +163,14 @@ def test_provisioner_down_is_a_recorded_424_provisioning_failed_then_retry_is_20
     assert_refused(again, 409, "TENANT_NOT_RETRYABLE")
 
 
-def test_retry_of_unknown_tenant_is_404_and_needs_requested_by() -> None:
-    api = client(FakeSidecar())
+def test_retry_of_unknown_tenant_is_404_and_needs_requested_by(sidecar: FakeSidecar) -> None:
+    api = client(sidecar)
     assert_refused(api.post("/tenants/0123abcd/retry", json={"requestedBy": "a"}), 404, "TENANT_NOT_FOUND")
     assert_refused(api.post("/tenants/0123abcd/retry", json={}), 422, "VALIDATION_FAILED")
 
 
-def test_list_is_newest_first_and_paged_and_get_finds_one() -> None:
-    k = kit()
-    api = client(k.sidecar, k.onboarding)
+def test_list_is_newest_first_and_paged_and_get_finds_one(kit: Kit) -> None:
+    api = kit.client()
     ids = [api.post("/tenants", json=body(subdomain=f"school-{n}")).json()["data"]["id"] for n in range(3)]
 
     page = api.get("/tenants").json()["data"]
@@ -189,13 +185,12 @@ def test_list_is_newest_first_and_paged_and_get_finds_one() -> None:
     assert client(FakeSidecar()).get("/tenants").json()["data"] == {"items": [], "total": 0}
 
 
-def test_a_postgres_password_is_not_shown() -> None:
-    k = kit()
+def test_a_postgres_password_is_not_shown(kit: Kit) -> None:
     template = "postgresql+asyncpg://junction:s3cret@db:5432/tenant_{subdomain}"
-    k.onboarding = dataclasses.replace(k.onboarding, database_url_template=template)
-    tenant = client(k.sidecar, k.onboarding).post("/tenants", json=body()).json()["data"]
+    kit.onboarding = dataclasses.replace(kit.onboarding, database_url_template=template)
+    tenant = kit.client().post("/tenants", json=body()).json()["data"]
     assert tenant["databaseUrl"] == "postgresql+asyncpg://junction:***@db:5432/tenant_satit"
-    assert document(k.sidecar, tenant["id"])["databaseUrl"].endswith(":s3cret@db:5432/tenant_satit")
+    assert document(kit.sidecar, tenant["id"])["databaseUrl"].endswith(":s3cret@db:5432/tenant_satit")
 
 
 class LifespanSidecar(RecordingSidecar):
@@ -246,7 +241,7 @@ def test_start_up_reads_the_key_hosts_the_workflow_and_schedules_tenants_left_wi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sidecar = LifespanSidecar()
-    k = kit(sidecar)
+    k = onboarding_kit(sidecar)
     databases = FakeTenantDatabases()
     LifespanSidecar.instance = sidecar
     monkeypatch.setattr(servicekit_app, "DaprSidecar", LifespanSidecar)
@@ -256,7 +251,7 @@ def test_start_up_reads_the_key_hosts_the_workflow_and_schedules_tenants_left_wi
     monkeypatch.setattr(servicekit_app, "configure_logging", lambda *args: None)
 
     # A tenant a previous admin process recorded (database created) but died before scheduling its workflow.
-    api = client(k.sidecar, k.onboarding)
+    api = k.client()
     k.sidecar.apps["provisioner"] = provisioner_ok()
     active_id = api.post("/tenants", json=body(subdomain="fine")).json()["data"]["id"]
     stuck_id = record_stuck(k)

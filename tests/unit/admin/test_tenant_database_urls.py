@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.admin.tenants.databases import (
+from apps.admin.tenants.storage.databases import (
     PostgresTenantDatabases,
     SqlTenantDatabases,
     check_url_template,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from apps.admin.tenants.domain import (
+    RESERVED_SUBDOMAINS,
     CreateTenant,
     ProvisioningStep,
     Tenant,
@@ -17,8 +18,8 @@ from apps.admin.tenants.domain import (
     failed,
     new_tenant,
     restarted,
+    valid_subdomain,
 )
-from apps.admin.tenants.validation import RESERVED_SUBDOMAINS, valid_subdomain
 from servicekit import ValidationFailed
 from tests.unit.admin.helpers import THAI_NAME
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from apps.admin.tenants.steps import ACTIVITIES
-from apps.admin.tenants.workflow import COMPENSATE, COMPENSATE_POLICY, STEPS
+from apps.admin.tenants.service.steps import ACTIVITIES
+from apps.admin.tenants.service.workflow import COMPENSATE, COMPENSATE_POLICY, STEPS
 from tools.servers import PLACEMENT_PORT
 from tools.stack import Stack
 

@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.analytics.events import consumer
-from apps.analytics.main import create_app
-from apps.analytics.settings import AnalyticsSettings
 from servicekit import Delivery, new_event
 from tests.unit.analytics.fakes import CountingSidecar
 from tests.unit.analytics.helpers import (
@@ -27,16 +25,14 @@ from tests.unit.fakes import FakeSidecar
 pytestmark = pytest.mark.anyio
 
 
-async def test_every_topic_is_counted() -> None:
-    sidecar = FakeSidecar()
+async def test_every_topic_is_counted(sidecar: FakeSidecar) -> None:
     for topic, payload in PAYLOADS.items():
         assert await deliver(sidecar, topic, payload) is Delivery.SUCCESS, topic
     assert (await summary(sidecar))["eventCounts"] == dict.fromkeys(PAYLOADS, 1)
     assert (await summary(sidecar))["registrations"] == 1
 
 
-async def test_order_lifecycle_with_cancel_of_a_confirmed_order() -> None:
-    sidecar = FakeSidecar()
+async def test_order_lifecycle_with_cancel_of_a_confirmed_order(sidecar: FakeSidecar) -> None:
     for topic in ("order.created", "order.confirmed", "order.created"):
         await deliver(sidecar, topic, PAYLOADS[topic])
     assert (await summary(sidecar))["revenue"] == 12.5
@@ -47,8 +43,7 @@ async def test_order_lifecycle_with_cancel_of_a_confirmed_order() -> None:
     assert state["revenue"] == 0.0
 
 
-async def test_redelivered_event_changes_nothing() -> None:
-    sidecar = FakeSidecar()
+async def test_redelivered_event_changes_nothing(sidecar: FakeSidecar) -> None:
     event = new_event(PAYLOADS["order.confirmed"])
     await deliver(sidecar, "order.created", PAYLOADS["order.created"])
     assert await deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
@@ -84,16 +79,12 @@ async def test_concurrent_events_on_the_hot_key_are_all_counted() -> None:
         ("tenant.provisioned", {"tenantId": None}),
     ],
 )
-async def test_bad_payloads_are_dropped_and_count_nothing(topic: str, change: dict[str, Any]) -> None:
-    sidecar = FakeSidecar()
+async def test_bad_payloads_are_dropped_and_count_nothing(
+    topic: str, change: dict[str, Any], sidecar: FakeSidecar
+) -> None:
     payload = {k: v for k, v in {**PAYLOADS[topic], **change}.items() if v is not None}
     assert await deliver(sidecar, topic, payload) is Delivery.DROP
     assert sidecar.state == {}
-
-
-@pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app(AnalyticsSettings(), services=services_on(FakeSidecar())))
 
 
 def test_it_handles_every_topic() -> None:
@@ -121,11 +112,10 @@ def test_summary_reports_what_was_counted(client: TestClient) -> None:
     assert "seen" not in data
 
 
-async def test_an_event_replayed_after_thousands_of_others_is_counted_once() -> None:
+async def test_an_event_replayed_after_thousands_of_others_is_counted_once(sidecar: FakeSidecar) -> None:
     from apps.analytics import domain, service
     from apps.analytics.storage import DaprStateSummaryRepository
 
-    sidecar = FakeSidecar()
     store = DaprStateSummaryRepository(sidecar, shards=1)
     assert await service.observe(domain.counted("tick", "e-first"), summaries=store)
     for n in range(2100):  # more than the old window of 2,000 remembered ids

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from apps.analytics import service
 from apps.analytics.events import consumer
-from apps.analytics.main import create_app
 from apps.analytics.settings import AnalyticsSettings
 from apps.analytics.storage import SHARDS, DaprStateSummaryRepository
 from servicekit import Delivery, new_event
@@ -42,8 +40,7 @@ def orders_in_distinct_shards(count: int) -> list[str]:
     return list(found.values())
 
 
-async def test_every_event_of_one_order_lands_in_that_orders_shard() -> None:
-    sidecar = FakeSidecar()
+async def test_every_event_of_one_order_lands_in_that_orders_shard(sidecar: FakeSidecar) -> None:
     for topic in ORDER_TOPICS:
         assert await deliver(sidecar, topic, of_order(topic, "o-42")) is Delivery.SUCCESS, topic
     expected = f"summary:{zlib.crc32(b'o-42') % 16}"
@@ -51,8 +48,7 @@ async def test_every_event_of_one_order_lands_in_that_orders_shard() -> None:
     assert shards(sidecar)[expected]["eventCounts"] == dict.fromkeys(ORDER_TOPICS, 1)
 
 
-async def test_a_cancel_meets_its_own_create_in_the_shard() -> None:
-    sidecar = FakeSidecar()
+async def test_a_cancel_meets_its_own_create_in_the_shard(sidecar: FakeSidecar) -> None:
     for order_id in orders_in_distinct_shards(4):
         await deliver(sidecar, "order.created", of_order("order.created", order_id))
         cancel = {**of_order("order.cancelled", order_id), "previousStatus": "PENDING_PAYMENT"}
@@ -63,18 +59,14 @@ async def test_a_cancel_meets_its_own_create_in_the_shard() -> None:
         assert shard["ordersByStatus"] == {"PENDING_PAYMENT": 0, "CONFIRMED": 0, "CANCELLED": 1, "EXPIRED": 0}
 
 
-async def test_other_events_spread_by_their_own_id() -> None:
-    sidecar = FakeSidecar()
+async def test_other_events_spread_by_their_own_id(sidecar: FakeSidecar) -> None:
     for _ in range(40):
         await deliver(sidecar, "user.registered", PAYLOADS["user.registered"])
     assert len(shards(sidecar)) > 1  # all 40 random ids in one shard: about 16**-39
     assert (await summary(sidecar))["registrations"] == 40
 
 
-def test_the_report_adds_up_every_shard(client_on: Callable[[FakeSidecar], TestClient]) -> None:
-    sidecar = FakeSidecar()
-    client = client_on(sidecar)
-
+def test_the_report_adds_up_every_shard(client: TestClient, sidecar: FakeSidecar) -> None:
     def post_event(topic: str, payload: dict[str, Any]) -> None:
         """Through the app's route, as Dapr delivers it: the test reads the report with TestClient, so stays sync."""
         client.post(f"/events/{topic}", json=cloud_event(topic, new_event(payload)))
@@ -121,8 +113,7 @@ async def test_concurrent_writers_across_shards_are_all_counted_exactly() -> Non
 
 
 @pytest.mark.parametrize("topic", ["order.confirmed", "payment.succeeded", "user.registered", "tenant.provisioned"])
-async def test_a_redelivery_is_recognised_by_its_shard(topic: str) -> None:
-    sidecar = FakeSidecar()
+async def test_a_redelivery_is_recognised_by_its_shard(topic: str, sidecar: FakeSidecar) -> None:
     event = new_event(PAYLOADS[topic])
     assert await deliver(sidecar, topic, {}, event) is Delivery.SUCCESS
     for n in range(20):  # other topics in between, some in the same shard
@@ -134,17 +125,9 @@ async def test_a_redelivery_is_recognised_by_its_shard(topic: str) -> None:
     assert (await summary(sidecar))["eventCounts"][topic] == 1
 
 
-def test_shard_count_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shard_count_comes_from_settings(monkeypatch: pytest.MonkeyPatch, sidecar: FakeSidecar) -> None:
     assert AnalyticsSettings().summary_shards == 16
     monkeypatch.setenv("SUMMARY_SHARDS", "4")
     assert AnalyticsSettings().summary_shards == 4
     with pytest.raises(ValueError, match="at least one shard"):
-        DaprStateSummaryRepository(FakeSidecar(), shards=0)
-
-
-@pytest.fixture
-def client_on() -> Callable[[FakeSidecar], TestClient]:
-    def build(sidecar: FakeSidecar) -> TestClient:
-        return TestClient(create_app(AnalyticsSettings(), services=services_on(sidecar)))
-
-    return build
+        DaprStateSummaryRepository(sidecar, shards=0)

@@ -1,4 +1,4 @@
-"""catalog's test kit: a store over FakeSidecar (or the interleaving one in fakes.py), and readers of the stored
+"""catalog's test kit: a store over a FakeSidecar (or an InterleavingSidecar), and readers of the stored
 documents and the staged events."""
 
 from __future__ import annotations

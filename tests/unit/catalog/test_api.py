@@ -7,17 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.catalog.deps import CatalogServices
-from apps.catalog.main import create_app
-from apps.catalog.settings import CatalogSettings
-
-from .helpers import new_store, unique_sku
-
-
-@pytest.fixture
-def client() -> TestClient:
-    """The real app serving a store on a fake sidecar: its lifespan waits for no sidecar and wires nothing."""
-    return TestClient(create_app(CatalogSettings(), services=CatalogServices(catalog=new_store()[0])))
+from .helpers import unique_sku
 
 
 def create(client: TestClient, **fields: Any) -> dict[str, Any]:

@@ -6,9 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from apps.catalog import reservations
-from apps.catalog.domain import InvalidQuantity, Product, ReservationReleased, ReservationStatus, StockReason
-from apps.catalog.reservations import Reservation, ReservationLine, ReserveLine
+from apps.catalog.domain import (
+    InvalidQuantity,
+    Product,
+    ReservationReleased,
+    ReservationStatus,
+    StockReason,
+    reservations,
+)
+from apps.catalog.domain.reservations import Reservation, ReservationLine, ReserveLine
 from servicekit import ValidationFailed
 
 PRODUCT = Product("p-1", "SKU-1", "Widget", Decimal("12.50"), stock=5, reserved=0)

@@ -16,9 +16,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from apps.catalog import reservations, service
-from apps.catalog.domain import OutOfStock, Product, ReservationReleased, ReservationStatus
-from apps.catalog.reservations import Reservation, ReserveLine, ReserveStock, StockMoved
+from apps.catalog import service
+from apps.catalog.domain import OutOfStock, Product, ReservationReleased, ReservationStatus, reservations
+from apps.catalog.domain.reservations import Reservation, ReserveLine, ReserveStock, StockMoved
 from tests.unit.catalog.helpers import add_product, counts, new_store
 
 RESERVED, COMMITTED, RELEASED = ReservationStatus.RESERVED, ReservationStatus.COMMITTED, ReservationStatus.RELEASED
@@ -41,7 +41,7 @@ def held(found: dict[str, Reservation], status: ReservationStatus) -> Counter[st
 
 
 class StockSteps(RuleBasedStateMachine):
-    """The pure steps of `apps.catalog.reservations`, applied as they answer."""
+    """The pure steps of `apps.catalog.domain.reservations`, applied as they answer."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,17 +14,26 @@ from limits.aio.storage import MemoryStorage
 
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
-from apps.gateway.forwarded import IPNetwork
+from apps.gateway.edge.forwarded import IPNetwork
+from apps.gateway.edge.ratelimit import RateLimiter, Tier
 from apps.gateway.main import app_ids, create_app
 from apps.gateway.peers import Peers
-from apps.gateway.ratelimit import RateLimiter, Tier
 from apps.gateway.settings import GatewaySettings
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
 
 APPS = app_ids(GatewaySettings())
+TOKENS = TokenCodec("g" * 32)
+"""The signing key the gateway under test verifies its callers' tokens with."""
 Components = Callable[[], Awaitable[list[dict[str, Any]]]]
+LimiterOf = Callable[[str], RateLimiter]
+"""The `limiter_of` fixture: a limiter over the tiers of a YAML text, counting in memory."""
+
+
+def bearer(role: str = "customer", *, subject: str = "u-1") -> dict[str, str]:
+    """The Authorization header of a caller signed in with `role`."""
+    return {"Authorization": f"Bearer {TOKENS.issue(subject=subject, email='a@example.com', role=role)}"}
 
 
 def unlimited() -> RateLimiter:

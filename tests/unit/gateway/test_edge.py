@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from limits.aio.storage import MemoryStorage
 
 from apps.gateway.edge import RateLimitMiddleware, client_key
-from apps.gateway.ratelimit import RateLimiter, load_tiers
 from servicekit import ok
 from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import edge_app, services
-
-TOKENS = TokenCodec("g" * 32)
+from tests.unit.gateway.helpers import TOKENS, LimiterOf, edge_app, services
 
 
 def scope(authorization: str | None = None, client: tuple[str, int] | None = ("203.0.113.7", 51000)) -> dict[str, Any]:
@@ -69,10 +64,9 @@ async def ping() -> JSONResponse:
 
 
 @pytest.fixture
-def edge(tmp_path: Path) -> Iterator[TestClient]:
-    tiers = tmp_path / "tiers.yaml"
-    tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['2/hour']\n")
-    app = edge_app([router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
+def edge(limiter_of: LimiterOf) -> Iterator[TestClient]:
+    limiter = limiter_of("tiers:\n  - name: default\n    paths: [/]\n    limits: ['2/hour']\n")
+    app = edge_app([router], services(tokens=TOKENS, limiter=limiter))
     with TestClient(app) as client:
         yield client
 
@@ -89,10 +83,9 @@ def test_middleware_answers_429_envelope_with_retry_after(edge: TestClient) -> N
     assert body["error"]["details"] == {"retryAfter": int(refused.headers["retry-after"])}
 
 
-def test_refusals_carry_the_request_id_in_the_real_gateway_stack(tmp_path: Path) -> None:
-    tiers = tmp_path / "tiers.yaml"
-    tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['1/hour']\n")
-    app = edge_app([router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
+def test_refusals_carry_the_request_id_in_the_real_gateway_stack(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of("tiers:\n  - name: default\n    paths: [/]\n    limits: ['1/hour']\n")
+    app = edge_app([router], services(tokens=TOKENS, limiter=limiter))
     with TestClient(app) as client:
         client.get("/api/v1/ping")
         refused = client.get("/api/v1/ping", headers={"X-Request-ID": "rl-check-1"})
@@ -131,14 +124,13 @@ async def fake_login(body: dict[str, str]) -> JSONResponse:
 
 
 @pytest.fixture
-def login_edge(tmp_path: Path) -> Iterator[TestClient]:
-    tiers = tmp_path / "tiers.yaml"
-    tiers.write_text(
+def login_edge(limiter_of: LimiterOf) -> Iterator[TestClient]:
+    limiter = limiter_of(
         "tiers:\n"
         "  - name: login\n    paths: [/api/v1/auth/login]\n    limits: ['100/hour']\n    failures: ['3/hour']\n"
         "  - name: default\n    paths: [/]\n    limits: ['100/hour']\n"
     )
-    app = edge_app([login_router], services(tokens=TOKENS, limiter=RateLimiter(load_tiers(tiers), MemoryStorage())))
+    app = edge_app([login_router], services(tokens=TOKENS, limiter=limiter))
     with TestClient(app) as client:
         yield client
 

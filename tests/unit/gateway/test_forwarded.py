@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from limits.aio.storage import MemoryStorage
 from pydantic import ValidationError
 
 from apps.gateway.edge import client_key
-from apps.gateway.forwarded import IPNetwork, client_address
-from apps.gateway.ratelimit import RateLimiter, load_tiers
+from apps.gateway.edge.forwarded import IPNetwork, client_address
 from apps.gateway.settings import GatewaySettings
 from servicekit import ok
-from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import edge_app, services
+from tests.unit.gateway.helpers import TOKENS, LimiterOf, edge_app, services
 
 PROXIES: list[IPNetwork] = [ip_network("10.0.0.0/8"), ip_network("192.0.2.7/32"), ip_network("2001:db8::/32")]
 
@@ -110,17 +105,15 @@ async def login() -> JSONResponse:
     return ok({"accessToken": "t"})
 
 
-def edge(tmp_path: Path, proxies: list[IPNetwork], client: tuple[str, int]) -> TestClient:
-    tiers = tmp_path / f"tiers-{uuid.uuid4().hex}.yaml"
-    tiers.write_text("tiers:\n  - name: default\n    paths: [/]\n    limits: ['3/hour']\n")
-    limiter = RateLimiter(load_tiers(tiers), MemoryStorage())
-    served = services(tokens=TokenCodec("g" * 32), limiter=limiter)  # no request here signs in
+def edge(limiter_of: LimiterOf, proxies: list[IPNetwork], client: tuple[str, int]) -> TestClient:
+    limiter = limiter_of("tiers:\n  - name: default\n    paths: [/]\n    limits: ['3/hour']\n")
+    served = services(tokens=TOKENS, limiter=limiter)  # no request here signs in
     return TestClient(edge_app([router], served, trusted_proxies=proxies), client=client)
 
 
 @pytest.fixture
-def spoofing_client(tmp_path: Path) -> Iterator[TestClient]:
-    with edge(tmp_path, [], ("127.0.0.1", 50000)) as client:
+def spoofing_client(limiter_of: LimiterOf) -> Iterator[TestClient]:
+    with edge(limiter_of, [], ("127.0.0.1", 50000)) as client:
         yield client
 
 
@@ -132,8 +125,8 @@ def test_a_new_x_forwarded_for_each_time_does_not_escape_the_limit(spoofing_clie
     assert statuses == [200, 200, 200, 429, 429]
 
 
-def test_behind_a_trusted_proxy_each_client_has_its_own_budget(tmp_path: Path) -> None:
-    with edge(tmp_path, PROXIES, ("10.1.2.3", 50000)) as proxy:
+def test_behind_a_trusted_proxy_each_client_has_its_own_budget(limiter_of: LimiterOf) -> None:
+    with edge(limiter_of, PROXIES, ("10.1.2.3", 50000)) as proxy:
         for client in ("198.51.100.1", "198.51.100.2"):
             statuses = [
                 proxy.post("/api/v1/auth/login", headers={"X-Forwarded-For": f"6.6.6.{n}, {client}"}).status_code

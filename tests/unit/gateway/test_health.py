@@ -10,19 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.gateway.peers import Peers, RecentReport
-from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
-from tests.unit.gateway.helpers import APPS, gateway_client
+from tests.unit.gateway.helpers import APPS, TOKENS, bearer, gateway_client
 
-TOKENS = TokenCodec("g" * 32)
 COMPONENTS = [{"name": "statestore", "type": "state.sqlite", "version": "v1"}]
 READY = {"status": "ready", "checks": {"sidecar": "ok", "database": "ok"}, "components": COMPONENTS}
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS.issue(subject='u' * 32, email='a@example.com', role=role)}"}
 
 
 @pytest.fixture

@@ -21,11 +21,9 @@ from apps.gateway.peers import Peers, check_path, segment
 from apps.gateway.settings import GatewaySettings
 from servicekit import ValidationFailed
 from servicekit.sidecar import DaprSidecar
-from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import APPS, gateway_app, services
+from tests.unit.gateway.helpers import APPS, TOKENS, bearer, gateway_app, services
 
-TOKENS = TokenCodec("g" * 32)
-ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}
+ADMIN = bearer("admin", subject="a" * 32)
 VALID_ID = "0123456789abcdef0123456789abcdef"
 
 HOSTILE_IDS = [

@@ -10,11 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.gateway.peers import Peers
-from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
-from tests.unit.gateway.helpers import APPS, gateway_client
+from tests.unit.gateway.helpers import APPS, TOKENS, bearer, gateway_client
 
-TOKENS = TokenCodec("g" * 32)
 BODY = {"items": [{"productId": "p1", "quantity": 2}], "paymentMethod": {"token": "tok_ok"}}
 
 
@@ -35,10 +33,6 @@ def client(sidecar: FakeSidecar) -> Iterator[TestClient]:
         yield test_client
 
 
-def auth(subject: str = "u-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS.issue(subject=subject, email='a@example.com', role='customer')}"}
-
-
 def forwarded_keys(sidecar: FakeSidecar) -> list[str | None]:
     return [headers.get("Idempotency-Key") for app, _, path, headers in sidecar.invocations if path == "/orders"]
 
@@ -46,21 +40,21 @@ def forwarded_keys(sidecar: FakeSidecar) -> list[str | None]:
 def test_the_clients_key_is_forwarded_to_orders(client: TestClient, sidecar: FakeSidecar) -> None:
     key = f"checkout-{uuid.uuid4()}"
     for _ in range(2):
-        placed = client.post("/api/v1/orders", json=BODY, headers={**auth(), "Idempotency-Key": key})
+        placed = client.post("/api/v1/orders", json=BODY, headers={**bearer(), "Idempotency-Key": key})
         assert placed.status_code == 201, placed.text
     assert forwarded_keys(sidecar) == [key, key]
 
 
 def test_without_a_key_each_request_gets_its_own(client: TestClient, sidecar: FakeSidecar) -> None:
     for _ in range(2):
-        assert client.post("/api/v1/orders", json=BODY, headers=auth()).status_code == 201
+        assert client.post("/api/v1/orders", json=BODY, headers=bearer()).status_code == 201
     first, second = forwarded_keys(sidecar)
     assert first and second and first != second
 
 
 @pytest.mark.parametrize("key", ["", "x" * 129, "caf\u00e9", "tab\there"], ids=["empty", "long", "non-ascii", "tab"])
 def test_an_invalid_key_is_a_400_in_the_envelope(client: TestClient, sidecar: FakeSidecar, key: str) -> None:
-    refused = client.post("/api/v1/orders", json=BODY, headers={**auth(), "Idempotency-Key": key.encode()})
+    refused = client.post("/api/v1/orders", json=BODY, headers={**bearer(), "Idempotency-Key": key.encode()})
     assert refused.status_code == 400, refused.text
     body = refused.json()
     assert (body["success"], body["statusCode"], body["error"]["code"]) == (False, 400, "INVALID_IDEMPOTENCY_KEY")
@@ -69,5 +63,5 @@ def test_an_invalid_key_is_a_400_in_the_envelope(client: TestClient, sidecar: Fa
 
 def test_the_longest_valid_key_passes(client: TestClient, sidecar: FakeSidecar) -> None:
     key = "k" * 127 + "~"
-    assert client.post("/api/v1/orders", json=BODY, headers={**auth(), "Idempotency-Key": key}).status_code == 201
+    assert client.post("/api/v1/orders", json=BODY, headers={**bearer(), "Idempotency-Key": key}).status_code == 201
     assert forwarded_keys(sidecar) == [key]

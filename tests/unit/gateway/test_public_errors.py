@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from apps.gateway.errors import FAILURE_MESSAGE, REFUSAL_MESSAGE, is_internal, public_error
 from apps.gateway.peers import Peers
-from apps.gateway.public_errors import FAILURE_MESSAGE, REFUSAL_MESSAGE, is_internal, public_error
 from servicekit import (
     Conflict,
     DependencyUnavailable,
@@ -24,11 +24,9 @@ from servicekit import (
 )
 from servicekit.logs import JsonFormatter
 from servicekit.sidecar import DaprSidecar
-from servicekit.tokens import TokenCodec
-from tests.unit.gateway.helpers import APPS, gateway_client
+from tests.unit.gateway.helpers import APPS, TOKENS, bearer, gateway_client
 
-TOKENS = TokenCodec("g" * 32)
-ADMIN = {"Authorization": f"Bearer {TOKENS.issue(subject='a' * 32, email='admin@example.com', role='admin')}"}
+ADMIN = bearer("admin", subject="a" * 32)
 DAPR_INVOKE_ERROR = {
     "errorCode": "ERR_DIRECT_INVOKE",
     "message": "failed to invoke, id: catalog, err: rpc error: code = Unavailable desc = connection error: "

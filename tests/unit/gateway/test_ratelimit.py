@@ -9,9 +9,10 @@ import pytest
 from limits.aio.storage import MemoryStorage
 from pydantic import ValidationError
 
-from apps.gateway.ratelimit import RateLimiter, load_tiers
+from apps.gateway.edge.ratelimit import RateLimiter, load_tiers
 from apps.gateway.settings import GatewaySettings
 from servicekit import RateLimited
+from tests.unit.gateway.helpers import LimiterOf
 
 pytestmark = pytest.mark.anyio
 
@@ -82,8 +83,8 @@ def test_shipped_tiers_file_loads() -> None:
     assert all(t.limits for t in tiers)
 
 
-def test_tier_is_chosen_by_path_prefix_in_order(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+def test_tier_is_chosen_by_path_prefix_in_order(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     assert limiter.tier_for("/api/v1/auth/login").name == "auth"
     assert limiter.tier_for("/api/v1/orders/o-1").name == "payments"
     assert limiter.tier_for("/api/v1/payments").name == "payments"
@@ -91,8 +92,8 @@ def test_tier_is_chosen_by_path_prefix_in_order(tiers_file: Path) -> None:
     assert limiter.tier_for("/api/v1/auth").name == "default"
 
 
-async def test_hits_past_the_limit_are_rate_limited(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+async def test_hits_past_the_limit_are_rate_limited(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     who = client()
     await limiter.hit("/api/v1/auth/login", who)
     await limiter.hit("/api/v1/auth/register", who)
@@ -105,23 +106,23 @@ async def test_hits_past_the_limit_are_rate_limited(tiers_file: Path) -> None:
     assert "2 per 1 hour" in caught.value.message
 
 
-async def test_clients_are_counted_separately(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+async def test_clients_are_counted_separately(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     first, second = client(), client()
     assert await hits_allowed(limiter, "/api/v1/auth/login", first) == 2
     assert await hits_allowed(limiter, "/api/v1/auth/login", second) == 2
 
 
-async def test_tiers_are_counted_separately(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+async def test_tiers_are_counted_separately(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     who = client()
     assert await hits_allowed(limiter, "/api/v1/auth/login", who) == 2
     assert await hits_allowed(limiter, "/api/v1/users/me", who) == 3
     assert await hits_allowed(limiter, "/api/v1/orders", who) == 1
 
 
-async def test_tightest_limit_of_a_tier_applies(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+async def test_tightest_limit_of_a_tier_applies(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     who = client()
     await limiter.hit("/api/v1/payments", who)
     with pytest.raises(RateLimited, match="1 per 1 minute"):
@@ -164,8 +165,8 @@ def test_load_tiers_reads_failure_limits(failures_file: Path) -> None:
     assert default.failure_limits == ()
 
 
-async def test_only_counted_failures_use_up_a_failure_limit(failures_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(failures_file), MemoryStorage())
+async def test_only_counted_failures_use_up_a_failure_limit(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(FAILURES_YAML)
     who, other = client(), client()
     assert await hits_allowed(limiter, "/api/v1/auth/login", who, attempts=10) == 10  # successes: uncounted
     for _ in range(3):
@@ -177,8 +178,8 @@ async def test_only_counted_failures_use_up_a_failure_limit(failures_file: Path)
     assert await hits_allowed(limiter, "/api/v1/users/me", who) == 10  # another tier
 
 
-async def test_failures_of_a_tier_without_failure_limits_are_not_counted(tiers_file: Path) -> None:
-    limiter = RateLimiter(load_tiers(tiers_file), MemoryStorage())
+async def test_failures_of_a_tier_without_failure_limits_are_not_counted(limiter_of: LimiterOf) -> None:
+    limiter = limiter_of(TIERS_YAML)
     who = client()
     for _ in range(5):
         await limiter.count_failure("/api/v1/users/me", who)

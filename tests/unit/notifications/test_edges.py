@@ -8,8 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.notifications.events import consumer
-from apps.notifications.main import create_app
-from apps.notifications.settings import NotificationsSettings
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar
 from tests.unit.notifications.helpers import cloud_event, envelope, new_id, services_on
@@ -42,14 +40,15 @@ ORDER_CREATED = {"orderId": "o-1", "userId": "u-1", "total": 5, "items": [], "pa
         ("tenant.provisioning_failed", {**TENANT, "subdomain": 7, "reason": "x"}),
     ],
 )
-async def test_bad_payloads_are_dropped_and_write_nothing(topic: str, payload: dict[str, Any]) -> None:
-    sidecar = FakeSidecar()
+async def test_bad_payloads_are_dropped_and_write_nothing(
+    topic: str, payload: dict[str, Any], sidecar: FakeSidecar
+) -> None:
     outcome = await consumer.deliver(topic, cloud_event(topic, envelope(payload)), services_on(sidecar))
     assert outcome is Delivery.DROP
     assert sidecar.state == {}
 
 
-async def test_topics_it_does_not_consume_are_dropped() -> None:
+async def test_topics_it_does_not_consume_are_dropped(sidecar: FakeSidecar) -> None:
     payload = {
         "productId": "p-1",
         "sku": "S",
@@ -60,12 +59,7 @@ async def test_topics_it_does_not_consume_are_dropped() -> None:
         "orderId": None,
     }
     event = cloud_event("product.stock_changed", envelope({**payload, "userId": "u-1"}))
-    assert await consumer.deliver("product.stock_changed", event, services_on(FakeSidecar())) is Delivery.DROP
-
-
-@pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app(NotificationsSettings(), services=services_on(FakeSidecar())))
+    assert await consumer.deliver("product.stock_changed", event, services_on(sidecar)) is Delivery.DROP
 
 
 def test_it_handles_nine_topics_and_its_replays() -> None:

@@ -25,16 +25,16 @@ def expired(user_id: str, order_id: str) -> dict[str, object]:
     return {"orderId": order_id, "userId": user_id, "total": 1}
 
 
-async def test_notifications_are_kept_newest_first_by_when_things_happened() -> None:
-    sidecar, user_id = FakeSidecar(), new_id()
+async def test_notifications_are_kept_newest_first_by_when_things_happened(sidecar: FakeSidecar) -> None:
+    user_id = new_id()
     await deliver(sidecar, "order.expired", envelope(expired(user_id, "bbbbbbbb-2"), minute=5))
     await deliver(sidecar, "order.expired", envelope(expired(user_id, "aaaaaaaa-1"), minute=1))  # late delivery
     await deliver(sidecar, "order.expired", envelope(expired(user_id, "cccccccc-3"), minute=9))
     assert [m[6:14] for m in messages(sidecar, user_id)] == ["cccccccc", "bbbbbbbb", "aaaaaaaa"]
 
 
-async def test_redelivered_event_changes_nothing() -> None:
-    sidecar, user_id = FakeSidecar(), new_id()
+async def test_redelivered_event_changes_nothing(sidecar: FakeSidecar) -> None:
+    user_id = new_id()
     event = envelope({"userId": user_id, "name": "Ada"})
     assert await deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
     before = inbox(sidecar, user_id)
@@ -46,8 +46,8 @@ async def test_redelivered_event_changes_nothing() -> None:
     assert ("statestore", f"applied:{event.event_id}") in sidecar.state
 
 
-async def test_users_have_separate_inboxes() -> None:
-    sidecar, ada, bob = FakeSidecar(), new_id(), new_id()
+async def test_users_have_separate_inboxes(sidecar: FakeSidecar) -> None:
+    ada, bob = new_id(), new_id()
     await deliver(sidecar, "user.registered", envelope({"userId": ada, "name": "Ada"}))
     await deliver(sidecar, "user.registered", envelope({"userId": bob, "name": "Bob"}))
     assert messages(sidecar, ada) == ["Welcome to Junction, Ada!"]

@@ -61,8 +61,10 @@ ORDER = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
         ),
     ],
 )
-async def test_event_becomes_its_message(topic: str, payload: dict[str, Any], message: str) -> None:
-    sidecar, user_id = FakeSidecar(), new_id()
+async def test_event_becomes_its_message(
+    topic: str, payload: dict[str, Any], message: str, sidecar: FakeSidecar
+) -> None:
+    user_id = new_id()
     event = envelope({**payload, "userId": user_id})
     assert await deliver(sidecar, topic, event) is Delivery.SUCCESS
     [item] = inbox(sidecar, user_id)["items"]
@@ -99,8 +101,10 @@ TABLES = ["admin_users", "announcements", "attendance", "classes", "grades", "st
         ),
     ],
 )
-async def test_tenant_event_tells_the_admin_who_asked(topic: str, payload: dict[str, Any], message: str) -> None:
-    sidecar, admin_id = FakeSidecar(), new_id()
+async def test_tenant_event_tells_the_admin_who_asked(
+    topic: str, payload: dict[str, Any], message: str, sidecar: FakeSidecar
+) -> None:
+    admin_id = new_id()
     event = envelope({**payload, "userId": admin_id})
     assert await deliver(sidecar, topic, event) is Delivery.SUCCESS
     [item] = inbox(sidecar, admin_id)["items"]

@@ -12,12 +12,20 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from apps.orders.domain import PUBLIC_STATUSES, Order, OrderStatus, RequestedLine
+from apps.orders.peers import OrderPeers
+from apps.orders.service import Timeouts
+from apps.orders.service.settlement import UnitOfWorkFactory
+from apps.orders.storage import UnitOfWork
 from servicekit import Conflict, DependencyUnavailable, EventEnvelope, NotFound
+from servicekit.clock import Clock
 
 Hook = Callable[[str], Awaitable[None]]
+TIMEOUTS = Timeouts(
+    place_budget=timedelta(seconds=10), placing_deadline=timedelta(seconds=60), payment_timeout=timedelta(minutes=15)
+)
 
 
 async def _round_trip() -> None:
@@ -227,6 +235,14 @@ class FakeOrderPeers:
         )
 
 
+class Ports(TypedDict):
+    """The ports most use cases take (placing takes `timeouts` too, reads only `uow`), as keyword arguments."""
+
+    uow: UnitOfWorkFactory
+    peers: OrderPeers
+    clock: Clock
+
+
 @dataclass
 class Deps:
     """What the use cases get in unit tests: an in-memory database, the peers' stand-in, a clock the test moves."""
@@ -234,12 +250,14 @@ class Deps:
     peers: FakeOrderPeers = field(default_factory=FakeOrderPeers)
     database: FakeDatabase = field(default_factory=FakeDatabase)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
-    payment_timeout: timedelta = timedelta(minutes=15)
-    place_budget: timedelta = timedelta(seconds=10)
-    placing_deadline: timedelta = timedelta(seconds=60)
+    timeouts: Timeouts = TIMEOUTS
 
-    def uow(self) -> FakeUnitOfWork:
+    def uow(self) -> UnitOfWork:
         return FakeUnitOfWork(self.database)
 
     def clock(self) -> datetime:
         return self.now
+
+    @property
+    def ports(self) -> Ports:
+        return Ports(uow=self.uow, peers=self.peers, clock=self.clock)

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from apps.orders.domain import Order, PlaceOrder, RequestedLine
-from apps.orders.service import Dependencies
 from servicekit import EventEnvelope, new_event
 from tests.unit.orders.fakes import Deps
 
@@ -16,7 +15,7 @@ async def topics(deps: Deps) -> list[str]:
     return [topic for topic, _ in deps.database.outbox]
 
 
-async def stored(deps: Dependencies, order_id: str) -> Order:
+async def stored(deps: Deps, order_id: str) -> Order:
     """The row as stored, internal statuses included."""
     async with deps.uow() as work:
         order = await work.orders.get(order_id)

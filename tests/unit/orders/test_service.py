@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -25,18 +26,18 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_place_order_reserves_stores_and_records_created(deps: Deps) -> None:
-    order = await service.place_order(order_of(quantity=2, key="k-1"), deps=deps)
+    order = await service.place_order(order_of(quantity=2, key="k-1"), **deps.ports, timeouts=deps.timeouts)
     assert order.id == order_id_for("u1", "k-1")
     assert order.status is OrderStatus.PENDING_PAYMENT and str(order.total) == "5.00"
     assert [(x.name, float(x.unit_price), x.quantity) for x in order.lines] == [("Widget", 2.5, 2)]
-    assert order.expires_at == deps.now + deps.payment_timeout
+    assert order.expires_at == deps.now + deps.timeouts.payment_timeout
     assert deps.peers.stock["p1"] == 3
     assert await topics(deps) == ["order.created"]
     row = await stored(deps, order.id)
     assert (row.status, row.total, row.lines, row.settlement_due) == (order.status, order.total, order.lines, False)
-    assert (await service.get_order(order.id, user_id="u1", is_admin=False, deps=deps)).id == order.id
+    assert (await service.get_order(order.id, user_id="u1", is_admin=False, uow=deps.uow)).id == order.id
     with pytest.raises(NotFound):
-        await service.get_order(order.id, user_id="u2", is_admin=False, deps=deps)
+        await service.get_order(order.id, user_id="u2", is_admin=False, uow=deps.uow)
 
 
 async def test_the_order_is_recorded_as_placing_before_catalog_reserves(deps: Deps) -> None:
@@ -46,14 +47,14 @@ async def test_the_order_is_recorded_as_placing_before_catalog_reserves(deps: De
         seen.append((await stored(deps, order_id)).status)
 
     deps.peers.hooks["reserve"] = look
-    await service.place_order(order_of(), deps=deps)
+    await service.place_order(order_of(), **deps.ports, timeouts=deps.timeouts)
     assert seen == [OrderStatus.PLACING]
 
 
 async def test_a_repeated_key_answers_the_same_order_once(deps: Deps) -> None:
-    first = await service.place_order(order_of(key="again"), deps=deps)
+    first = await service.place_order(order_of(key="again"), **deps.ports, timeouts=deps.timeouts)
     deps.now += timedelta(seconds=5)
-    second = await service.place_order(order_of(key="again"), deps=deps)
+    second = await service.place_order(order_of(key="again"), **deps.ports, timeouts=deps.timeouts)
     assert (second.id, second.status, second.total, second.lines) == (
         first.id,
         first.status,
@@ -62,38 +63,39 @@ async def test_a_repeated_key_answers_the_same_order_once(deps: Deps) -> None:
     )
     assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
     assert deps.peers.calls.count(("reserve", first.id)) == 1
-    paid_first = await service.place_order(order_of(key="again"), deps=deps)
+    paid_first = await service.place_order(order_of(key="again"), **deps.ports, timeouts=deps.timeouts)
     assert paid_first.id == first.id
 
 
 async def test_keys_are_scoped_per_customer(deps: Deps) -> None:
-    mine = await service.place_order(order_of(user="u1", key="shared"), deps=deps)
-    theirs = await service.place_order(order_of(user="u2", key="shared"), deps=deps)
+    mine = await service.place_order(order_of(user="u1", key="shared"), **deps.ports, timeouts=deps.timeouts)
+    theirs = await service.place_order(order_of(user="u2", key="shared"), **deps.ports, timeouts=deps.timeouts)
     assert mine.id != theirs.id and (mine.user_id, theirs.user_id) == ("u1", "u2")
     assert deps.peers.stock["p1"] == 1
 
 
 async def test_a_key_reused_with_another_body_is_refused(deps: Deps) -> None:
     two = PlaceOrder("u1", (RequestedLine("p1", 1), RequestedLine("p2", 1)), "tok_ok", "body")
-    await service.place_order(two, deps=deps)
+    await service.place_order(two, **deps.ports, timeouts=deps.timeouts)
     swapped = PlaceOrder("u1", (RequestedLine("p2", 1), RequestedLine("p1", 1)), "tok_ok", "body")
-    assert (await service.place_order(swapped, deps=deps)).id == order_id_for("u1", "body")  # same body
+    same_body = await service.place_order(swapped, **deps.ports, timeouts=deps.timeouts)
+    assert same_body.id == order_id_for("u1", "body")
     for other in (
         PlaceOrder("u1", (RequestedLine("p1", 2), RequestedLine("p2", 1)), "tok_ok", "body"),
         PlaceOrder("u1", (RequestedLine("p1", 1), RequestedLine("p2", 1)), "tok_decline", "body"),
     ):
         with pytest.raises(IdempotencyKeyReused) as caught:
-            await service.place_order(other, deps=deps)
+            await service.place_order(other, **deps.ports, timeouts=deps.timeouts)
         assert (caught.value.code, caught.value.status) == ("IDEMPOTENCY_KEY_REUSED", 422)
     assert (deps.peers.stock["p1"], deps.peers.stock["p2"]) == (4, 4)
 
 
 async def test_a_refused_key_stays_refused(deps: Deps) -> None:
     with pytest.raises(Conflict):
-        await service.place_order(order_of(quantity=6, key="too-many"), deps=deps)
+        await service.place_order(order_of(quantity=6, key="too-many"), **deps.ports, timeouts=deps.timeouts)
     deps.peers.stock["p1"] = 50
     with pytest.raises(OrderNotPlaced) as caught:
-        await service.place_order(order_of(quantity=6, key="too-many"), deps=deps)
+        await service.place_order(order_of(quantity=6, key="too-many"), **deps.ports, timeouts=deps.timeouts)
     assert (caught.value.status, caught.value.details) == (409, {"reason": "OUT_OF_STOCK"})
     assert deps.peers.stock["p1"] == 50
 
@@ -101,15 +103,15 @@ async def test_a_refused_key_stays_refused(deps: Deps) -> None:
 async def test_a_lost_answer_from_catalog_leaves_a_placing_order_the_same_key_completes(deps: Deps) -> None:
     deps.peers.lost_answers.add("reserve")
     with pytest.raises(DependencyUnavailable):
-        await service.place_order(order_of(key="lost"), deps=deps)
+        await service.place_order(order_of(key="lost"), **deps.ports, timeouts=deps.timeouts)
     order_id = order_id_for("u1", "lost")
     assert (await stored(deps, order_id)).status is OrderStatus.PLACING
     assert deps.peers.stock["p1"] == 3  # catalog did apply it
     with pytest.raises(NotFound):
-        await service.get_order(order_id, user_id="u1", is_admin=False, deps=deps)
-    assert await service.list_orders(user_id="u1", limit=10, offset=0, deps=deps) == ([], 0)
+        await service.get_order(order_id, user_id="u1", is_admin=False, uow=deps.uow)
+    assert await service.list_orders(user_id="u1", limit=10, offset=0, uow=deps.uow) == ([], 0)
     deps.peers.lost_answers.clear()
-    retried = await service.place_order(order_of(key="lost"), deps=deps)
+    retried = await service.place_order(order_of(key="lost"), **deps.ports, timeouts=deps.timeouts)
     assert (retried.id, retried.status) == (order_id, OrderStatus.PENDING_PAYMENT)
     assert deps.peers.stock["p1"] == 3 and await topics(deps) == ["order.created"]
 
@@ -119,9 +121,9 @@ async def test_placing_gives_up_after_its_budget_and_stays_placing(deps: Deps) -
         await asyncio.sleep(30)
 
     deps.peers.hooks["reserve"] = hang
-    deps.place_budget = timedelta(seconds=1)
+    deps.timeouts = replace(deps.timeouts, place_budget=timedelta(seconds=1))
     with pytest.raises(DependencyUnavailable) as caught:
-        await service.place_order(order_of(key="slow"), deps=deps)
+        await service.place_order(order_of(key="slow"), **deps.ports, timeouts=deps.timeouts)
     assert (caught.value.code, caught.value.status) == ("PLACE_TIMEOUT", 503)
     assert (await stored(deps, order_id_for("u1", "slow"))).status is OrderStatus.PLACING
 
@@ -145,12 +147,12 @@ def test_order_ids_from_keys_are_stable_and_never_shared() -> None:
 
 
 async def test_cancel_of_confirmed_order_restores_stock_and_is_idempotent(deps: Deps) -> None:
-    order = await service.place_order(order_of(), deps=deps)
-    await service.apply_payment(paid(order.id), topic="payment.succeeded", deps=deps)
+    order = await service.place_order(order_of(), **deps.ports, timeouts=deps.timeouts)
+    await service.apply_payment(paid(order.id), topic="payment.succeeded", **deps.ports)
     with pytest.raises(NotFound):
-        await service.cancel_order(CancelOrder(order.id, "u2", False), deps=deps)
-    cancelled = await service.cancel_order(CancelOrder(order.id, "u1", False), deps=deps)
-    again = await service.cancel_order(CancelOrder(order.id, "u1", False), deps=deps)
+        await service.cancel_order(CancelOrder(order.id, "u2", False), **deps.ports)
+    cancelled = await service.cancel_order(CancelOrder(order.id, "u1", False), **deps.ports)
+    again = await service.cancel_order(CancelOrder(order.id, "u1", False), **deps.ports)
     assert cancelled.status is again.status is OrderStatus.CANCELLED
     assert cancelled.cancel_reason == "CUSTOMER_CANCELLED" and deps.peers.stock["p1"] == 5
     assert (await topics(deps)).count("order.cancelled") == 1

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from apps.payments.deps import PaymentsServices
-from apps.payments.provider import LedgerEntry
+from apps.payments.domain.provider import LedgerEntry
+from apps.payments.peers import DaprStatePaymentProvider, from_state
 from apps.payments.storage import DaprStatePaymentRepository
-from apps.payments.storage.ledger import DaprStatePaymentProvider, from_state
 from servicekit import EventEnvelope, new_event
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar

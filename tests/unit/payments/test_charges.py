@@ -30,8 +30,8 @@ async def deliver(
     return await consumer.deliver(topic, cloud_event(topic, payload, event=event), services_on(sidecar))
 
 
-async def test_approved_order_is_charged_and_announced_once_published() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_approved_order_is_charged_and_announced_once_published(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     assert await deliver(sidecar, "order.created", order_created(order_id, total=42.5)) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
@@ -46,8 +46,8 @@ async def test_approved_order_is_charged_and_announced_once_published() -> None:
     assert (topic, event.payload) == ("payment.succeeded", expected)
 
 
-async def test_redelivered_and_repeated_order_created_charge_once() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_redelivered_and_repeated_order_created_charge_once(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     event = new_event(order_created(order_id))
     assert await deliver(sidecar, "order.created", {}, event) is Delivery.SUCCESS
     first = stored(sidecar, order_id)
@@ -72,8 +72,8 @@ async def test_two_concurrent_deliveries_make_one_payment() -> None:
     assert [(topic, body["paymentId"]) for topic, body in staged(sidecar)] == [("payment.succeeded", payment["id"])]
 
 
-async def test_declined_token_fails_with_insufficient_funds() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_declined_token_fails_with_insufficient_funds(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     assert (
         await deliver(sidecar, "order.created", order_created(order_id, card="tok_decline", total=9.99))
         is Delivery.SUCCESS
@@ -85,8 +85,8 @@ async def test_declined_token_fails_with_insufficient_funds() -> None:
     assert staged(sidecar) == [("payment.failed", {**expected, "reason": "INSUFFICIENT_FUNDS"})]
 
 
-async def test_unknown_token_fails_as_invalid() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_unknown_token_fails_as_invalid(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_forged")) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None
@@ -94,8 +94,8 @@ async def test_unknown_token_fails_as_invalid() -> None:
     assert [(topic, body["reason"]) for topic, body in staged(sidecar)] == [("payment.failed", "INVALID_PAYMENT_TOKEN")]
 
 
-async def test_held_token_stays_pending_without_event() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_held_token_stays_pending_without_event(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     assert await deliver(sidecar, "order.created", order_created(order_id, card="tok_hold")) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
     assert payment is not None

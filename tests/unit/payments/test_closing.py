@@ -31,8 +31,8 @@ def expired(order_id: str) -> dict[str, Any]:
     return {"orderId": order_id, "userId": "u-1", "total": 42.5}
 
 
-async def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_cancel_of_a_paid_order_refunds_without_new_event(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     await deliver(sidecar, "order.created", order_created(order_id))
     paid = stored(sidecar, order_id)
     assert await deliver(sidecar, "order.cancelled", order_cancelled(order_id)) is Delivery.SUCCESS
@@ -50,8 +50,8 @@ async def test_cancel_of_a_paid_order_refunds_without_new_event() -> None:
     assert money_taken(sidecar, order_id) == (1, 1)  # refunded once, however often the close arrives
 
 
-async def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_cancel_before_create_voids_so_the_late_charge_takes_nothing(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     assert (
         await deliver(sidecar, "order.cancelled", order_cancelled(order_id, previous="PENDING_PAYMENT"))
         is Delivery.SUCCESS
@@ -65,8 +65,8 @@ async def test_cancel_before_create_voids_so_the_late_charge_takes_nothing() -> 
     assert money_taken(sidecar, order_id) == (0, 0)
 
 
-async def test_expiry_of_a_held_payment_voids_it() -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_expiry_of_a_held_payment_voids_it(sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     await deliver(sidecar, "order.created", order_created(order_id, card="tok_hold"))
     assert await deliver(sidecar, "order.expired", expired(order_id)) is Delivery.SUCCESS
     payment = stored(sidecar, order_id)
@@ -76,8 +76,8 @@ async def test_expiry_of_a_held_payment_voids_it() -> None:
 
 
 @pytest.mark.parametrize("token", ["tok_decline", "tok_hold"])
-async def test_settled_payments_are_left_alone(token: str) -> None:
-    sidecar, order_id = FakeSidecar(), new_order_id()
+async def test_settled_payments_are_left_alone(token: str, sidecar: FakeSidecar) -> None:
+    order_id = new_order_id()
     await deliver(sidecar, "order.created", order_created(order_id, card=token))
     await deliver(sidecar, "order.expired", expired(order_id))  # FAILED stays, PENDING becomes VOIDED
     before = stored(sidecar, order_id)

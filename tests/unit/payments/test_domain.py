@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from apps.payments import provider
 from apps.payments.domain import (
     ChargeOrder,
     CloseOrder,
@@ -17,11 +16,12 @@ from apps.payments.domain import (
     PaymentStatus,
     PaymentSucceeded,
     begin_charge,
+    provider,
     record_charge,
     record_close,
     void_before_charge,
 )
-from apps.payments.provider import Decision, LedgerStatus, block, cancelled, charged_again, first_charge
+from apps.payments.domain.provider import Decision, LedgerStatus, block, cancelled, charged_again, first_charge
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

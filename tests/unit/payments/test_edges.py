@@ -8,8 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.payments.events import consumer
-from apps.payments.main import create_app
-from apps.payments.settings import PaymentsSettings
 from servicekit import Delivery, DependencyUnavailable
 from servicekit.sidecar import StateItem
 from tests.unit.fakes import FakeSidecar
@@ -36,17 +34,18 @@ def good(order_id: str) -> dict[str, Any]:
         ("order.expired", {"total": None}),
     ],
 )
-async def test_bad_payloads_are_dropped_and_write_nothing(topic: str, change: dict[str, Any]) -> None:
-    sidecar = FakeSidecar()
+async def test_bad_payloads_are_dropped_and_write_nothing(
+    topic: str, change: dict[str, Any], sidecar: FakeSidecar
+) -> None:
     payload = {k: v for k, v in {**good(new_order_id()), **change}.items() if v is not None}
     assert await consumer.deliver(topic, cloud_event(topic, payload), services_on(sidecar)) is Delivery.DROP
     assert sidecar.state == {}
 
 
-async def test_unknown_schema_version_is_dropped() -> None:
+async def test_unknown_schema_version_is_dropped(sidecar: FakeSidecar) -> None:
     event = cloud_event("order.created", good(new_order_id()))
     event["data"]["schemaVersion"] = 2
-    assert await consumer.deliver("order.created", event, services_on(FakeSidecar())) is Delivery.DROP
+    assert await consumer.deliver("order.created", event, services_on(sidecar)) is Delivery.DROP
 
 
 class DeadStore(FakeSidecar):
@@ -59,19 +58,12 @@ async def test_unreachable_store_is_retried() -> None:
     assert await consumer.deliver("order.created", event, services_on(DeadStore())) is Delivery.RETRY
 
 
-@pytest.fixture
-def client_and_sidecar() -> tuple[TestClient, FakeSidecar]:
-    sidecar = FakeSidecar()
-    return TestClient(create_app(PaymentsSettings(), services=services_on(sidecar))), sidecar
-
-
 def test_it_handles_the_orders_it_charges_and_closes_and_its_replays() -> None:
     """What its sidecar subscribes is declared (tests/unit/test_subscriptions.py holds the YAML to this)."""
     assert set(consumer.topics()) == {"order.created", "order.cancelled", "order.expired", "replays.payments"}
 
 
-def test_payment_of_an_order_is_listed(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
-    client, _ = client_and_sidecar
+def test_payment_of_an_order_is_listed(client: TestClient) -> None:
     order_id = new_order_id()
     delivered = client.post(
         "/events/order.created", json=cloud_event("order.created", order_created(order_id, total=12.3))
@@ -84,15 +76,13 @@ def test_payment_of_an_order_is_listed(client_and_sidecar: tuple[TestClient, Fak
     assert (item["orderId"], item["amount"], item["status"], item["reason"]) == (order_id, 12.3, "SUCCEEDED", None)
 
 
-def test_order_without_payment_lists_nothing(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
-    client, _ = client_and_sidecar
+def test_order_without_payment_lists_nothing(client: TestClient) -> None:
     response = client.get("/payments", params={"orderId": new_order_id()})
     assert (response.status_code, response.json()["data"]) == (200, {"items": []})
 
 
 @pytest.mark.parametrize("params", [{}, {"orderId": ""}])
-def test_order_id_is_required(client_and_sidecar: tuple[TestClient, FakeSidecar], params: dict[str, str]) -> None:
-    client, _ = client_and_sidecar
+def test_order_id_is_required(client: TestClient, params: dict[str, str]) -> None:
     response = client.get("/payments", params=params)
     assert response.status_code == 200  # inside the mesh a refusal is HTTP 200, its status in the envelope
     body = response.json()
@@ -101,8 +91,7 @@ def test_order_id_is_required(client_and_sidecar: tuple[TestClient, FakeSidecar]
     assert body["error"]["code"] == "VALIDATION_FAILED"
 
 
-def test_the_providers_books_of_an_order_are_listed(client_and_sidecar: tuple[TestClient, FakeSidecar]) -> None:
-    client, _ = client_and_sidecar
+def test_the_providers_books_of_an_order_are_listed(client: TestClient) -> None:
     order_id = new_order_id()
     for _ in range(2):
         client.post("/events/order.created", json=cloud_event("order.created", order_created(order_id)))

@@ -1,9 +1,9 @@
-"""A simulated card provider: decisions follow the payment token, its books are keyed by idempotency key.
+"""The simulated card provider's rules: decisions follow the payment token, its books are keyed by idempotency key.
 
 Like a real provider, it applies a charge once per idempotency key (payments sends the order id) and
 answers a repeated call with the result it recorded, so a delivery that crashed after charging and is
-redelivered learns the outcome instead of charging again. Its ledger lives in payments' own Dapr state
-(`provider:{key}`) only because a real provider is external and outlives a restart of payments.
+redelivered learns the outcome instead of charging again. What it answers (`ChargeResult`, `LedgerEntry`)
+is what payments' model reads; calling it and keeping its books is `apps.payments.peers`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
 
 APPROVED_TOKEN = "tok_ok"  # noqa: S105 - a test card of the simulated provider, not a secret
 DECLINED_TOKEN = "tok_decline"  # noqa: S105
@@ -110,19 +109,3 @@ def cancelled(entry: LedgerEntry, now: datetime) -> LedgerEntry:
     """Refund a capture, release a hold; anything else stays as it is."""
     status = _ON_CANCEL.get(entry.status, entry.status)
     return replace(entry, status=status, cancel_requests=entry.cancel_requests + 1, updated_at=now)
-
-
-class PaymentProvider(Protocol):
-    """The card provider as payments sees it; every call is idempotent per key."""
-
-    async def charge(self, *, key: str, token: str, amount: Decimal) -> ChargeResult:
-        """Charge once per key; a repeated call answers the first call's result and charges nothing."""
-        ...
-
-    async def cancel(self, *, key: str, amount: Decimal) -> LedgerEntry:
-        """Make sure no money stays taken under `key`: refund a capture, release a hold, block a future charge."""
-        ...
-
-    async def entry(self, key: str) -> LedgerEntry | None:
-        """What the provider's books say about `key`."""
-        ...

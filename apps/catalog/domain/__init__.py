@@ -1,4 +1,7 @@
-"""Products and their stock: the pure model, its commands, events and errors. No web, no sidecar."""
+"""Products and their stock: the pure model, its commands, events and errors. No web, no sidecar.
+
+An order's hold on that stock, and the steps that reserve, commit and release it, are `reservations`.
+"""
 
 from __future__ import annotations
 

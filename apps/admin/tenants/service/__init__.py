@@ -1,12 +1,16 @@
-"""Tenant use cases; every dependency arrives as a keyword argument."""
+"""Tenant use cases; every dependency arrives as a keyword argument.
+
+Provisioning itself is a Dapr Workflow: `workflow` the orchestrator, `steps` its activities, `engine` the
+SDK's runtime that hosts them and the client that schedules runs.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from apps.admin.tenants.databases import tenant_database_url
 from apps.admin.tenants.domain import (
+    NAME_MAX,
     CreateTenant,
     ProvisioningFailed,
     RetryTenant,
@@ -18,11 +22,12 @@ from apps.admin.tenants.domain import (
     new_tenant,
     restarted,
     valid_id,
+    valid_subdomain,
 )
-from apps.admin.tenants.engine import RunState, TenantWorkflows
-from apps.admin.tenants.steps import Run
+from apps.admin.tenants.service.engine import RunState, TenantWorkflows
+from apps.admin.tenants.service.steps import Run
 from apps.admin.tenants.storage import TenantRepository, Versioned
-from apps.admin.tenants.validation import NAME_MAX, valid_subdomain
+from apps.admin.tenants.storage.databases import tenant_database_url
 from servicekit import JunctionError
 from servicekit.accounts import check_password, clean_name, normalise_email
 from servicekit.clock import utc_now

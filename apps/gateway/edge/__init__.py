@@ -1,4 +1,7 @@
-"""The public edge's own middleware: per-client rate limiting before any route runs."""
+"""The public edge's own middleware: per-client rate limiting before any route runs.
+
+The limiter and its tiers are `ratelimit`; who the client is behind trusted proxies, `forwarded`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apps.gateway.forwarded import IPNetwork, scope_client_address
+from apps.gateway.edge.forwarded import IPNetwork, scope_client_address
 from servicekit import JunctionError, RateLimited
 from servicekit.middleware import send_error
 from servicekit.tokens import TokenCodec

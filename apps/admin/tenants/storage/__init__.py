@@ -4,6 +4,8 @@ tenant:{id}                   the tenant's document (with its Argon2 admin passw
 tenant-subdomain:{subdomain}  {"tenantId"}: written insert-only, so a subdomain is claimed once, for good
 tenants-list:head, :page:{k}  the tenant ids, oldest first, in pages (servicekit.index); an insert writes
                               one page; the former one-key `tenants-index` is read until the first insert
+
+The tenant's own database is `databases` (create, remove) and `admins` (its first administrator's row).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Alembic behind an async-friendly adapter: migrate a tenant database, then read back what it holds."""
+"""Alembic behind an async-friendly adapter: migrate a tenant database, then read back what it holds.
+
+The schema it migrates to, as SQLAlchemy metadata, is `school`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from apps.provisioner.domain import DatabaseMigrated
 from servicekit.migrations import upgrade_to_head
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
 VERSION_TABLE = "alembic_version"
 
 # Alembic installs its `context` proxy process-wide while env.py runs, so two upgrades in two

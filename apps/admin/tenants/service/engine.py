@@ -22,8 +22,8 @@ from dapr.ext.workflow.aio import DaprWorkflowClient
 from dapr.ext.workflow.logger import LoggerOptions
 
 from apps.admin.tenants.domain import WorkflowUnavailable
-from apps.admin.tenants.steps import ACTIVITIES, Run, Steps, perform
-from apps.admin.tenants.workflow import WORKFLOW, instance_id, provision_tenant
+from apps.admin.tenants.service.steps import ACTIVITIES, Run, Steps, perform
+from apps.admin.tenants.service.workflow import WORKFLOW, instance_id, provision_tenant
 
 log = logging.getLogger("apps.admin.tenants")
 

@@ -1,4 +1,4 @@
-"""The provisioner, seen from admin: migrate a tenant database and say which tables it now has."""
+"""The provisioner, the peer admin calls: migrate a tenant database and say which tables it now has."""
 
 from __future__ import annotations
 

@@ -1,17 +1,20 @@
-"""The simulated provider's books in payments' Dapr state: one `provider:{key}` document per idempotency key.
+"""The card provider payments calls: the port, and the simulated provider behind it.
 
+A peer, not storage: the provider is an external service payments calls, as orders calls catalog. The
+simulated one keeps its books in payments' own Dapr state (one `provider:{key}` document per idempotency
+key) only because a real provider is external and outlives a restart of payments; these writes never
+share a transaction with payments' own records, so payments must cope with a crash between the two.
 The first charge or cancel of a key inserts its entry (insert-only), so two racing calls agree on one
-outcome; later calls update it under its ETag. These writes never share a transaction with payments'
-own records: the provider is external, and payments must cope with a crash between the two.
+outcome; later calls update it under its ETag. The provider's rules are `apps.payments.domain.provider`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from apps.payments.provider import (
+from apps.payments.domain.provider import (
     ChargeResult,
     LedgerEntry,
     LedgerStatus,
@@ -23,6 +26,22 @@ from apps.payments.provider import (
 from servicekit.clock import Clock, utc_now, utc_text
 from servicekit.conflicts import retry_on_conflict
 from servicekit.sidecar import SidecarClient, StateItem, StateOp
+
+
+class PaymentProvider(Protocol):
+    """The card provider as payments sees it; every call is idempotent per key."""
+
+    async def charge(self, *, key: str, token: str, amount: Decimal) -> ChargeResult:
+        """Charge once per key; a repeated call answers the first call's result and charges nothing."""
+        ...
+
+    async def cancel(self, *, key: str, amount: Decimal) -> LedgerEntry:
+        """Make sure no money stays taken under `key`: refund a capture, release a hold, block a future charge."""
+        ...
+
+    async def entry(self, key: str) -> LedgerEntry | None:
+        """What the provider's books say about `key`."""
+        ...
 
 
 def ledger_key(key: str) -> str:

@@ -1,4 +1,4 @@
-"""payments' Dapr state: one `payment:{orderId}` document per order, with its events (the provider's: `ledger`).
+"""payments' Dapr state: one `payment:{orderId}` document per order, with its events (the provider's books: `peers`).
 
 Written insert-only first (the CHARGING intent, or a void), then only under the ETag it was read with,
 so of two racing deliveries exactly one moves a payment on and the other re-reads what it did.

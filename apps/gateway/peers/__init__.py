@@ -1,4 +1,7 @@
-"""The services behind the gateway, reached through its sidecar; their failures leave as `public_error`."""
+"""The services behind the gateway, reached through its sidecar; their failures leave as `public_error`.
+
+identity's user lookup over gRPC (/users/me) is `users`.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from apps.gateway.errors import InvalidPathParameter
-from apps.gateway.public_errors import public_error
-from apps.gateway.users import UserLookup
+from apps.gateway.errors import InvalidPathParameter, public_error
+from apps.gateway.peers.users import UserLookup
 from servicekit import JunctionError, SidecarClient
 
 log = logging.getLogger("gateway.peers")

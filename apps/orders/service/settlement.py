@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from apps.orders.domain import Order, OrderStatus
 from apps.orders.peers import OrderPeers
@@ -23,29 +22,18 @@ log = logging.getLogger("apps.orders.settlement")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
-class Settling(Protocol):
-    """What settling needs; the use cases' dependencies provide it."""
-
-    @property
-    def uow(self) -> UnitOfWorkFactory: ...
-    @property
-    def peers(self) -> OrderPeers: ...
-    @property
-    def clock(self) -> Clock: ...
-
-
-async def settle(order_id: str, *, deps: Settling) -> bool:
+async def settle(order_id: str, *, uow: UnitOfWorkFactory, peers: OrderPeers) -> bool:
     """Commit or release the order's reservation as its status says; False when catalog must be asked again."""
-    async with deps.uow() as work:
+    async with uow() as work:
         order = await work.orders.get(order_id)
     if order is None or not order.settlement_due:
         return True
-    return await _settle(order, deps=deps)
+    return await _settle(order, uow=uow, peers=peers)
 
 
-async def _settle(order: Order, *, deps: Settling) -> bool:
+async def _settle(order: Order, *, uow: UnitOfWorkFactory, peers: OrderPeers) -> bool:
     try:
-        await (deps.peers.commit if order.keeps_stock else deps.peers.release)(order.id)
+        await (peers.commit if order.keeps_stock else peers.release)(order.id)
     except JunctionError as exc:
         if is_transient(exc):
             log.warning("settling order %s (%s) failed, retried later: %s", order.id, order.status, exc.code)
@@ -53,42 +41,42 @@ async def _settle(order: Order, *, deps: Settling) -> bool:
         # A refusal cannot turn into a success by asking again (a CONFIRMED order whose reservation was
         # released before this revision, say): stop asking, and leave the discrepancy in the log.
         log.error("catalog refused to settle order %s (%s): %s %s", order.id, order.status, exc.code, exc.message)
-    async with deps.uow() as work:
+    async with uow() as work:
         await work.orders.settled(order.id, order.status)  # only if the status is still the one settled for
         await work.commit()
     return True
 
 
-async def settle_due(batch: int, *, deps: Settling) -> int:
+async def settle_due(batch: int, *, uow: UnitOfWorkFactory, peers: OrderPeers) -> int:
     """Retry up to `batch` settlements left due (a crash or a failed call); stop at the first unreachable catalog."""
-    async with deps.uow() as work:
+    async with uow() as work:
         due = await work.orders.unsettled(batch)
     settled = 0
     for order in due:
-        if not await _settle(order, deps=deps):
+        if not await _settle(order, uow=uow, peers=peers):
             break  # catalog is not answering: the next tick tries again, without hammering it now
         settled += 1
     return settled
 
 
-async def close_placing(order: Order, reason: str, *, deps: Settling) -> None:
+async def close_placing(order: Order, reason: str, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
     """Close a PLACING order as FAILED (no event: it was never announced); the tick's settling pass releases it.
 
     The release is left to the tick so a refusal answers at once, without one more call into a catalog
     that is busy refusing; it still comes, and it fences the id against a reserve from a racing retry.
     """
-    async with deps.uow() as work:
-        await work.orders.transition(order.failed(reason, deps.clock()), expected=OrderStatus.PLACING)
+    async with uow() as work:
+        await work.orders.transition(order.failed(reason, clock()), expected=OrderStatus.PLACING)
         await work.commit()
 
 
-async def reap_placing(now: datetime, batch: int, *, deps: Settling) -> int:
+async def reap_placing(now: datetime, batch: int, *, uow: UnitOfWorkFactory) -> int:
     """Close up to `batch` placements older than the placing deadline; their releases follow in `settle_due`."""
-    async with deps.uow() as work:
+    async with uow() as work:
         stuck = await work.orders.overdue(OrderStatus.PLACING, now, batch)
     reaped = 0
     for order in stuck:
-        async with deps.uow() as work:
+        async with uow() as work:
             if await work.orders.transition(order.failed("PLACING_TIMEOUT", now), expected=OrderStatus.PLACING):
                 reaped += 1
             await work.commit()

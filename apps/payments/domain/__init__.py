@@ -1,4 +1,7 @@
-"""Payments: the pure model, its commands, events and errors. No web, no sidecar, no provider calls."""
+"""Payments: the pure model, its commands, events and errors. No web, no sidecar, no provider calls.
+
+What the simulated card provider decides and records is `provider`: its answers are what this model reads.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from apps.payments.provider import ChargeResult, Decision, LedgerEntry, LedgerStatus
+from apps.payments.domain.provider import ChargeResult, Decision, LedgerEntry, LedgerStatus
 from servicekit import DependencyUnavailable
 
 CENT = Decimal("0.01")

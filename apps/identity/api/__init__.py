@@ -1,4 +1,4 @@
-"""identity's internal HTTP edge, reached only through its sidecar."""
+"""identity's internal HTTP edge, reached only through its sidecar (Dapr's AppCallback); its gRPC edge is `grpc`."""
 
 from __future__ import annotations
 

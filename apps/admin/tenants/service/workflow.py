@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from dapr.ext.workflow import RetryPolicy, TaskFailedError
 
-from apps.admin.tenants.steps import SUPERSEDED, Run
+from apps.admin.tenants.service.steps import SUPERSEDED, Run
 
 WORKFLOW = "provision_tenant"
 FAILED = "FAILED"

@@ -14,8 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from apps.admin.tenants.admins import TenantAdmins
-from apps.admin.tenants.databases import TenantDatabases
 from apps.admin.tenants.domain import (
     ProvisioningStep,
     Tenant,
@@ -24,8 +22,10 @@ from apps.admin.tenants.domain import (
     advanced,
     failed,
 )
-from apps.admin.tenants.provisioner import SchemaProvisioner
+from apps.admin.tenants.peers import SchemaProvisioner
 from apps.admin.tenants.storage import TenantEvent, TenantRepository
+from apps.admin.tenants.storage.admins import TenantAdmins
+from apps.admin.tenants.storage.databases import TenantDatabases
 from servicekit import JunctionError
 from servicekit.clock import utc_now
 from servicekit.conflicts import retry_on_conflict
