@@ -45,8 +45,8 @@ format: $(VENV)/.installed  ## ruff format and the fixes ruff can make itself
 	$(VENV)/bin/ruff format apps libs tests tools bench
 	$(VENV)/bin/ruff check --fix apps libs tests tools bench
 
-bench: setup  ## throughput and latency through the gateway, written to docs/benchmarks.md
-	$(PY) -m bench.run --output docs/benchmarks.md
+bench: setup  ## orders completed/s, time to CONFIRMED, CPU per order, the sidecar hop (PROFILE=<name>, default local); into docs/benchmarks.md
+	$(PY) -m bench.run --profile $(RUN_PROFILE) --output docs/benchmarks.md
 
 chaos: setup  ## SIGKILLs under load through the gateway, then the books, written to docs/reliability.md
 	JUNCTION_PROFILE=$(RUN_PROFILE) $(PY) -m tools.chaos --output docs/reliability.md

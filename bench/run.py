@@ -1,10 +1,19 @@
-"""Measure the platform through its public edge, with real sidecars, and write docs/benchmarks.md.
+"""Measure the platform with real sidecars and write the figures into docs/benchmarks.md (`make bench`).
 
-    python -m bench.run [--output docs/benchmarks.md] [--scale 1.0]
+    python -m bench.run [--output docs/benchmarks.md] [--profile local] [--scale 1.0]
 
-Boots the same stack the end-to-end tests use (free loopback ports, rate limits lifted so the
-limiter does not shape the numbers), runs each scenario for a fixed number of requests at a fixed
-concurrency, then reads every process's resident memory.
+Boots the stack the end-to-end tests use (free loopback ports, the gateway's rate limits lifted so
+they do not shape the numbers), then, in about three minutes with the stack's start:
+
+1. GET /users/me through the gateway with wrk (16 connections), login and register briefly;
+2. the sidecar hop: one GET direct, through one sidecar and through two, with wrk at 1 and 16 connections;
+3. orders, counted when CONFIRMED: open loop at a steady 5/s, then 40/s, then a closed loop of 16
+   customers for the saturation figure, each phase with every platform process's CPU time (bench.phases);
+4. the books (stock and payments conserved) and every process's resident memory;
+
+and judges issue 11's goals (bench.goals). `--scale 0.2` runs every step a fifth as long: a smoke run.
+The report goes between two markers of the output file (bench.report); the hand-written sections
+around them stay as they are.
 """
 
 from __future__ import annotations
@@ -13,219 +22,201 @@ import argparse
 import asyncio
 import os
 import platform
-import statistics
 import subprocess
+import sys
 import time
-import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
 
+from bench.books import Books, check_books
+from bench.goals import Figures, evaluate
+from bench.hop import HopRun, added_ms, hop_routes, measure_hops
+from bench.load import closed_loop, open_loop
+from bench.passwords import logins, registrations
+from bench.phases import OrderPhase, run_phase
+from bench.processes import Role, Watched, cpu_ms_between, platform_processes, snapshot
+from bench.procfs import Usage
+from bench.report import Machine, RunResults, render, write_between_markers
+from bench.shop import admin_auth, new_customers, new_products
+from bench.wrk import WrkMissing, WrkResult, ensure_wrk, run_wrk
 from tools.stack import Stack
 from tools.stack.stack import DAPRD, ROOT, new_run_dir
 
-Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+UNLIMITED: list[dict[str, object]] = [{"name": "default", "paths": ["/"], "limits": ["1000000/second"]}]
 PRODUCTS = 20
+HOP_CONNECTIONS = (1, 16)
+EDGE_CONNECTIONS = 16
 
 
 @dataclass(frozen=True)
-class Scenario:
-    name: str
-    requests: int
-    concurrency: int
-    call: Call
-    target_p95_ms: float
+class Plan:
+    """How long each step runs: the full durations (seconds) times `scale`."""
+
+    scale: float
+
+    def seconds(self, full: float, least: float = 1.0) -> float:
+        return max(least, full * self.scale)
 
 
-@dataclass(frozen=True)
-class Result:
-    scenario: Scenario
-    seconds: float
-    latencies_ms: list[float]
-    failures: Counter[str]
-    """Each answer of 400 or more, as `<status> <error code>`."""
-
-    @property
-    def errors(self) -> int:
-        return sum(self.failures.values())
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+async def _idle_cpu(watched: list[Watched], seconds: float) -> dict[str, float]:
+    """Each process's CPU time (ms) per second while nothing is asked of the platform."""
+    before = snapshot(watched)
+    await asyncio.sleep(seconds)
+    after = snapshot(watched)
+    return {name: ms / (after.at - before.at) for name, ms in cpu_ms_between(before, after).items()}
 
 
-async def run_scenario(client: httpx.AsyncClient, scenario: Scenario) -> Result:
-    latencies: list[float] = []
-    failures: Counter[str] = Counter()
-    counter = iter(range(scenario.requests))
-
-    async def worker() -> None:
-        for index in counter:
-            started = time.perf_counter()
-            response = await scenario.call(client, index)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code >= 400:
-                failures[f"{response.status_code} {_error_code(response)}"] += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(scenario.concurrency)))
-    return Result(scenario, time.perf_counter() - started, latencies, failures)
+async def _hops(stack: Stack, product_id: str, user_id: str, plan: Plan) -> list[HopRun]:
+    routes = hop_routes(stack, product_id=product_id, user_id=user_id)
+    async with httpx.AsyncClient(timeout=30) as warm:
+        for route in routes:  # the first call through a route dials connections and fetches certificates
+            (await warm.get(route.url, headers=route.headers)).raise_for_status()
+    run = partial(measure_hops, routes, connections=HOP_CONNECTIONS, seconds=plan.seconds(5))
+    return await asyncio.to_thread(run)
 
 
-def _error_code(response: httpx.Response) -> str:
-    try:
-        return str(response.json()["error"]["code"])
-    except (ValueError, KeyError, TypeError):
-        return "(no envelope)"
+async def _order_phases(
+    client: httpx.AsyncClient, watched: list[Watched], idle: float, plan: Plan
+) -> tuple[list[str], list[OrderPhase]]:
+    """The three phases of orders on products and customers of their own; the products' ids and the phases."""
+    admin = await admin_auth(client)
+    products = await new_products(client, admin, os.urandom(4).hex(), PRODUCTS)
+    steady, busy, saturating = (
+        await new_customers(client, "steady", 4),
+        await new_customers(client, "busy", 8),
+        await new_customers(client, "saturation", 16),
+    )
+    seconds = plan.seconds(20, least=2)
+    phase = partial(run_phase, client=client, products=products, watched=watched, idle_ms_per_s=idle)
+    phases = [
+        await phase(
+            "steady 5/s",
+            f"open loop, 5 orders/s for {seconds:.0f} s",
+            partial(open_loop, rate=5, seconds=seconds),
+            customers=steady,
+        ),
+        await phase(
+            "steady 40/s",
+            f"open loop, 40 orders/s for {seconds:.0f} s",
+            partial(open_loop, rate=40, seconds=seconds),
+            customers=busy,
+        ),
+        await phase(
+            "saturation",
+            f"closed loop, 16 customers for {seconds:.0f} s",
+            partial(closed_loop, clients=16, seconds=seconds),
+            customers=saturating,
+        ),
+    ]
+    return products, phases
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def measure(stack: Stack, scale: float) -> tuple[list[Result], dict[str, float]]:
+async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, started: float) -> RunResults:
+    """Every step against a started stack; `started` (time.monotonic()) is when the whole run began."""
+    watched = platform_processes(stack)
     base = f"{stack.apps['gateway'].app_url}/api/v1"
-    tag = uuid.uuid4().hex[:8]
-    password = "benchmark-password"  # noqa: S105 - a throwaway account of the benchmark run
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        seed = f"bench-{tag}@example.com"
-        await client.post("/auth/register", json={"email": seed, "password": password, "name": "Bench"})
-        login = await client.post("/auth/login", json={"email": seed, "password": password})
-        auth = {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
-        admin = await client.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
-        admin_auth = {"Authorization": f"Bearer {admin.json()['data']['accessToken']}"}
-        products = [
-            (
-                await client.post(
-                    "/products",
-                    json={"sku": f"BENCH-{tag}-{n}", "name": f"Bench widget {n}", "price": 1.5, "stock": 1_000_000},
-                    headers=admin_auth,
-                )
-            ).json()["data"]["id"]
-            for n in range(PRODUCTS)
-        ]
-
-        def order(i: int) -> dict[str, object]:
-            """Orders spread over the catalogue the way real traffic is; each buys one unit."""
-            item = {"productId": products[i % PRODUCTS], "quantity": 1}
-            return {"items": [item], "paymentMethod": {"token": "tok_ok"}}
-
-        def n(count: int) -> int:
-            return max(10, int(count * scale))
-
-        scenarios = [
-            Scenario("GET /health (gateway only)", n(3000), 8, lambda c, i: c.get("/health"), 50),
-            Scenario(
-                "GET /users/me (gateway → 2 sidecars → identity → DB)",
-                n(3000),
-                8,
-                lambda c, i: c.get("/users/me", headers=auth),
-                100,
-            ),
-            Scenario(
-                "POST /auth/login (Argon2id verify)",
-                n(300),
-                4,
-                lambda c, i: c.post("/auth/login", json={"email": seed, "password": password}),
-                500,
-            ),
-            Scenario(
-                "POST /auth/register (Argon2id hash + outbox + publish)",
-                n(300),
-                4,
-                lambda c, i: c.post(
-                    "/auth/register", json={"email": f"b{i}-{tag}@example.com", "password": password, "name": "Bench"}
-                ),
-                500,
-            ),
-            Scenario(
-                f"POST /orders over {PRODUCTS} products (gateway → orders → identity + catalog; outbox)",
-                n(300),
-                8,
-                lambda c, i: c.post("/orders", json=order(i), headers=auth),
-                2500,
-            ),
-        ]
-        results = [await run_scenario(client, scenario) for scenario in scenarios]
-    memory: dict[str, float] = {}
-    for app in stack.apps.values():
-        for managed, label in ((app.app, "app"), (app.sidecar, "daprd")):
-            if managed is not None and managed.process is not None:
-                memory[f"{app.app_id} {label}"] = rss_mib(managed.process.pid)
-    return results, memory
-
-
-def render(results: list[Result], memory: dict[str, float], command: str) -> str:
-    daprd = subprocess.run([str(DAPRD), "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, daprd {daprd}, profile `local` (SQLite state, Redis Streams).",
-        "Every request goes to the gateway on 127.0.0.1, which reaches the services through real sidecars.",
-        "Rate limits are lifted for the run; the client runs on the same 2 cores as the whole stack.",
-        "",
-        "| scenario | requests | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | p95 target | met |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        p95 = r.percentile(0.95)
-        lines.append(
-            f"| {r.scenario.name} | {r.scenario.requests} | {r.scenario.concurrency} | "
-            f"{r.scenario.requests / r.seconds:.0f} | {statistics.median(r.latencies_ms):.1f} | {p95:.1f} | "
-            f"{r.percentile(0.99):.1f} | {r.errors} | {r.scenario.target_p95_ms:.0f} | "
-            f"{'yes' if p95 <= r.scenario.target_p95_ms and r.errors == 0 else 'NO'} |"
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        (customer,) = await new_customers(client, "edge", 1)
+        (await client.get("/users/me", headers=customer.auth)).raise_for_status()
+        me = partial(
+            run_wrk,
+            f"{base}/users/me",
+            connections=EDGE_CONNECTIONS,
+            seconds=plan.seconds(8, least=2),
+            headers=customer.auth,
         )
-    failed = [r for r in results if r.failures]
-    if failed:
-        lines += ["", "Errors by status and code:"]
-        for r in failed:
-            lines.append(f"- {r.scenario.name}: " + ", ".join(f"{n} of {k}" for k, n in r.failures.most_common()))
-    lines += [
-        "",
-        "Targets are for this 2-core machine, where the load generator and all 19 processes of the",
-        "platform share the cores. The read paths are held to interactive latencies. Password",
-        "scenarios include a deliberate Argon2id hash (OWASP parameters). An order is the heaviest",
-        "path: besides the request itself (identity lookup, catalog reservation, orders' outbox) each",
-        "order sets off about fifteen event deliveries (payment, confirmation, stock, notifications,",
-        "analytics), so at concurrency 8 the whole pipeline saturates both cores and latency is mostly",
-        "queueing; its target is set accordingly and the throughput is the figure to watch.",
-        "",
-        "Resident memory after the run (target: every app under 150 MiB, every sidecar under 200 MiB;",
-        "daprd is built with every component, which is most of its footprint):",
-        "",
-    ]
-    lines += ["| process | RSS MiB | met |", "|---|---:|---|"]
-    lines += [
-        f"| {name} | {mib:.0f} | {'yes' if mib < (200 if name.endswith('daprd') else 150) else 'NO'} |"
-        for name, mib in sorted(memory.items())
-    ]
-    return "\n".join(lines) + "\n"
+        users_me = await asyncio.to_thread(me)
+        passwords = [
+            await logins(client, customer, plan.seconds(4)),
+            await registrations(client, plan.seconds(4)),
+        ]
+        products_for_hops = await new_products(client, await admin_auth(client), os.urandom(4).hex(), 1)
+        hops = await _hops(stack, products_for_hops[0], customer.user_id, plan)
+        await asyncio.sleep(2)  # the last registrations' events
+        idle = await _idle_cpu(watched, plan.seconds(5, least=2))
+        products, phases = await _order_phases(client, watched, sum(idle.values()), plan)
+        books = await check_books(client, products, phases)
+    memory = snapshot(watched).usage
+    figures = _figures(phases, users_me, hops, books, watched, memory)
+    return RunResults(
+        command=command,
+        finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        seconds=time.monotonic() - started,
+        machine=machine,
+        watched=watched,
+        idle_cpu_ms_per_s=idle,
+        phases=phases,
+        users_me=users_me,
+        passwords=passwords,
+        hops=hops,
+        memory=memory,
+        books=books,
+        goals=evaluate(figures),
+    )
+
+
+def _daprd_version() -> str:
+    return subprocess.run([str(DAPRD), "--version"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def _command() -> str:
+    """The command line of this run, in Markdown; make sets MAKELEVEL for what it runs."""
+    own = f"`{' '.join(['python -m bench.run', *sys.argv[1:]])}`"
+    return f"`make bench` ({own})" if "MAKELEVEL" in os.environ else own
+
+
+def _figures(
+    phases: list[OrderPhase],
+    users_me: WrkResult,
+    hops: list[HopRun],
+    books: Books,
+    watched: list[Watched],
+    memory: dict[str, Usage],
+) -> Figures:
+    steady_5, steady_40, saturation = phases
+    at_5, at_40 = steady_5.to_confirmed_ms, steady_40.to_confirmed_ms
+    two = next(h for h in hops if h.route.app_id == "catalog" and h.route.sidecars == 2 and h.result.connections == 16)
+    added = added_ms(hops, two)
+    return Figures(
+        cpu_ms_per_order=saturation.cpu_ms_per_order(),
+        completed_per_s=saturation.completed_per_s,
+        saturation_errors=sum(saturation.errors.values()) + sum(saturation.not_completed.values()),
+        stock_conserved=books.stock_conserved,
+        payments_conserved=books.payments_conserved,
+        p50_at_5_ms=None if at_5 is None else at_5.p50,
+        p95_at_5_ms=None if at_5 is None else at_5.p95,
+        p95_at_40_ms=None if at_40 is None else at_40.p95,
+        users_me_per_s=(users_me.requests - users_me.errors) / users_me.seconds,
+        hop_p50_added_ms=None if added is None else added[1],
+        hop_p99_added_ms=None if added is None else added[2],
+        app_rss_mib={w.name: memory[w.name].rss_mib for w in watched if w.role == Role.APP},
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's request count")
+    parser.add_argument("--profile", default="local", help="the component profile (components/<name>/)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every step's duration (0.2: a smoke run)")
     args = parser.parse_args()
-    unlimited: list[dict[str, object]] = [{"name": "default", "paths": ["/"], "limits": ["1000000/second"]}]
-    stack = Stack(new_run_dir("bench-runs"), rate_limit_tiers=unlimited)
+    started = time.monotonic()
+    try:
+        ensure_wrk()
+    except WrkMissing as exc:
+        raise SystemExit(f"bench: {exc}") from exc
+    machine = Machine(os.cpu_count() or 0, platform.python_version(), _daprd_version(), args.profile)
+    stack = Stack(new_run_dir("bench-runs"), profile=args.profile, rate_limit_tiers=UNLIMITED)
     try:
         stack.start()
-        results, memory = asyncio.run(measure(stack, args.scale))
+        results = asyncio.run(measure(stack, Plan(args.scale), machine, _command(), started))
     finally:
         stack.stop()
-    command = "make bench" if args.scale == 1.0 else f"python -m bench.run --scale {args.scale}"
-    report = render(results, memory, command)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
+    report = render(results)
+    write_between_markers(args.output, report)
     print(report)
 
 
