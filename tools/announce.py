@@ -17,6 +17,7 @@ def main(timeout_seconds: float = 120) -> None:
                 print(
                     f"\n  Junction is up.\n  Gateway:  {GATEWAY}/api/v1\n  API docs: {GATEWAY}/docs\n"
                     "  Admin:    admin@junction.local / junction-admin (development only)\n"
+                    "  Metrics:  http://127.0.0.1:9200/metrics (the gateway; each app's METRICS_PORT in dapr.yaml)\n"
                     "  Logs:     .dapr/logs/\n  Stop:     Ctrl-C\n",
                     flush=True,
                 )

@@ -16,6 +16,8 @@ from pathlib import Path
 import yaml
 
 PORT_KEYS = ("appPort", "daprHTTPPort", "daprGRPCPort", "daprInternalGRPCPort", "metricsPort")
+PORT_SETTINGS = ("METRICS_PORT",)
+"""Ports an app opens itself, given in its `env:` (servicekit.metrics)."""
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
@@ -27,6 +29,9 @@ def run_file_ports(run_file: Path) -> dict[int, str]:
         for key in PORT_KEYS:
             if key in app:
                 ports[int(app[key])] = f"{app['appID']} {key}"
+        for key in PORT_SETTINGS:
+            if key in (app.get("env") or {}):
+                ports[int(app["env"][key])] = f"{app['appID']} {key}"
     return ports
 
 

@@ -1,4 +1,5 @@
-"""analytics' event edge: every topic is counted; order and user events also move the figures.
+"""analytics' event edge: every topic is counted once (a handler's False: a duplicate); order and user events
+also move the figures.
 
 Order and payment events name their order, so all of one order's events are counted in one shard.
 """
@@ -23,41 +24,45 @@ consumer: Consumer[AnalyticsServices] = Consumer("analytics")
 
 
 @consumer.on("user.registered")
-async def user_registered(event: EventEnvelope, services: AnalyticsServices) -> None:
+async def user_registered(event: EventEnvelope, services: AnalyticsServices) -> bool:
     parse_payload(UserRegistered, event)
-    await service.observe(domain.user_registered(event.event_id), summaries=services.summaries)
+    return await service.observe(domain.user_registered(event.event_id), summaries=services.summaries)
 
 
 @consumer.on("order.created")
-async def order_created(event: EventEnvelope, services: AnalyticsServices) -> None:
+async def order_created(event: EventEnvelope, services: AnalyticsServices) -> bool:
     p = parse_payload(OrderFact, event)
-    await service.observe(domain.order_created(event.event_id), order_id=p.order_id, summaries=services.summaries)
+    return await service.observe(
+        domain.order_created(event.event_id), order_id=p.order_id, summaries=services.summaries
+    )
 
 
 @consumer.on("order.confirmed")
-async def order_confirmed(event: EventEnvelope, services: AnalyticsServices) -> None:
+async def order_confirmed(event: EventEnvelope, services: AnalyticsServices) -> bool:
     p = parse_payload(OrderFact, event)
     command = domain.order_confirmed(event.event_id, p.total)
-    await service.observe(command, order_id=p.order_id, summaries=services.summaries)
+    return await service.observe(command, order_id=p.order_id, summaries=services.summaries)
 
 
 @consumer.on("order.cancelled")
-async def order_cancelled(event: EventEnvelope, services: AnalyticsServices) -> None:
+async def order_cancelled(event: EventEnvelope, services: AnalyticsServices) -> bool:
     p = parse_payload(OrderCancelled, event)
     command = domain.order_cancelled(event.event_id, p.previous, p.total)
-    await service.observe(command, order_id=p.order_id, summaries=services.summaries)
+    return await service.observe(command, order_id=p.order_id, summaries=services.summaries)
 
 
 @consumer.on("order.expired")
-async def order_expired(event: EventEnvelope, services: AnalyticsServices) -> None:
+async def order_expired(event: EventEnvelope, services: AnalyticsServices) -> bool:
     p = parse_payload(OrderFact, event)
-    await service.observe(domain.order_expired(event.event_id), order_id=p.order_id, summaries=services.summaries)
+    return await service.observe(
+        domain.order_expired(event.event_id), order_id=p.order_id, summaries=services.summaries
+    )
 
 
 def _count_only(topic: str, model: type[Payload]) -> Handler[AnalyticsServices]:
-    async def handle(event: EventEnvelope, services: AnalyticsServices) -> None:
+    async def handle(event: EventEnvelope, services: AnalyticsServices) -> bool:
         parse_payload(model, event)
-        await service.observe(domain.counted(topic, event.event_id), summaries=services.summaries)
+        return await service.observe(domain.counted(topic, event.event_id), summaries=services.summaries)
 
     return handle
 
@@ -65,9 +70,11 @@ def _count_only(topic: str, model: type[Payload]) -> Handler[AnalyticsServices]:
 def _count_payment(topic: str) -> Handler[AnalyticsServices]:
     """Payment events are only counted, but in their order's shard like the order's own events."""
 
-    async def handle(event: EventEnvelope, services: AnalyticsServices) -> None:
+    async def handle(event: EventEnvelope, services: AnalyticsServices) -> bool:
         p = parse_payload(PaymentFact, event)
-        await service.observe(domain.counted(topic, event.event_id), order_id=p.order_id, summaries=services.summaries)
+        return await service.observe(
+            domain.counted(topic, event.event_id), order_id=p.order_id, summaries=services.summaries
+        )
 
     return handle
 

@@ -11,6 +11,7 @@ from apps.gateway.edge import VERIFIED_CLAIMS
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.errors import AdminRoleRequired, AuthRequired
 from apps.gateway.peers import Peers
+from apps.gateway.registry import ServiceRegistry
 from servicekit.deps import services_of
 from servicekit.health import ComponentList
 from servicekit.tokens import Claims, TokenCodec
@@ -34,6 +35,10 @@ async def _peers(services: Services) -> Peers:
     return services.peers
 
 
+async def _registry(services: Services) -> ServiceRegistry:
+    return services.peers.registry
+
+
 async def _claims(request: Request, services: Services) -> Claims:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -51,5 +56,6 @@ async def _admin(claims: Annotated[Claims, Depends(_claims)]) -> Claims:
 
 
 PeersDep = Annotated[Peers, Depends(_peers)]
+RegistryDep = Annotated[ServiceRegistry, Depends(_registry)]
 SignedIn = Annotated[Claims, Depends(_claims)]
 AdminOnly = Annotated[Claims, Depends(_admin)]

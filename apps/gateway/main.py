@@ -1,19 +1,21 @@
-"""gateway's composition root: settings -> sidecar, token codec, rate limiter, peers -> FastAPI app."""
+"""gateway's composition root: settings -> sidecar, token codec, rate limiter, peers, registry -> FastAPI app."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from math import ceil
 
 from fastapi import FastAPI
 
-from apps.gateway.api import admin, auth, catalog, health, orders, tenants
+from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.peers.users import GrpcUserLookup
+from apps.gateway.registry.refresher import refreshing, registry_for
 from apps.gateway.settings import GatewaySettings
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.grpc_client import MeshChannel
@@ -37,22 +39,34 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
         )
         apps = app_ids(settings)
         users = GrpcUserLookup(mesh, identity_app_id=apps.identity)
+        registry = registry_for(apps)
+        interval = settings.registry_interval_seconds
+        peers = Peers(
+            sidecar, apps, tuple(settings.health_apps), recent, users, registry, retry_after_seconds=ceil(interval)
+        )
         app.state.services = GatewayServices(
-            peers=Peers(sidecar, apps, tuple(settings.health_apps), recent, users),
-            tokens=tokens,
-            limiter=limiter,
-            components=sidecar_components(sidecar),
+            peers=peers, tokens=tokens, limiter=limiter, components=sidecar_components(sidecar)
         )
         app.state.checks["rate-limit counters"] = limiter.ready
+        probe_timeout = min(settings.registry_probe_timeout_seconds, interval)
         try:
-            yield
+            async with refreshing(peers, registry, interval_seconds=interval, timeout_seconds=probe_timeout):
+                yield
         finally:
             await mesh.aclose()
 
     return create_sidecar_app(
         settings,
         title="Junction gateway",
-        routers=[auth.router, health.router, catalog.router, orders.router, admin.router, tenants.router],
+        routers=[
+            auth.router,
+            health.router,
+            gateway.router,
+            catalog.router,
+            orders.router,
+            admin.router,
+            tenants.router,
+        ],
         wire=wire,
         services=services,
         public=True,

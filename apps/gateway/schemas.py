@@ -269,3 +269,37 @@ def link(method: str, path: str, description: str, **spec: Any) -> dict[str, Any
     """An OpenAPI link to another operation of the public API (`parameters`, `requestBody` as in the spec)."""
     pointer = path.replace("~", "~0").replace("/", "~1")
     return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "description": description, **spec}
+
+
+class GatewayStatusRead(PublicRead):
+    """For anyone: `degraded` when the registry marks a service down, and how many are up and down."""
+
+    status: Literal["ok", "degraded"]
+    services_up: int
+    services_down: int
+
+
+class BreakerRead(PublicRead):
+    """The gateway's view of its sidecar's breaker towards a service: what its calls last met."""
+
+    state: Literal["closed", "open"]
+    changed_at: str | None = None
+
+
+class RegisteredServiceRead(PublicRead):
+    name: str
+    route_prefixes: list[str]
+    state: Literal["up", "down"]
+    """`down`: its routes answer 503 at once, without a call, until a probe sees it ready again."""
+    health: Literal["unknown", "ok", "unavailable"]
+    """What the last readiness probe said."""
+    last_seen: str | None = None
+    """When it last answered a probe or a call."""
+    last_checked: str | None = None
+    consecutive_failures: int
+    last_error: str | None = None
+    breaker: BreakerRead
+
+
+class RegisteredServiceList(PublicRead):
+    items: list[RegisteredServiceRead]

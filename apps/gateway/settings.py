@@ -43,6 +43,10 @@ class GatewaySettings(ServiceSettings):
     ]
     health_report_max_age_seconds: float = Field(1.0, ge=0)
     """Anonymous health answers from one shared round of readiness calls at most this old."""
+    registry_interval_seconds: float = Field(2.0, gt=0, le=60)
+    """How often the registry probes every service; one that stops answering is refused within about two."""
+    registry_probe_timeout_seconds: float = Field(1.5, gt=0, le=60)
+    """How long one probe waits for a readiness answer (never longer than the interval)."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
 

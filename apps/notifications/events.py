@@ -1,4 +1,4 @@
-"""notifications' event edge: parse the payload, word the message, call the use case."""
+"""notifications' event edge: parse the payload, word the message, call the use case (False: a duplicate)."""
 
 from __future__ import annotations
 
@@ -24,68 +24,68 @@ consumer: Consumer[NotificationsServices] = Consumer("notifications")
 
 async def _notify(
     event: EventEnvelope, services: NotificationsServices, topic: str, user_id: str, message: str, order_id: str | None
-) -> None:
+) -> bool:
     # A producer without a zone meant UTC; mixing naive and aware times cannot sort.
     command = Notify(user_id, topic, message, event.event_id, as_utc(event.occurred_at), order_id)
-    await service.notify(command, inboxes=services.inboxes)
+    return await service.notify(command, inboxes=services.inboxes)
 
 
 @consumer.on("user.registered")
-async def user_registered(event: EventEnvelope, services: NotificationsServices) -> None:
+async def user_registered(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(UserRegistered, event)
-    await _notify(event, services, "user.registered", p.user_id, messages.welcome(p.name), None)
+    return await _notify(event, services, "user.registered", p.user_id, messages.welcome(p.name), None)
 
 
 @consumer.on("order.created")
-async def order_created(event: EventEnvelope, services: NotificationsServices) -> None:
+async def order_created(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(OrderFact, event)
     message = messages.order_received(p.order_id, p.total)
-    await _notify(event, services, "order.created", p.user_id, message, p.order_id)
+    return await _notify(event, services, "order.created", p.user_id, message, p.order_id)
 
 
 @consumer.on("order.confirmed")
-async def order_confirmed(event: EventEnvelope, services: NotificationsServices) -> None:
+async def order_confirmed(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(OrderFact, event)
     message = messages.order_confirmed(p.order_id, p.total)
-    await _notify(event, services, "order.confirmed", p.user_id, message, p.order_id)
+    return await _notify(event, services, "order.confirmed", p.user_id, message, p.order_id)
 
 
 @consumer.on("order.cancelled")
-async def order_cancelled(event: EventEnvelope, services: NotificationsServices) -> None:
+async def order_cancelled(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(OrderCancelled, event)
     message = messages.order_cancelled(p.order_id, p.reason)
-    await _notify(event, services, "order.cancelled", p.user_id, message, p.order_id)
+    return await _notify(event, services, "order.cancelled", p.user_id, message, p.order_id)
 
 
 @consumer.on("order.expired")
-async def order_expired(event: EventEnvelope, services: NotificationsServices) -> None:
+async def order_expired(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(OrderFact, event)
-    await _notify(event, services, "order.expired", p.user_id, messages.order_expired(p.order_id), p.order_id)
+    return await _notify(event, services, "order.expired", p.user_id, messages.order_expired(p.order_id), p.order_id)
 
 
 @consumer.on("payment.succeeded")
-async def payment_succeeded(event: EventEnvelope, services: NotificationsServices) -> None:
+async def payment_succeeded(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(PaymentSucceeded, event)
     message = messages.payment_received(p.order_id, p.amount)
-    await _notify(event, services, "payment.succeeded", p.user_id, message, p.order_id)
+    return await _notify(event, services, "payment.succeeded", p.user_id, message, p.order_id)
 
 
 @consumer.on("payment.failed")
-async def payment_failed(event: EventEnvelope, services: NotificationsServices) -> None:
+async def payment_failed(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(PaymentFailed, event)
     message = messages.payment_declined(p.order_id, p.reason)
-    await _notify(event, services, "payment.failed", p.user_id, message, p.order_id)
+    return await _notify(event, services, "payment.failed", p.user_id, message, p.order_id)
 
 
 @consumer.on("tenant.provisioned")
-async def tenant_provisioned(event: EventEnvelope, services: NotificationsServices) -> None:
+async def tenant_provisioned(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(TenantProvisioned, event)
     message = messages.tenant_ready(p.name, p.subdomain, len(p.tables_created))
-    await _notify(event, services, "tenant.provisioned", p.user_id, message, None)
+    return await _notify(event, services, "tenant.provisioned", p.user_id, message, None)
 
 
 @consumer.on("tenant.provisioning_failed")
-async def tenant_provisioning_failed(event: EventEnvelope, services: NotificationsServices) -> None:
+async def tenant_provisioning_failed(event: EventEnvelope, services: NotificationsServices) -> bool:
     p = parse_payload(TenantProvisioningFailed, event)
     message = messages.tenant_failed(p.name, p.subdomain, p.reason)
-    await _notify(event, services, "tenant.provisioning_failed", p.user_id, message, None)
+    return await _notify(event, services, "tenant.provisioning_failed", p.user_id, message, None)

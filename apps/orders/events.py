@@ -11,14 +11,14 @@ consumer: Consumer[OrdersServices] = Consumer("orders")
 
 
 @consumer.on("payment.succeeded")
-async def payment_succeeded(event: EventEnvelope, services: OrdersServices) -> None:
-    await service.apply_payment(
+async def payment_succeeded(event: EventEnvelope, services: OrdersServices) -> bool:
+    return await service.apply_payment(
         event, topic="payment.succeeded", uow=services.uow, peers=services.peers, clock=services.clock
     )
 
 
 @consumer.on("payment.failed")
-async def payment_failed(event: EventEnvelope, services: OrdersServices) -> None:
-    await service.apply_payment(
+async def payment_failed(event: EventEnvelope, services: OrdersServices) -> bool:
+    return await service.apply_payment(
         event, topic="payment.failed", uow=services.uow, peers=services.peers, clock=services.clock
     )

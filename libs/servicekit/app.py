@@ -1,5 +1,5 @@
 """Assemble a Junction service: envelope handlers, request context, sidecar token, body limit, probes,
-and the usual lifespan (logs, sidecar ready, readiness checks) around what each app wires itself."""
+and the usual lifespan (logs, metrics server, sidecar ready, readiness checks) around what each app wires itself."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from servicekit.envelope import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router, sidecar_check, sidecar_components
 from servicekit.logs import configure_logging
+from servicekit.metrics import serve_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SidecarTokenMiddleware
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar import DaprSidecar
@@ -37,7 +38,7 @@ def create_sidecar_app(
     public: bool = False,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> FastAPI:
-    """The app every service is: JSON logs, a ready sidecar, its checks, then what `wire` builds.
+    """The app every service is: JSON logs, its metrics server, a ready sidecar, its checks, then what `wire` builds.
 
     Prebuilt `services` (tests pass fakes of the app's ports) are served from the start in place of what
     `wire` would build: the lifespan then connects nothing (no logs set up, no sidecar, no database) and
@@ -52,11 +53,12 @@ def create_sidecar_app(
         configure_logging(settings.app_id, settings.log_level)
         sidecar = DaprSidecar.from_settings(settings)
         try:
-            await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
-            app.state.checks = {"sidecar": sidecar_check(sidecar)}
-            app.state.components = sidecar_components(sidecar)
-            async with wire(app, sidecar):
-                yield
+            async with serve_metrics(settings.metrics_port, host=settings.metrics_host):
+                await sidecar.wait_until_ready(timeout_seconds=settings.sidecar_ready_timeout_seconds)
+                app.state.checks = {"sidecar": sidecar_check(sidecar)}
+                app.state.components = sidecar_components(sidecar)
+                async with wire(app, sidecar):
+                    yield
         finally:
             await sidecar.aclose()
 

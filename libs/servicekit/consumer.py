@@ -7,7 +7,8 @@ daprd reads it from the resources path. A Consumer only registers handlers and a
 A handler receives the parsed envelope and the app's services. What it raises decides the answer:
 nothing -> SUCCESS; an unreadable event or a 4xx domain error -> DROP (Dapr moves it to the
 dead-letter topic at once); anything else (a dependency down, a crash) -> RETRY (Dapr redelivers
-under the inbound resiliency policy, then dead-letters it).
+under the inbound resiliency policy, then dead-letters it). A handler that returns False found the
+event applied before: a duplicate, answered SUCCESS and counted as one (servicekit.metrics).
 
 Each subscriber dead-letters to a topic of its own, `deadletters.<app-id>`, so admin's letters say who
 gave up on an event (Dapr forwards a failed message unchanged: nothing else in it names the subscriber).
@@ -22,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request
@@ -30,9 +32,11 @@ from servicekit.clock import utc_text
 from servicekit.context import request_id_var
 from servicekit.errors import JunctionError, is_transient
 from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_envelope
+from servicekit.metrics import DELIVERIES
 
 S = TypeVar("S")
-Handler = Callable[[EventEnvelope, S], Awaitable[None]]
+Handler = Callable[[EventEnvelope, S], Awaitable[bool | None]]
+"""Applies one event; returns False when the event was applied before (a duplicate), else None or True."""
 DEAD_LETTER_TOPIC = "deadletters"
 """The shared dead-letter topic, for a subscriber that does not name itself."""
 REPLAY_TOPIC = "replays"
@@ -41,6 +45,22 @@ EVENTS_ROUTE = "/events"
 """Where deliveries arrive: a declared subscription of `topic` routes to `/events/<topic>`."""
 
 log = logging.getLogger("servicekit.consumer")
+
+
+class Outcome(StrEnum):
+    """What became of a delivery: the `outcome` label of junction_event_deliveries_total."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    """Applied before (the handler returned False): changes nothing, answered SUCCESS."""
+    RETRY = "retry"
+    DROPPED = "dropped"
+    """Unreadable or refused for good: Dapr moves it to the dead-letter topic."""
+
+    @property
+    def answer(self) -> Delivery:
+        """What Dapr is told."""
+        return {Outcome.RETRY: Delivery.RETRY, Outcome.DROPPED: Delivery.DROP}.get(self, Delivery.SUCCESS)
 
 
 @dataclass(frozen=True)
@@ -113,31 +133,38 @@ class Consumer(Generic[S]):
             original = cloud_event.get("type")
             if not isinstance(original, str) or original not in self.routes:
                 log.warning("dropping replay %s of unknown topic %r", cloud_event.get("id"), original)
+                DELIVERIES.labels(topic, Outcome.DROPPED).inc()
                 return Delivery.DROP
             topic = original
         route = self.routes.get(topic)
         if route is None:
+            DELIVERIES.labels("unknown", Outcome.DROPPED).inc()  # no topic it subscribes: one label for any path
             return Delivery.DROP
+        outcome = await self._apply(topic, route, cloud_event, services)
+        DELIVERIES.labels(topic, outcome).inc()
+        return outcome.answer
+
+    async def _apply(self, topic: str, route: _Route[S], cloud_event: dict[str, Any], services: S) -> Outcome:
         try:
             envelope = read_envelope(cloud_event, known_versions=route.versions)
         except UnreadableEvent as exc:
             log.warning("dropping unreadable %s event %s: %s", topic, cloud_event.get("id"), exc)
-            return Delivery.DROP
+            return Outcome.DROPPED
         token = request_id_var.set(envelope.request_id)
         try:
-            await route.handler(envelope, services)
+            applied = await route.handler(envelope, services)
         except JunctionError as exc:
             if not is_transient(exc):  # a refusal: the same event would be refused again
                 log.warning("dropping %s event %s: %s %s", topic, envelope.event_id, exc.code, exc.message)
-                return Delivery.DROP
+                return Outcome.DROPPED
             log.warning("retrying %s event %s later: %s", topic, envelope.event_id, exc.message)
-            return Delivery.RETRY
+            return Outcome.RETRY
         except Exception:
             log.exception("retrying %s event %s after an unexpected error", topic, envelope.event_id)
-            return Delivery.RETRY
+            return Outcome.RETRY
         finally:
             request_id_var.reset(token)
-        return Delivery.SUCCESS
+        return Outcome.DUPLICATE if applied is False else Outcome.APPLIED
 
     def router(self) -> APIRouter:
         """`POST /events/{topic}`, the delivery route; services come from `app.state.services`."""

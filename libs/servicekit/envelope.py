@@ -24,7 +24,6 @@ from servicekit.errors import (
     JunctionError,
     NotFound,
     PayloadTooLarge,
-    RateLimited,
     ValidationFailed,
     error_for_status,
     field_problems,
@@ -84,7 +83,7 @@ def error_body(err: JunctionError) -> dict[str, Any]:
 
 
 def error_response(err: JunctionError, *, refusals_as_200: bool = False) -> JSONResponse:
-    """Wrap an error in the error envelope with its real status (and Retry-After for 429).
+    """Wrap an error in the error envelope with its real status (and Retry-After when the error says when).
 
     Inside the mesh a refusal travels as HTTP 200: with `refusals_as_200` (apps behind a sidecar), an
     answer that is not the app's own failure travels as HTTP 200 and its status only in the envelope's
@@ -97,7 +96,7 @@ def error_response(err: JunctionError, *, refusals_as_200: bool = False) -> JSON
     a hop is that hop's own failure: no answer, a timeout, a crash (500). Callers read the envelope
     (`unwrap_envelope`); the public gateway always answers the real status.
     """
-    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimited) else {}
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
     answered = (400 <= err.status < 500 and err.status != 429) or isinstance(err, DependencyUnavailable)
     if refusals_as_200 and answered:
         headers[REFUSAL_STATUS_HEADER] = str(err.status)  # so access logs still show the real status

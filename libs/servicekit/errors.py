@@ -43,6 +43,8 @@ class JunctionError(Exception):
 
     status: int = 500
     default_code: str = "INTERNAL_ERROR"
+    retry_after: int | None = None
+    """Seconds after which the caller may try again, sent as Retry-After (a 429; a 503 the gateway refused at once)."""
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -151,6 +153,7 @@ class RateLimited(JunctionError):
 
     status = 429
     default_code = "RATE_LIMITED"
+    retry_after: int
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code, details={"retryAfter": retry_after})

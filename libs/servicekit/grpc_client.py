@@ -5,7 +5,8 @@ One channel per app, opened in its lifespan (`MeshChannel.open`), dials the side
 the proxied path too), the request id, and a deadline. The sidecar applies the peer's resiliency
 target (components/common/resiliency.yaml: timeout, retries on gRPC codes 4, 8, 14, breaker) and the
 peer's sidecar its access control, by the full method name. A failure leaves as the kit's error
-(servicekit.grpc_errors), so the envelope stays the one error model.
+(servicekit.grpc_errors), so the envelope stays the one error model; one the peer's open breaker caused is
+also counted (servicekit.metrics) and raised as BreakerOpen.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import grpc
 from grpc import aio
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
-from servicekit.grpc_errors import error_of
-from servicekit.sidecar_errors import SidecarUnreachable
+from servicekit.grpc_errors import CODE_KEY, error_of
+from servicekit.metrics import BREAKER_REFUSALS
+from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable, breaker_refused
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -66,7 +68,12 @@ class MeshChannel:
         try:
             return await method(request, timeout=self.deadline_seconds, metadata=self.metadata(app_id))
         except aio.AioRpcError as exc:
-            trailing = exc.trailing_metadata() or ()
-            raise error_of(exc.code(), exc.details() or "", list(trailing), peer=app_id) from exc
+            trailing = list(exc.trailing_metadata() or ())
+            message = exc.details() or ""
+            if breaker_refused(message) and not any(key == CODE_KEY for key, _ in trailing):
+                BREAKER_REFUSALS.labels(app_id).inc()  # the sidecar's refusal, not the app's: it sent no code
+                details = {"service": app_id, "grpcStatus": exc.code().name, "message": message}
+                raise BreakerOpen(f"The {app_id} service is unavailable.", details=details) from exc
+            raise error_of(exc.code(), message, trailing, peer=app_id) from exc
         except grpc.RpcError as exc:  # not an AioRpcError: the channel itself failed
             raise SidecarUnreachable(f"The {app_id} service is not reachable.") from exc

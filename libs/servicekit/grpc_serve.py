@@ -3,7 +3,7 @@
 The server carries the app's own services, the standard health service (grpc.health.v1, for
 operators and the test harness) and Dapr's AppCallback + AppCallbackHealthCheck, through which the
 sidecar hands over HTTP invocations and probes the app (servicekit.grpc_bridge). The FastAPI app's
-lifespan runs around the server, so wiring, readiness checks and shutdown are the ones an HTTP app has.
+lifespan runs around the server, so wiring, readiness checks, metrics and shutdown are the ones an HTTP app has.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import hmac
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc
@@ -24,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from servicekit.grpc_bridge import AppHealthCheck, AsgiAppCallback
 from servicekit.grpc_client import API_TOKEN_KEY
+from servicekit.metrics import observe_grpc
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger("servicekit.grpc")
@@ -71,9 +73,43 @@ async def _refuse(request: object, context: aio.ServicerContext[object, object])
     raise AssertionError("abort raises")  # pragma: no cover
 
 
+class MetricsInterceptor(aio.ServerInterceptor):
+    """Count and time every unary call by its full method name and status code (servicekit.metrics).
+
+    Outermost, so a call the token check refuses counts too (UNAUTHENTICATED); streams are not counted.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Req, Resp] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Req, Resp] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:  # unknown method (UNIMPLEMENTED) or a stream
+            return handler
+        method, behaviour = handler_call_details.method, cast(Any, handler.unary_unary)
+
+        async def observed(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            began, code = time.perf_counter(), grpc.StatusCode.UNKNOWN
+            try:
+                response = await behaviour(request, context)
+                code = context.code() or grpc.StatusCode.OK
+                return response
+            except BaseException:
+                code = context.code() or grpc.StatusCode.UNKNOWN  # abort set it; a crash did not
+                raise
+            finally:
+                observe_grpc(method, code.name, time.perf_counter() - began)
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+
+
 def build_server(app: FastAPI, add_services: AddServices, *, app_token: str | None) -> tuple[aio.Server, Any]:
     """The server with the app's services, the health service (returned, to be set) and Dapr's callbacks."""
-    interceptors = [SidecarTokenInterceptor(app_token)] if app_token else []
+    tokens = [SidecarTokenInterceptor(app_token)] if app_token else []
+    interceptors: list[aio.ServerInterceptor] = [MetricsInterceptor(), *tokens]
     server = aio.server(interceptors=interceptors)
     add_services(server, app)
     checks = health.aio.HealthServicer()

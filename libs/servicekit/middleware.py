@@ -1,4 +1,4 @@
-"""ASGI middleware every app shares: request ids, access logs, the sidecar token, body size limits."""
+"""ASGI middleware every app shares: request ids, access logs and metrics, the sidecar token, body size limits."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicekit.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
 from servicekit.envelope import error_body
 from servicekit.errors import JunctionError, PayloadTooLarge, RateLimited, Unauthorized
+from servicekit.metrics import observe_request
 
 access_log = logging.getLogger("servicekit.access")
 
@@ -39,7 +40,7 @@ async def send_error(send: Send, err: JunctionError) -> None:
 
 
 class RequestContextMiddleware:
-    """Adopt or create the request id, echo it, and write one access line per request."""
+    """Adopt or create the request id, echo it, write one access line per request and count it (servicekit.metrics)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -75,11 +76,13 @@ class RequestContextMiddleware:
             if not started:
                 await send_error(send_with_id, JunctionError("An unexpected error occurred."))
         finally:
+            seconds = time.perf_counter() - began
+            observe_request(scope, status, seconds)
             fields: dict[str, Any] = {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
-                "durationMs": round((time.perf_counter() - began) * 1000, 2),
+                "durationMs": round(seconds * 1000, 2),
             }
             if not scope["path"].endswith(("/healthz", "/readyz")):
                 access_log.info("request", extra={"fields": fields})

@@ -6,10 +6,13 @@ consumers drop duplicates by event id) and stamps them sent. A row that can neve
 aside (see servicekit.relay) and stamped failed with its error, so the rows behind it go on. On its
 interval pass the relay forgets, in bounded batches, rows sent or set aside longer ago than
 OUTBOX_KEEP_SENT_SECONDS, and the rows of any other `Retention` it was given (e.g. applied event ids).
+Its backlog (servicekit.metrics) comes from the rows each pass reads; only a pass that stalls on a full
+batch counts the rest, so a scrape never queries the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,6 +109,8 @@ class OutboxUnitOfWork:
 class OutboxRelay(Relay):
     """Publish unsent outbox rows; woken after each commit and on an interval as a safety net."""
 
+    outbox = "sql"
+
     def __init__(
         self,
         *,
@@ -142,7 +147,7 @@ class OutboxRelay(Relay):
         async with self.engine.connect() as connection:
             rows = (
                 await connection.execute(
-                    select(table.c.event_id, table.c.topic, table.c.body)
+                    select(table.c.event_id, table.c.topic, table.c.body, table.c.created_at)
                     .where(self._unsent())
                     .order_by(table.c.created_at)
                     .limit(self.batch)
@@ -151,7 +156,7 @@ class OutboxRelay(Relay):
         sent: list[str] = []
         set_aside = 0
         try:
-            for event_id, topic, body in rows:
+            for event_id, topic, body, _ in rows:
                 error = await self._publish_row(topic, body)
                 if error is None:
                     sent.append(event_id)
@@ -166,7 +171,22 @@ class OutboxRelay(Relay):
                     await connection.execute(
                         update(table).where(table.c.event_id.in_(sent)).values(published_at=datetime.now(UTC))
                     )
+            left = rows[len(sent) + set_aside :]
+            await self._note_backlog(len(left), left[0].created_at if left else None, full=len(rows) == self.batch)
         return len(sent) + set_aside
+
+    async def _note_backlog(self, left: int, oldest: datetime | None, *, full: bool) -> None:
+        """Record what a batch left unsent and its oldest row; a full batch may have more behind it."""
+        if not left:
+            if not full:  # a full batch that went out is followed by another, which records
+                self.backlog.record(0, None)
+            return
+        if full:  # stalled with more behind it: count them, at most once a pass, only while stalled
+            with contextlib.suppress(Exception):  # for metrics only: a failure keeps the lower bound
+                async with self.engine.connect() as connection:
+                    counted = select(func.count()).select_from(self.table).where(self._unsent())
+                    left = int((await connection.execute(counted)).scalar_one())
+        self.backlog.record(left, oldest)
 
     async def _publish_row(self, topic: str, body: str) -> str | None:
         """Publish one row; None when sent, the reason when it can never be (transient errors propagate)."""

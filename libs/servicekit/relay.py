@@ -3,6 +3,7 @@
 An entry that can never be sent (its body is unreadable, or the sidecar refuses it for good) is set
 aside: published whole to the dead-letter topic with its error, where admin lists it, so the entries
 behind it go on. A transient failure (broker down, 5xx, timeout) stops the pass instead, keeping order.
+Each pass records what it saw still pending in `backlog`, which the app's metrics export while the relay runs.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.context import request_id_var
 from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
+from servicekit.metrics import SET_ASIDE, OutboxBacklog, unwatch_outbox, watch_outbox
 from servicekit.sidecar import PublishRefused, SidecarClient
 
 log = logging.getLogger("servicekit.relay")
@@ -25,6 +27,9 @@ log = logging.getLogger("servicekit.relay")
 class Relay(ABC):
     """Runs `relay_pass` in a task; `async with relay:` starts it and stops it."""
 
+    outbox: ClassVar[str]
+    """The kind of outbox, its metrics' `outbox` label (`sql`, `state`)."""
+
     def __init__(
         self, *, sidecar: SidecarClient, interval_seconds: float, name: str, dead_letter_topic: str = DEAD_LETTER_TOPIC
     ) -> None:
@@ -32,6 +37,7 @@ class Relay(ABC):
         self.interval_seconds = interval_seconds
         self.name = name
         self.dead_letter_topic = dead_letter_topic
+        self.backlog = OutboxBacklog()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -71,6 +77,7 @@ class Relay(ABC):
             "junctionerror": error,
         }
         await self.sidecar.publish_cloud_event(self.dead_letter_topic, cloud_event)
+        SET_ASIDE.labels(topic).inc()
         log.error("%s set %s event %s aside in %s: %s", self.name, topic, event_id, self.dead_letter_topic, error)
 
     async def _loop(self) -> None:
@@ -88,9 +95,11 @@ class Relay(ABC):
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=self.name)
+        watch_outbox(self.outbox, self.backlog)
         self.kick()
 
     async def stop(self) -> None:
+        unwatch_outbox(self.outbox, self.backlog)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

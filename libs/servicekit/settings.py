@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     sidecar_ready_timeout_seconds: float = Field(60.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
     log_level: str = "INFO"
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    """Where the app serves its Prometheus metrics (servicekit.metrics); unset, it serves none. Never the app's
+    own port: that one answers the sidecar alone (the gateway's is the public edge)."""
+    metrics_host: str = "127.0.0.1"
+    """The metrics server's address: loopback, but in a Kubernetes pod, where the scraper is outside it."""
 
     @property
     def is_production(self) -> bool:

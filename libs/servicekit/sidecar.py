@@ -33,14 +33,17 @@ from servicekit.context import REQUEST_ID_HEADER, current_request_id
 from servicekit.dapr_client import KitDaprClient, open_dapr_client
 from servicekit.errors import JunctionError, ServiceUnavailable, error_for_status
 from servicekit.events import EventEnvelope
+from servicekit.metrics import BREAKER_REFUSALS
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar_errors import (
+    BreakerOpen,
     PublishRefused,
     SecretUnavailable,
     SidecarCallTimeout,
     SidecarFailure,
     SidecarNotReady,
     SidecarUnreachable,
+    breaker_refused,
     failure_of,
     metadata_error,
     publish_error,
@@ -323,7 +326,10 @@ class DaprSidecar:
 
 
 def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
-    """Return an envelope's data; rebuild an app's error; turn anything the sidecar says into a 503."""
+    """Return an envelope's data; rebuild an app's error; turn anything the sidecar says into a 503.
+
+    A refusal by the peer's open circuit breaker is counted (servicekit.metrics) and raised as BreakerOpen (a 503).
+    """
     try:
         body = response.json()
     except ValueError:
@@ -338,4 +344,11 @@ def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
         )
     if response.status_code < 300:
         return body
+    if (
+        isinstance(body, dict)
+        and body.get("errorCode") == "ERR_DIRECT_INVOKE"
+        and breaker_refused(str(body.get("message", "")))
+    ):
+        BREAKER_REFUSALS.labels(app_id).inc()
+        raise BreakerOpen(f"The {app_id} service is unavailable.", details={"service": app_id})
     raise ServiceUnavailable(f"The {app_id} service is unavailable.", details={"service": app_id})

@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 from dapr.clients.exceptions import ERROR_CODE_UNKNOWN, DaprGrpcError
 
-from servicekit.errors import BadRequest, DependencyUnavailable, ETagMismatch, JunctionError
+from servicekit.errors import BadRequest, DependencyUnavailable, ETagMismatch, JunctionError, ServiceUnavailable
 
 _EVERY_PUBLISH = frozenset(
     {
@@ -109,6 +109,25 @@ class SidecarCallTimeout(DependencyUnavailable):
     """
 
     default_code = "UPSTREAM_TIMEOUT"
+
+
+BREAKER_REFUSALS = ("circuit breaker is open", "too many requests")
+"""What daprd 1.18 says when a target's circuit breaker refuses a call (gobreaker's ErrOpenState, and
+ErrTooManyRequests while half-open): at the end of ERR_DIRECT_INVOKE's message over HTTP (`failed to
+invoke, id: catalog, err: circuit breaker is open`), as the whole message of an UNKNOWN status over gRPC."""
+
+
+def breaker_refused(message: str) -> bool:
+    """Whether a sidecar's own error message (never an app's) says the peer's breaker refused the call."""
+    return message.endswith(BREAKER_REFUSALS)
+
+
+class BreakerOpen(ServiceUnavailable):
+    """Raised when the caller's own sidecar refused a call because its circuit breaker towards the peer is open.
+
+    A ServiceUnavailable with the same code: only a caller that keeps a view of its peers (the gateway's
+    registry) tells the two apart.
+    """
 
 
 @dataclass(frozen=True)

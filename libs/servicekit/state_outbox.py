@@ -6,18 +6,23 @@ publishes staged events (at least once; consumers drop duplicates by event id) a
 The shard follows the first key the transaction writes, so writers of different aggregates rarely
 contend on the same document, while one aggregate's events stay in order in one shard. An entry that
 can never be sent is set aside to the dead-letter topic and removed (servicekit.relay); the rest go on.
+Its backlog (servicekit.metrics) is what its commits staged and its passes read, shard by shard: the interval
+pass reads every shard anyway, so a scrape reads nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import zlib
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from servicekit.clock import as_utc
 from servicekit.conflicts import retry_on_conflict
 from servicekit.consumer import DEAD_LETTER_TOPIC
 from servicekit.events import EventEnvelope
@@ -34,6 +39,8 @@ def outbox_keys(key: str = "outbox", shards: int = SHARDS) -> list[str]:
 
 
 class StateOutbox(Relay):
+    outbox = "state"
+
     def __init__(
         self,
         sidecar: SidecarClient,
@@ -51,6 +58,8 @@ class StateOutbox(Relay):
         )
         self.keys = outbox_keys(key, shards)
         self._dirty: set[str] = set()
+        self._shards: dict[str, tuple[int, datetime | None]] = {}
+        """Each shard's entries as last written or read: how many, and when the oldest was staged."""
 
     async def commit(self, operations: list[StateOp], events: list[tuple[str, EventEnvelope]]) -> None:
         """Apply the operations and stage the events atomically; raises Conflict(ETAG_MISMATCH) on a clash."""
@@ -64,18 +73,24 @@ class StateOutbox(Relay):
         staged = StateOp(key, {"pending": pending}, etag=current.etag if current else None, insert_only=not current)
         await self.sidecar.transact([*operations, staged])
         self._dirty.add(key)
+        self._note(key, pending)
+        self._record_backlog()
         self.kick()
 
     async def publish_pending(self, keys: list[str] | None = None) -> int:
         """Publish every staged event of the given shards (all by default); return how many were published."""
         published = 0
-        for key in keys or self.keys:
-            published += await self._publish_shard(key)
+        try:
+            for key in keys or self.keys:
+                published += await self._publish_shard(key)
+        finally:
+            self._record_backlog()
         return published
 
     async def _publish_shard(self, key: str) -> int:
         current = await self.sidecar.get_state(key)
         if current is None or not current.value.get("pending"):
+            self._note(key, [])
             return 0
         settled: set[str] = set()
         try:
@@ -87,8 +102,10 @@ class StateOutbox(Relay):
                     await self.set_aside(str(topic or "unknown"), entry_id(entry), data, error)
                 settled.add(entry_id(entry))
         finally:
-            if settled:
-                await retry_on_conflict(lambda: self._forget(key, settled))
+            remaining = (
+                await retry_on_conflict(lambda: self._forget(key, settled)) if settled else current.value["pending"]
+            )
+            self._note(key, remaining)
         return len(settled)
 
     async def _publish_entry(self, entry: Any) -> str | None:
@@ -99,18 +116,41 @@ class StateOutbox(Relay):
             return f"UNREADABLE_ENTRY: not a topic and an event envelope ({type(exc).__name__})"
         return await self.refusal_of(topic, event)
 
-    async def _forget(self, key: str, settled: set[str]) -> None:
+    async def _forget(self, key: str, settled: set[str]) -> list[Any]:
+        """Remove the settled entries from a shard; return the entries left in it."""
         current = await self.sidecar.get_state(key)
         if current is None:
-            return
+            return []
         remaining = [e for e in current.value.get("pending", []) if entry_id(e) not in settled]
         await self.sidecar.transact([StateOp(key, {"pending": remaining}, etag=current.etag)])
+        return remaining
+
+    def _note(self, key: str, entries: list[Any]) -> None:
+        if entries:
+            self._shards[key] = (len(entries), staged_at(entries))
+        else:
+            self._shards.pop(key, None)
+
+    def _record_backlog(self) -> None:
+        oldest = min((at for _, at in self._shards.values() if at is not None), default=None)
+        self.backlog.record(sum(count for count, _ in self._shards.values()), oldest)
 
     async def relay_pass(self, *, kicked: bool) -> None:
         await asyncio.sleep(BATCH_WINDOW_SECONDS)  # let a burst of commits share one pass
         # After a commit only the shards it wrote; on the interval every shard (a crash's leftovers).
         keys, self._dirty = (sorted(self._dirty) if kicked else None), set()
         await self.publish_pending(keys)
+
+
+def staged_at(entries: list[Any]) -> datetime | None:
+    """When the oldest readable entry of a shard was staged (its event's `occurredAt`): entries are kept in order."""
+    for entry in entries:
+        event = entry.get("event") if isinstance(entry, dict) else None
+        occurred = event.get("occurredAt") if isinstance(event, dict) else None
+        if isinstance(occurred, str):
+            with contextlib.suppress(ValueError):
+                return as_utc(datetime.fromisoformat(occurred))
+    return None
 
 
 def entry_id(entry: Any) -> str:

@@ -2,7 +2,9 @@
 
 The apps listen on 127.0.0.1 as on one machine: only their sidecar, in the same pod, calls them, so
 their probes run inside the container (`python -m tools.deploy.probe`). The gateway is the exception:
-it listens on the pod's address for its Service, and the kubelet probes it there.
+it listens on the pod's address for its Service, and the kubelet probes it there. Each app's metrics
+server (METRICS_PORT, dapr.yaml) listens on the pod's address, where a scraper outside the pod finds it
+by the `prometheus.io/*` annotations; the app's own port still serves no /metrics.
 """
 
 from __future__ import annotations
@@ -15,6 +17,20 @@ from tools.deploy.sources import Resource, RunApp, run_common
 
 PUBLIC_APP = "gateway"
 PUBLIC_PORT = 80
+
+
+def metrics_port(app: RunApp) -> int | None:
+    """The port the app serves its Prometheus metrics on (dapr.yaml's METRICS_PORT), if any."""
+    port = app.env.get("METRICS_PORT")
+    return int(port) if port else None
+
+
+def scrape_annotations(app: RunApp) -> dict[str, str]:
+    """Where Prometheus' usual pod discovery finds the app's metrics (daprd's are on its own `<app>-dapr` Service)."""
+    port = metrics_port(app)
+    if port is None:
+        return {}
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
 
 
 def labels(app_id: str) -> dict[str, str]:
@@ -47,6 +63,7 @@ def dapr_annotations(app: RunApp) -> dict[str, str]:
         # Secrets come only through the app's own secret-store components, which config/ scopes.
         "dapr.io/disable-builtin-k8s-secret-store": "true",
         **SIDECAR,
+        **scrape_annotations(app),
     }
 
 
@@ -57,6 +74,8 @@ def _secret(name: str, key: str) -> dict[str, Any]:
 def _env(app: RunApp, chosen: Plan) -> list[dict[str, Any]]:
     dapr_token, app_token = token_secrets(app.app_id)
     values = {"APP_ID": app.app_id, "APP_PORT": str(app.port), "JUNCTION_ENV": "production", **chosen.env}
+    if (port := metrics_port(app)) is not None:  # a scraper outside the pod reads it on the pod's address
+        values |= {"METRICS_PORT": str(port), "METRICS_HOST": "0.0.0.0"}
     secrets = {"DAPR_API_TOKEN": (dapr_token, "token"), "APP_API_TOKEN": (app_token, "token"), **chosen.secret_env}
     return [{"name": k, "value": v} for k, v in values.items()] + [
         {"name": k, "valueFrom": _secret(*ref)} for k, ref in secrets.items()
@@ -79,6 +98,8 @@ def probes(app: RunApp) -> dict[str, Any]:
 def container(app: RunApp, image: str) -> dict[str, Any]:
     chosen = plan(app.app_id)
     ports = [{"name": "http", "containerPort": app.port}] if app.app_id == PUBLIC_APP else []
+    if (port := metrics_port(app)) is not None:
+        ports.append({"name": "metrics", "containerPort": port})
     return {
         "name": "app",
         "image": image,

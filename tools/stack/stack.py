@@ -54,6 +54,9 @@ class AppProcess:
     grpc_port: int = field(default_factory=free_port)
     internal_grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    """The sidecar's Prometheus endpoint."""
+    app_metrics_port: int = field(default_factory=free_port)
+    """The app's own Prometheus endpoint (METRICS_PORT, servicekit.metrics)."""
     app: Managed | None = None
     sidecar: Managed | None = None
     app_token: str = ""
@@ -68,6 +71,11 @@ class AppProcess:
     @property
     def sidecar_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Where the app serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.app_metrics_port}/metrics"
 
 
 def _http_live(app_url: str) -> bool:
@@ -225,6 +233,7 @@ class Stack:
                 sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))
             ),
             **{key: self._this_run(value) for key, value in app.env.items()},
+            "METRICS_PORT": str(app.app_metrics_port),  # this run's, over the run file's fixed one
             # The profile's settings win over the run file's (a DATABASE_URL on PostgreSQL, say).
             **{key: self._this_run(value.replace("{app_id}", app.app_id)) for key, value in self.servers.env.items()},
         }

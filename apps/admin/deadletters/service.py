@@ -17,12 +17,16 @@ from apps.admin.deadletters.domain import (
 from apps.admin.deadletters.storage import DeadLetterRepository, StoredLetter
 from servicekit import SidecarClient
 from servicekit.conflicts import retry_on_conflict
+from servicekit.metrics import DEAD_LETTERS, REPLAYS
 
 
 async def record_dead_letter(body: bytes, *, dead_letters: DeadLetterRepository, subscriber: str | None = None) -> str:
     """Keep what arrived on a dead-letter topic; a broker's redelivery of a kept message adds nothing."""
     letter = receive(parse_body(body), now=datetime.now(UTC), subscriber=subscriber)
-    return await dead_letters.add(letter)
+    kept = await dead_letters.add(letter)
+    if kept == letter.id:  # not a redelivery of a letter already kept
+        DEAD_LETTERS.labels(subscriber or "unknown", letter.original_topic or "unknown").inc()
+    return kept
 
 
 async def list_dead_letters(
@@ -74,4 +78,5 @@ async def replay_dead_letter(
 
         await retry_on_conflict(unmark)
         raise
+    REPLAYS.labels(marked.subscriber or "unknown").inc()
     return marked

@@ -1,6 +1,7 @@
 """The services behind the gateway, reached through its sidecar; their failures leave as `public_error`.
 
-identity's user lookup over gRPC (/users/me) is `users`.
+identity's user lookup over gRPC (/users/me) is `users`. A call to a service the `registry` marks down is
+refused at once (`ServiceDown`), and every call's outcome is recorded in it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from apps.gateway.errors import InvalidPathParameter, public_error
+from apps.gateway.errors import InvalidPathParameter, ServiceDown, public_error
 from apps.gateway.peers.users import UserLookup
+from apps.gateway.registry import ServiceRegistry
 from servicekit import JunctionError, SidecarClient
+from servicekit.clock import utc_now
+from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
 
 log = logging.getLogger("gateway.peers")
 Report = dict[str, Any]
@@ -82,18 +86,26 @@ class Peers:
     recent: RecentReport = field(default_factory=RecentReport, compare=False, repr=False)
     users: UserLookup | None = field(default=None, compare=False, repr=False)
     """identity's Users over gRPC (/users/me); the lifespan opens it on the sidecar's gRPC port."""
+    registry: ServiceRegistry = field(default_factory=lambda: ServiceRegistry({}), compare=False, repr=False)
+    """What the gateway last saw of each service (apps.gateway.registry); by default it knows none, refuses none."""
+    retry_after_seconds: int = 2
+    """Retry-After of a call refused because its service is down: the registry's interval."""
 
     async def profile(self, user_id: str) -> Any:
         """The caller's profile: Users.GetUser over gRPC."""
         if self.users is None:
             raise RuntimeError("the gateway was built without its gRPC user lookup")
+        self._refuse_if_down(self.apps.identity)
         try:
-            return await self.users.profile(user_id)
+            profile = await self.users.profile(user_id)
         except JunctionError as failure:
+            self._observe(self.apps.identity, failure)
             public = public_error(failure)
             if public is not failure or failure.status >= 500:
                 _log_relayed(self.apps.identity, "gRPC", "/junction.identity.v1.Users/GetUser", failure)
             raise public from failure
+        self._observe(self.apps.identity, None)
+        return profile
 
     async def call(self, app: str, method: str, path: str, **kwargs: Any) -> Any:
         """Invoke a peer; the path's parameters must already be quoted (`segment`).
@@ -101,24 +113,32 @@ class Peers:
         A failure is logged whole, with the request id, and raised as a public client may see it.
         """
         checked = check_path(path)
+        self._refuse_if_down(app)
         try:
-            return await self.sidecar.invoke(app, method, checked, **kwargs)
+            answer = await self.sidecar.invoke(app, method, checked, **kwargs)
         except JunctionError as failure:
+            self._observe(app, failure)
             public = public_error(failure)
             if public is not failure or failure.status >= 500:
                 _log_relayed(app, method, checked, failure)
             raise public from failure
+        self._observe(app, None)
+        return answer
+
+    async def ready(self, app_id: str) -> Report:
+        """One app's readiness report; a failure raised as the kit's error (the registry's probe)."""
+        report = await self.sidecar.invoke(app_id, "GET", "/readyz")
+        return {**report, "status": "ok"}
 
     async def readiness(self) -> Report:
         """Ask every app behind the gateway for its readiness, in parallel."""
 
         async def one(app_id: str) -> Report:
             try:
-                report = await self.sidecar.invoke(app_id, "GET", "/readyz")
+                return await self.ready(app_id)
             except JunctionError as exc:
                 public = public_error(exc)
                 return {"status": "unavailable", "error": {"code": public.code, "message": public.message}}
-            return {**report, "status": "ok"}
 
         results = await asyncio.gather(*(one(app_id) for app_id in self.health_apps))
         return dict(zip(self.health_apps, results, strict=True))
@@ -126,6 +146,21 @@ class Peers:
     async def recent_readiness(self) -> Report:
         """`readiness`, from a round at most `recent.max_age_seconds` old."""
         return await self.recent.get(self.readiness)
+
+    def _refuse_if_down(self, app: str) -> None:
+        if self.registry.is_down(app):
+            self.registry.refused(app)  # a service that is back is seen up within one probe
+            raise ServiceDown(retry_after=self.retry_after_seconds)
+
+    def _observe(self, app: str, failure: JunctionError | None) -> None:
+        """Record a call's outcome; a refusal (4xx) is an answer, and our own sidecar's failure is not the peer's."""
+        if isinstance(failure, SidecarUnreachable):
+            return
+        if failure is None or failure.status < 500:
+            self.registry.call_succeeded(app, at=utc_now())
+        else:
+            code = public_error(failure).code
+            self.registry.call_failed(app, at=utc_now(), code=code, breaker_open=isinstance(failure, BreakerOpen))
 
 
 def _log_relayed(app: str, method: str, path: str, failure: JunctionError) -> None:

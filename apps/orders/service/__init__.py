@@ -187,8 +187,9 @@ def _order_id(event: EventEnvelope) -> str:
 
 async def apply_payment(
     event: EventEnvelope, *, topic: str, uow: UnitOfWorkFactory, peers: OrderPeers, clock: Clock
-) -> None:
-    """Confirm on `payment.succeeded`, cancel on `payment.failed`, then settle; a redelivery changes nothing.
+) -> bool:
+    """Confirm on `payment.succeeded`, cancel on `payment.failed`, then settle; False for a redelivery, which
+    changes nothing (but settles, in case the first delivery stopped before it).
 
     Only a PENDING_PAYMENT order moves: a payment for an order that expired or was cancelled first leaves
     it as it is (payments refunds that charge when it sees `order.expired` / `order.cancelled`).
@@ -198,9 +199,8 @@ async def apply_payment(
         current = await work.orders.get(order_id)
         if current is None:
             raise UnknownOrder(f"Unknown order {order_id}.")
-        if await work.mark_processed(event.event_id, topic, clock()) and (
-            current.status is OrderStatus.PENDING_PAYMENT
-        ):
+        first = await work.mark_processed(event.event_id, topic, clock())
+        if first and current.status is OrderStatus.PENDING_PAYMENT:
             now = clock()
             change: OrderConfirmed | OrderCancelled
             if succeeded:
@@ -213,6 +213,7 @@ async def apply_payment(
                 await work.record(change.topic, new_event(change.payload()))
         await work.commit()
     await settle(order_id, uow=uow, peers=peers)
+    return first
 
 
 async def expire_overdue(*, batch: int, uow: UnitOfWorkFactory, peers: OrderPeers, clock: Clock) -> dict[str, int]:

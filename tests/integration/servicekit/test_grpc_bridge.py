@@ -22,10 +22,12 @@ from pydantic import BaseModel
 
 from servicekit import NotFound, ServiceSettings, create_service_app, ok
 from servicekit.grpc_serve import build_server
+from tests.unit.servicekit.helpers import sample
 
 pytestmark = pytest.mark.anyio
 
 APP_TOKEN = "app-token"
+GRPC_CALLS = "junction_grpc_requests_total"
 router = APIRouter()
 
 
@@ -130,3 +132,28 @@ async def test_no_programmatic_subscriptions_or_bindings() -> None:
         metadata = [("dapr-api-token", APP_TOKEN)]
         assert not (await stub.ListTopicSubscriptions(empty_pb2.Empty(), metadata=metadata)).subscriptions
         assert not (await stub.ListInputBindings(empty_pb2.Empty(), metadata=metadata)).bindings
+
+
+async def test_every_unary_call_is_counted_by_method_and_status_and_a_bridged_one_by_its_route_too() -> None:
+    on_invoke, check = "/dapr.proto.runtime.v1.AppCallback/OnInvoke", "/grpc.health.v1.Health/Check"
+
+    def counts() -> tuple[float, ...]:
+        return (
+            sample(GRPC_CALLS, method=on_invoke, code="OK"),
+            sample(GRPC_CALLS, method=on_invoke, code="UNAUTHENTICATED"),
+            sample(GRPC_CALLS, method=on_invoke, code="INTERNAL"),
+            sample(GRPC_CALLS, method=check, code="OK"),
+            sample("junction_http_requests_total", method="GET", route="/things/{thing_id}", status="200"),
+        )
+
+    before = counts()
+    async with serving() as channel:
+        stub = appcallback_pb2_grpc.AppCallbackStub(channel)
+        request, metadata = _invoke("GET", "things/t1")
+        await stub.OnInvoke(request, metadata=metadata)
+        for refused in ([("dapr-api-token", "x")], _invoke("GET", "things/crash")[1]):
+            with pytest.raises(aio.AioRpcError):
+                await stub.OnInvoke(_invoke("GET", "things/crash")[0], metadata=refused)
+        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    assert [after - earlier for after, earlier in zip(counts(), before, strict=True)] == [1, 1, 1, 1, 1]
+    assert sample("junction_grpc_request_duration_seconds_count", method=check) >= 1

@@ -43,3 +43,25 @@ def test_the_shipped_run_file_keeps_every_port_below_the_ephemeral_range() -> No
     ports = preflight.run_file_ports(ROOT / "dapr.yaml")
     assert ports, "the run file names its ports"
     assert not [port for port in ports if port in preflight.ephemeral_range()]
+
+
+def test_an_apps_own_metrics_port_is_checked_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        path = tmp_path / "dapr.yaml"
+        app = {"appID": "orders", "env": {"METRICS_PORT": str(port)}}
+        path.write_text(yaml.safe_dump({"version": 1, "apps": [app]}))
+        assert preflight.run_file_ports(path)[port] == "orders METRICS_PORT"
+        assert preflight.main(["preflight", str(path)]) == 1
+    assert f"port {port} (orders METRICS_PORT) is taken" in capsys.readouterr().err
+
+
+def test_the_shipped_run_file_gives_every_app_a_metrics_port_of_its_own() -> None:
+    spec = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+    ports = preflight.run_file_ports(ROOT / "dapr.yaml")
+    assert {f"{app['appID']} METRICS_PORT" for app in spec["apps"]} <= set(ports.values())
+    named = [key for app in spec["apps"] for key in app if key in preflight.PORT_KEYS]
+    named += [key for app in spec["apps"] for key in app.get("env") or {} if key in preflight.PORT_SETTINGS]
+    assert len(ports) == len(named), "two roles share a port"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 from apps.admin.deadletters import service
@@ -12,6 +13,7 @@ from servicekit import Delivery, EventEnvelope
 from servicekit.consumer import Consumer
 from tests.unit.admin.helpers import client, cloud_event, envelope
 from tests.unit.fakes import FakeSidecar
+from tests.unit.servicekit.helpers import sample
 
 
 def arrive(sidecar: FakeSidecar, event: Any, subscriber: str | None = "payments") -> dict[str, str]:
@@ -169,3 +171,21 @@ def test_the_replay_admin_publishes_reaches_the_handler_of_its_original_topic(si
     delivered = {**sent, "topic": topic, "pubsubname": "pubsub"}  # as payments' sidecar hands it over
     assert asyncio.run(payments.deliver(topic, delivered, object())) is Delivery.SUCCESS
     assert seen == [("order.cancelled", original["id"])]
+
+
+def test_letters_kept_and_replays_sent_are_counted_for_the_metrics_redeliveries_are_not(sidecar: FakeSidecar) -> None:
+    topic = f"order.metered{uuid.uuid4().hex[:6]}"
+
+    def kept() -> float:
+        return sample("junction_dead_letters_total", subscriber="payments", topic=topic)
+
+    before, replayed = kept(), sample("junction_dead_letter_replays_total", subscriber="payments")
+    original = cloud_event(topic)
+    arrive(sidecar, original)
+    arrive(sidecar, original)  # the broker's redelivery
+    assert kept() == before + 1
+    [letter] = listed(sidecar)
+    replay(sidecar, letter["id"])
+    assert sample("junction_dead_letter_replays_total", subscriber="payments") == replayed + 1
+    arrive(sidecar, failed(sidecar.cloud_events[-1]))  # the replay failed again: a new letter
+    assert kept() == before + 2

@@ -21,6 +21,9 @@ from tests.unit.analytics.helpers import (
     summary,
 )
 from tests.unit.fakes import FakeSidecar
+from tests.unit.servicekit.helpers import sample
+
+DELIVERIES = "junction_event_deliveries_total"
 
 pytestmark = pytest.mark.anyio
 
@@ -47,9 +50,10 @@ async def test_redelivered_event_changes_nothing(sidecar: FakeSidecar) -> None:
     event = new_event(PAYLOADS["order.confirmed"])
     await deliver(sidecar, "order.created", PAYLOADS["order.created"])
     assert await deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
-    before = dict(sidecar.state)
+    before, duplicates = dict(sidecar.state), sample(DELIVERIES, topic="order.confirmed", outcome="duplicate")
     assert await deliver(sidecar, "order.confirmed", {}, event) is Delivery.SUCCESS
     assert sidecar.state == before  # not even rewritten: same values, same ETags
+    assert sample(DELIVERIES, topic="order.confirmed", outcome="duplicate") == duplicates + 1
     assert (await summary(sidecar))["eventCounts"]["order.confirmed"] == 1
     assert len(shards(sidecar)) == 1
 

@@ -70,6 +70,20 @@ def test_each_app_is_deployed_with_its_run_file_sidecar_settings(app_id: str) ->
 
 
 @pytest.mark.parametrize("app_id", sorted(RUN_APPS))
+def test_each_app_serves_its_metrics_on_a_port_of_their_own_that_the_pod_annotations_name(app_id: str) -> None:
+    port = RUN_APPS[app_id]["env"]["METRICS_PORT"]
+    assert int(port) != RUN_APPS[app_id]["appPort"]  # never the app's own port (the gateway's is public)
+    pod = of(OVERLAYS["redis"], "Deployment")[app_id]["spec"]["template"]
+    annotations = pod["metadata"]["annotations"]
+    assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == ("true", port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    (container,) = pod["spec"]["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    assert (env["METRICS_PORT"], env["METRICS_HOST"]) == (port, "0.0.0.0")  # a scraper is outside the pod
+    assert {"name": "metrics", "containerPort": int(port)} in container["ports"]
+
+
+@pytest.mark.parametrize("app_id", sorted(RUN_APPS))
 def test_each_app_is_probed_on_healthz_where_it_listens(app_id: str) -> None:
     run_app = RUN_APPS[app_id]
     protocol = run_app.get("appProtocol", COMMON["appProtocol"])

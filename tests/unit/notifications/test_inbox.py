@@ -17,6 +17,7 @@ from tests.unit.notifications.helpers import (
     messages,
     new_id,
 )
+from tests.unit.servicekit.helpers import sample
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +40,9 @@ async def test_redelivered_event_changes_nothing(sidecar: FakeSidecar) -> None:
     assert await deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
     before = inbox(sidecar, user_id)
     etag = sidecar.state[("statestore", f"notifications:{user_id}")].etag
+    duplicates = sample("junction_event_deliveries_total", topic="user.registered", outcome="duplicate")
     assert await deliver(sidecar, "user.registered", event) is Delivery.SUCCESS
+    assert sample("junction_event_deliveries_total", topic="user.registered", outcome="duplicate") == duplicates + 1
     assert inbox(sidecar, user_id) == before
     assert sidecar.state[("statestore", f"notifications:{user_id}")].etag == etag  # not even rewritten
     assert "seen" not in before or before["seen"] == []  # the marker remembers, not the inbox

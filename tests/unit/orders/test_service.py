@@ -156,3 +156,12 @@ async def test_cancel_of_confirmed_order_restores_stock_and_is_idempotent(deps: 
     assert cancelled.status is again.status is OrderStatus.CANCELLED
     assert cancelled.cancel_reason == "CUSTOMER_CANCELLED" and deps.peers.stock["p1"] == 5
     assert (await topics(deps)).count("order.cancelled") == 1
+
+
+async def test_a_redelivered_payment_is_a_duplicate_that_changes_nothing(deps: Deps) -> None:
+    """False tells the consumer the delivery was a duplicate (counted in the metrics)."""
+    order = await service.place_order(order_of(), **deps.ports, timeouts=deps.timeouts)
+    event = paid(order.id)
+    assert await service.apply_payment(event, topic="payment.succeeded", **deps.ports) is True
+    assert await service.apply_payment(event, topic="payment.succeeded", **deps.ports) is False
+    assert (await topics(deps)).count("order.confirmed") == 1

@@ -1,4 +1,4 @@
-"""A minimal service app built the way every Junction app is, for exercising servicekit's edges."""
+"""A minimal service app built the way every Junction app is, for exercising servicekit's edges; metric samples."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import REGISTRY
 
 from servicekit import ReadinessCheck, ServiceSettings, create_service_app
 
@@ -34,3 +35,8 @@ def build_app(routers: Sequence[APIRouter] = (), *, public: bool = False, **sett
         readiness=_no_checks,
         public=public,
     )
+
+
+def sample(name: str, **labels: str) -> float:
+    """A sample's current value in the process's metrics registry; 0 when it was never recorded."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -1,0 +1,72 @@
+"""The gateway's registry: catalog stopped is marked down within two intervals and its routes answer 503 at
+once; started again, it is marked up within an interval and its routes answer 200."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from apps.gateway.settings import GatewaySettings
+from tests.e2e.conftest import wait_until
+from tests.e2e.test_identity_flow import assert_error
+from tools.stack import Stack
+
+INTERVAL = GatewaySettings().registry_interval_seconds
+MARKED_WITHIN = 3 * INTERVAL + 5  # two intervals and a probe's timeout, with room for a slow machine
+FAST = 1.0
+"""A refusal without a call: far under the resiliency budget of a call to a dead catalog (6.5 s)."""
+
+
+def registered(gateway: httpx.Client, admin_auth: dict[str, str], name: str) -> dict[str, Any]:
+    response = gateway.get("/gateway/services", headers=admin_auth)
+    assert response.status_code == 200, response.text
+    return next(item for item in response.json()["data"]["items"] if item["name"] == name)
+
+
+def test_a_stopped_service_is_marked_down_refused_at_once_and_back_when_started(
+    gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    catalog = registered(gateway, admin_auth, "catalog")
+    assert catalog["routePrefixes"] == ["/api/v1/products"]
+    assert gateway.get("/products").status_code == 200
+    stack.stop_app("catalog")
+    try:
+        down = wait_until(
+            lambda: registered(gateway, admin_auth, "catalog"),
+            lambda item: item["state"] == "down",
+            timeout=MARKED_WITHIN,
+            what="the registry to mark catalog down",
+        )
+        assert down["health"] == "unavailable" and down["consecutiveFailures"] >= 2, down
+        status = gateway.get("/gateway/status").json()["data"]
+        assert status["status"] == "degraded" and status["servicesDown"] >= 1, status
+        for _ in range(3):
+            started = time.monotonic()
+            refused = gateway.get("/products")
+            assert time.monotonic() - started < FAST
+            assert_error(refused, 503, "SERVICE_UNAVAILABLE")
+            assert int(refused.headers["Retry-After"]) >= 1
+    finally:
+        restarted = datetime.now(UTC)
+        stack.start_app("catalog")
+    up = wait_until(
+        lambda: registered(gateway, admin_auth, "catalog"),
+        lambda item: item["state"] == "up" and datetime.fromisoformat(item["lastSeen"]) >= restarted,
+        timeout=MARKED_WITHIN,
+        what="the registry to mark catalog up again",
+    )
+    assert up["health"] == "ok" and up["consecutiveFailures"] == 0, up
+    assert gateway.get("/products").status_code == 200
+
+
+def test_the_registry_is_for_admins_and_the_status_for_anyone(
+    gateway: httpx.Client, admin_auth: dict[str, str], account: Any
+) -> None:
+    assert_error(gateway.get("/gateway/services"), 401)
+    assert_error(gateway.get("/gateway/services", headers=account.auth), 403)
+    status = gateway.get("/gateway/status")
+    assert status.status_code == 200
+    assert set(status.json()["data"]) == {"status", "servicesUp", "servicesDown"}

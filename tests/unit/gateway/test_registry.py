@@ -1,0 +1,164 @@
+"""The registry's rules: down on a second failure after a failed probe, up on one answer, the breaker as seen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import pytest
+
+from apps.gateway.errors import ServiceDown
+from apps.gateway.main import create_app
+from apps.gateway.peers import Peers
+from apps.gateway.registry import ServiceRegistry
+from apps.gateway.registry.refresher import ROUTE_PREFIXES, probe, refreshing, registry_for
+from servicekit.errors import ServiceUnavailable
+from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
+from tests.unit.fakes import FakeSidecar
+from tests.unit.gateway.helpers import APPS
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+INTERVAL = timedelta(seconds=2)
+
+pytestmark = pytest.mark.anyio
+
+
+def registry() -> ServiceRegistry:
+    return ServiceRegistry({"catalog": ["/api/v1/products"], "orders": ["/api/v1/orders"]})
+
+
+def test_a_service_is_up_until_two_probes_in_a_row_fail() -> None:
+    services = registry()
+    services.probe_succeeded("catalog", at=T0)
+    services.probe_failed("catalog", at=T0 + INTERVAL, code="SERVICE_UNAVAILABLE")
+    assert not services.is_down("catalog")  # one slow or failed probe refuses nothing
+    services.probe_failed("catalog", at=T0 + 2 * INTERVAL, code="UPSTREAM_TIMEOUT")
+    assert services.is_down("catalog") and not services.is_down("orders")
+    record = next(r for r in services.records() if r.name == "catalog")
+    assert (record.health, record.failures, record.last_error, record.last_seen) == (
+        "unavailable",
+        2,
+        "UPSTREAM_TIMEOUT",
+        T0,
+    )
+
+
+def test_failed_calls_alone_never_mark_a_service_down() -> None:
+    services = registry()
+    for _ in range(5):
+        services.call_failed("catalog", at=T0, code="UPSTREAM_TIMEOUT")
+    assert not services.is_down("catalog")
+
+
+def test_a_failed_probe_then_a_failed_call_marks_it_down() -> None:
+    services = registry()
+    services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
+    services.call_failed("catalog", at=T0 + INTERVAL / 2, code="SERVICE_UNAVAILABLE")
+    assert services.is_down("catalog")
+
+
+def test_one_answer_brings_a_service_back_up() -> None:
+    services = registry()
+    services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
+    services.probe_failed("catalog", at=T0 + INTERVAL, code="SERVICE_UNAVAILABLE")
+    services.probe_succeeded("catalog", at=T0 + 2 * INTERVAL)
+    assert not services.is_down("catalog")
+    record = services.records()[0]
+    assert (record.state, record.health, record.failures, record.last_seen) == ("up", "ok", 0, T0 + 2 * INTERVAL)
+    services.probe_failed("catalog", at=T0 + 3 * INTERVAL, code="SERVICE_UNAVAILABLE")
+    assert not services.is_down("catalog")  # the count started again
+
+
+def test_the_breaker_opens_when_the_sidecar_refuses_and_closes_on_the_next_answer() -> None:
+    services = registry()
+    services.call_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE", breaker_open=True)
+    record = services.records()[0]
+    assert (record.breaker, record.breaker_changed, record.state) == ("open", T0, "up")
+    services.call_succeeded("catalog", at=T0 + INTERVAL)
+    assert (record.breaker, record.breaker_changed) == ("closed", T0 + INTERVAL)
+
+
+def test_a_service_the_registry_does_not_know_is_never_refused() -> None:
+    services = registry()
+    services.call_failed("provisioner", at=T0, code="SERVICE_UNAVAILABLE")
+    assert not services.is_down("provisioner")
+
+
+def test_every_service_the_gateway_routes_to_is_registered_with_its_prefixes() -> None:
+    services = registry_for(APPS)
+    assert set(services.names) == {getattr(APPS, role) for role in ROUTE_PREFIXES}
+    routes = {getattr(route, "path", "") for route in create_app().routes}
+    public = {path for path in routes if path.startswith("/api/v1/")}
+    own = ("/api/v1/health", "/api/v1/gateway/", "/api/v1/admin/dashboard")
+    prefixes = [prefix for record in services.records() for prefix in record.prefixes]
+    assert {p for p in public if not p.startswith(own) and not p.startswith(tuple(prefixes))} == set()
+
+
+def _answering(answer: Exception | None) -> FakeSidecar:
+    sidecar = FakeSidecar()
+
+    async def catalog(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        if answer is not None:
+            raise answer
+        return {"status": "ready"}
+
+    sidecar.apps["catalog"] = catalog
+    return sidecar
+
+
+@pytest.mark.parametrize(
+    ("answer", "health", "breaker"),
+    [
+        (None, "ok", "closed"),
+        (ServiceUnavailable("gone"), "unavailable", "closed"),
+        (BreakerOpen("refused"), "unavailable", "open"),
+        (SidecarUnreachable("our own sidecar"), "unknown", "closed"),
+    ],
+)
+async def test_a_probe_records_what_the_readiness_call_met(answer: Exception | None, health: str, breaker: str) -> None:
+    services = registry()
+    peers = Peers(_answering(answer), APPS, (), registry=services)
+    await probe(peers, services, "catalog", timeout_seconds=1)
+    record = services.records()[0]
+    assert (record.health, record.breaker) == (health, breaker)
+
+
+async def test_a_probe_that_outlasts_its_timeout_is_a_failure() -> None:
+    sidecar = FakeSidecar()
+
+    async def hung(method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        await anyio.sleep(10)
+
+    sidecar.apps["catalog"] = hung
+    services = registry()
+    await probe(Peers(sidecar, APPS, ()), services, "catalog", timeout_seconds=0.05)
+    assert services.records()[0].last_error == "UPSTREAM_TIMEOUT"
+
+
+async def test_the_refresher_marks_a_dead_service_down_within_two_intervals_and_stops_cleanly() -> None:
+    services = registry()
+    sidecar = _answering(ServiceUnavailable("gone"))
+    peers = Peers(sidecar, APPS, (), registry=services)
+    async with refreshing(peers, services, interval_seconds=0.05, timeout_seconds=0.05):
+        await anyio.sleep(0.3)  # two intervals (0.1 s) and a probe's timeout, with room for a slow machine
+        assert services.is_down("catalog")
+    probes = len(sidecar.invocations)
+    await anyio.sleep(0.15)
+    assert len(sidecar.invocations) == probes  # cancelled on the way out
+
+
+async def test_a_refused_request_has_its_service_probed_at_once_not_at_the_next_round() -> None:
+    services = registry()
+    for _ in range(2):
+        services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
+    sidecar = _answering(None)  # catalog is back
+    peers = Peers(sidecar, APPS, (), registry=services)
+    async with refreshing(peers, services, interval_seconds=30, timeout_seconds=1):
+        await anyio.sleep(0.05)  # the first round has seen it up: down it goes again, as before the restart
+        for _ in range(2):
+            services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
+        with pytest.raises(ServiceDown):
+            await peers.call("catalog", "GET", "/products")
+        await anyio.sleep(0.5)  # a few recheck ticks, far short of the 30 s round
+        assert not services.is_down("catalog")
