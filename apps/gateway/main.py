@@ -42,15 +42,21 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
         registry = registry_for(apps)
         interval = settings.registry_interval_seconds
         peers = Peers(
-            sidecar, apps, tuple(settings.health_apps), recent, users, registry, retry_after_seconds=ceil(interval)
+            sidecar,
+            apps,
+            tuple(settings.health_apps),
+            recent,
+            users,
+            registry,
+            retry_after_seconds=ceil(interval),
+            probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
         app.state.services = GatewayServices(
             peers=peers, tokens=tokens, limiter=limiter, components=sidecar_components(sidecar)
         )
         app.state.checks["rate-limit counters"] = limiter.ready
-        probe_timeout = min(settings.registry_probe_timeout_seconds, interval)
         try:
-            async with refreshing(peers, registry, interval_seconds=interval, timeout_seconds=probe_timeout):
+            async with refreshing(peers, registry, interval_seconds=interval):
                 yield
         finally:
             await mesh.aclose()

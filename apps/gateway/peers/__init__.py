@@ -1,7 +1,10 @@
 """The services behind the gateway, reached through its sidecar; their failures leave as `public_error`.
 
-identity's user lookup over gRPC (/users/me) is `users`. A call to a service the `registry` marks down is
-refused at once (`ServiceDown`), and every call's outcome is recorded in it.
+identity's user lookup over gRPC (/users/me) is `users`. Every call's outcome is recorded in the
+`registry`. A call to a service it marks down waits for one readiness probe of that service (shared by
+every call meanwhile, at most one per `RECHECK_SPACING_SECONDS`, bounded by the probe's timeout): a service
+that is back is called as soon as it reports ready, one still down is refused (`ServiceDown`) without
+waiting out the call's own timeout and retries.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from apps.gateway.peers.users import UserLookup
 from apps.gateway.registry import ServiceRegistry
 from servicekit import JunctionError, SidecarClient
 from servicekit.clock import utc_now
-from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
+from servicekit.sidecar_errors import BreakerOpen, SidecarCallTimeout, SidecarUnreachable
 
 log = logging.getLogger("gateway.peers")
 Report = dict[str, Any]
+RECHECK_SPACING_SECONDS = 0.25
+"""A call to a down service refused within this long of the last probe's end is refused without another."""
 
 # What may appear in a forwarded path once its parameters are quoted: RFC 3986 unreserved, `%`, `/`.
 _URL_PATH = re.compile(r"^[A-Za-z0-9\-._~%/]*$")
@@ -90,12 +95,15 @@ class Peers:
     """What the gateway last saw of each service (apps.gateway.registry); by default it knows none, refuses none."""
     retry_after_seconds: int = 2
     """Retry-After of a call refused because its service is down: the registry's interval."""
+    probe_timeout_seconds: float = 1.5
+    """How long a readiness probe may take (the registry's rounds and a down service's recheck)."""
+    _rechecks: dict[str, asyncio.Task[None]] = field(default_factory=dict, compare=False, repr=False)
 
     async def profile(self, user_id: str) -> Any:
         """The caller's profile: Users.GetUser over gRPC."""
         if self.users is None:
             raise RuntimeError("the gateway was built without its gRPC user lookup")
-        self._refuse_if_down(self.apps.identity)
+        await self._admit(self.apps.identity)
         try:
             profile = await self.users.profile(user_id)
         except JunctionError as failure:
@@ -113,7 +121,7 @@ class Peers:
         A failure is logged whole, with the request id, and raised as a public client may see it.
         """
         checked = check_path(path)
-        self._refuse_if_down(app)
+        await self._admit(app)
         try:
             answer = await self.sidecar.invoke(app, method, checked, **kwargs)
         except JunctionError as failure:
@@ -129,6 +137,21 @@ class Peers:
         """One app's readiness report; a failure raised as the kit's error (the registry's probe)."""
         report = await self.sidecar.invoke(app_id, "GET", "/readyz")
         return {**report, "status": "ok"}
+
+    async def probe(self, app_id: str) -> None:
+        """Ask one service for its readiness and record the answer; our own sidecar's failure records nothing."""
+        try:
+            async with asyncio.timeout(self.probe_timeout_seconds):
+                await self.ready(app_id)
+        except TimeoutError:
+            self.registry.probe_failed(app_id, at=utc_now(), code=SidecarCallTimeout.default_code)
+        except SidecarUnreachable:
+            log.warning("the gateway's sidecar is not reachable; the registry keeps what it last saw")
+        except JunctionError as failure:
+            code = public_error(failure).code
+            self.registry.probe_failed(app_id, at=utc_now(), code=code, breaker_open=isinstance(failure, BreakerOpen))
+        else:
+            self.registry.probe_succeeded(app_id, at=utc_now())
 
     async def readiness(self) -> Report:
         """Ask every app behind the gateway for its readiness, in parallel."""
@@ -147,9 +170,17 @@ class Peers:
         """`readiness`, from a round at most `recent.max_age_seconds` old."""
         return await self.recent.get(self.readiness)
 
-    def _refuse_if_down(self, app: str) -> None:
+    async def _admit(self, app: str) -> None:
+        """Let a call through unless its service is down and a probe, now or just before, says it still is."""
+        if not self.registry.is_down(app):
+            return
+        recheck = self._rechecks.get(app)
+        if recheck is None and not self.registry.checked_within(app, RECHECK_SPACING_SECONDS, now=utc_now()):
+            recheck = self._rechecks[app] = asyncio.create_task(self.probe(app), name=f"recheck-{app}")
+            recheck.add_done_callback(lambda _: self._rechecks.pop(app, None))
+        if recheck is not None:
+            await asyncio.shield(recheck)  # one caller giving up does not cancel the others' probe
         if self.registry.is_down(app):
-            self.registry.refused(app)  # a service that is back is seen up within one probe
             raise ServiceDown(retry_after=self.retry_after_seconds)
 
     def _observe(self, app: str, failure: JunctionError | None) -> None:

@@ -4,9 +4,7 @@ A service is marked down on the second failure in a row that a probe started: tw
 one failed probe and then a failed call. A call that fails alone (one slow answer) marks nothing, and
 a probe's failure alone only counts. With probes every interval, a service that stops answering is down
 by the end of the second probe after it stopped: within two intervals and one probe's timeout. One
-successful probe or call brings it up again. A request refused because its service is down asks for a
-recheck of that service at once (`refused`), so a service that is back is seen up within one probe
-of the first request for it, not at the next round.
+successful probe or call brings it up again (a call to a down service is preceded by a probe: peers).
 
 The breaker is the gateway's view of its own sidecar's circuit breaker towards the service, which
 the gateway cannot ask for: `open` when the sidecar refused a call or a probe because it is open,
@@ -17,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 State = Literal["up", "down"]
@@ -53,7 +51,6 @@ class ServiceRegistry:
 
     def __init__(self, routes: Mapping[str, Iterable[str]]) -> None:
         self._records = {name: ServiceRecord(name, tuple(prefixes)) for name, prefixes in routes.items()}
-        self._rechecks: set[str] = set()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -67,15 +64,14 @@ class ServiceRegistry:
         record = self._records.get(name)
         return record is not None and record.state == "down"
 
-    def refused(self, name: str) -> None:
-        """A request for `name` was refused because it is down: probe it again before the next round."""
-        if name in self._records:
-            self._rechecks.add(name)
-
-    def take_rechecks(self) -> tuple[str, ...]:
-        """The services to probe now, each asked for once since the last call."""
-        names, self._rechecks = tuple(self._rechecks), set()
-        return names
+    def checked_within(self, name: str, seconds: float, *, now: datetime) -> bool:
+        """Whether a probe of `name` ended less than `seconds` before `now`."""
+        record = self._records.get(name)
+        return (
+            record is not None
+            and record.last_checked is not None
+            and now - record.last_checked < timedelta(seconds=seconds)
+        )
 
     def probe_succeeded(self, name: str, *, at: datetime) -> None:
         record = self._records[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from apps.gateway.errors import ServiceDown
 from apps.gateway.main import create_app
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
-from apps.gateway.registry.refresher import ROUTE_PREFIXES, probe, refreshing, registry_for
+from apps.gateway.registry.refresher import ROUTE_PREFIXES, refreshing, registry_for
 from servicekit.errors import ServiceUnavailable
 from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
 from tests.unit.fakes import FakeSidecar
@@ -119,7 +120,7 @@ def _answering(answer: Exception | None) -> FakeSidecar:
 async def test_a_probe_records_what_the_readiness_call_met(answer: Exception | None, health: str, breaker: str) -> None:
     services = registry()
     peers = Peers(_answering(answer), APPS, (), registry=services)
-    await probe(peers, services, "catalog", timeout_seconds=1)
+    await peers.probe("catalog")
     record = services.records()[0]
     assert (record.health, record.breaker) == (health, breaker)
 
@@ -132,15 +133,15 @@ async def test_a_probe_that_outlasts_its_timeout_is_a_failure() -> None:
 
     sidecar.apps["catalog"] = hung
     services = registry()
-    await probe(Peers(sidecar, APPS, ()), services, "catalog", timeout_seconds=0.05)
+    await Peers(sidecar, APPS, (), registry=services, probe_timeout_seconds=0.05).probe("catalog")
     assert services.records()[0].last_error == "UPSTREAM_TIMEOUT"
 
 
 async def test_the_refresher_marks_a_dead_service_down_within_two_intervals_and_stops_cleanly() -> None:
     services = registry()
     sidecar = _answering(ServiceUnavailable("gone"))
-    peers = Peers(sidecar, APPS, (), registry=services)
-    async with refreshing(peers, services, interval_seconds=0.05, timeout_seconds=0.05):
+    peers = Peers(sidecar, APPS, (), registry=services, probe_timeout_seconds=0.05)
+    async with refreshing(peers, services, interval_seconds=0.05):
         await anyio.sleep(0.3)  # two intervals (0.1 s) and a probe's timeout, with room for a slow machine
         assert services.is_down("catalog")
     probes = len(sidecar.invocations)
@@ -148,17 +149,38 @@ async def test_the_refresher_marks_a_dead_service_down_within_two_intervals_and_
     assert len(sidecar.invocations) == probes  # cancelled on the way out
 
 
-async def test_a_refused_request_has_its_service_probed_at_once_not_at_the_next_round() -> None:
-    services = registry()
+def _down(services: ServiceRegistry, name: str = "catalog", *, at: datetime = T0) -> None:
     for _ in range(2):
-        services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
-    sidecar = _answering(None)  # catalog is back
+        services.probe_failed(name, at=at, code="SERVICE_UNAVAILABLE")
+
+
+async def test_a_call_to_a_service_marked_down_that_is_back_goes_through_after_one_probe() -> None:
+    services = registry()
+    _down(services)
+    sidecar = _answering(None)  # catalog restarted and answers again; no round has seen it yet
     peers = Peers(sidecar, APPS, (), registry=services)
-    async with refreshing(peers, services, interval_seconds=30, timeout_seconds=1):
-        await anyio.sleep(0.05)  # the first round has seen it up: down it goes again, as before the restart
-        for _ in range(2):
-            services.probe_failed("catalog", at=T0, code="SERVICE_UNAVAILABLE")
-        with pytest.raises(ServiceDown):
-            await peers.call("catalog", "GET", "/products")
-        await anyio.sleep(0.5)  # a few recheck ticks, far short of the 30 s round
-        assert not services.is_down("catalog")
+    await peers.call("catalog", "GET", "/products")
+    assert not services.is_down("catalog")
+    assert [path for _, _, path, _ in sidecar.invocations] == ["/readyz", "/products"]
+
+
+async def test_calls_to_a_service_still_down_share_one_probe_and_are_refused() -> None:
+    services = registry()
+    _down(services)
+    sidecar = _answering(ServiceUnavailable("still gone"))
+    peers = Peers(sidecar, APPS, (), registry=services)
+    outcomes = await asyncio.gather(
+        *(peers.call("catalog", "GET", "/products") for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(outcome, ServiceDown) for outcome in outcomes)
+    assert [path for _, _, path, _ in sidecar.invocations] == ["/readyz"]  # one probe, and no call at all
+
+
+async def test_a_call_right_after_a_failed_probe_is_refused_without_another() -> None:
+    services = registry()
+    _down(services, at=datetime.now(UTC))  # the last probe ended just now
+    sidecar = _answering(None)
+    peers = Peers(sidecar, APPS, (), registry=services)
+    with pytest.raises(ServiceDown):
+        await peers.call("catalog", "GET", "/products")
+    assert sidecar.invocations == []

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
 from apps.gateway.registry.refresher import registry_for
+from servicekit.clock import utc_text
 from servicekit.sidecar_errors import BreakerOpen
 from tests.unit.fakes import FakeSidecar
 from tests.unit.gateway.helpers import APPS, TOKENS, bearer, gateway_client
@@ -42,9 +43,12 @@ def client(sidecar: FakeSidecar, registry: ServiceRegistry) -> Iterator[TestClie
         yield test_client
 
 
-def mark_down(registry: ServiceRegistry, name: str) -> None:
-    registry.probe_failed(name, at=T0, code="SERVICE_UNAVAILABLE")
-    registry.probe_failed(name, at=T0, code="SERVICE_UNAVAILABLE")
+def mark_down(registry: ServiceRegistry, name: str) -> datetime:
+    """Down, by probes that ended just now: a call is refused without probing again (peers.RECHECK_SPACING_SECONDS)."""
+    now = datetime.now(UTC)
+    registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
+    registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
+    return now
 
 
 def test_a_down_service_is_refused_at_once_without_a_call(
@@ -91,7 +95,7 @@ def test_admins_see_each_service_its_routes_health_and_breaker(
         raise BreakerOpen("The orders service is unavailable.")
 
     sidecar.apps["orders"] = refusing
-    mark_down(registry, APPS.analytics)
+    checked = mark_down(registry, APPS.analytics)
     assert client.get("/api/v1/orders", headers=bearer()).status_code == 503
     items = client.get("/api/v1/gateway/services", headers=bearer("admin")).json()["data"]["items"]
     by_name = {item["name"]: item for item in items}
@@ -109,4 +113,4 @@ def test_admins_see_each_service_its_routes_health_and_breaker(
     assert by_name["orders"]["breaker"]["state"] == "open" and by_name["orders"]["breaker"]["changedAt"]
     assert by_name["orders"]["state"] == "up"  # a refused call alone marks nothing down
     assert (by_name["analytics"]["state"], by_name["analytics"]["health"]) == ("down", "unavailable")
-    assert by_name["analytics"]["lastChecked"] == "2026-01-01T00:00:00Z"
+    assert by_name["analytics"]["lastChecked"] == utc_text(checked)
