@@ -1,5 +1,5 @@
-"""The gateway's registry: catalog stopped is marked down within two intervals and its routes answer 503 after
-one readiness probe at most; started again, its routes answer 200 at once, and it is marked up."""
+"""The gateway's registry: catalog stopped is marked down within two intervals and its routes answer 503 at
+once (but one trial call a second); started again, its routes answer 200 at once, and it is marked up."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from tools.stack import Stack
 
 INTERVAL = GatewaySettings().registry_interval_seconds
 MARKED_WITHIN = 3 * INTERVAL + 5  # two intervals and a probe's timeout, with room for a slow machine
-FAST = GatewaySettings().registry_probe_timeout_seconds + 1.0
-"""A refusal after one readiness probe at most: far under the resiliency budget of a call to a dead catalog (6.5 s)."""
+FAST = 0.5
+"""A refusal without a call: far under the resiliency budget of a call to a dead catalog (6.5 s)."""
 
 
 def registered(gateway: httpx.Client, admin_auth: dict[str, str], name: str) -> dict[str, Any]:
@@ -43,12 +43,16 @@ def test_a_stopped_service_is_marked_down_refused_at_once_and_back_when_started(
         assert down["health"] == "unavailable" and down["consecutiveFailures"] >= 2, down
         status = gateway.get("/gateway/status").json()["data"]
         assert status["status"] == "degraded" and status["servicesDown"] >= 1, status
-        for _ in range(3):
+        # One call a second still goes through as a trial (peers.TRIAL_SPACING_SECONDS) and meets catalog's
+        # absence; the calls between trials are refused without a call.
+        fast = 0
+        for _ in range(6):
             started = time.monotonic()
             refused = gateway.get("/products")
-            assert time.monotonic() - started < FAST
             assert_error(refused, 503, "SERVICE_UNAVAILABLE")
-            assert int(refused.headers["Retry-After"]) >= 1
+            if time.monotonic() - started < FAST and refused.headers.get("Retry-After"):
+                fast += 1
+        assert fast >= 3, f"only {fast} of 6 calls to a catalog marked down were refused at once"
     finally:
         restarted = datetime.now(UTC)
         stack.start_app("catalog")

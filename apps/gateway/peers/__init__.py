@@ -1,10 +1,10 @@
 """The services behind the gateway, reached through its sidecar; their failures leave as `public_error`.
 
 identity's user lookup over gRPC (/users/me) is `users`. Every call's outcome is recorded in the
-`registry`. A call to a service it marks down waits for one readiness probe of that service (shared by
-every call meanwhile, at most one per `RECHECK_SPACING_SECONDS`, bounded by the probe's timeout): a service
-that is back is called as soon as it reports ready, one still down is refused (`ServiceDown`) without
-waiting out the call's own timeout and retries.
+`registry`. Calls to a service it marks down are refused at once (`ServiceDown`), all but one trial call
+per `TRIAL_SPACING_SECONDS`, which goes through: a service that is back answers it and is up again
+within that long of reporting ready (as it would be without the registry: its probe's own breaker in the
+sidecar may stay open for a while after the restart, so a probe alone would lag).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from servicekit.sidecar_errors import BreakerOpen, SidecarCallTimeout, SidecarUn
 
 log = logging.getLogger("gateway.peers")
 Report = dict[str, Any]
-RECHECK_SPACING_SECONDS = 0.25
-"""A call to a down service refused within this long of the last probe's end is refused without another."""
+TRIAL_SPACING_SECONDS = 1.0
+"""How often a call to a service marked down still goes through, to see whether it is back."""
 
 # What may appear in a forwarded path once its parameters are quoted: RFC 3986 unreserved, `%`, `/`.
 _URL_PATH = re.compile(r"^[A-Za-z0-9\-._~%/]*$")
@@ -97,13 +97,12 @@ class Peers:
     """Retry-After of a call refused because its service is down: the registry's interval."""
     probe_timeout_seconds: float = 1.5
     """How long a readiness probe may take (the registry's rounds and a down service's recheck)."""
-    _rechecks: dict[str, asyncio.Task[None]] = field(default_factory=dict, compare=False, repr=False)
 
     async def profile(self, user_id: str) -> Any:
         """The caller's profile: Users.GetUser over gRPC."""
         if self.users is None:
             raise RuntimeError("the gateway was built without its gRPC user lookup")
-        await self._admit(self.apps.identity)
+        self._admit(self.apps.identity)
         try:
             profile = await self.users.profile(user_id)
         except JunctionError as failure:
@@ -121,7 +120,7 @@ class Peers:
         A failure is logged whole, with the request id, and raised as a public client may see it.
         """
         checked = check_path(path)
-        await self._admit(app)
+        self._admit(app)
         try:
             answer = await self.sidecar.invoke(app, method, checked, **kwargs)
         except JunctionError as failure:
@@ -170,17 +169,9 @@ class Peers:
         """`readiness`, from a round at most `recent.max_age_seconds` old."""
         return await self.recent.get(self.readiness)
 
-    async def _admit(self, app: str) -> None:
-        """Let a call through unless its service is down and a probe, now or just before, says it still is."""
-        if not self.registry.is_down(app):
-            return
-        recheck = self._rechecks.get(app)
-        if recheck is None and not self.registry.checked_within(app, RECHECK_SPACING_SECONDS, now=utc_now()):
-            recheck = self._rechecks[app] = asyncio.create_task(self.probe(app), name=f"recheck-{app}")
-            recheck.add_done_callback(lambda _: self._rechecks.pop(app, None))
-        if recheck is not None:
-            await asyncio.shield(recheck)  # one caller giving up does not cancel the others' probe
-        if self.registry.is_down(app):
+    def _admit(self, app: str) -> None:
+        """Let a call through unless its service is down and this is not its turn to try it (a trial)."""
+        if self.registry.is_down(app) and not self.registry.take_trial(app, TRIAL_SPACING_SECONDS, now=utc_now()):
             raise ServiceDown(retry_after=self.retry_after_seconds)
 
     def _observe(self, app: str, failure: JunctionError | None) -> None:

@@ -154,17 +154,17 @@ def _down(services: ServiceRegistry, name: str = "catalog", *, at: datetime = T0
         services.probe_failed(name, at=at, code="SERVICE_UNAVAILABLE")
 
 
-async def test_a_call_to_a_service_marked_down_that_is_back_goes_through_after_one_probe() -> None:
+async def test_a_call_to_a_service_marked_down_that_is_back_goes_through_as_a_trial() -> None:
     services = registry()
     _down(services)
-    sidecar = _answering(None)  # catalog restarted and answers again; no round has seen it yet
+    sidecar = _answering(None)  # catalog restarted and answers again; no probe has seen it yet
     peers = Peers(sidecar, APPS, (), registry=services)
     await peers.call("catalog", "GET", "/products")
     assert not services.is_down("catalog")
-    assert [path for _, _, path, _ in sidecar.invocations] == ["/readyz", "/products"]
+    assert [path for _, _, path, _ in sidecar.invocations] == ["/products"]
 
 
-async def test_calls_to_a_service_still_down_share_one_probe_and_are_refused() -> None:
+async def test_calls_to_a_service_still_down_are_refused_but_one_trial_per_spacing() -> None:
     services = registry()
     _down(services)
     sidecar = _answering(ServiceUnavailable("still gone"))
@@ -172,15 +172,15 @@ async def test_calls_to_a_service_still_down_share_one_probe_and_are_refused() -
     outcomes = await asyncio.gather(
         *(peers.call("catalog", "GET", "/products") for _ in range(5)), return_exceptions=True
     )
-    assert all(isinstance(outcome, ServiceDown) for outcome in outcomes)
-    assert [path for _, _, path, _ in sidecar.invocations] == ["/readyz"]  # one probe, and no call at all
+    refused = [outcome for outcome in outcomes if isinstance(outcome, ServiceDown)]
+    assert len(refused) == 4  # the fifth was the trial: it met the peer's own failure
+    assert [path for _, _, path, _ in sidecar.invocations] == ["/products"]
+    assert services.is_down("catalog")
 
 
-async def test_a_call_right_after_a_failed_probe_is_refused_without_another() -> None:
+def test_a_trial_is_given_once_per_spacing() -> None:
     services = registry()
-    _down(services, at=datetime.now(UTC))  # the last probe ended just now
-    sidecar = _answering(None)
-    peers = Peers(sidecar, APPS, (), registry=services)
-    with pytest.raises(ServiceDown):
-        await peers.call("catalog", "GET", "/products")
-    assert sidecar.invocations == []
+    assert services.take_trial("catalog", 1.0, now=T0)
+    assert not services.take_trial("catalog", 1.0, now=T0 + timedelta(seconds=0.5))
+    assert services.take_trial("catalog", 1.0, now=T0 + timedelta(seconds=1))
+    assert services.take_trial("unknown", 1.0, now=T0)  # a service it does not know is never refused

@@ -44,10 +44,11 @@ def client(sidecar: FakeSidecar, registry: ServiceRegistry) -> Iterator[TestClie
 
 
 def mark_down(registry: ServiceRegistry, name: str) -> datetime:
-    """Down, by probes that ended just now: a call is refused without probing again (peers.RECHECK_SPACING_SECONDS)."""
+    """Down, with its trial call just taken: the next call is refused without a call (peers.TRIAL_SPACING_SECONDS)."""
     now = datetime.now(UTC)
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
+    assert registry.take_trial(name, 60, now=now)
     return now
 
 
