@@ -327,7 +327,7 @@ class Stack:
             app.app.start()
 
     def wait_ready(self, app_id: str, timeout: float = BOOT_TIMEOUT) -> None:
-        """Wait until the app answers its liveness probe and its sidecar reports healthy."""
+        """Wait until the app answers its liveness probe, its sidecar reports healthy and lets calls through to it."""
         app = self.apps[app_id]
 
         def healthy() -> bool:
@@ -340,7 +340,21 @@ class Stack:
             except httpx.HTTPError:
                 return False
 
+        def callable_through_sidecar() -> bool:
+            # daprd refuses calls to its app until its own health probe has passed (every 2 s here): an app
+            # restarted just after that probe ran is live, yet not callable for up to 2 s.
+            try:
+                answer = httpx.get(
+                    f"{app.sidecar_url}/v1.0/invoke/{app_id}/method/healthz",
+                    headers={"dapr-api-token": app.dapr_token},
+                    timeout=2,
+                )
+            except httpx.HTTPError:
+                return False
+            return answer.status_code < 500  # the app answered (a test app without /healthz says 404)
+
         wait_for(healthy, timeout=timeout, what=f"{app_id} and its sidecar")
+        wait_for(callable_through_sidecar, timeout=timeout, what=f"{app_id} callable through its sidecar")
 
     def stop_app(self, app_id: str) -> None:
         """Stop an app and its sidecar (both process groups)."""
