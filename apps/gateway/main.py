@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from math import ceil
 
 from fastapi import FastAPI
 
@@ -48,7 +47,6 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             recent,
             users,
             registry,
-            retry_after_seconds=ceil(interval),
             probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
         app.state.services = GatewayServices(

@@ -4,8 +4,7 @@ A service is marked down on the second failure in a row that a probe started: tw
 one failed probe and then a failed call. A call that fails alone (one slow answer) marks nothing, and
 a probe's failure alone only counts. With probes every interval, a service that stops answering is down
 by the end of the second probe after it stopped: within two intervals and one probe's timeout. One
-successful probe or call brings it up again: while a service is down, one call per spacing goes through
-as a trial (`take_trial`), so a service that is back is seen up by its first call, not its next probe.
+successful probe or call brings it up again. It reports; it refuses no call (apps.gateway.peers says why).
 
 The breaker is the gateway's view of its own sidecar's circuit breaker towards the service, which
 the gateway cannot ask for: `open` when the sidecar refused a call or a probe because it is open,
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 State = Literal["up", "down"]
@@ -45,8 +44,6 @@ class ServiceRecord:
     """The public code of the last failure."""
     breaker: Breaker = "closed"
     breaker_changed: datetime | None = None
-    last_trial: datetime | None = None
-    """When a call last went through to it while it was down."""
 
 
 class ServiceRegistry:
@@ -66,16 +63,6 @@ class ServiceRegistry:
         """Whether requests for `name` should be refused at once; a service it does not know is never down."""
         record = self._records.get(name)
         return record is not None and record.state == "down"
-
-    def take_trial(self, name: str, spacing_seconds: float, *, now: datetime) -> bool:
-        """Whether a call to `name` may go through as a trial now (at most one per spacing); it counts as taken."""
-        record = self._records.get(name)
-        if record is None:
-            return True
-        if record.last_trial is not None and now - record.last_trial < timedelta(seconds=spacing_seconds):
-            return False
-        record.last_trial = now
-        return True
 
     def probe_succeeded(self, name: str, *, at: datetime) -> None:
         record = self._records[name]
