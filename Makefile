@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI
+setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI, the trace backend (Jaeger)
 	bash tools/dapr/install
+	bash tools/jaeger/install
 
 run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
 	bash tools/run $(RUN_PROFILE)

@@ -70,7 +70,9 @@ async def _payment_problem(client: httpx.AsyncClient, view: OrderView, owner: Cu
 async def check_books(client: httpx.AsyncClient, products: list[str], phases: list[OrderPhase]) -> Books:
     left = 0
     for product_id in products:
-        left += int(data_of(await client.get(f"/products/{product_id}"), expect=200)["stock"])
+        # catalog's own count, never the gateway's cached copy
+        answer = await client.get(f"/products/{product_id}", headers={"Cache-Control": "no-cache"})
+        left += int(data_of(answer, expect=200)["stock"])
     views = [v for phase in phases for v in phase.views.values()]
     owners = {s.outcome.order_id: s.outcome.customer for phase in phases for s in phase.accepted}
     # A refusal (4xx) stored nothing; a 5xx or a lost connection may have left an order behind. Each order is one unit.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from apps.gateway.cache import CachedReads
 from apps.gateway.edge import VERIFIED_CLAIMS
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.errors import AdminRoleRequired, AuthRequired
@@ -19,13 +20,15 @@ from servicekit.tokens import Claims, TokenCodec
 
 @dataclass(frozen=True)
 class GatewayServices:
-    """The routes' peers and token codec; the edge middleware (`edge`) reads the limiter and codec too."""
+    """The routes' peers, token codec and read cache; the edge middleware (`edge`) reads the limiter and codec too."""
 
     peers: Peers
     tokens: TokenCodec
     limiter: RateLimiter
     components: ComponentList | None = None
     """The gateway's own sidecar components, for the admins' health report."""
+    reads: CachedReads = field(default_factory=CachedReads)
+    """The product reads' cache (apps.gateway.cache); by default none: every read asks catalog."""
 
 
 Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]

@@ -1,4 +1,4 @@
-"""gateway's composition root: settings -> sidecar, token codec, rate limiter, peers, registry -> FastAPI app."""
+"""gateway's composition root: settings -> sidecar, tokens, rate limiter, peers, registry, read cache -> FastAPI app."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from functools import partial
 from fastapi import FastAPI
 
 from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants
+from apps.gateway.cache import CachedReads, DaprStateReadCache, NoReadCache, ReadCache
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.edge.ratelimit import RateLimiter
+from apps.gateway.events import consumer
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.peers.users import GrpcUserLookup
 from apps.gateway.registry.refresher import refreshing, registry_for
@@ -50,7 +52,11 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
         app.state.services = GatewayServices(
-            peers=peers, tokens=tokens, limiter=limiter, components=sidecar_components(sidecar)
+            peers=peers,
+            tokens=tokens,
+            limiter=limiter,
+            components=sidecar_components(sidecar),
+            reads=cached_reads(settings, sidecar),
         )
         app.state.checks["rate-limit counters"] = limiter.ready
         try:
@@ -70,6 +76,7 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             orders.router,
             admin.router,
             tenants.router,
+            consumer.router(),
         ],
         wire=wire,
         services=services,
@@ -89,3 +96,17 @@ def app_ids(settings: GatewaySettings) -> AppIds:
         analytics=settings.analytics_app_id,
         admin=settings.admin_app_id,
     )
+
+
+def cached_reads(settings: GatewaySettings, sidecar: DaprSidecar) -> CachedReads:
+    """The product reads' cache in the gateway's own state, or none when its TTL is 0."""
+    timeout = settings.catalog_read_timeout_seconds
+    cache: ReadCache = NoReadCache()
+    if settings.product_cache_ttl_seconds > 0:
+        cache = DaprStateReadCache(
+            sidecar,
+            ttl_seconds=settings.product_cache_ttl_seconds,
+            fill_seconds=timeout,
+            store=settings.statestore_name,
+        )
+    return CachedReads(cache=cache, owner_timeout_seconds=timeout)

@@ -78,12 +78,17 @@ class ErrorBody(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    """Every refusal and failure: a stable code, a message, the HTTP status again and the request id."""
+    """Every refusal and failure: a stable code, a message, the HTTP status again, the request id and trace id."""
 
     success: Literal[False]
     error: ErrorBody
     status_code: int = Field(alias="statusCode")
     request_id: str = Field(alias="requestId")
+    trace_id: str | None = Field(
+        None,
+        alias="traceId",
+        description="The request's trace in the trace backend (32 hex digits); null when tracing is off.",
+    )
     timestamp: str
 
 
@@ -94,6 +99,11 @@ class Envelope(BaseModel, Generic[DataT]):
     data: DataT
     request_id: str = Field(alias="requestId")
     timestamp: str
+    stale: Literal[True] | None = Field(
+        None,
+        description="Present, and true, only on a cached copy served because its owner did not answer "
+        "(X-Cache: STALE): it may be out of date.",
+    )
 
 
 class PublicRead(BaseModel):

@@ -1,4 +1,4 @@
-"""gateway's settings: the apps behind it, the proxies it trusts, its rate-limit tiers and their counters."""
+"""gateway's settings: the apps behind it, the proxies it trusts, its read cache, its rate-limit tiers and counters."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ class GatewaySettings(ServiceSettings):
     """How often the registry probes every service; one that stops answering is refused within about two."""
     registry_probe_timeout_seconds: float = Field(1.5, gt=0, le=60)
     """How long one probe waits for a readiness answer (never longer than the interval)."""
+    product_cache_ttl_seconds: int = Field(300, ge=0, le=86400)
+    """How long a product or a page of the list stays cached (`ttlInSeconds`); 0 turns the cache off."""
+    catalog_read_timeout_seconds: float = Field(7.0, gt=0, le=60)
+    """How long a cached read waits for catalog before a copy answers stale: a little over catalog's budget (6.5 s)."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
 

@@ -3,12 +3,15 @@ and the usual lifespan (logs, metrics server, sidecar ready, readiness checks) a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp
 
+from servicekit.consumer import EVENTS_ROUTE
 from servicekit.envelope import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router, sidecar_check, sidecar_components
 from servicekit.logs import configure_logging
@@ -16,6 +19,7 @@ from servicekit.metrics import serve_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SidecarTokenMiddleware
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar import DaprSidecar
+from servicekit.tracing import UntrustedTraceContext, configure_tracing
 
 SUBSCRIBE_PATH = "/dapr/subscribe"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -51,6 +55,7 @@ def create_sidecar_app(
             yield
             return
         configure_logging(settings.app_id, settings.log_level)
+        tracing = configure_tracing(settings.app_id, settings.otel_exporter_otlp_endpoint)
         sidecar = DaprSidecar.from_settings(settings)
         try:
             async with serve_metrics(settings.metrics_port, host=settings.metrics_host):
@@ -61,6 +66,8 @@ def create_sidecar_app(
                     yield
         finally:
             await sidecar.aclose()
+            if tracing is not None:  # sends what is still batched, within the exporter's timeout
+                await asyncio.to_thread(tracing.shutdown)
 
     app = create_service_app(
         settings,
@@ -86,7 +93,7 @@ def create_service_app(
     public: bool = False,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> FastAPI:
-    """Build the FastAPI app; `public` apps (the gateway) skip the own-sidecar-only check.
+    """Build the FastAPI app; a `public` app (the gateway) checks the sidecar's token on its event deliveries only.
 
     `edge_middleware` runs inside the request context (so its refusals carry the request id),
     outside everything else; it finds the app's state at `scope["app"].state`.
@@ -109,9 +116,34 @@ def create_service_app(
 
     # Added innermost first: the request context wraps everything, so every refusal carries its id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if not public and settings.app_api_token is not None:
-        app.add_middleware(SidecarTokenMiddleware, token=settings.app_api_token.get_secret_value())
+    token = settings.app_api_token.get_secret_value() if settings.app_api_token is not None else None
+    if public:  # the public edge: only its event deliveries come from its sidecar, and only they need the token
+        app.add_middleware(SidecarTokenMiddleware, token=token, only_under=(EVENTS_ROUTE + "/",))
+    elif token is not None:
+        app.add_middleware(SidecarTokenMiddleware, token=token)
     for middleware in edge_middleware:
         app.add_middleware(middleware)
     app.add_middleware(RequestContextMiddleware)
+    _trace(app, public=public)
     return app
+
+
+_UNTRACED = "/healthz,/readyz,/dapr/subscribe,/dapr/config"
+"""Probes and daprd's start-up questions: a span each would bury the traces people look for."""
+
+
+def _trace(app: FastAPI, *, public: bool) -> None:
+    """A server span around every request (outermost, so the logs and the envelope see its trace id).
+
+    The public edge (`public`) starts its own trace for each request: see `UntrustedTraceContext`.
+    """
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"])
+    if public:
+        # instrument_app wraps `build_middleware_stack` to put its middleware outermost; this wraps that
+        # once more, so the client's trace headers are gone before the instrumentation reads them.
+        build = app.build_middleware_stack
+
+        def build_without_client_trace() -> ASGIApp:
+            return UntrustedTraceContext(build(), trusted_prefixes=(EVENTS_ROUTE + "/",))
+
+        app.build_middleware_stack = build_without_client_trace  # type: ignore[method-assign]

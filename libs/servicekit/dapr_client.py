@@ -28,13 +28,14 @@ from dapr.proto import api_service_v1, api_v1
 from dapr.version import __version__ as sdk_version
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
+from servicekit.tracing import inject_trace
 
 HEALTH_POLL_SECONDS = 2
 """How long the constructor's blocking health poll may go on (it answers at once on a ready sidecar)."""
 
 
 class _CallDefaults(grpc.aio.UnaryUnaryClientInterceptor):
-    """Give every call the app's token, a deadline, and the current request id."""
+    """Give every call the app's token, a deadline, the current request id and trace context."""
 
     def __init__(self, *, api_token: str | None, timeout_seconds: float) -> None:
         self.token = [("dapr-api-token", api_token)] if api_token else []
@@ -46,6 +47,10 @@ class _CallDefaults(grpc.aio.UnaryUnaryClientInterceptor):
         metadata = grpc.aio.Metadata(*(details.metadata or ()), *self.token)
         if request_id := current_request_id():
             metadata.add(REQUEST_ID_HEADER.lower(), request_id)
+        trace_context: dict[str, str] = {}
+        inject_trace(trace_context)  # daprd's span of the call (a publish, a transaction) joins the app's trace
+        for key, value in trace_context.items():
+            metadata.add(key, value)
         timeout = details.timeout if details.timeout is not None else self.timeout_seconds
         bounded = grpc.aio.ClientCallDetails(
             details.method, timeout, metadata, details.credentials, details.wait_for_ready

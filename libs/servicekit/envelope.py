@@ -1,7 +1,9 @@
 """The one response envelope and the handlers that map every error into it.
 
-Success: `{"success": true, "data", "requestId", "timestamp"}`; error: `{"success": false, "error": {"code",
-"message", "details"?}, "statusCode", "requestId", "timestamp"}` (README, "Public API"; docs/errors.md).
+Success: `{"success": true, "data", "requestId", "timestamp"}` (and `"stale": true` on data served from a
+cache while its owner did not answer); error: `{"success": false, "error": {"code",
+"message", "details"?}, "statusCode", "requestId", "traceId", "timestamp"}` (`traceId`: the trace to look up,
+or null) (README, "Public API"; docs/errors.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from servicekit.errors import (
     error_for_status,
     field_problems,
 )
+from servicekit.tracing import current_trace_id
 
 log = logging.getLogger("servicekit.envelope")
 REFUSAL_STATUS_HEADER = "X-Junction-Status"
@@ -62,10 +65,12 @@ def _now() -> str:
     return utc_text(utc_now())
 
 
-def ok(data: Any, status: int = 200) -> JSONResponse:
-    """Wrap data in the success envelope."""
+def ok(data: Any, status: int = 200, *, stale: bool = False, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Wrap data in the success envelope; `stale` data (a cached copy its owner could not confirm) says so."""
     body = {"success": True, "data": jsonable_encoder(data), "requestId": current_request_id(), "timestamp": _now()}
-    return JSONResponse(body, status_code=status)
+    if stale:
+        body["stale"] = True
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def error_body(err: JunctionError) -> dict[str, Any]:
@@ -78,6 +83,7 @@ def error_body(err: JunctionError) -> dict[str, Any]:
         "error": error,
         "statusCode": err.status,
         "requestId": current_request_id(),
+        "traceId": current_trace_id(),
         "timestamp": _now(),
     }
 

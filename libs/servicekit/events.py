@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from servicekit.context import current_request_id
+from servicekit.tracing import current_traceparent
 
 
 class EventEnvelope(BaseModel):
-    """What every Junction event carries: its id, schema version, time, request id and payload."""
+    """What every Junction event carries: its id, schema version, time, request id, trace and payload."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
@@ -22,6 +23,8 @@ class EventEnvelope(BaseModel):
     schema_version: int = Field(ge=1)
     occurred_at: datetime
     request_id: str | None = None
+    traceparent: str | None = Field(None, exclude_if=lambda value: value is None)
+    """The trace the event was staged in (W3C), so its publish and deliveries join that trace."""
     payload: dict[str, Any]
 
 
@@ -32,6 +35,7 @@ def new_event(payload: dict[str, Any], *, schema_version: int = 1) -> EventEnvel
         schema_version=schema_version,
         occurred_at=datetime.now(UTC),
         request_id=current_request_id(),
+        traceparent=current_traceparent(),
         payload=payload,
     )
 

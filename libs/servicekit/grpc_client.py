@@ -20,6 +20,7 @@ from servicekit.context import REQUEST_ID_HEADER, current_request_id
 from servicekit.grpc_errors import CODE_KEY, error_of
 from servicekit.metrics import BREAKER_REFUSALS
 from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable, breaker_refused
+from servicekit.tracing import inject_trace
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -54,13 +55,16 @@ class MeshChannel:
         await self.channel.close(grace=None)
 
     def metadata(self, app_id: str) -> aio.Metadata:
-        """What every proxied call carries: the peer, the app's own sidecar token, the request id."""
+        """What every proxied call carries: the peer, the app's own sidecar token, the request id, the trace."""
         pairs: list[tuple[str, str]] = [(APP_ID_KEY, app_id)]
         if self._api_token:
             pairs.append((API_TOKEN_KEY, self._api_token))
         request_id = current_request_id()
         if request_id:
             pairs.append((REQUEST_ID_HEADER.lower(), request_id))
+        trace_context: dict[str, str] = {}
+        inject_trace(trace_context)
+        pairs.extend(trace_context.items())
         return aio.Metadata(*pairs)
 
     async def call(self, method: UnaryCall[Request, Response], request: Request, *, app_id: str) -> Response:

@@ -1,4 +1,4 @@
-"""JSON log lines that carry the app id and the request id of the call being served."""
+"""JSON log lines that carry the app id, and the request id and trace id of the call being served."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from servicekit.context import current_request_id
+from servicekit.tracing import current_trace_id
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,6 +23,7 @@ class JsonFormatter(logging.Formatter):
             "app": self.app_id,
             "logger": record.name,
             "requestId": current_request_id(),
+            "traceId": current_trace_id(),
             "message": record.getMessage(),
         }
         extra = getattr(record, "fields", None)

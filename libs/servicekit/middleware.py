@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +16,7 @@ from servicekit.context import REQUEST_ID_HEADER, accept_request_id, request_id_
 from servicekit.envelope import error_body
 from servicekit.errors import JunctionError, PayloadTooLarge, RateLimited, Unauthorized
 from servicekit.metrics import observe_request
+from servicekit.tracing import REQUEST_ID_ATTRIBUTE
 
 access_log = logging.getLogger("servicekit.access")
 
@@ -51,6 +53,8 @@ class RequestContextMiddleware:
             return
         request_id = accept_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
+        # The request's server span (servicekit.tracing, outside this middleware) can be searched by it.
+        trace.get_current_span().set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
         began = time.perf_counter()
         status, started = 500, False
 
@@ -99,16 +103,24 @@ class SidecarTokenMiddleware:
     """Refuse every call that does not carry the token the app's own sidecar sends (APP_API_TOKEN).
 
     Liveness stays open: Dapr's app health probe does not send the token, and it reveals nothing.
+    With `only_under` (a public app: the gateway) just the paths under those prefixes are guarded, its
+    event deliveries; there, with no token configured, nobody can show one and every call is refused.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, only_under: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.token = token.encode()
+        self.token = token.encode() if token is not None else None
+        self.only_under = only_under
+
+    def _guarded(self, path: str) -> bool:
+        if self.only_under:
+            return path.startswith(self.only_under)
+        return path != "/healthz"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] != "/healthz":
+        if scope["type"] == "http" and self._guarded(scope["path"]):
             presented = (_header(scope, b"dapr-api-token") or "").encode()
-            if not hmac.compare_digest(presented, self.token):
+            if self.token is None or not hmac.compare_digest(presented, self.token):
                 await send_error(send, NotFromSidecar("Calls are accepted only from this app's sidecar."))
                 return
         await self.app(scope, receive, send)

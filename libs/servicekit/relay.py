@@ -20,6 +20,7 @@ from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
 from servicekit.metrics import SET_ASIDE, OutboxBacklog, unwatch_outbox, watch_outbox
 from servicekit.sidecar import PublishRefused, SidecarClient
+from servicekit.tracing import publishing, valid_traceparent
 
 log = logging.getLogger("servicekit.relay")
 
@@ -50,10 +51,11 @@ class Relay(ABC):
         """Publish what is staged; `kicked` is False on the interval pass (the safety net after a crash)."""
 
     async def publish(self, topic: str, event: EventEnvelope) -> None:
-        """Publish one staged event under the request id it was staged with."""
+        """Publish one staged event under the request id and in the trace it was staged with."""
         token = request_id_var.set(event.request_id)
         try:
-            await self.sidecar.publish(topic, event)
+            with publishing(topic, valid_traceparent(event.traceparent)):
+                await self.sidecar.publish(topic, event)
         finally:
             request_id_var.reset(token)
 

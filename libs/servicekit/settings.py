@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     """Where the app serves its Prometheus metrics (servicekit.metrics); unset, it serves none. Never the app's
     own port: that one answers the sidecar alone (the gateway's is the public edge)."""
+    otel_exporter_otlp_endpoint: str | None = None
+    """Where the app sends its spans (OTLP over gRPC, servicekit.tracing); unset, it records none."""
     metrics_host: str = "127.0.0.1"
     """The metrics server's address: loopback, but in a Kubernetes pod, where the scraper is outside it."""
 

@@ -51,6 +51,7 @@ from servicekit.sidecar_errors import (
     state_read_error,
     state_write_error,
 )
+from servicekit.tracing import inject_trace
 
 __all__ = ["DaprSidecar", "PublishRefused", "SidecarClient", "StateItem", "StateOp", "unwrap_envelope"]
 
@@ -116,7 +117,11 @@ class SidecarClient(Protocol):
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None: ...
 
-    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None: ...
+    async def save_state(
+        self, key: str, value: Any, *, etag: str | None = None, store: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Save a value; with an ETag only if nobody wrote in between; with a TTL the store forgets it after that."""
+        ...
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None: ...
 
@@ -226,6 +231,7 @@ class DaprSidecar:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        inject_trace(headers)
         try:
             return await self._http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
@@ -279,11 +285,16 @@ class DaprSidecar:
             return None
         return StateItem(json.loads(response.data), response.etag or None)
 
-    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
-        """Save a value; with an ETag the write wins only if nobody wrote in between."""
+    async def save_state(
+        self, key: str, value: Any, *, etag: str | None = None, store: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Save a value; with an ETag the write wins only if nobody wrote in between; a TTL is `ttlInSeconds`."""
         options = StateOptions(concurrency=Concurrency.first_write) if etag is not None else None
+        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds is not None else {}
         await self._call(
-            lambda dapr: dapr.save_state(store or self.statestore, key, _json(value), etag=etag, options=options),
+            lambda dapr: dapr.save_state(
+                store or self.statestore, key, _json(value), etag=etag, options=options, state_metadata=metadata
+            ),
             state_write_error,
         )
 

@@ -28,6 +28,9 @@ RATE_LIMIT_TIERS: list[dict[str, object]] = [
     {"name": "strict", "paths": ["/api/v1/users/me"], "limits": ["10/second", "100 per 10 seconds"]},
     {"name": "default", "paths": ["/"], "limits": ["1000/second"]},
 ]
+NO_CACHE = {"Cache-Control": "no-cache"}
+"""Headers for a product read that catalog itself answers, not the gateway's cache (which follows a change
+once its event arrives): for tests that read stock right after they moved it, or that need catalog's 503."""
 PAYMENT_TIMEOUT_SECONDS = 12  # long enough to restart payments, short enough to watch an order expire
 _stack: Stack | None = None
 T = TypeVar("T")

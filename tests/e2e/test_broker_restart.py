@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.e2e.conftest import Account, event_counts, wait_until
+from tests.e2e.conftest import NO_CACHE, Account, event_counts, wait_until
 from tests.e2e.test_dead_letters import ledger
 from tests.e2e.test_order_flow import Json, place
 from tools.stack import Stack
@@ -82,6 +82,6 @@ def test_a_broker_restart_mid_stream_loses_no_event_and_applies_none_twice(
         counted, lambda c: c.get("order.created", 0) >= len(placed), timeout=60, what="analytics to count the orders"
     )
     assert counts["order.created"] == len(placed), counts
-    stock = gateway.get(f"/products/{product['id']}").json()["data"]["stock"]
+    stock = gateway.get(f"/products/{product['id']}", headers=NO_CACHE).json()["data"]["stock"]
     confirmed = sum(_status(gateway, account, order_id) == "CONFIRMED" for order_id in placed)
     assert stock == ORDERS * 2 - confirmed, "stock moves once per confirmed order"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import httpx
 import yaml
 
-from tests.e2e.conftest import event_counts, wait_until
+from tests.e2e.conftest import NO_CACHE, event_counts, wait_until
 from tests.e2e.test_order_flow import Json
 from tools.stack import Stack
 from tools.stack.stack import ROOT
@@ -105,5 +105,5 @@ def test_a_stock_event_staged_when_catalog_dies_arrives_once(
         assert _published_for(stack, product["id"]) == published, "each stock event is published under one id"
         time.sleep(0.5)
     assert len(published) == 2
-    stock = gateway.get(f"/products/{product['id']}").json()["data"]["stock"]
+    stock = gateway.get(f"/products/{product['id']}", headers=NO_CACHE).json()["data"]["stock"]
     assert stock == 4, "the reservation committed once"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from apps.gateway.settings import GatewaySettings
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import NO_CACHE, wait_until
 from tests.e2e.test_identity_flow import assert_error
 from tools.stack import Stack
 
@@ -28,7 +28,7 @@ def test_a_stopped_service_is_marked_down_and_back_up_at_its_first_call_when_sta
 ) -> None:
     catalog = registered(gateway, admin_auth, "catalog")
     assert catalog["routePrefixes"] == ["/api/v1/products"]
-    assert gateway.get("/products").status_code == 200
+    assert gateway.get("/products", headers=NO_CACHE).status_code == 200
     stack.stop_app("catalog")
     try:
         down = wait_until(
@@ -40,12 +40,13 @@ def test_a_stopped_service_is_marked_down_and_back_up_at_its_first_call_when_sta
         assert down["health"] == "unavailable" and down["consecutiveFailures"] >= 2, down
         status = gateway.get("/gateway/status").json()["data"]
         assert status["status"] == "degraded" and status["servicesDown"] >= 1, status
-        assert_error(gateway.get("/products"), 503, "SERVICE_UNAVAILABLE")  # the call is still made, and fails
+        # the call is still made, and fails (no-cache: no cached copy answers in catalog's place)
+        assert_error(gateway.get("/products", headers=NO_CACHE), 503, "SERVICE_UNAVAILABLE")
     finally:
         restarted = datetime.now(UTC)
         stack.start_app("catalog")
     # Back as soon as it reports ready: the first call after the restart goes through and marks it up.
-    assert gateway.get("/products").status_code == 200
+    assert gateway.get("/products", headers=NO_CACHE).status_code == 200
     up = registered(gateway, admin_auth, "catalog")
     assert up["state"] == "up" and datetime.fromisoformat(up["lastSeen"]) >= restarted, up
     assert up["consecutiveFailures"] == 0, up  # `health` is the last probe's answer: ok from the next one on

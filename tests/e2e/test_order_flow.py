@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import PAYMENT_TIMEOUT_SECONDS, Account, wait_until
+from tests.e2e.conftest import NO_CACHE, PAYMENT_TIMEOUT_SECONDS, Account, wait_until
 from tests.e2e.test_identity_flow import assert_error
 
 Json = dict[str, Any]
@@ -31,7 +31,7 @@ def order_in(gateway: httpx.Client, account: Account, order_id: str, status: str
 
 
 def stock_of(gateway: httpx.Client, product: Json) -> int:
-    stock: int = gateway.get(f"/products/{product['id']}").json()["data"]["stock"]
+    stock: int = gateway.get(f"/products/{product['id']}", headers=NO_CACHE).json()["data"]["stock"]
     return stock
 
 

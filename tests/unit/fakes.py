@@ -75,13 +75,17 @@ class FakeSidecar:
         item = self._live((store or "statestore", key))
         return None if item is None else StateItem(copy.deepcopy(item.value), item.etag)
 
-    async def save_state(self, key: str, value: Any, *, etag: str | None = None, store: str | None = None) -> None:
+    async def save_state(
+        self, key: str, value: Any, *, etag: str | None = None, store: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         slot = (store or "statestore", key)
         current = self._live(slot)
         if etag is not None and (current is None or current.etag != etag):
             raise ETagMismatch("The value changed meanwhile.")
         self.state[slot] = StateItem(copy.deepcopy(value), uuid.uuid4().hex)
         self.expires.pop(slot, None)
+        if ttl_seconds is not None:
+            self.expires[slot] = self.clock() + ttl_seconds
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
         name = store or "statestore"

@@ -132,7 +132,12 @@ async def charges_of(load: Load, order_ids: list[str]) -> dict[str, list[Json] |
 async def final_stock(load: Load) -> dict[str, int | None]:
     stock: dict[str, int | None] = {}
     for product in load.products:
-        response = await load.recorder.send("GET", f"/products/{product.id}", route="GET /products/{id}")
+        response = await load.recorder.send(
+            "GET",
+            f"/products/{product.id}",
+            route="GET /products/{id}",
+            headers={"Cache-Control": "no-cache"},  # catalog's own count, never the gateway's cached copy
+        )
         value = data_of(response).get("stock")
         stock[product.id] = None if value is None else int(value)
     return stock

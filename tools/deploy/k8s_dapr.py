@@ -1,7 +1,8 @@
 """The Dapr resources of deploy/k8s, from config/ and components/ with what a cluster does differently.
 
 - Configuration: config/<app-id>.yaml without `nameResolution` (Kubernetes' DNS resolver is daprd's default
-  there) and with every access-control policy in the namespace the apps run in (SPIFFE ids carry it);
+  there), with every access-control policy in the namespace the apps run in (SPIFFE ids carry it) and the
+  spans sent to the `jaeger` Service (tracing.otel);
 - Resiliency, Subscription and the common components: copied as they are;
 - the secret stores keep their names and scopes and become `secretstores.kubernetes`;
 - a profile's components name their servers by Service (redis:6379), and the credentials they carry
@@ -46,11 +47,19 @@ def _in_namespace(resource: Resource) -> Resource:
     return placed
 
 
+def trace_hosts() -> dict[int, str]:
+    """The trace backend's ports -> its Service (jaeger:16687): every profile names it on the same ports."""
+    return {port: kind for port, kind in service_hosts(profile(DEPLOYED_PROFILES[0])).items() if kind == "jaeger"}
+
+
 def configuration(app: RunApp) -> Resource:
     """The app's configFilePath (config/<app-id>.yaml) as a cluster's sidecar needs it."""
     (resource,) = documents(app.config_file)
     placed = _in_namespace(resource)
     placed["spec"].pop("nameResolution", None)
+    otel = placed["spec"].get("tracing", {}).get("otel")
+    if otel:  # the cluster's trace backend, by its Service name, as every server of a profile
+        otel["endpointAddress"] = move_servers(otel["endpointAddress"], trace_hosts())
     for policy in placed["spec"].get("accessControl", {}).get("policies") or []:
         policy["namespace"] = NAMESPACE
     return placed

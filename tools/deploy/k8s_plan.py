@@ -1,7 +1,8 @@
 """What a cluster needs to know per app that dapr.yaml does not say: replicas, resources, settings from Secrets.
 
 Only apps whose every write is guarded across processes, and that run nothing on a timer, scale out
-(docs/scaling.md): the gateway keeps no state of its own (rate-limit counters live in Redis), and
+(docs/scaling.md): the gateway keeps no state of its own (rate-limit counters live in Redis, its read
+cache in the shared state store, written under ETags), and
 notifications and analytics write each event's effect and its applied-marker in one state transaction
 under an ETag. The others stay at one replica until what they run in the background is shown safe
 beside a second copy: outbox relays (identity, catalog, orders, payments), migrations at start

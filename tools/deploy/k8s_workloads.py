@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.deploy.k8s_dapr import NAMESPACE
+from tools.deploy.k8s_dapr import NAMESPACE, trace_hosts
 from tools.deploy.k8s_plan import APP_CPU_REQUEST, SIDECAR, Plan, plan
-from tools.deploy.sources import Resource, RunApp, run_common
+from tools.deploy.sources import Resource, RunApp, move_servers, run_common
 
 PUBLIC_APP = "gateway"
 PUBLIC_PORT = 80
@@ -76,6 +76,8 @@ def _env(app: RunApp, chosen: Plan) -> list[dict[str, Any]]:
     values = {"APP_ID": app.app_id, "APP_PORT": str(app.port), "JUNCTION_ENV": "production", **chosen.env}
     if (port := metrics_port(app)) is not None:  # a scraper outside the pod reads it on the pod's address
         values |= {"METRICS_PORT": str(port), "METRICS_HOST": "0.0.0.0"}
+    if endpoint := app.env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # the app's spans go to the `jaeger` Service
+        values["OTEL_EXPORTER_OTLP_ENDPOINT"] = move_servers(endpoint, trace_hosts())
     secrets = {"DAPR_API_TOKEN": (dapr_token, "token"), "APP_API_TOKEN": (app_token, "token"), **chosen.secret_env}
     return [{"name": k, "value": v} for k, v in values.items()] + [
         {"name": k, "valueFrom": _secret(*ref)} for k, ref in secrets.items()

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from tools.servers.kinds import KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILE = ROOT / "dapr.yaml"
 COMPONENTS = ROOT / "components"
@@ -98,8 +100,9 @@ LOOPBACK = re.compile(r"127\.0\.0\.1:(\d+)")
 
 
 def service_hosts(chosen: Profile) -> dict[int, str]:
-    """Loopback port -> the service name that serves it once the profile leaves one machine."""
-    return {port: kind for kind, port in chosen.servers.items()}
+    """Loopback port -> the service name that serves it once the profile leaves one machine (every port of
+    a server that takes several, such as Jaeger's OTLP port after its query port)."""
+    return {port + offset: kind for kind, port in chosen.servers.items() for offset in range(KINDS[kind].ports)}
 
 
 def move_servers(text: str, hosts: dict[int, str]) -> str:

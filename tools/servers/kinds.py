@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.servers import kafka, nats, postgres, rabbitmq, redis
+from tools.servers import jaeger, kafka, nats, postgres, rabbitmq, redis
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,7 @@ KINDS: dict[str, ServerKind] = {
         ServerKind("postgres", 1, postgres.postgres_answers, postgres.start_postgres),
         # RabbitMQ with its subscribers' durable queues declared at start; epmd in its process group.
         ServerKind("rabbitmq", rabbitmq.PORTS, rabbitmq.rabbitmq_answers, rabbitmq.start_rabbitmq),
+        # Jaeger, the trace backend: the query service (UI, HTTP API) on the base port, OTLP gRPC and HTTP next.
+        ServerKind("jaeger", jaeger.PORTS, jaeger.jaeger_answers, jaeger.start_jaeger),
     )
 }

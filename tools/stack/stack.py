@@ -29,6 +29,7 @@ from tools.servers import (
     start_sentry,
     trust_anchors,
 )
+from tools.servers.jaeger import query_url
 from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,6 +154,11 @@ class Stack:
             self.apps[extra.app_id] = extra
         for app_id, env in (app_env or {}).items():
             self.apps[app_id].env.update(env)
+
+    @property
+    def trace_query_url(self) -> str:
+        """This run's trace backend: Jaeger's UI and HTTP API (`/api/services`, `/api/traces?service=<app-id>`)."""
+        return query_url(self.server_ports["jaeger"])
 
     # ---- set-up -------------------------------------------------------------------------
     def _render(self) -> None:

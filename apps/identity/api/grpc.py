@@ -32,7 +32,7 @@ class UsersServicer(users_pb2_grpc.UsersServicer):
     async def GetUser(
         self, request: users_pb2.GetUserRequest, context: aio.ServicerContext[object, object]
     ) -> users_pb2.User:
-        async with handling(context):
+        async with handling(context, "junction.identity.v1.Users/GetUser"):
             user = await service.get_user(_user_id(request.user_id), uow=self._services().uow)
             return users_pb2.User(id=user.id, email=user.email, name=user.name, role=user.role.value)
         raise AssertionError("handling aborts the call")  # pragma: no cover
@@ -40,7 +40,7 @@ class UsersServicer(users_pb2_grpc.UsersServicer):
     async def ValidateUser(
         self, request: users_pb2.ValidateUserRequest, context: aio.ServicerContext[object, object]
     ) -> users_pb2.ValidateUserResponse:
-        async with handling(context):
+        async with handling(context, "junction.identity.v1.Users/ValidateUser"):
             user = await service.get_user(_user_id(request.user_id), uow=self._services().uow)
             return users_pb2.ValidateUserResponse(user_id=user.id, role=user.role.value)
         raise AssertionError("handling aborts the call")  # pragma: no cover

@@ -88,6 +88,15 @@ async def test_save_state_with_an_etag_asks_for_first_write_and_without_one_for_
         assert not item.HasField("etag") and not item.HasField("options")
 
 
+async def test_save_state_with_a_ttl_sends_ttl_in_seconds_and_without_one_no_metadata() -> None:
+    async with connected() as (sidecar, fake):
+        await sidecar.save_state("cache-1", {"n": 1}, ttl_seconds=300)
+        await sidecar.save_state("cache-2", {"n": 2})
+        expiring, lasting = fake.daprd.called("SaveState")
+        assert dict(expiring.request.states[0].metadata) == {"ttlInSeconds": "300"}
+        assert dict(lasting.request.states[0].metadata) == {}
+
+
 async def test_get_state_returns_the_value_and_etag_or_none_for_a_missing_key() -> None:
     daprd = FakeDaprd(state={"cart-1": (b'{"n":3}', "12")})
     async with connected(daprd=daprd) as (sidecar, _):

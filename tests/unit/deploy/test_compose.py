@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tools.servers import kafka, nats, rabbitmq
+from tools.servers import KINDS, jaeger, kafka, nats, rabbitmq
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -62,8 +62,10 @@ def _env_file(path: Path) -> dict[str, str]:
 
 
 def _moved(value: str, profile: str) -> str:
-    """A setting of dapr.yaml or profiles.yaml with each 127.0.0.1:<port> named by the compose service serving it."""
-    servers = {port: kind for kind, port in PROFILES[profile]["servers"].items()}
+    """A setting of dapr.yaml or profiles.yaml with each 127.0.0.1:<port> named by the compose service serving it
+    (any of a server's ports: Jaeger's OTLP port follows its query port)."""
+    chosen = PROFILES[profile]["servers"].items()
+    servers = {port + offset: kind for kind, port in chosen for offset in range(KINDS[kind].ports)}
     return re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"{servers[int(m.group(1))]}:{m.group(1)}", value)
 
 
@@ -235,6 +237,8 @@ def test_the_servers_run_as_tools_servers_runs_them() -> None:
     local_only = {"listeners.tcp.default", "loopback_users.guest"}
     wanted = {line for line in lines(rabbitmq.CONFIG) if line.split(" = ")[0] not in local_only}
     assert wanted <= lines(configs["rabbitmq-conf"]["content"])
+    # Jaeger: tools/servers/jaeger.py's configuration on every interface of the network.
+    assert yaml.safe_load(configs["jaeger-conf"]["content"]) == yaml.safe_load(jaeger.config(16686, host="0.0.0.0"))
 
 
 def test_the_control_plane_is_the_pinned_dapr_release_with_mtls() -> None:

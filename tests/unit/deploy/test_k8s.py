@@ -150,6 +150,7 @@ def test_each_configuration_is_the_apps_own_with_cluster_identities(app_id: str)
     (source,) = documents(ROOT / RUN_APPS[app_id]["configFilePath"])
     expected = copy.deepcopy(source["spec"])
     del expected["nameResolution"]  # Kubernetes' DNS resolver, daprd's default in a cluster
+    expected["tracing"]["otel"]["endpointAddress"] = "jaeger:16687"  # the cluster's trace backend, by Service
     for policy in expected["accessControl"]["policies"]:
         policy["namespace"] = NAMESPACE
     assert of(OVERLAYS["redis"], "Configuration")[app_id]["spec"] == expected

@@ -1,0 +1,116 @@
+"""Where cached reads are kept: the gateway's own state (its sidecar's `statestore`, keys prefixed by its app id).
+
+Copies expire by the store's TTL (`ttlInSeconds`); change marks outlive every copy filled before them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from apps.gateway.cache.domain import CachedCopy, CacheKey, later_mark, mark_ttl_seconds
+from servicekit import SidecarClient, StateItem
+from servicekit.errors import ETagMismatch
+from servicekit.sidecar import StateOp
+from servicekit.sidecar_errors import StateUnavailable
+
+MARK_ATTEMPTS = 5
+"""Marks are moved forward by compare-and-set; concurrent deliveries may each lose a race a few times."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A kept copy and the change marks its key depends on (None: no change recorded)."""
+
+    copy: CachedCopy
+    changes: tuple[float | None, ...]
+
+
+class ReadCache(Protocol):
+    async def lookup(self, key: CacheKey) -> Found | None:
+        """The copy kept under `key` with its marks; None when there is none."""
+        ...
+
+    async def keep(self, key: CacheKey, copy: CachedCopy) -> None: ...
+
+    async def mark_changed(self, marks: Sequence[str], *, at: float) -> None:
+        """Record that what `marks` name changed at `at` (a mark never moves back)."""
+        ...
+
+
+class NoReadCache:
+    """Caching turned off (a TTL of 0): nothing is kept, so every read asks the owner."""
+
+    async def lookup(self, key: CacheKey) -> Found | None:
+        return None
+
+    async def keep(self, key: CacheKey, copy: CachedCopy) -> None:
+        return None
+
+    async def mark_changed(self, marks: Sequence[str], *, at: float) -> None:
+        return None
+
+
+class DaprStateReadCache:
+    """ReadCache in Dapr state through the gateway's sidecar."""
+
+    def __init__(
+        self, sidecar: SidecarClient, *, ttl_seconds: int, fill_seconds: float, store: str | None = None
+    ) -> None:
+        self.sidecar = sidecar
+        self.ttl_seconds = ttl_seconds
+        self.mark_ttl_seconds = mark_ttl_seconds(ttl_seconds, fill_seconds)
+        self.store = store
+
+    async def lookup(self, key: CacheKey) -> Found | None:
+        entry, *marks = await asyncio.gather(
+            self.sidecar.get_state(key.entry, store=self.store),
+            *(self.sidecar.get_state(mark, store=self.store) for mark in key.marks),
+        )
+        copy = _copy(entry)
+        if copy is None:
+            return None
+        return Found(copy, tuple(_mark(item) for item in marks))
+
+    async def keep(self, key: CacheKey, copy: CachedCopy) -> None:
+        value = {"data": copy.data, "fetchedAt": copy.fetched_at}
+        await self.sidecar.save_state(key.entry, value, store=self.store, ttl_seconds=self.ttl_seconds)
+
+    async def mark_changed(self, marks: Sequence[str], *, at: float) -> None:
+        for mark in marks:
+            await self._move_forward(mark, at)
+
+    async def _move_forward(self, mark: str, at: float) -> None:
+        for _ in range(MARK_ATTEMPTS):
+            current = await self.sidecar.get_state(mark, store=self.store)
+            recorded = _mark(current)
+            if recorded is not None and recorded >= at:
+                return
+            write = StateOp(
+                mark,
+                {"at": later_mark(recorded, at)},
+                etag=current.etag if current is not None else None,
+                insert_only=current is None,
+                ttl_seconds=self.mark_ttl_seconds,
+            )
+            try:
+                await self.sidecar.transact([write], store=self.store)
+            except ETagMismatch:
+                continue  # another delivery moved it meanwhile: read it again
+            return
+        raise StateUnavailable(f"The change mark {mark} kept moving; the event is retried.")
+
+
+def _copy(item: StateItem | None) -> CachedCopy | None:
+    value: Any = item.value if item is not None else None
+    if not isinstance(value, dict) or "data" not in value or not isinstance(value.get("fetchedAt"), int | float):
+        return None  # nothing kept, or not in this shape: a miss
+    return CachedCopy(value["data"], float(value["fetchedAt"]))
+
+
+def _mark(item: StateItem | None) -> float | None:
+    value: Any = item.value if item is not None else None
+    at = value.get("at") if isinstance(value, dict) else None
+    return float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None
