@@ -8,10 +8,9 @@ and talk mTLS with certificates from the same sentry as the sidecars (the trust 
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
-from tools.servers.processes import ROOT
+from tools.servers.processes import ROOT, wait_started
 from tools.servers.sentry import TRUST_DOMAIN, loopback_listener, sentry_answers
 
 RUNTIME = ROOT / ".dapr" / "bin" / "runtime"
@@ -74,11 +73,14 @@ def start(command: list[str], health_port: int, log_file: Path, *, what: str) ->
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not sentry_answers(health_port):  # the same plain GET /healthz
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not start on 127.0.0.1:{health_port - 1}; see {log_file}")
-        time.sleep(0.2)
+    wait_started(
+        process,
+        lambda: sentry_answers(health_port),  # the same plain GET /healthz
+        failure=f"{what} did not start on 127.0.0.1:{health_port - 1}",
+        log_file=log_file,
+        timeout_seconds=60,
+        poll_seconds=0.2,
+    )
     return process
 
 

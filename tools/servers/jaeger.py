@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
-from tools.servers.processes import ROOT, port_open
+from tools.servers.processes import ROOT, port_open, wait_started
 
 BINARY = ROOT / ".dapr" / "bin" / "jaeger"
 INSTALL = ROOT / "tools" / "jaeger" / "install"
@@ -115,9 +114,6 @@ def start_jaeger(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 30
-    while not jaeger_answers(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"jaeger did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.2)
+    failure = f"jaeger did not start on 127.0.0.1:{port}"
+    wait_started(process, lambda: jaeger_answers(port), failure=failure, log_file=log_file, timeout_seconds=30)
     return process

@@ -11,13 +11,12 @@ import asyncio
 import json
 import os
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import yaml
 
-from tools.servers.processes import ROOT
+from tools.servers.processes import ROOT, wait_started
 
 VERSION = "2.15.2"
 MODULE = "github.com/nats-io/nats-server/v2"
@@ -149,11 +148,10 @@ def start_nats(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[by
     command = [str(binary), "-c", str(config), "-js", "-sd", store, *ports]
     with log_file.open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 15
-    while not nats_answers(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"nats-server did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.05)
+    failure = f"nats-server did not start on 127.0.0.1:{port}"
+    wait_started(
+        process, lambda: nats_answers(port), failure=failure, log_file=log_file, timeout_seconds=15, poll_seconds=0.05
+    )
     ensure_streams(port)
     return process
 

@@ -12,12 +12,11 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
 
-from tools.servers.processes import ROOT, apt_install
+from tools.servers.processes import ROOT, apt_install, wait_started
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 ROLE = "junction"
@@ -124,11 +123,13 @@ def start_postgres(port: int, data_dir: Path, log_file: Path) -> subprocess.Pope
             extra_groups=[] if os.geteuid() == 0 else None,  # drop root's supplementary groups too
         )
     socket_probe = [str(BIN / "pg_isready"), "-q", "-h", str(data_dir), "-p", str(port), "-U", SYSTEM_USER]
-    deadline = time.monotonic() + 60
-    while subprocess.run(socket_probe, check=False, capture_output=True).returncode != 0:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"postgres did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.1)
+    wait_started(
+        process,
+        lambda: subprocess.run(socket_probe, check=False, capture_output=True).returncode == 0,
+        failure=f"postgres did not start on 127.0.0.1:{port}",
+        log_file=log_file,
+        timeout_seconds=60,
+    )
     psql = [str(BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(data_dir), "-p", str(port)]
     with log_file.open("ab") as log:
         subprocess.run(

@@ -1,4 +1,4 @@
-"""What every server kind shares: where the project is, installing a Debian package, probing a port."""
+"""What every server kind shares: the project folder, a Debian package, probing a port, waiting for a start."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 import shutil
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,3 +32,20 @@ def apt_install(package: str, binary: str) -> str:
     if not Path(found).exists():
         raise SystemExit(f"{package} installed but {binary} was not found")
     return found
+
+
+def wait_started(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    *,
+    failure: str,
+    log_file: Path,
+    timeout_seconds: float,
+    poll_seconds: float = 0.1,
+) -> None:
+    """Return once `ready()` says so; exit with `failure` and the log's path if the process ends or time runs out."""
+    deadline = time.monotonic() + timeout_seconds
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{failure}; see {log_file}")
+        time.sleep(poll_seconds)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pika  # type: ignore[import-untyped]
 import yaml
 
-from tools.servers.processes import ROOT, apt_install, port_open
+from tools.servers.processes import ROOT, apt_install, port_open, wait_started
 
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 CTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
@@ -155,10 +154,7 @@ def start_rabbitmq(port: int, data_dir: Path, log_file: Path) -> subprocess.Pope
         )
     # Ready once it completes an AMQP handshake: the node opens its listener only after every boot
     # step ran. (rabbitmqctl await_startup says the same, but each call boots an Erlang VM of its own.)
-    deadline = time.monotonic() + 90
-    while not rabbitmq_answers(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"rabbitmq did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.1)
+    failure = f"rabbitmq did not start on 127.0.0.1:{port}"
+    wait_started(process, lambda: rabbitmq_answers(port), failure=failure, log_file=log_file, timeout_seconds=90)
     declare_queues(port, subscriptions(port, data_dir))
     return process

@@ -5,10 +5,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tools.servers.processes import ROOT, apt_install
+from tools.servers.processes import ROOT, apt_install, wait_started
 
 JANITOR_INTERVAL_SECONDS = 300.0
 """How often the stream janitor sweeps the profile's redis (it keeps every entry younger than an hour)."""
@@ -53,11 +52,8 @@ def start_redis(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[b
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 15
-    while not redis_answers(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"redis-server did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.1)
+    failure = f"redis-server did not start on 127.0.0.1:{port}"
+    wait_started(process, lambda: redis_answers(port), failure=failure, log_file=log_file, timeout_seconds=15)
     return process
 
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tools.servers.processes import ROOT
+from tools.servers.processes import ROOT, wait_started
 
 SENTRY_PORT = 4800
 """Where sentry signs the sidecars' certificates (127.0.0.1); its health endpoint is the next port."""
@@ -109,11 +109,8 @@ def start_sentry(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
     if not all((data_dir / name).exists() for name in CREDENTIAL_FILES):
         _create_credentials(port, data_dir, log_file)
     process = _launch(port, data_dir, log_file)
-    deadline = time.monotonic() + 30
-    while not sentry_answers(port + 1):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"sentry did not start on 127.0.0.1:{port}; see {log_file}")
-        time.sleep(0.1)
+    failure = f"sentry did not start on 127.0.0.1:{port}"
+    wait_started(process, lambda: sentry_answers(port + 1), failure=failure, log_file=log_file, timeout_seconds=30)
     return process
 
 
