@@ -167,10 +167,14 @@ class Consumer(Generic[S]):
         return Outcome.DUPLICATE if applied is False else Outcome.APPLIED
 
     def router(self) -> APIRouter:
-        """`POST /events/{topic}`, the delivery route; services come from `app.state.services`."""
+        """`POST /events/{topic}`, the delivery route; services come from `app.state.services`.
+
+        Only the app's own sidecar calls it, so no app's OpenAPI shows it (the public gateway's least of all);
+        the events themselves are documented in docs/events.md.
+        """
         router = APIRouter(tags=["events"])
 
-        @router.post(EVENTS_ROUTE + "/{topic}")
+        @router.post(EVENTS_ROUTE + "/{topic}", include_in_schema=False)
         async def receive(topic: str, request: Request) -> dict[str, str]:
             try:
                 cloud_event = await request.json()
