@@ -11,6 +11,7 @@ from apps.gateway.cache import CachedReads
 from apps.gateway.edge import VERIFIED_CLAIMS
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.errors import AdminRoleRequired, AuthRequired
+from apps.gateway.feed import FeedHub
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
 from servicekit.deps import services_of
@@ -20,7 +21,7 @@ from servicekit.tokens import Claims, TokenCodec
 
 @dataclass(frozen=True)
 class GatewayServices:
-    """The routes' peers, token codec and read cache; the edge middleware (`edge`) reads the limiter and codec too."""
+    """The routes' peers, token codec, read cache and event feed; the edge middleware reads the limiter and codec."""
 
     peers: Peers
     tokens: TokenCodec
@@ -29,6 +30,8 @@ class GatewayServices:
     """The gateway's own sidecar components, for the admins' health report."""
     reads: CachedReads = field(default_factory=CachedReads)
     """The product reads' cache (apps.gateway.cache); by default none: every read asks catalog."""
+    feed: FeedHub = field(default_factory=FeedHub)
+    """The live event feed's clients (apps.gateway.feed), fed by the event edge."""
 
 
 Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]
@@ -36,6 +39,10 @@ Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]
 
 async def _peers(services: Services) -> Peers:
     return services.peers
+
+
+async def _feed(services: Services) -> FeedHub:
+    return services.feed
 
 
 async def _registry(services: Services) -> ServiceRegistry:
@@ -58,6 +65,7 @@ async def _admin(claims: Annotated[Claims, Depends(_claims)]) -> Claims:
     return claims
 
 
+FeedDep = Annotated[FeedHub, Depends(_feed)]
 PeersDep = Annotated[Peers, Depends(_peers)]
 RegistryDep = Annotated[ServiceRegistry, Depends(_registry)]
 SignedIn = Annotated[Claims, Depends(_claims)]

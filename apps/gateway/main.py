@@ -1,4 +1,4 @@
-"""gateway's composition root: settings -> sidecar, tokens, rate limiter, peers, registry, read cache -> FastAPI app."""
+"""gateway's composition root: settings -> sidecar, tokens, limiter, peers, registry, cache, feed -> FastAPI app."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.events import consumer
+from apps.gateway.feed import FeedHub
 from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.peers.users import GrpcUserLookup
 from apps.gateway.registry.refresher import refreshing, registry_for
@@ -51,18 +52,25 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             registry,
             probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
+        feed = FeedHub(
+            max_clients=settings.feed_max_clients,
+            queue_size=settings.feed_queue_size,
+            heartbeat_seconds=settings.feed_heartbeat_seconds,
+        )
         app.state.services = GatewayServices(
             peers=peers,
             tokens=tokens,
             limiter=limiter,
             components=sidecar_components(sidecar),
             reads=cached_reads(settings, sidecar),
+            feed=feed,
         )
         app.state.checks["rate-limit counters"] = limiter.ready
         try:
             async with refreshing(peers, registry, interval_seconds=interval):
                 yield
         finally:
+            feed.close()  # a server that stopped them already (`EventStream`) finds none; another may not have
             await mesh.aclose()
 
     return create_sidecar_app(

@@ -51,6 +51,12 @@ class GatewaySettings(ServiceSettings):
     """How long a product or a page of the list stays cached (`ttlInSeconds`); 0 turns the cache off."""
     catalog_read_timeout_seconds: float = Field(7.0, gt=0, le=60)
     """How long a cached read waits for catalog before a copy answers stale: a little over catalog's budget (6.5 s)."""
+    feed_max_clients: int = Field(20, ge=1, le=1000)
+    """How many clients the live event feed serves at once; one more is answered 503."""
+    feed_queue_size: int = Field(256, ge=1, le=100_000)
+    """Items queued per feed client; when full, the oldest go and the client is told how many it missed."""
+    feed_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
+    """A keep-alive comment on a feed stream silent this long, so proxies keep the connection."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
 

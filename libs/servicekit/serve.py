@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import sys
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 KEEP_ALIVE_SECONDS = 120
 """How long an idle connection stays open: longer than any caller keeps one idle (daprd's app
@@ -12,6 +18,34 @@ channel, Go's default transport: 90 s; httpx: 5 s), so the caller always closes 
 server to close first, a request sent on the connection at that moment is lost on the wire: the
 caller sees the connection drop with no answer (uvicorn's default, 5 s, races httpx's 5 s).
 """
+
+_on_stop: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+
+
+def when_stopping(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run `callback` in the calling event loop as soon as the server is asked to stop; returns its undoing.
+
+    uvicorn first waits for every open connection to finish, and only then runs the lifespan's exit: a
+    response that never ends by itself (the gateway's event stream) would hold the stop for ever. The
+    callback ends such responses then. Call it from inside the app's event loop (the lifespan).
+    """
+    entry = (asyncio.get_running_loop(), callback)
+    _on_stop.append(entry)
+
+    def forget() -> None:
+        if entry in _on_stop:
+            _on_stop.remove(entry)
+
+    return forget
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also tells `when_stopping`'s callbacks when a signal asks it to stop."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        for loop, callback in list(_on_stop):
+            loop.call_soon_threadsafe(callback)
 
 
 def serve(factory: str, *, host: str = "127.0.0.1") -> None:
@@ -21,12 +55,20 @@ def serve(factory: str, *, host: str = "127.0.0.1") -> None:
     client address stays the real peer, and the gateway alone reads forwarded headers, from the
     proxies its settings name.
     """
-    port = int(os.environ.get("APP_PORT", "8000"))
-    uvicorn.run(
+    server = _Server(server_config(factory, host=host))  # as uvicorn.run does, with the stop hook
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def server_config(factory: str, *, host: str = "127.0.0.1") -> uvicorn.Config:
+    """How `serve` runs an app: on `host` and APP_PORT, no forwarded headers believed, long keep-alive."""
+    return uvicorn.Config(
         factory,
         factory=True,
         host=host,
-        port=port,
+        port=int(os.environ.get("APP_PORT", "8000")),
         log_config=None,
         access_log=False,
         proxy_headers=False,

@@ -51,7 +51,7 @@ def test_each_subscriber_alone_reads_its_own_replay_topic(stack: Stack) -> None:
     readers = {
         app_id: {t for t in subscribed_topics(stack, app_id) if t.startswith("replays.")} for app_id in stack.apps
     }
-    consumers = ("orders", "payments", "notifications", "analytics", "gateway")  # the gateway: its read cache
+    consumers = ("orders", "payments", "notifications", "analytics", "gateway")  # the gateway: cache, feed
     assert {app_id: topics for app_id, topics in readers.items() if topics} == {
         app: {f"replays.{app}"} for app in consumers
     }

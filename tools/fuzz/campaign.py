@@ -50,16 +50,25 @@ class Campaign:
     roles: tuple[str, ...] = ("customer", "admin")
     request_timeout: float = 30.0
     skip_paths: tuple[str, ...] = ()
-    """Operations left out, by path (what the stack's rate limits would turn against the tests after this run)."""
+    """Operations left out, by path: streams, and what the stack's rate limits would turn against later tests."""
 
 
-FULL = Campaign("full", max_examples=100, min_cases=1000, phases=("examples", "coverage", "fuzzing", "stateful"))
+STREAMS = ("/api/v1/admin/events/stream",)
+"""Answers that never end: schemathesis would wait on one for ever (its timeout is per read, and the stream
+writes at least every 15 s). tests/unit/gateway/test_event_stream.py walks its refusals and bad filters."""
+FULL = Campaign(
+    "full", max_examples=100, min_cases=1000, phases=("examples", "coverage", "fuzzing", "stateful"), skip_paths=STREAMS
+)
 """Stateful too: sequences that follow the OpenAPI's links (a created product, then its order, ...)."""
 # The shared test stack keeps the shipped count of wrong logins per address, and a client past it is refused
 # every login for up to an hour: fuzzing sign-in there would lock the tests after this one out. `make fuzz`
 # boots a stack without that tier and fuzzes sign-in too.
 BOUNDED = Campaign(
-    "bounded", max_examples=8, min_cases=1000, phases=("coverage", "fuzzing"), skip_paths=("/api/v1/auth/login",)
+    "bounded",
+    max_examples=8,
+    min_cases=1000,
+    phases=("coverage", "fuzzing"),
+    skip_paths=("/api/v1/auth/login", *STREAMS),
 )
 
 

@@ -1,12 +1,16 @@
-"""Admin views: the dashboard (degrades per section) and the dead letters."""
+"""Admin views: the dashboard (degrades per section), the dead letters and the live event feed."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from apps.gateway.api.params import ADMIN, Limit, Offset, ResourceId
-from apps.gateway.deps import AdminOnly, PeersDep
+from apps.gateway.deps import AdminOnly, FeedDep, PeersDep
+from apps.gateway.feed import FEED_TOPICS, EventStream, parse_topics
+from apps.gateway.feed.sse import MEDIA_TYPE
 from apps.gateway.peers import sections, segment
 from apps.gateway.schemas import Dashboard, DeadLetterList, DeadLetterRead, Envelope, ReplayRequest, refusals
 from servicekit import ok
@@ -51,3 +55,28 @@ async def replay(
     """Send a dead letter back to its topic, optionally with a corrected payload."""
     fix = body.model_dump() if body else None
     return ok(await peers.call(peers.apps.admin, "POST", f"/dead-letters/{segment(dead_letter_id)}/replay", json=fix))
+
+
+TopicFilter = Annotated[
+    str | None,
+    Query(max_length=1000, description=f"Comma-separated topics to receive (default: all): {', '.join(FEED_TOPICS)}."),
+]
+
+
+@router.get(
+    "/events/stream",
+    response_class=EventStream,
+    status_code=200,
+    responses={
+        200: {
+            "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "description": "Server-Sent Events: `id:` the event id, `event:` the topic, `data:` "
+            '`{"type", "eventId", "occurredAt", "requestId", "ids"}`; `event: missed` with `{"missed": n}` '
+            "when the client's queue overflowed; a `: keep-alive` comment when nothing else was sent for 15 s.",
+        },
+        **refusals(401, 403, 422),
+    },
+)
+async def event_stream(_: AdminOnly, feed: FeedDep, topics: TopicFilter = None) -> EventStream:
+    """The platform's events as they arrive, reduced to their ids; 503 when the feed serves all it may."""
+    return EventStream(feed, parse_topics(topics), heartbeat_seconds=feed.heartbeat_seconds)

@@ -96,7 +96,7 @@ async def test_a_sweep_logs_what_it_trimmed(
     admin: RedisStreamAdmin, redis_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     ids = await publish(admin, "user.registered", 2)
-    for group in ("notifications", "analytics"):  # every subscriber of user.registered
+    for group in ("notifications", "analytics", "gateway"):  # every subscriber of user.registered
         await read(admin, "user.registered", group, 2)
         await admin.client.xack("user.registered", group, tuple(ids))
     with caplog.at_level(logging.INFO, logger="tools.janitor"):
@@ -107,6 +107,6 @@ async def test_a_sweep_logs_what_it_trimmed(
 
 def test_expected_groups_are_the_subscribing_apps_of_the_run_file() -> None:
     groups = expected_groups(run_file_apps())
-    assert set(groups["order.created"]) == {"payments", "notifications", "analytics"}
+    assert set(groups["order.created"]) == {"payments", "notifications", "analytics", "gateway"}
     assert set(groups["payment.succeeded"]) >= {"orders"}
     assert groups["deadletters.identity"] == groups["deadletters.catalog"] == ["admin"]

@@ -85,16 +85,12 @@ def test_trusting_everyone_or_a_malformed_network_stops_the_gateway(
 
 
 def test_uvicorn_is_told_not_to_believe_forwarded_headers(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
+    from servicekit.serve import server_config
 
-    from servicekit.serve import serve
-
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
     monkeypatch.setenv("APP_PORT", "8123")
-    serve("apps.gateway.main:create_app")
-    assert seen["proxy_headers"] is False
-    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+    config = server_config("apps.gateway.main:create_app")
+    assert config.proxy_headers is False
+    assert (config.host, config.port) == ("127.0.0.1", 8123)
 
 
 router = APIRouter()

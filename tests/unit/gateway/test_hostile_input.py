@@ -91,14 +91,23 @@ def client(recorder: Recorder) -> Iterator[TestClient]:
 
 
 def public_routes() -> list[tuple[str, str]]:
-    """(method, path) of every public route, as the app's own OpenAPI document lists them."""
+    """(method, path) of every public route that answers an envelope, as the app's own OpenAPI document lists them.
+
+    An event stream never ends when it is granted: tests/unit/gateway/test_event_stream.py walks its refusals.
+    """
     paths: dict[str, dict[str, Any]] = create_app(GatewaySettings()).openapi()["paths"]
     return sorted(
         (method.upper(), path)
         for path, operations in paths.items()
         if path.startswith("/api/v1")
-        for method in operations
+        for method, operation in operations.items()
+        if not is_stream(operation)
     )
+
+
+def is_stream(operation: dict[str, Any]) -> bool:
+    """Whether an operation answers Server-Sent Events."""
+    return "text/event-stream" in operation.get("responses", {}).get("200", {}).get("content", {})
 
 
 ROUTES = public_routes()
