@@ -4,6 +4,9 @@ go 1.26
 
 require github.com/dapr/cli v1.12.0
 
+// tools/dapr/install copies the module here and applies tools/dapr/cli/patches (the API token).
+replace github.com/dapr/cli => ./.upstream/cli
+
 require (
 	cloud.google.com/go/compute/metadata v0.2.3 // indirect
 	contrib.go.opencensus.io/exporter/prometheus v0.4.2 // indirect
