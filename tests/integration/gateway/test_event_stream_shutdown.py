@@ -7,10 +7,7 @@ ends by itself: without `servicekit.serve.when_stopping` the gateway would wait 
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
@@ -19,6 +16,7 @@ from fastapi import FastAPI
 from apps.gateway.feed import FeedHub
 from apps.gateway.main import create_app
 from apps.gateway.settings import GatewaySettings
+from tests.integration.serving import serve_in_child
 from tests.unit.gateway.helpers import TOKENS, bearer, services
 from tools.stack.processes import free_port, wait_for
 
@@ -34,13 +32,7 @@ def feed_app() -> FastAPI:
 
 def test_sigterm_ends_an_open_feed_stream_and_the_server_exits() -> None:
     port = free_port()
-    code = f"from servicekit.serve import serve; serve({__name__ + ':feed_app'!r})"
-    server = subprocess.Popen(
-        [sys.executable, "-c", code],
-        env={**os.environ, "APP_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = serve_in_child(f"{__name__}:feed_app", port)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answers(url), timeout=20, what="the gateway's port")

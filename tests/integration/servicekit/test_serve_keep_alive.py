@@ -8,14 +8,12 @@ idle for up to 90 s (daprd) or 5 s (httpx), so the server must keep it open long
 from __future__ import annotations
 
 import http.client
-import os
 import socket
-import subprocess
-import sys
 import time
 
 from fastapi import FastAPI
 
+from tests.integration.serving import serve_in_child
 from tools.stack.processes import free_port, wait_for
 
 IDLE_SECONDS = 6.0
@@ -42,13 +40,7 @@ def _ping(connection: http.client.HTTPConnection) -> int:
 
 def test_a_connection_left_idle_longer_than_httpx_keeps_one_still_answers() -> None:
     port = free_port()
-    code = f"from servicekit.serve import serve; serve({__name__ + ':tiny_app'!r})"
-    server = subprocess.Popen(
-        [sys.executable, "-c", code],
-        env={**os.environ, "APP_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = serve_in_child(f"{__name__}:tiny_app", port)
     try:
         wait_for(lambda: _listening(port), timeout=20, what="the app's port")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
