@@ -51,6 +51,8 @@ class Books:
     duplicate_orders: int = 0
     """Orders beyond one per Idempotency-Key sent, counted per customer."""
     open_reservations: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    """Events a subscriber gave up on, by subscriber and topic; none expected: no fault outlasts the retries."""
     wrong_orders: list[tuple[str, str]] = field(default_factory=list)
     """(order id, what went wrong) for accepted orders that did not end as their token and customer said."""
     findings: list[str] = field(default_factory=list)
@@ -302,4 +304,6 @@ async def reconcile(load: Load, stack: Stack, settle_within: float) -> Books:
     books.findings += stock_books.findings
     check_money(orders, await charges_of(load, [o["id"] for o in orders]), stack, books)
     check_tenants(load, tenants, retries, stack, books)
+    letters = await pages(load, "/admin/dead-letters")
+    books.dead_letters = Counter(f"{letter['subscriber']} {letter['originalTopic']}" for letter in letters)
     return books

@@ -47,6 +47,8 @@ class Intent:
     outcome: str = "NO_ANSWER"
     cancel_sent: bool = False
     cancel_acknowledged: bool = False
+    request_ids: list[str] = field(default_factory=list)
+    """The gateway's X-Request-ID of each answered attempt: every app logs it, and the order's events carry it."""
 
 
 @dataclass
@@ -107,6 +109,8 @@ class Load:
             response = await self.recorder.send(
                 "POST", "/orders", route="POST /orders", json=body, headers=headers, seconds=self.order_budget + 5
             )
+            if response is not None and (request_id := response.headers.get("X-Request-ID")):
+                intent.request_ids.append(request_id)
             intent.outcome = "ACCEPTED" if response is not None and response.status_code in (200, 201) else ""
             if intent.outcome:
                 intent.order_id = str(data_of(response)["id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -50,6 +51,7 @@ def table(outcome: Outcome) -> list[str]:
         ("orders placed but never answered to the client", str(books.unanswered_orders), ""),
         ("orders beyond one per Idempotency-Key", str(books.duplicate_orders), "0"),
         ("open reservations", str(books.open_reservations), "0"),
+        ("dead letters, by subscriber and topic", _counts(books.dead_letters), "none"),
         ("stock drift, all products", str(sum(p.drift or 0 for p in books.products)), "0"),
         ("charges by status (one row per order)", _counts(books.charges), "1 SUCCEEDED per CONFIRMED"),
         ("provider ledger by status", _counts(books.ledger) if books.ledger else "not kept", "CAPTURED = CONFIRMED"),
@@ -122,7 +124,42 @@ def render(outcome: Outcome, command: str) -> str:
             f"- {order_id}: {what}; {_when(outcome, order_id)}" for order_id, what in outcome.books.wrong_orders[:20]
         ]
         lines.append("")
+        for order_id, _ in outcome.books.wrong_orders[:3]:
+            lines += _trail(outcome, order_id)
     return "\n".join(lines)
+
+
+TRAIL_LINES = 40
+
+
+def _trail(outcome: Outcome, order_id: str) -> list[str]:
+    """What every app logged in the traces of the order's POSTs (its events and deliveries join them), by time.
+
+    An event delivery's access line has a request id of its own, so the trace id, which the gateway logged
+    beside the POST's request id, is what finds the deliveries.
+    """
+    request_ids = next((i.request_ids for i in outcome.load.intents if i.order_id == order_id), [])
+    logs = {path.name.removesuffix(".app.log"): path for path in sorted((outcome.run_dir / "logs").glob("*.app.log"))}
+    lines = {app: path.read_text(errors="replace").splitlines() for app, path in logs.items()}
+    trace_ids = {
+        match.group(1)
+        for line in lines.get("gateway", [])
+        if any(request_id in line for request_id in request_ids)
+        and (match := re.search(r'"traceId": "([0-9a-f]{32})"', line))
+    }
+    wanted = [*request_ids, *trace_ids]
+    if not wanted:
+        return []
+    found = sorted(
+        (line[:40], f"{app}: {line[:400]}")
+        for app, text in lines.items()
+        for line in text
+        if any(w in line for w in wanted)
+    )
+    shown = [text for _, text in found[:TRAIL_LINES]]
+    more = [f"... {len(found) - TRAIL_LINES} more"] if len(found) > TRAIL_LINES else []
+    header = f"Log lines of {order_id} (traces {', '.join(sorted(trace_ids)) or 'not found'}), every app, by time:"
+    return [header, "", "```", *shown, *more, "```", ""]
 
 
 def write(path: Path, text: str) -> None:
