@@ -38,8 +38,11 @@ OPEN_METHODS = (
     "/grpc.health.v1.Health/",
     # daprd probes a gRPC app without its app token (dapr 1.18 pkg/channel/grpc HealthProbe).
     "/dapr.proto.runtime.v1.AppCallbackHealthCheck/",
+    # daprd asks for programmatic subscriptions without the app token too, and asks again while refused;
+    # the answer is always empty (subscriptions are declared), as GET /dapr/subscribe is on HTTP.
+    "/dapr.proto.runtime.v1.AppCallback/ListTopicSubscriptions",
 )
-"""Liveness, which tells nothing: callable without the sidecar's token, as `/healthz` is on HTTP."""
+"""What tells nothing: callable without the sidecar's token, as `/healthz` is on HTTP."""
 STOP_GRACE_SECONDS = 10.0
 
 

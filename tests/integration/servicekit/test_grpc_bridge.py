@@ -132,6 +132,11 @@ async def test_no_programmatic_subscriptions_or_bindings() -> None:
         metadata = [("dapr-api-token", APP_TOKEN)]
         assert not (await stub.ListTopicSubscriptions(empty_pb2.Empty(), metadata=metadata)).subscriptions
         assert not (await stub.ListInputBindings(empty_pb2.Empty(), metadata=metadata)).bindings
+        # daprd asks for subscriptions without the token: answered (empty), not refused over and over
+        assert not (await stub.ListTopicSubscriptions(empty_pb2.Empty())).subscriptions
+        with pytest.raises(aio.AioRpcError) as raw:
+            await stub.ListInputBindings(empty_pb2.Empty())
+        assert raw.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_every_unary_call_is_counted_by_method_and_status_and_a_bridged_one_by_its_route_too() -> None:
