@@ -6,7 +6,7 @@ import asyncio
 import copy
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from servicekit.errors import ETagMismatch, ServiceUnavailable
@@ -74,6 +74,10 @@ class FakeSidecar:
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
         item = self._live((store or "statestore", key))
         return None if item is None else StateItem(copy.deepcopy(item.value), item.etag)
+
+    async def get_bulk_state(self, keys: Sequence[str], *, store: str | None = None) -> dict[str, StateItem]:
+        items = {key: await self.get_state(key, store=store) for key in keys}
+        return {key: item for key, item in items.items() if item is not None}
 
     async def save_state(
         self, key: str, value: Any, *, etag: str | None = None, store: str | None = None, ttl_seconds: int | None = None

@@ -47,7 +47,7 @@ class Call:
 
 @dataclass
 class FakeDaprd(api_service_v1.DaprServicer):
-    """Answers PublishEvent, GetState, SaveState, ExecuteStateTransaction, GetSecret and GetMetadata."""
+    """Answers PublishEvent, GetState, GetBulkState, SaveState, ExecuteStateTransaction, GetSecret and GetMetadata."""
 
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, Failure] = field(default_factory=dict)
@@ -86,6 +86,15 @@ class FakeDaprd(api_service_v1.DaprServicer):
         await self._answer("GetState", request, context)
         data, etag = self.state.get(request.key, (b"", ""))
         return api_v1.GetStateResponse(data=data, etag=etag)
+
+    async def GetBulkState(self, request: Any, context: Any) -> Any:
+        await self._answer("GetBulkState", request, context)
+        items = []
+        for key in request.keys:
+            data, etag = self.state.get(key, (b"", ""))
+            error = "boom" if data == b"!" else ""
+            items.append(api_v1.BulkStateItem(key=key, data=b"" if error else data, etag=etag, error=error))
+        return api_v1.GetBulkStateResponse(items=items)
 
     async def SaveState(self, request: Any, context: Any) -> empty_pb2.Empty:
         await self._answer("SaveState", request, context)

@@ -104,6 +104,22 @@ async def test_get_state_returns_the_value_and_etag_or_none_for_a_missing_key() 
     assert found == (StateItem({"n": 3}, "12"), None)
 
 
+async def test_a_bulk_read_returns_the_keys_that_exist_with_their_etags_in_one_call() -> None:
+    daprd = FakeDaprd(state={"outbox:0": (b'{"pending":[]}', "4"), "outbox:2": (b'{"pending":[1]}', "9")})
+    async with connected(daprd=daprd) as (sidecar, fake):
+        found = await sidecar.get_bulk_state(["outbox:0", "outbox:1", "outbox:2"])
+        [call] = fake.daprd.called("GetBulkState")
+    assert found == {"outbox:0": StateItem({"pending": []}, "4"), "outbox:2": StateItem({"pending": [1]}, "9")}
+    assert (call.request.store_name, list(call.request.keys)) == ("statestore", ["outbox:0", "outbox:1", "outbox:2"])
+
+
+async def test_a_bulk_read_with_one_failed_key_fails_whole() -> None:
+    daprd = FakeDaprd(state={"outbox:0": (b'{"pending":[]}', "4"), "outbox:1": (b"!", "")})
+    async with connected(daprd=daprd) as (sidecar, _):
+        with pytest.raises(StateUnavailable):
+            await sidecar.get_bulk_state(["outbox:0", "outbox:1"])
+
+
 async def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
     async with connected() as (sidecar, fake):
         await sidecar.transact(

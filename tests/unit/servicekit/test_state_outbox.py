@@ -3,10 +3,12 @@ is down. The SQL outbox on SQLite: tests/integration/servicekit/test_outbox_boun
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from servicekit import DependencyUnavailable, new_event
-from servicekit.sidecar import StateOp
+from servicekit.sidecar import StateItem, StateOp
 from servicekit.state_outbox import StateOutbox
 from tests.unit.fakes import FakeSidecar
 
@@ -45,3 +47,34 @@ async def test_the_state_outbox_keeps_everything_while_the_broker_is_down() -> N
         await outbox.publish_pending()
     assert sidecar.cloud_events == []
     assert len(sidecar.staged_events()) == 1
+
+
+class CountingSidecar(FakeSidecar):
+    """Counts the single and the bulk state reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = {"single": 0, "bulk": 0}
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        self.reads["single"] += 1
+        return await super().get_state(key, store=store)
+
+    async def get_bulk_state(self, keys: Sequence[str], *, store: str | None = None) -> dict[str, StateItem]:
+        self.reads["bulk"] += 1
+        found = await super().get_bulk_state(keys, store=store)  # the fake's bulk read goes through get_state
+        self.reads["single"] -= len(keys)
+        return found
+
+
+async def test_the_interval_pass_finds_staged_shards_with_one_bulk_read_and_reads_only_those() -> None:
+    sidecar = CountingSidecar()
+    outbox = StateOutbox(sidecar, shards=64)
+    assert await outbox.publish_pending() == 0
+    assert sidecar.reads == {"single": 0, "bulk": 1}  # an idle app's pass: one read, whatever the shards
+    event = new_event({"n": 1})
+    await outbox.commit([StateOp("tenant:1", {"n": 1})], [("tenant.provisioned", event)])
+    sidecar.reads = {"single": 0, "bulk": 0}
+    assert await outbox.publish_pending() == 1
+    assert sidecar.published == [("tenant.provisioned", event)]
+    assert sidecar.reads["bulk"] == 1 and sidecar.reads["single"] <= 2  # the staged shard: its read, its forget
