@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import APIRouter, Request
 
 from servicekit.clock import utc_text
-from servicekit.context import request_id_var
+from servicekit.context import SERVED_REQUEST_ID, is_request_id, request_id_var
 from servicekit.errors import JunctionError, is_transient
 from servicekit.events import Delivery, EventEnvelope, UnreadableEvent, read_envelope
 from servicekit.metrics import DELIVERIES
@@ -182,6 +182,10 @@ class Consumer(Generic[S]):
                 return {"status": Delivery.DROP.value}
             if not isinstance(cloud_event, dict):
                 return {"status": Delivery.DROP.value}
+            data = cloud_event.get("data")
+            staged_by = data.get("requestId") if isinstance(data, dict) else None
+            if is_request_id(staged_by):  # the access line joins the request that staged the event
+                request.scope.setdefault("state", {})[SERVED_REQUEST_ID] = staged_by
             outcome = await self.deliver(topic, cloud_event, request.app.state.services)
             return {"status": outcome.value}
 

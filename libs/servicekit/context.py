@@ -16,8 +16,18 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
+SERVED_REQUEST_ID = "junction.served_request_id"
+"""Where a route names (in the ASGI scope's state) the request it serves when that is not the one it came in as:
+an event delivery serves the request that staged the event, and its access line is written under that id."""
+
+
+def is_request_id(candidate: object) -> bool:
+    """Whether a value is a request id safe to log and forward."""
+    return isinstance(candidate, str) and _SAFE_REQUEST_ID.match(candidate) is not None
+
+
 def accept_request_id(candidate: str | None) -> str:
     """Keep a caller's request id when it is safe to log and forward, else make a new one."""
-    if candidate and _SAFE_REQUEST_ID.match(candidate):
-        return candidate
+    if is_request_id(candidate):
+        return str(candidate)
     return uuid.uuid4().hex

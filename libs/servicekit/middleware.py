@@ -12,7 +12,7 @@ from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from servicekit.context import REQUEST_ID_HEADER, SERVED_REQUEST_ID, accept_request_id, request_id_var
 from servicekit.envelope import error_body
 from servicekit.errors import JunctionError, PayloadTooLarge, RateLimited, Unauthorized
 from servicekit.metrics import observe_request
@@ -88,6 +88,9 @@ class RequestContextMiddleware:
                 "status": status,
                 "durationMs": round(seconds * 1000, 2),
             }
+            served = scope.get("state", {}).get(SERVED_REQUEST_ID)
+            if served is not None:  # an event delivery: logged under the request that staged the event
+                request_id_var.set(served)
             if not scope["path"].endswith(("/healthz", "/readyz")):
                 access_log.info("request", extra={"fields": fields})
             request_id_var.reset(token)

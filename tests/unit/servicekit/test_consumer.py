@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
 from servicekit.consumer import Consumer, replay_cloud_event, replay_topic_of, route_of
 from servicekit.events import Delivery, EventEnvelope, new_event, read_envelope
+from servicekit.logs import JsonFormatter
+from tests.unit.servicekit.helpers import build_app
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
 
@@ -129,3 +134,24 @@ def test_a_replays_cloud_event_keeps_the_event_id_and_names_the_original_topic()
     }
     assert replay["time"] == "2026-12-01T10:00:00.123456Z"  # finer than Dapr's seconds: each replay differs
     assert read_envelope(replay, known_versions=frozenset({1})) == event
+
+
+def test_a_deliverys_access_line_is_written_under_the_request_that_staged_the_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    consumer = handling(Consumer("orders"), "payment.succeeded")
+    app = build_app([consumer.router()])
+    app.state.services = object()
+    staged = new_event({"orderId": "o-1"}).model_copy(update={"request_id": "req-staged-1"})
+    cloud_event = {
+        "id": staged.event_id,
+        "type": "payment.succeeded",
+        "data": staged.model_dump(by_alias=True, mode="json"),
+    }
+    caplog.handler.setFormatter(JsonFormatter("unit-test"))  # formats as each line is written, in its context
+    with caplog.at_level(logging.INFO, logger="servicekit.access"), TestClient(app) as client:
+        answer = client.post(route_of("payment.succeeded"), json=cloud_event, headers={"X-Request-ID": "req-sidecar"})
+        unreadable = client.post(route_of("payment.succeeded"), json={"data": {"requestId": "not safe\n"}})
+    assert answer.json() == {"status": "SUCCESS"} and unreadable.json() == {"status": "DROP"}
+    lines = [json.loads(line) for line in caplog.text.splitlines() if '"servicekit.access"' in line]
+    assert [line["requestId"] for line in lines] == ["req-staged-1", unreadable.headers["X-Request-ID"]]
