@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from apps.orders import service
@@ -13,6 +13,7 @@ from apps.orders.deps import Services
 from apps.orders.domain import CancelOrder, PlaceOrder, RequestedLine, check_idempotency_key
 from apps.orders.schemas import OrderCancel, OrderCreate, OrderRead
 from servicekit import ok
+from servicekit.middleware import routine
 
 router = APIRouter(tags=["orders"])
 EXPIRY_BINDING = "order-expiry"
@@ -70,9 +71,11 @@ async def cancel(order_id: str, body: OrderCancel, services: Services) -> JSONRe
 
 
 @router.post(f"/{EXPIRY_BINDING}")
-async def expiry_tick(services: Services) -> JSONResponse:
+async def expiry_tick(services: Services, request: Request) -> JSONResponse:
     """Called by the Dapr cron input binding `order-expiry`: reap, expire, settle; answers the counts."""
     counts = await service.expire_overdue(
         batch=services.expiry_batch, uow=services.uow, peers=services.peers, clock=services.clock
     )
+    if not any(counts.values()):
+        routine(request)  # every 2 s: a tick that found nothing due is no news
     return ok(counts)

@@ -10,6 +10,7 @@ from typing import Any
 
 from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import REQUEST_ID_HEADER, SERVED_REQUEST_ID, accept_request_id, request_id_var
@@ -19,6 +20,14 @@ from servicekit.metrics import observe_request
 from servicekit.tracing import REQUEST_ID_ATTRIBUTE
 
 access_log = logging.getLogger("servicekit.access")
+ROUTINE = "junction.routine"
+"""Set in the ASGI scope's state by a route whose call changed nothing (a timer's tick that found nothing due):
+its access line is written at debug level, so a tick every few seconds does not bury the rest."""
+
+
+def routine(request: Request) -> None:
+    """Mark this call as routine: its access line goes to debug unless it failed."""
+    request.scope.setdefault("state", {})[ROUTINE] = True
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -92,7 +101,8 @@ class RequestContextMiddleware:
             if served is not None:  # an event delivery: logged under the request that staged the event
                 request_id_var.set(served)
             if not scope["path"].endswith(("/healthz", "/readyz")):
-                access_log.info("request", extra={"fields": fields})
+                quiet = scope.get("state", {}).get(ROUTINE) and status < 400
+                access_log.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": fields})
             request_id_var.reset(token)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -11,7 +12,8 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from servicekit import ok
+from servicekit import NotFound, ok
+from servicekit.middleware import routine
 from tests.unit.servicekit.helpers import build_app
 
 SIDECAR_TOKEN = "token-the-sidecar-sends-" + "x" * 8
@@ -195,3 +197,21 @@ def test_a_method_not_allowed_says_which_are() -> None:
         answer = client.post("/only-get")
     assert answer.status_code == 405 and answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert answer.headers["allow"] == "GET"
+
+
+def test_a_routine_call_is_logged_at_debug_unless_it_failed(caplog: pytest.LogCaptureFixture) -> None:
+    router = APIRouter()
+
+    @router.post("/tick")
+    async def tick(request: Request, fail: bool = False) -> JSONResponse:
+        routine(request)
+        if fail:
+            raise NotFound("Nothing to tick.")
+        return ok({"done": 0})
+
+    with caplog.at_level(logging.DEBUG, logger="servicekit.access"), TestClient(build_app([router])) as client:
+        client.post("/tick")
+        client.post("/tick", params={"fail": True})
+        client.post("/nowhere")
+    levels = [(r.fields["path"], r.levelno) for r in caplog.records if r.name == "servicekit.access"]  # type: ignore[attr-defined]
+    assert levels == [("/tick", logging.DEBUG), ("/tick", logging.INFO), ("/nowhere", logging.INFO)]
