@@ -1,6 +1,15 @@
 # One image for every app (docker-compose.yml, deploy/k8s): the pinned dependencies of pyproject.toml,
 # then the code. An app is chosen by its command, `python -m apps.<app-id>`; its sidecar is another
 # container (daprio/daprd) in the same network namespace, which is why the apps listen on 127.0.0.1.
+# The operator page's front-end library (apps/gateway/ui/package.json), from npm exactly as `make setup`
+# installs it (tools/ui/install): the versions and hashes of package-lock.json, copied by the same script.
+FROM node:20-slim AS ui
+WORKDIR /ui
+COPY apps/gateway/ui/package.json apps/gateway/ui/package-lock.json ./
+COPY tools/ui/vendor.mjs ./
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+    && node vendor.mjs package.json node_modules vendor
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,6 +32,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # components/ is read by those helpers (which topics, which queues).
 COPY libs ./libs
 COPY apps ./apps
+COPY --from=ui /ui/vendor ./apps/gateway/ui/vendor
 COPY components ./components
 COPY tools/__init__.py tools/janitor.py tools/subscriptions.py ./tools/
 COPY tools/deploy ./tools/deploy

@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?=
+# Instances of orders, payments and catalog for `make run` (tools/servers/replicas.py).
+REPLICAS ?= 1
 # One profile (components/<name>/) for run, test-e2e and chaos; `make test` without it runs the CI matrix.
 RUN_PROFILE := $(or $(PROFILE),local)
 
@@ -18,12 +20,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI, the trace backend (Jaeger)
+setup: $(VENV)/.installed  ## Python dependencies, the Dapr runtime and CLI, the trace backend (Jaeger), the operator page's library (npm) and its test browser
 	bash tools/dapr/install
 	bash tools/jaeger/install
+	bash tools/ui/install
 
-run: setup  ## start every app beside its sidecar; Ctrl-C stops what it started
-	bash tools/run $(RUN_PROFILE)
+run: setup  ## start every app beside its sidecar (REPLICAS=2: two of orders, payments, catalog); Ctrl-C stops what it started
+	bash tools/run $(RUN_PROFILE) $(REPLICAS)
 
 test: setup  ## the whole suite: lint, unit and integration once, then end-to-end per CI profile (or PROFILE=<name>)
 	$(PY) -m tools.matrix $(PROFILE)
@@ -60,5 +63,5 @@ proto: $(VENV)/.installed  ## regenerate libs/junction/ (gRPC messages, stubs, t
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -I proto --python_out=libs --grpc_python_out=libs \
 		--mypy_out=libs --mypy_grpc_out=libs proto/junction/identity/v1/users.proto
 
-clean:  ## remove run data (.data) and sidecar logs
-	rm -rf .data .dapr/logs
+clean:  ## remove run data (.data) and sidecar logs (replicas' too)
+	rm -rf .data .dapr/logs .dapr/replicas

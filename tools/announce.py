@@ -20,7 +20,8 @@ def main(profile: str = "local", *, timeout_seconds: float = 120) -> None:
         try:
             if httpx.get(f"{GATEWAY}/api/v1/health", timeout=1).status_code == 200:
                 print(
-                    f"\n  Junction is up.\n  Gateway:  {GATEWAY}/api/v1\n  API docs: {GATEWAY}/docs\n"
+                    f"\n  Junction is up.\n  Gateway:  {GATEWAY}/api/v1\n"
+                    f"  Operator: {GATEWAY}/ui (the operator page: sign in as the admin)\n  API docs: {GATEWAY}/docs\n"
                     f"  Traces:   {traces} (Jaeger: every sidecar's and app's spans)\n"
                     "  Admin:    admin@junction.local / junction-admin (development only)\n"
                     "  Metrics:  http://127.0.0.1:9200/metrics (the gateway; each app's METRICS_PORT in dapr.yaml)\n"

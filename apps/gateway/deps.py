@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from apps.gateway.cache import CachedReads
 from apps.gateway.edge import VERIFIED_CLAIMS
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.errors import AdminRoleRequired, AuthRequired
@@ -16,12 +15,13 @@ from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
 from servicekit.deps import services_of
 from servicekit.health import ComponentList
+from servicekit.read_cache import CachedReads
 from servicekit.tokens import Claims, TokenCodec
 
 
 @dataclass(frozen=True)
 class GatewayServices:
-    """The routes' peers, token codec, read cache and event feed; the edge middleware reads the limiter and codec."""
+    """The routes' peers, token codec, read caches and event feed; the edge middleware reads the limiter and codec."""
 
     peers: Peers
     tokens: TokenCodec
@@ -30,6 +30,8 @@ class GatewayServices:
     """The gateway's own sidecar components, for the admins' health report."""
     reads: CachedReads = field(default_factory=CachedReads)
     """The product reads' cache (apps.gateway.cache); by default none: every read asks catalog."""
+    profiles: CachedReads = field(default_factory=CachedReads)
+    """The profiles' cache (/users/me, apps.gateway.cache); by default none: every read asks identity."""
     feed: FeedHub = field(default_factory=FeedHub)
     """The live event feed's clients (apps.gateway.feed), fed by the event edge."""
 

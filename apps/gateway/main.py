@@ -1,4 +1,5 @@
-"""gateway's composition root: settings -> sidecar, tokens, limiter, peers, registry, cache, feed -> FastAPI app."""
+"""gateway's composition root: settings -> sidecar, tokens, limiter, peers, registry, cache, feed -> FastAPI app,
+with the operator page (apps.gateway.ui) beside the API."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from apps.gateway import ui
 from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants
-from apps.gateway.cache import CachedReads, DaprStateReadCache, NoReadCache, ReadCache
+from apps.gateway.cache import product_reads, profile_reads
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
+from apps.gateway.edge.headers import PathHeadersMiddleware
 from apps.gateway.edge.ratelimit import RateLimiter
 from apps.gateway.events import consumer
 from apps.gateway.feed import FeedHub
@@ -25,9 +28,16 @@ from servicekit.health import sidecar_components
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 
-def create_app(settings: GatewaySettings | None = None, *, services: GatewayServices | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    services: GatewayServices | None = None,
+    ui_files: ui.UiFiles | None = None,
+) -> FastAPI:
+    """The gateway; tests pass prebuilt `services`, and the operator page's files when not the installed ones."""
     settings = settings or GatewaySettings()
     limiter = RateLimiter.from_settings(settings.rate_limits_file, settings.rate_limit_storage_url)
+    feed = services.feed if services is not None else feed_hub(settings)
 
     @asynccontextmanager
     async def wire(app: FastAPI, sidecar: DaprSidecar) -> AsyncIterator[None]:
@@ -52,17 +62,13 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             registry,
             probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
-        feed = FeedHub(
-            max_clients=settings.feed_max_clients,
-            queue_size=settings.feed_queue_size,
-            heartbeat_seconds=settings.feed_heartbeat_seconds,
-        )
         app.state.services = GatewayServices(
             peers=peers,
             tokens=tokens,
             limiter=limiter,
             components=sidecar_components(sidecar),
-            reads=cached_reads(settings, sidecar),
+            reads=product_reads(settings, sidecar),
+            profiles=profile_reads(settings, sidecar),
             feed=feed,
         )
         app.state.checks["rate-limit counters"] = limiter.ready
@@ -70,7 +76,7 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             async with refreshing(peers, registry, interval_seconds=interval):
                 yield
         finally:
-            feed.close()  # a server that stopped them already (`EventStream`) finds none; another may not have
+            feed.close()  # `on_stop` closed it already under `serve`; under another server nothing may have
             await mesh.aclose()
 
     return create_sidecar_app(
@@ -85,11 +91,26 @@ def create_app(settings: GatewaySettings | None = None, *, services: GatewayServ
             admin.router,
             tenants.router,
             consumer.router(),
+            ui.router(ui_files or ui.UiFiles.installed(), trace_ui_url=trace_ui_url(settings)),
         ],
         wire=wire,
         services=services,
         public=True,
-        edge_middleware=[partial(RateLimitMiddleware, trusted_proxies=settings.trusted_proxies)],
+        on_stop=[feed.close],  # its event streams never end by themselves: uvicorn would wait for them
+        edge_middleware=[
+            partial(RateLimitMiddleware, trusted_proxies=settings.trusted_proxies),
+            partial(PathHeadersMiddleware, prefix=ui.PREFIX, headers=ui.HEADERS),
+        ],
+    )
+
+
+def feed_hub(settings: GatewaySettings) -> FeedHub:
+    """The live event feed's hub, bounded as the settings say."""
+    return FeedHub(
+        max_clients=settings.feed_max_clients,
+        max_clients_per_subject=settings.feed_max_clients_per_subject,
+        queue_size=settings.feed_queue_size,
+        heartbeat_seconds=settings.feed_heartbeat_seconds,
     )
 
 
@@ -106,15 +127,6 @@ def app_ids(settings: GatewaySettings) -> AppIds:
     )
 
 
-def cached_reads(settings: GatewaySettings, sidecar: DaprSidecar) -> CachedReads:
-    """The product reads' cache in the gateway's own state, or none when its TTL is 0."""
-    timeout = settings.catalog_read_timeout_seconds
-    cache: ReadCache = NoReadCache()
-    if settings.product_cache_ttl_seconds > 0:
-        cache = DaprStateReadCache(
-            sidecar,
-            ttl_seconds=settings.product_cache_ttl_seconds,
-            fill_seconds=timeout,
-            store=settings.statestore_name,
-        )
-    return CachedReads(cache=cache, owner_timeout_seconds=timeout)
+def trace_ui_url(settings: GatewaySettings) -> str | None:
+    """The trace UI's address as the page joins paths to it (no trailing slash), or None."""
+    return str(settings.trace_ui_url).rstrip("/") if settings.trace_ui_url is not None else None

@@ -1,10 +1,10 @@
-"""gateway's settings: the apps behind it, the proxies it trusts, its read cache, its rate-limit tiers and counters."""
+"""gateway's settings: the apps behind it, the proxies it trusts, its read caches, its rate-limit tiers and counters."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, field_validator
 
 from apps.gateway.edge.forwarded import IPNetwork
 from servicekit import ServiceSettings
@@ -51,14 +51,31 @@ class GatewaySettings(ServiceSettings):
     """How long a product or a page of the list stays cached (`ttlInSeconds`); 0 turns the cache off."""
     catalog_read_timeout_seconds: float = Field(7.0, gt=0, le=60)
     """How long a cached read waits for catalog before a copy answers stale: a little over catalog's budget (6.5 s)."""
+    user_cache_fresh_seconds: int = Field(300, ge=0, le=86400)
+    """/users/me answers a profile identity gave this recently without asking again (five minutes); 0: always asks."""
+    user_cache_ttl_seconds: int = Field(86400, ge=0, le=30 * 86400)
+    """How long a profile is kept (`ttlInSeconds`) to answer, marked stale, while identity does not; 0: no cache."""
+    read_cache_io_timeout_seconds: float = Field(0.5, gt=0, le=5)
+    """How long a read cache's lookup, and its keep, may take in the state store; past it the read goes on
+    without the copy (the store hung: catalog or identity is asked, the answer is not kept)."""
     feed_max_clients: int = Field(20, ge=1, le=1000)
     """How many clients the live event feed serves at once; one more is answered 503."""
+    feed_max_clients_per_subject: int = Field(3, ge=1, le=1000)
+    """How many of those one token's user (its subject) may hold; one more is answered 429."""
     feed_queue_size: int = Field(256, ge=1, le=100_000)
     """Items queued per feed client; when full, the oldest go and the client is told how many it missed."""
     feed_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
     """A keep-alive comment on a feed stream silent this long, so proxies keep the connection."""
+    trace_ui_url: HttpUrl | None = None
+    """The trace backend's UI as a browser reaches it (Jaeger: `make run` and the harness set it); the operator
+    page links an order's trace there. Unset, the page shows no trace link."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
+
+    @field_validator("trace_ui_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # TRACE_UI_URL= (empty) leaves the trace links out, as unset does
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -17,9 +17,10 @@ from servicekit.health import ReadinessCheck, health_router, sidecar_check, side
 from servicekit.logs import configure_logging
 from servicekit.metrics import serve_metrics
 from servicekit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SidecarTokenMiddleware
+from servicekit.serve import when_stopping
 from servicekit.settings import ServiceSettings
 from servicekit.sidecar import DaprSidecar
-from servicekit.tracing import UntrustedTraceContext, configure_tracing
+from servicekit.tracing import ClientHiddenFromSpans, ClientShownToApp, UntrustedTraceContext, configure_tracing
 
 SUBSCRIBE_PATH = "/dapr/subscribe"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -41,16 +42,29 @@ def create_sidecar_app(
     services: object | None = None,
     public: bool = False,
     edge_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    on_stop: Sequence[Callable[[], None]] = (),
 ) -> FastAPI:
     """The app every service is: JSON logs, its metrics server, a ready sidecar, its checks, then what `wire` builds.
 
     Prebuilt `services` (tests pass fakes of the app's ports) are served from the start in place of what
     `wire` would build: the lifespan then connects nothing (no logs set up, no sidecar, no database) and
     the app is otherwise the same: routes, middleware, error handlers, probes.
+    `on_stop` runs, either way, as soon as the server is asked to stop (`servicekit.serve.when_stopping`):
+    what ends the responses that never end by themselves, which uvicorn would wait for.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        forgets = [when_stopping(callback) for callback in on_stop]
+        try:
+            async with serving(app):
+                yield
+        finally:
+            for forget in forgets:
+                forget()
+
+    @asynccontextmanager
+    async def serving(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:  # already built: nothing to connect, nothing to wire
             yield
             return
@@ -124,7 +138,7 @@ def create_service_app(
     for middleware in edge_middleware:
         app.add_middleware(middleware)
     app.add_middleware(RequestContextMiddleware)
-    _trace(app, public=public)
+    _trace(app, public=public, sidecar_token=token)
     return app
 
 
@@ -132,18 +146,20 @@ _UNTRACED = "/healthz,/readyz,/dapr/subscribe,/dapr/config"
 """Probes and daprd's start-up questions: a span each would bury the traces people look for."""
 
 
-def _trace(app: FastAPI, *, public: bool) -> None:
+def _trace(app: FastAPI, *, public: bool, sidecar_token: str | None) -> None:
     """A server span around every request (outermost, so the logs and the envelope see its trace id).
 
-    The public edge (`public`) starts its own trace for each request: see `UntrustedTraceContext`.
+    The public edge (`public`) starts its own trace for each request unless its sidecar calls
+    (`UntrustedTraceContext`), and records nothing of its clients beyond the path (`ClientHiddenFromSpans`).
     """
     FastAPIInstrumentor.instrument_app(app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"])
     if public:
+        app.add_middleware(ClientShownToApp)  # the app's outermost: just inside the instrumentation
         # instrument_app wraps `build_middleware_stack` to put its middleware outermost; this wraps that
-        # once more, so the client's trace headers are gone before the instrumentation reads them.
+        # once more, so what a client may not put in a span is gone before the instrumentation reads it.
         build = app.build_middleware_stack
 
-        def build_without_client_trace() -> ASGIApp:
-            return UntrustedTraceContext(build(), trusted_prefixes=(EVENTS_ROUTE + "/",))
+        def build_for_the_public() -> ASGIApp:
+            return UntrustedTraceContext(ClientHiddenFromSpans(build()), sidecar_token=sidecar_token)
 
-        app.build_middleware_stack = build_without_client_trace  # type: ignore[method-assign]
+        app.build_middleware_stack = build_for_the_public  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 REQUEST_ID_HEADER = "X-Request-ID"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def current_request_id() -> str | None:
@@ -23,7 +23,7 @@ an event delivery serves the request that staged the event, and its access line 
 
 def is_request_id(candidate: object) -> bool:
     """Whether a value is a request id safe to log and forward."""
-    return isinstance(candidate, str) and _SAFE_REQUEST_ID.match(candidate) is not None
+    return isinstance(candidate, str) and _SAFE_REQUEST_ID.fullmatch(candidate) is not None
 
 
 def accept_request_id(candidate: str | None) -> str:

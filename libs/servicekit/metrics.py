@@ -19,6 +19,12 @@ in the process's default registry, beside prometheus_client's own process and Py
     junction_dead_letters_total{subscriber, topic}            admin: dead letters kept (not redeliveries)
     junction_dead_letter_replays_total{subscriber}            admin: letters sent back to their subscriber
     junction_breaker_refusals_total{peer}                     calls the sidecar refused, the peer's breaker open
+    junction_cached_reads_total{cache, outcome}               reads through a read cache (servicekit.read_cache):
+                                                              hit | miss | stale (a copy answered, the owner
+                                                              did not) | bypass
+    junction_read_cache_failures_total{cache, operation,      a read cache's lookup or keep that failed or ran
+                                       reason}                out of time (`reason`: the kit's error code, or
+                                                              TIMEOUT); the read went on without the copy
 """
 
 from __future__ import annotations
@@ -67,6 +73,14 @@ GRPC_LATENCY = Histogram(
 )
 BREAKER_REFUSALS = Counter(
     "junction_breaker_refusals", "Calls the sidecar refused because the peer's circuit breaker was open.", ["peer"]
+)
+CACHED_READS = Counter(
+    "junction_cached_reads", "Reads through a read cache, by where the answer came from.", ["cache", "outcome"]
+)
+READ_CACHE_FAILURES = Counter(
+    "junction_read_cache_failures",
+    "Lookups and keeps of a read cache that failed or ran out of time; the read went on without the copy.",
+    ["cache", "operation", "reason"],
 )
 
 _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Callable
@@ -19,24 +20,59 @@ server to close first, a request sent on the connection at that moment is lost o
 caller sees the connection drop with no answer (uvicorn's default, 5 s, races httpx's 5 s).
 """
 
-_on_stop: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+GRACEFUL_STOP_SECONDS = 25
+"""How long uvicorn waits for open connections after a stop before it cancels them: a backstop for a response
+that nothing ended (`when_stopping` ends those that never end by themselves). Under the 30 s an orchestrator
+gives a stop before SIGKILL (terminationGracePeriodSeconds, tools/deploy), so the lifespan's exit still runs."""
+
+
+class _StopSignal:
+    """Whether the server was asked to stop, and the callbacks to run when it is: each runs at most once.
+
+    The signal handler may interrupt a registration anywhere: an entry is taken out of the dict (one atomic
+    `pop`) by whoever runs it first, and one registered after the signal runs at once.
+    """
+
+    def __init__(self) -> None:
+        self.began = False
+        self._callbacks: dict[int, tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = {}
+        self._keys = itertools.count()
+
+    def register(self, callback: Callable[[], None]) -> Callable[[], None]:
+        key = next(self._keys)
+        self._callbacks[key] = (asyncio.get_running_loop(), callback)
+        if self.began:  # registered after the signal: nobody would run it
+            self._run(key)
+
+        def forget() -> None:
+            self._callbacks.pop(key, None)
+
+        return forget
+
+    def fire(self) -> None:
+        self.began = True
+        for key in list(self._callbacks):
+            self._run(key)
+
+    def _run(self, key: int) -> None:
+        entry = self._callbacks.pop(key, None)
+        if entry is not None:
+            loop, callback = entry
+            loop.call_soon_threadsafe(callback)
+
+
+_stop = _StopSignal()
 
 
 def when_stopping(callback: Callable[[], None]) -> Callable[[], None]:
-    """Run `callback` in the calling event loop as soon as the server is asked to stop; returns its undoing.
+    """Run `callback` in the calling event loop as soon as the server is asked to stop (at once if it already
+    was); returns its undoing. Call it from inside the app's event loop (the lifespan), and forget it on exit.
 
     uvicorn first waits for every open connection to finish, and only then runs the lifespan's exit: a
-    response that never ends by itself (the gateway's event stream) would hold the stop for ever. The
-    callback ends such responses then. Call it from inside the app's event loop (the lifespan).
+    response that never ends by itself (the gateway's event stream) would hold the stop until
+    GRACEFUL_STOP_SECONDS. The callback ends such responses then.
     """
-    entry = (asyncio.get_running_loop(), callback)
-    _on_stop.append(entry)
-
-    def forget() -> None:
-        if entry in _on_stop:
-            _on_stop.remove(entry)
-
-    return forget
+    return _stop.register(callback)
 
 
 class _Server(uvicorn.Server):
@@ -44,8 +80,7 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
-        for loop, callback in list(_on_stop):
-            loop.call_soon_threadsafe(callback)
+        _stop.fire()
 
 
 def serve(factory: str, *, host: str = "127.0.0.1") -> None:
@@ -63,7 +98,7 @@ def serve(factory: str, *, host: str = "127.0.0.1") -> None:
 
 
 def server_config(factory: str, *, host: str = "127.0.0.1") -> uvicorn.Config:
-    """How `serve` runs an app: on `host` and APP_PORT, no forwarded headers believed, long keep-alive."""
+    """How `serve` runs an app: on `host` and APP_PORT, no forwarded headers believed, long keep-alive, bounded stop."""
     return uvicorn.Config(
         factory,
         factory=True,
@@ -73,4 +108,5 @@ def server_config(factory: str, *, host: str = "127.0.0.1") -> uvicorn.Config:
         access_log=False,
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
     )

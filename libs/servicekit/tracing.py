@@ -12,6 +12,7 @@ Without `OTEL_EXPORTER_OTLP_ENDPOINT` no span is recorded, but a context that ar
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from collections.abc import Iterator, MutableMapping
@@ -27,7 +28,11 @@ TRACEPARENT = "traceparent"
 REQUEST_ID_ATTRIBUTE = "junction.request_id"
 """The span attribute holding a request's X-Request-ID: the trace UI finds a request's trace by it."""
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
-_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+_SIDECAR_TOKEN = b"dapr-api-token"
+_CLIENT_HEADERS = frozenset({b"user-agent"})
+_HIDDEN = "junction.hidden_from_spans"
+"""Where the public edge keeps, in the ASGI scope, what it hid from the server span until the app gets it back."""
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 EXPORT_TIMEOUT_SECONDS = 2
 """How long one export to the trace backend may take: a backend that is down never holds an app's stop."""
 
@@ -83,23 +88,61 @@ def publishing(topic: str, traceparent: str | None) -> Iterator[None]:
 
 def valid_traceparent(value: str | None) -> str | None:
     """`value` if it is a W3C traceparent of version 00, else None (an event from elsewhere may carry anything)."""
-    return value if value is not None and _TRACEPARENT.match(value) else None
+    return value if value is not None and _TRACEPARENT.fullmatch(value) else None
 
 
 class UntrustedTraceContext:
     """At the public edge, drop the client's trace headers: every public request starts a trace of our own.
 
     A client could otherwise join its requests to any trace it names, or send a sampled flag for all.
-    Event deliveries (`trusted_prefixes`) come from the app's own sidecar, which the token checks, and
-    keep theirs.
+    Only the app's own sidecar (its event deliveries) keeps the `traceparent`, `tracestate` and `baggage`
+    it sends, and only when it shows the app's token (`dapr-api-token`, APP_API_TOKEN): this runs before
+    the token check, and anyone may post to `/events/…` and be refused there after a span was recorded.
     """
 
-    def __init__(self, app: ASGIApp, *, trusted_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, sidecar_token: str | None) -> None:
         self.app = app
-        self.trusted_prefixes = trusted_prefixes
+        self.sidecar_token = sidecar_token.encode() if sidecar_token is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(self.trusted_prefixes):
+        if scope["type"] == "http" and not self._from_sidecar(scope):
             headers = [pair for pair in scope["headers"] if pair[0].lower() not in _TRACE_HEADERS]
             scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+    def _from_sidecar(self, scope: Scope) -> bool:
+        presented = next((bytes(value) for name, value in scope["headers"] if name.lower() == _SIDECAR_TOKEN), b"")
+        return self.sidecar_token is not None and hmac.compare_digest(presented, self.sidecar_token)
+
+
+class ClientHiddenFromSpans:
+    """At the public edge, keep the client's address and port, its user agent and the query string out of the
+    server span (`client.address`, `net.peer.ip`, `user_agent.original`, `http.url`'s and `http.target`'s query).
+
+    The instrumentation records what it finds in the ASGI scope as it starts the span: this hides those from
+    it, and `ClientShownToApp`, the app's outermost middleware (just inside the instrumentation), gives them
+    back, so the app itself (rate limits, logs, routes) sees the request whole.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            hidden = {key: scope[key] for key in ("client", "query_string", "headers") if key in scope}
+            headers = [pair for pair in scope["headers"] if pair[0].lower() not in _CLIENT_HEADERS]
+            scope = {**scope, "client": None, "query_string": b"", "headers": headers, _HIDDEN: hidden}
+        await self.app(scope, receive, send)
+
+
+class ClientShownToApp:
+    """Give the app back what `ClientHiddenFromSpans` hid from the server span, which has started by then."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hidden = scope.pop(_HIDDEN, None)
+        if hidden is not None:
+            scope.update(hidden)  # in place: the scope the instrumentation holds is the app's, as without hiding
         await self.app(scope, receive, send)

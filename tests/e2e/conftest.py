@@ -32,7 +32,12 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 """Headers for a product read that catalog itself answers, not the gateway's cache (which follows a change
 once its event arrives): for tests that read stock right after they moved it, or that need catalog's 503."""
 PAYMENT_TIMEOUT_SECONDS = 12  # long enough to restart payments, short enough to watch an order expire
+USER_CACHE_FRESH_SECONDS = 3
+"""How long orders and the gateway trust identity's answer about a user without asking again (shipped: 300 s):
+short, so a test sees a kept answer go stale within seconds (tests/e2e/test_cached_users.py)."""
 _stack: Stack | None = None
+OWN_STACKS: list[Stack] = []
+"""A stack a test file boots for itself, while it runs (test_replicas.py): watched as the shared one is."""
 T = TypeVar("T")
 
 
@@ -51,7 +56,13 @@ def stack() -> Iterator[Stack]:
         run_dir,
         extra_apps=[probe],
         rate_limit_tiers=RATE_LIMIT_TIERS,
-        app_env={"orders": {"PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS)}},
+        app_env={
+            "orders": {
+                "PAYMENT_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS),
+                "USER_CACHE_FRESH_SECONDS": str(USER_CACHE_FRESH_SECONDS),
+            },
+            "gateway": {"USER_CACHE_FRESH_SECONDS": str(USER_CACHE_FRESH_SECONDS)},
+        },
     )
     try:
         _stack.start()
@@ -61,12 +72,16 @@ def stack() -> Iterator[Stack]:
         _stack = None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the chaos test before any test starts the shared stack.
+OWN_STACK_FILES = ("test_chaos.py", "test_replicas.py", "test_multi_host.py")
+"""Test files that boot a stack of their own (stopped when the file is done), run before the shared one."""
 
-    It boots a stack of its own; two stacks on 2 cores would measure the machine, not the faults.
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the chaos, replica and multi-host tests before any test starts the shared stack.
+
+    Each boots a stack of its own; two stacks on 2 cores would measure the machine, not the faults.
     """
-    items.sort(key=lambda item: item.path.name != "test_chaos.py")  # stable: the rest keep their order
+    items.sort(key=lambda item: item.path.name not in OWN_STACK_FILES)  # stable: the rest keep their order
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -75,20 +90,23 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
-    if report.failed and _stack is not None:
-        report.sections.append(("stack logs (tails)", _stack.log_tails()))
+    for running in _running_stacks():
+        if report.failed:
+            report.sections.append(("stack logs (tails)", running.log_tails()))
+
+
+def _running_stacks() -> list[Stack]:
+    return [*OWN_STACKS, *([_stack] if _stack is not None else [])]
 
 
 @pytest.fixture(autouse=True)
 def no_crashed_process() -> None:
-    """Fail fast, with its log, when a process of the shared stack has died since the last test.
+    """Fail fast, with its log, when a process of the shared stack (or a file's own) has died since the last test.
 
     Tests that crash a process on purpose do it through the harness (kill_*, stop_app), which forgets it;
     anything else that exited is a crash the test would otherwise meet as a timeout somewhere downstream.
     """
-    if _stack is None:
-        return
-    crashed = _stack.crashed()
+    crashed = [managed for running in _running_stacks() for managed in running.crashed()]
     if crashed:
         tails = "\n".join(m.tail_section() for m in crashed)
         pytest.fail(f"stack processes died: {', '.join(m.name for m in crashed)}\n{tails}", pytrace=False)

@@ -95,7 +95,7 @@ def test_a_cached_product_outlives_catalog_and_follows_its_changes(
     changed = read_until(gateway, product, lambda r: r.json()["data"]["stock"] == 3, "the change to show")
     assert cache_of(changed) == "MISS", "the first read after the change's event asks catalog"
     assert "stale" not in changed.json()
-    truth = read(gateway, product, NO_CACHE)  # catalog's own count (a no-cache answer is kept too)
+    truth = read(gateway, product, NO_CACHE)  # catalog's own count (a no-cache answer is not kept)
     assert (cache_of(truth), truth.json()["data"]["stock"]) == ("BYPASS", 3)
 
 

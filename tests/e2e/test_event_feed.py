@@ -171,3 +171,4 @@ def test_a_filtered_stream_gets_only_what_it_asked_for(
     thread.join(timeout=FEED_SECONDS + 10)
     assert not thread.is_alive() and reader.error is None, reader.error
     assert reader.frames and {f.event for f in reader.frames} == {"order.confirmed"}
+    assert [f.event for f in concerning(reader.frames, target["order"])] == ["order.confirmed"], reader.lines

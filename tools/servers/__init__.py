@@ -2,7 +2,10 @@
 
     python -m tools.servers up [PROFILE]     start (or reuse) them, create .data/secrets.json
     python -m tools.servers down             stop the ones `up` started
-    python -m tools.servers run-file PROFILE the run file for `dapr run -f` with that profile
+    python -m tools.servers run-file PROFILE [REPLICAS]
+                                         the run file for `dapr run -f` with that profile (and
+                                         REPLICAS instances of orders, payments, catalog)
+    python -m tools.servers trace-ui PROFILE the trace UI's address (Jaeger) with that profile
 
 Beside redis runs the stream janitor (tools/janitor.py), which keeps the streams bounded. Every
 profile also gets sentry, the mesh's certificate authority (sidecars talk mTLS), placement and
@@ -35,9 +38,11 @@ from tools.servers.control_plane import (
     start_placement,
     start_scheduler,
 )
+from tools.servers.jaeger import query_url
 from tools.servers.kinds import KINDS, ServerKind
 from tools.servers.processes import ROOT, apt_install, port_open
 from tools.servers.redis import janitor_command, redis_answers, start_janitor, start_redis
+from tools.servers.replicas import check_replicas, instance_folders, with_replicas
 from tools.servers.sentry import SENTRY_PORT, sentry_answers, start_sentry, trust_anchors
 
 __all__ = [
@@ -118,12 +123,13 @@ def ensure_secrets(folder: Path) -> None:
             path.chmod(0o600)
 
 
-def run_file_for(profile: Profile) -> Path:
-    """dapr.yaml for `profile`: its component folder, and its settings in every app's env.
+def run_file_for(profile: Profile, replicas: int = 1) -> Path:
+    """dapr.yaml for `profile`: its component folder, and its settings in every app's env; with `replicas`
+    above 1, that many instances of orders, payments and catalog (tools/servers/replicas.py).
 
     Written beside dapr.yaml (the CLI resolves a run file's relative paths from the file's folder).
     """
-    if profile.name == "local":
+    if profile.name == "local" and check_replicas(replicas) == 1:
         return ROOT / "dapr.yaml"
     spec = yaml.safe_load((ROOT / "dapr.yaml").read_text())
     spec["common"]["resourcesPaths"] = [
@@ -134,7 +140,10 @@ def run_file_for(profile: Profile) -> Path:
             **(app.get("env") or {}),
             **{k: v.replace("{app_id}", app["appID"]) for k, v in profile.env.items()},
         }
-    target = ROOT / f".dapr-run.{profile.name}.yaml"
+    if replicas > 1:
+        spec = with_replicas(spec, replicas)
+        instance_folders(spec)
+    target = ROOT / f".dapr-run.{profile.name}{'' if replicas == 1 else f'.x{replicas}'}.yaml"
     target.write_text(
         "# Rendered by tools/servers from dapr.yaml for this profile; edit those, not this.\n"
         + yaml.safe_dump(spec, sort_keys=False)
@@ -261,7 +270,10 @@ def down() -> None:
 def main(argv: list[str]) -> None:
     command = argv[1] if len(argv) > 1 else "up"
     if command == "run-file":  # print the run file of a profile, rendering it when needed
-        print(run_file_for(load_profile(argv[2] if len(argv) > 2 else "local")).name)
+        replicas = int(argv[3]) if len(argv) > 3 else 1
+        print(run_file_for(load_profile(argv[2] if len(argv) > 2 else "local"), replicas).name)
+    elif command == "trace-ui":  # where a browser finds the traces (the gateway's TRACE_UI_URL)
+        print(query_url(load_profile(argv[2] if len(argv) > 2 else "local").servers["jaeger"]))
     elif command == "up":
         up(argv[2] if len(argv) > 2 else os.environ.get("JUNCTION_PROFILE", "local"))
     elif command == "down":

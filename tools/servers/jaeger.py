@@ -19,7 +19,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from tools.servers.processes import ROOT, port_open, wait_started
+from tools.servers.processes import LOOPBACK, ROOT, port_open, wait_started
 
 BINARY = ROOT / ".dapr" / "bin" / "jaeger"
 INSTALL = ROOT / "tools" / "jaeger" / "install"
@@ -28,7 +28,7 @@ MAX_TRACES = 10_000
 """Enough to follow the last few thousand orders; each trace costs kilobytes, so memory stays in the hundreds of MB."""
 
 
-def config(port: int, host: str = "127.0.0.1") -> str:
+def config(port: int, host: str = LOOPBACK) -> str:
     """The collector's configuration for a Jaeger on `port` (the query service) and the two after it.
 
     docker-compose.yml carries the same, on every interface of its network (tests/unit/deploy).
@@ -77,20 +77,20 @@ exporters:
 """
 
 
-def query_url(port: int) -> str:
+def query_url(port: int, host: str = LOOPBACK) -> str:
     """The UI and its HTTP API of the Jaeger whose base port is `port`."""
-    return f"http://127.0.0.1:{port}"
+    return f"http://{host}:{port}"
 
 
-def jaeger_answers(port: int) -> bool:
+def jaeger_answers(port: int, host: str = LOOPBACK) -> bool:
     """Whether a Jaeger query service answers on `port` and its OTLP receivers listen on the next two."""
     try:
-        with urllib.request.urlopen(f"{query_url(port)}/api/services", timeout=1) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"{query_url(port, host)}/api/services", timeout=1) as answer:  # noqa: S310 - http
             if "data" not in json.loads(answer.read()):
                 return False
     except (OSError, ValueError):
         return False
-    return all(port_open(p) for p in range(port + 1, port + PORTS))
+    return all(port_open(p, host) for p in range(port + 1, port + PORTS))
 
 
 def ensure_binary() -> Path:
@@ -100,13 +100,14 @@ def ensure_binary() -> Path:
     return BINARY
 
 
-def start_jaeger(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
-    """Start Jaeger on 127.0.0.1:port..port+2 in its own process group; wait until it takes spans and queries."""
+def start_jaeger(port: int, data_dir: Path, log_file: Path, host: str = LOOPBACK) -> subprocess.Popen[bytes]:
+    """Start Jaeger on host:port..port+2 (127.0.0.1 unless told) in its own process group; wait until it takes
+    spans and queries."""
     binary = ensure_binary()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     config_file = data_dir / "jaeger.yaml"
-    config_file.write_text(config(port))
+    config_file.write_text(config(port, host))
     with log_file.open("ab") as log:
         process = subprocess.Popen(
             [str(binary), "--config", f"file:{config_file}"],
@@ -114,6 +115,6 @@ def start_jaeger(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    failure = f"jaeger did not start on 127.0.0.1:{port}"
-    wait_started(process, lambda: jaeger_answers(port), failure=failure, log_file=log_file, timeout_seconds=30)
+    failure = f"jaeger did not start on {host}:{port}"
+    wait_started(process, lambda: jaeger_answers(port, host), failure=failure, log_file=log_file, timeout_seconds=30)
     return process

@@ -240,7 +240,9 @@ def _format_once(java: str, lib: Path, data_dir: Path, config: Path) -> None:
     if (data_dir / "log" / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    command = [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)]
+    # One value with its option: an id may start with "-" (1 in 64), which the tool would take for an option.
+    command = [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}"]
+    command += ["-c", str(config)]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -11,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = "127.0.0.1"
+"""Where every server listens unless told another address (the multi-host simulation's, tools/netns)."""
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
+def port_open(port: int, host: str = LOOPBACK) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
@@ -43,9 +47,16 @@ def wait_started(
     timeout_seconds: float,
     poll_seconds: float = 0.1,
 ) -> None:
-    """Return once `ready()` says so; exit with `failure` and the log's path if the process ends or time runs out."""
+    """Return once `ready()` says so; exit with `failure` and the log's path if the process ends or time runs out.
+
+    A server that never became ready is killed (its whole process group) before the exit: nobody holds its
+    pid to stop it later.
+    """
     deadline = time.monotonic() + timeout_seconds
     while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
             raise SystemExit(f"{failure}; see {log_file}")
         time.sleep(poll_seconds)

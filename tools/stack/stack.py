@@ -30,6 +30,8 @@ from tools.servers import (
     trust_anchors,
 )
 from tools.servers.jaeger import query_url
+from tools.servers.replicas import REPLICATED, check_replicas, instance_name
+from tools.stack.network import Loopback, Network
 from tools.stack.processes import Managed, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +52,8 @@ class AppProcess:
     """For a test-only app: the topics its sidecar may subscribe to (the shipped apps' are in the pub/sub YAML)."""
     workflow_host: bool = False
     """Its sidecar hosts workflows (placementHostAddress in dapr.yaml): it gets this run's placement and scheduler."""
+    instance: int = 1
+    """Which instance of its app id it is (Stack's `replicas`): each has its own ports, app process and sidecar."""
     app_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
@@ -64,6 +68,11 @@ class AppProcess:
     """What its sidecar presents to the app (APP_API_TOKEN); the harness issues one per app."""
     dapr_token: str = ""
     """What the app presents to its own sidecar (DAPR_API_TOKEN)."""
+
+    @property
+    def name(self) -> str:
+        """Its key in `Stack.apps` and its logs' name: the app id, `orders.2` for a second instance."""
+        return instance_name(self.app_id, self.instance)
 
     @property
     def app_url(self) -> str:
@@ -124,8 +133,12 @@ class Stack:
         extra_apps: list[AppProcess] | None = None,
         rate_limit_tiers: list[dict[str, object]] | None = None,
         app_env: dict[str, dict[str, str]] | None = None,
+        replicas: int = 1,
+        network: Network | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.network: Network = network or Loopback()
+        """Where each process runs and the addresses they reach each other on (tools/stack/network.py)."""
         self.profile = profile or os.environ.get("JUNCTION_PROFILE", "local")
         """The component profile (components/<name>/); `make test PROFILE=<name>` sets JUNCTION_PROFILE."""
         self.rate_limit_tiers = rate_limit_tiers
@@ -154,11 +167,27 @@ class Stack:
             self.apps[extra.app_id] = extra
         for app_id, env in (app_env or {}).items():
             self.apps[app_id].env.update(env)
+        self.replicated = REPLICATED if check_replicas(replicas) > 1 else ()
+        """The apps that run `replicas` instances (tools/servers/replicas.py); the others run one."""
+        for app_id in self.replicated:
+            first = self.apps[app_id]
+            for instance in range(2, replicas + 1):
+                extra = AppProcess(app_id, list(first.command), dict(first.env), first.protocol, instance=instance)
+                self.apps[extra.name] = extra
+
+    def instances(self, app_id: str) -> list[AppProcess]:
+        """Every instance of an app id (one unless it is replicated), the first one first."""
+        return sorted((a for a in self.apps.values() if a.app_id == app_id), key=lambda a: a.instance)
+
+    @property
+    def app_ids(self) -> list[str]:
+        """Each app id once, in start order."""
+        return list(dict.fromkeys(app.app_id for app in self.apps.values()))
 
     @property
     def trace_query_url(self) -> str:
         """This run's trace backend: Jaeger's UI and HTTP API (`/api/services`, `/api/traces?service=<app-id>`)."""
-        return query_url(self.server_ports["jaeger"])
+        return query_url(self.server_ports["jaeger"], self.network.server_host)
 
     # ---- set-up -------------------------------------------------------------------------
     def _render(self) -> None:
@@ -172,9 +201,10 @@ class Stack:
             if not (self.run_dir / "config" / f"{app.app_id}.yaml").exists():
                 self._render_test_app(app)
         ensure_secrets(self.run_dir)
-        for app_id, tokens in ensure_credentials(self.run_dir, list(self.apps)).items():
-            self.apps[app_id].app_token = tokens["APP_API_TOKEN"]
-            self.apps[app_id].dapr_token = tokens["DAPR_API_TOKEN"]
+        # One pair of tokens per app id: its instances share them (with-credentials reads them by app id).
+        for app_id, tokens in ensure_credentials(self.run_dir, self.app_ids).items():
+            for app in self.instances(app_id):
+                app.app_token, app.dapr_token = tokens["APP_API_TOKEN"], tokens["DAPR_API_TOKEN"]
         limits = yaml.safe_load((ROOT / "apps" / "gateway" / "ratelimits.yaml").read_text())
         if self.rate_limit_tiers is not None:
             limits["tiers"] = self.rate_limit_tiers
@@ -186,7 +216,7 @@ class Stack:
         for name, kind in self.kinds.items():
             for offset in range(kind.ports):
                 ours, theirs = self.servers.servers[name] + offset, self.server_ports[name] + offset
-                text = text.replace(f"127.0.0.1:{ours}", f"127.0.0.1:{theirs}")
+                text = text.replace(f"127.0.0.1:{ours}", f"{self.network.server_host}:{theirs}")
         return text
 
     def _render_test_app(self, app: AppProcess) -> None:
@@ -223,7 +253,7 @@ class Stack:
             **base,
             "PYTHONPATH": str(ROOT),
             "JUNCTION_ENV": "development",
-            "DAPR_HOST_IP": "127.0.0.1",
+            "DAPR_HOST_IP": self.network.host(app.name),  # what its sidecar registers in name resolution
             "APP_API_TOKEN": app.app_token,
             "DAPR_API_TOKEN": app.dapr_token,
             "JUNCTION_CREDENTIALS_DIR": str(self.run_dir / CREDENTIALS),
@@ -235,8 +265,9 @@ class Stack:
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
             "TENANT_DATABASE_URL_TEMPLATE": f"sqlite+aiosqlite:///{self.run_dir}/tenants/{{subdomain}}.db",
             "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
+            "TRACE_UI_URL": self.trace_query_url,  # the gateway's operator page links traces there
             "HEALTH_APPS": json.dumps(
-                sorted(a for a in self.apps if a not in ("gateway",) and not a.startswith("probe"))
+                sorted(a for a in self.app_ids if a not in ("gateway",) and not a.startswith("probe"))
             ),
             **{key: self._this_run(value) for key, value in app.env.items()},
             "METRICS_PORT": str(app.app_metrics_port),  # this run's, over the run file's fixed one
@@ -253,9 +284,9 @@ class Stack:
         workflows = (
             [
                 "--placement-host-address",
-                f"127.0.0.1:{self.placement_port}",
+                f"{self.network.server_host}:{self.placement_port}",
                 "--scheduler-host-address",
-                f"127.0.0.1:{self.scheduler_port}",
+                f"{self.network.server_host}:{self.scheduler_port}",
             ]
             if app.workflow_host
             else []
@@ -274,8 +305,8 @@ class Stack:
             str(app.grpc_port),
             "--dapr-internal-grpc-port",
             str(app.internal_grpc_port),
-            "--dapr-internal-grpc-listen-address",
-            "127.0.0.1",
+            "--dapr-internal-grpc-listen-address",  # where other sidecars call it: the address it registers
+            self.network.host(app.name),
             "--metrics-port",
             str(app.metrics_port),
             "--metrics-listen-address",
@@ -290,7 +321,7 @@ class Stack:
             str(self.run_dir / "config" / f"{app.app_id}.yaml"),
             "--enable-mtls",
             "--sentry-address",
-            f"127.0.0.1:{self.sentry_port}",
+            f"{self.network.server_host}:{self.sentry_port}",
             "--enable-app-health-check",
             "--app-health-check-path",
             "/healthz",
@@ -319,21 +350,24 @@ class Stack:
         for app in self.apps.values():
             self._launch(app)
         for app in self.apps.values():
-            self.wait_ready(app.app_id)
+            self.wait_ready(app.name)
 
     def _launch(self, app: AppProcess, *, sidecar: bool = True, process: bool = True) -> None:
         env = self._env(app)
         logs = self.run_dir / "logs"
         if sidecar:
-            log = logs / f"{app.app_id}.daprd.log"
-            app.sidecar = Managed(f"{app.app_id}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=log)
-            app.sidecar.start()
+            log = logs / f"{app.name}.daprd.log"
+            app.sidecar = Managed(f"{app.name}.daprd", self._daprd(app), env=env, cwd=self.run_dir, log=log)
+            self.network.within(app.name, app.sidecar.start)
         if process:
-            app.app = Managed(f"{app.app_id}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.app_id}.app.log")
-            app.app.start()
+            app.app = Managed(f"{app.name}.app", app.command, env=env, cwd=ROOT, log=logs / f"{app.name}.app.log")
+            self.network.within(app.name, app.app.start)
 
     def wait_ready(self, app_id: str, timeout: float = BOOT_TIMEOUT) -> None:
-        """Wait until the app answers its liveness probe, its sidecar reports healthy and lets calls through to it."""
+        """Wait until the app answers its liveness probe, its sidecar reports healthy and lets calls through to it.
+
+        `app_id` names an instance (a key of `apps`: `orders`, `orders.2`); so do the other methods below.
+        """
         app = self.apps[app_id]
 
         def healthy() -> bool:
@@ -348,10 +382,11 @@ class Stack:
 
         def callable_through_sidecar() -> bool:
             # daprd refuses calls to its app until its own health probe has passed (every 2 s here): an app
-            # restarted just after that probe ran is live, yet not callable for up to 2 s.
+            # restarted just after that probe ran is live, yet not callable for up to 2 s. A sidecar
+            # invoking its own app id calls its own app, never another instance.
             try:
                 answer = httpx.get(
-                    f"{app.sidecar_url}/v1.0/invoke/{app_id}/method/healthz",
+                    f"{app.sidecar_url}/v1.0/invoke/{app.app_id}/method/healthz",
                     headers={"dapr-api-token": app.dapr_token},
                     timeout=2,
                 )
@@ -359,8 +394,12 @@ class Stack:
                 return False
             return answer.status_code < 500  # the app answered (a test app without /healthz says 404)
 
-        wait_for(healthy, timeout=timeout, what=f"{app_id} and its sidecar")
-        wait_for(callable_through_sidecar, timeout=timeout, what=f"{app_id} callable through its sidecar")
+        wait_for(lambda: self.network.within(app_id, healthy), timeout=timeout, what=f"{app_id} and its sidecar")
+        wait_for(
+            lambda: self.network.within(app_id, callable_through_sidecar),
+            timeout=timeout,
+            what=f"{app_id} callable through its sidecar",
+        )
 
     def stop_app(self, app_id: str) -> None:
         """Stop an app and its sidecar (both process groups)."""
@@ -423,49 +462,67 @@ class Stack:
     def start_server(self, name: str) -> None:
         """Start one of the profile's servers on this run's port and data folder."""
         managed = Managed(name, [], env={}, cwd=self.run_dir, log=self.run_dir / "logs" / f"{name}.log")
-        managed.process = self.kinds[name].start(self.server_ports[name], self.run_dir / name, managed.log)
+        port, kind, host = self.server_ports[name], self.kinds[name], self.network.server_host
+        managed.process = self.network.within(None, lambda: kind.launch(port, self.run_dir / name, managed.log, host))
         self.server_processes[name] = managed
 
     def start_sentry(self) -> None:
         """Start sentry, the certificate authority every sidecar's mTLS identity comes from."""
         log = self.run_dir / "logs" / "sentry.log"
         self.sentry = Managed("sentry", [], env={}, cwd=self.run_dir, log=log)
-        self.sentry.process = start_sentry(self.sentry_port, self.run_dir / "sentry", log)
+        host = self.network.server_host
+        self.sentry.process = self.network.within(
+            None, lambda: start_sentry(self.sentry_port, self.run_dir / "sentry", log, host)
+        )
 
     def start_control_plane(self) -> None:
         """Start placement and scheduler, which the workflow hosts' sidecars (admin's) need."""
-        logs, sentry_dir = self.run_dir / "logs", self.run_dir / "sentry"
+        logs, sentry_dir, host = self.run_dir / "logs", self.run_dir / "sentry", self.network.server_host
         self.placement = Managed("placement", [], env={}, cwd=self.run_dir, log=logs / "placement.log")
-        self.placement.process = start_placement(
-            self.placement_port, self.placement.log, sentry_port=self.sentry_port, sentry_dir=sentry_dir
+        self.placement.process = self.network.within(
+            None,
+            lambda: start_placement(
+                self.placement_port,
+                logs / "placement.log",
+                sentry_port=self.sentry_port,
+                sentry_dir=sentry_dir,
+                host=host,
+            ),
         )
         self.scheduler = Managed("scheduler", [], env={}, cwd=self.run_dir, log=logs / "scheduler.log")
-        self.scheduler.process = start_scheduler(
-            self.scheduler_port,
-            self.run_dir / "scheduler",
-            self.scheduler.log,
-            sentry_port=self.sentry_port,
-            sentry_dir=sentry_dir,
+        self.scheduler.process = self.network.within(
+            None,
+            lambda: start_scheduler(
+                self.scheduler_port,
+                self.run_dir / "scheduler",
+                logs / "scheduler.log",
+                sentry_port=self.sentry_port,
+                sentry_dir=sentry_dir,
+                host=host,
+            ),
         )
 
     def start_janitor(self) -> None:
         """Start the stream janitor beside the broker, as tools/servers does; nothing waits for it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "APP_"))}
-        command = janitor_command(self.server_ports["redis"])
+        command = janitor_command(self.server_ports["redis"], host=self.network.server_host)
         log = self.run_dir / "logs" / "janitor.log"
         self.janitor = Managed("janitor", command, env={**env, "JUNCTION_ENV": "development"}, cwd=ROOT, log=log)
-        self.janitor.start()
+        self.network.within(None, self.janitor.start)
 
     def publish(self, topic: str, cloud_event_id: str, data: dict[str, object], *, via: str | None = None) -> None:
         """Publish raw event data through an app's sidecar (the topic's publisher unless told), as a
         misbehaving or replaying producer would."""
         app = self.apps[via or self._scoped_publisher(topic)]
-        response = httpx.post(
-            f"{app.sidecar_url}/v1.0/publish/pubsub/{topic}",
-            params={"metadata.cloudevent.id": cloud_event_id, "metadata.cloudevent.type": topic},
-            json=data,
-            headers={"dapr-api-token": app.dapr_token},
-            timeout=10,
+        response = self.network.within(
+            app.name,
+            lambda: httpx.post(
+                f"{app.sidecar_url}/v1.0/publish/pubsub/{topic}",
+                params={"metadata.cloudevent.id": cloud_event_id, "metadata.cloudevent.type": topic},
+                json=data,
+                headers={"dapr-api-token": app.dapr_token},
+                timeout=10,
+            ),
         )
         response.raise_for_status()
 
@@ -473,11 +530,14 @@ class Stack:
         self, via: str, app_id: str, path: str, *, json: object = None, headers: dict[str, str] | None = None
     ) -> httpx.Response:
         """POST to another app through `via`'s sidecar, the way that app's own code would."""
-        return httpx.post(
-            f"{self.apps[via].sidecar_url}/{path.lstrip('/')}",
-            json=json,
-            headers={**(headers or {}), "dapr-app-id": app_id, "dapr-api-token": self.apps[via].dapr_token},
-            timeout=30,
+        return self.network.within(
+            via,
+            lambda: httpx.post(
+                f"{self.apps[via].sidecar_url}/{path.lstrip('/')}",
+                json=json,
+                headers={**(headers or {}), "dapr-app-id": app_id, "dapr-api-token": self.apps[via].dapr_token},
+                timeout=30,
+            ),
         )
 
     def sidecar_log(self, app_id: str) -> str:
@@ -486,7 +546,7 @@ class Stack:
 
     def stop(self) -> None:
         for app in self.apps.values():
-            self.stop_app(app.app_id)
+            self.stop_app(app.name)
         for managed in (self.janitor, *self.server_processes.values(), self.scheduler, self.placement, self.sentry):
             if managed is not None:
                 managed.stop()

@@ -12,7 +12,15 @@ from apps.gateway.deps import AdminOnly, FeedDep, PeersDep
 from apps.gateway.feed import FEED_TOPICS, EventStream, parse_topics
 from apps.gateway.feed.sse import MEDIA_TYPE
 from apps.gateway.peers import sections, segment
-from apps.gateway.schemas import Dashboard, DeadLetterList, DeadLetterRead, Envelope, ReplayRequest, refusals
+from apps.gateway.schemas import (
+    Dashboard,
+    DeadLetterList,
+    DeadLetterRead,
+    Envelope,
+    ErrorEnvelope,
+    ReplayRequest,
+    refusals,
+)
 from servicekit import ok
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[ADMIN])
@@ -72,11 +80,24 @@ TopicFilter = Annotated[
             "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
             "description": "Server-Sent Events: `id:` the event id, `event:` the topic, `data:` "
             '`{"type", "eventId", "occurredAt", "requestId", "ids"}`; `event: missed` with `{"missed": n}` '
-            "when the client's queue overflowed; a `: keep-alive` comment when nothing else was sent for 15 s.",
+            "when the client's queue overflowed; a `: keep-alive` comment when nothing else was sent for 15 s; "
+            '`event: expired` with `{"code": "TOKEN_EXPIRED"}` when the bearer token expires, and the stream ends.',
         },
         **refusals(401, 403, 422),
+        429: {
+            "model": ErrorEnvelope,
+            "description": "`TOO_MANY_FEED_STREAMS`: the token's user already has as many streams open as one may "
+            "(FEED_MAX_CLIENTS_PER_SUBJECT, 3); or `RATE_LIMITED`. Retry after `Retry-After` seconds.",
+        },
     },
 )
-async def event_stream(_: AdminOnly, feed: FeedDep, topics: TopicFilter = None) -> EventStream:
-    """The platform's events as they arrive, reduced to their ids; 503 when the feed serves all it may."""
-    return EventStream(feed, parse_topics(topics), heartbeat_seconds=feed.heartbeat_seconds)
+async def event_stream(claims: AdminOnly, feed: FeedDep, topics: TopicFilter = None) -> EventStream:
+    """The platform's events as they arrive, reduced to their ids, until the token expires; 429 when its user has
+    as many streams open as one may, 503 when the feed serves all it may."""
+    return EventStream(
+        feed,
+        parse_topics(topics),
+        subject=claims.subject,
+        expires_at=claims.expires_at,
+        heartbeat_seconds=feed.heartbeat_seconds,
+    )

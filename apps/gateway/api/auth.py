@@ -1,12 +1,16 @@
-"""Accounts and sign-in."""
+"""Accounts and sign-in; the caller's profile is read through the gateway's cache (apps.gateway.cache)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from apps.gateway.api.cached import CacheControl, answer, cached_responses, no_cache
 from apps.gateway.api.params import SIGNED_IN
-from apps.gateway.deps import PeersDep, SignedIn
+from apps.gateway.cache import profile_key, read_public
+from apps.gateway.deps import PeersDep, Services, SignedIn
 from apps.gateway.schemas import Envelope, LoginRequest, RegisterRequest, TokenRead, UserRead, refusals
 from servicekit import ok
 from servicekit.idempotency import IDEMPOTENCY_KEY_HEADER, RequestIdempotencyKey
@@ -30,7 +34,18 @@ async def login(body: LoginRequest, peers: PeersDep) -> JSONResponse:
     return ok(await peers.call(peers.apps.identity, "POST", "/sessions", json=body.model_dump()))
 
 
-@router.get("/users/me", response_model=Envelope[UserRead], responses=refusals(401, 404), dependencies=[SIGNED_IN])
-async def me(claims: SignedIn, peers: PeersDep) -> JSONResponse:
-    """The signed-in caller's profile."""
-    return ok(await peers.profile(claims.subject))
+@router.get(
+    "/users/me",
+    response_model=Envelope[UserRead],
+    responses={**refusals(401, 404), **cached_responses("identity")},
+    dependencies=[SIGNED_IN],
+)
+async def me(claims: SignedIn, services: Services, cache_control: CacheControl = None) -> JSONResponse:
+    """The signed-in caller's profile; a kept copy answers, marked stale, while identity does not."""
+    peers = services.peers
+
+    async def fetch() -> Any:
+        return await peers.profile(claims.subject)
+
+    key = profile_key(claims.subject)
+    return answer(await read_public(key, fetch, reads=services.profiles, bypass=no_cache(cache_control)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from apps.gateway.api.cached import CacheControl, answer, cached_responses, no_cache
 from apps.gateway.api.params import ADMIN, Limit, Offset, ResourceId
-from apps.gateway.cache import CACHE_HEADER, CachedRead, CacheOutcome, product_key, product_list_key, read_through
+from apps.gateway.cache import product_key, product_list_key, read_public
 from apps.gateway.deps import AdminOnly, PeersDep, Services
 from apps.gateway.peers import segment
 from apps.gateway.schemas import Envelope, ProductCreate, ProductList, ProductRead, link, refusals
@@ -30,34 +31,7 @@ PRODUCT_LINKS = {
 }
 
 
-CACHED: dict[int | str, dict[str, Any]] = {
-    200: {
-        "headers": {
-            CACHE_HEADER: {
-                "description": "HIT: a fresh cached copy; MISS: catalog's answer, now cached; STALE: a cached copy "
-                "served because catalog did not answer (the envelope says `stale: true`); BYPASS: catalog's "
-                "answer to `Cache-Control: no-cache`.",
-                "schema": {"type": "string", "enum": [outcome.value for outcome in CacheOutcome]},
-            }
-        }
-    }
-}
-CacheControl = Annotated[
-    str | None,
-    Header(
-        alias="Cache-Control",
-        max_length=256,
-        description="`no-cache` asks catalog itself, with no cached copy and no stale fallback.",
-    ),
-]
-
-
-def _no_cache(cache_control: str | None) -> bool:
-    return "no-cache" in (part.strip().lower() for part in (cache_control or "").split(","))
-
-
-def _answer(read: CachedRead) -> JSONResponse:
-    return ok(read.data, stale=read.stale, headers={CACHE_HEADER: read.outcome.value})
+CACHED = cached_responses("catalog")
 
 
 @router.get("/products", response_model=Envelope[ProductList], responses={**refusals(422), **CACHED})
@@ -70,7 +44,7 @@ async def list_products(
         return await peers.call(peers.apps.catalog, "GET", "/products", params={"limit": limit, "offset": offset})
 
     key = product_list_key(limit, offset)
-    return _answer(await read_through(key, fetch, reads=services.reads, bypass=_no_cache(cache_control)))
+    return answer(await read_public(key, fetch, reads=services.reads, bypass=no_cache(cache_control)))
 
 
 @router.get("/products/{product_id}", response_model=Envelope[ProductRead], responses={**refusals(404, 422), **CACHED})
@@ -81,7 +55,7 @@ async def get_product(product_id: ResourceId, services: Services, cache_control:
         return await peers.call(peers.apps.catalog, "GET", f"/products/{segment(product_id)}")
 
     key = product_key(product_id)
-    return _answer(await read_through(key, fetch, reads=services.reads, bypass=_no_cache(cache_control)))
+    return answer(await read_public(key, fetch, reads=services.reads, bypass=no_cache(cache_control)))
 
 
 @router.post(

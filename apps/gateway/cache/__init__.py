@@ -1,23 +1,18 @@
-"""Cached reads of what the gateway relays often (products), with a stale fallback when the owner is down.
+"""The gateway's cached reads (servicekit.read_cache): products from catalog, the caller's profile from identity.
 
-`domain` decides (keys, freshness, when a failure may answer a copy), `storage` keeps copies and change
-marks in the gateway's Dapr state, `service` reads through them; the owner's events move the marks.
+`domain` names the keys and the change marks they depend on; `service` builds each cache from the
+settings, reads through it with public errors, and moves the product marks from catalog's events.
 """
 
-from apps.gateway.cache.domain import CACHE_HEADER, CacheOutcome, product_key, product_list_key
-from apps.gateway.cache.service import CachedRead, CachedReads, product_changed, read_through
-from apps.gateway.cache.storage import DaprStateReadCache, NoReadCache, ReadCache
+from apps.gateway.cache.domain import product_key, product_list_key, profile_key
+from apps.gateway.cache.service import product_changed, product_reads, profile_reads, read_public
 
 __all__ = [
-    "CACHE_HEADER",
-    "CacheOutcome",
-    "CachedRead",
-    "CachedReads",
-    "DaprStateReadCache",
-    "NoReadCache",
-    "ReadCache",
     "product_changed",
     "product_key",
     "product_list_key",
-    "read_through",
+    "product_reads",
+    "profile_key",
+    "profile_reads",
+    "read_public",
 ]

@@ -1,96 +1,74 @@
-"""Cached reads: answer a fresh copy, else ask the owner and keep its answer, else answer the copy marked stale.
+"""The gateway's reads through servicekit.read_cache: products from catalog, the caller's profile from identity.
 
-The cache's own failure (the state store down) never fails a read: it is logged and the owner is asked.
-A refusal from the owner (a 404) is an answer: it is passed on, never replaced by a copy.
+Each cache is built from the gateway's settings (`product_reads`, `profile_reads`) in its own state
+store. A read's failure leaves as `public_error`, like every peer's; catalog's stock events move the
+product marks (`product_changed`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from apps.gateway.cache.domain import (
-    CachedCopy,
-    CacheKey,
-    CacheOutcome,
-    is_fresh,
-    marks_of_product_change,
-    serves_stale,
-)
-from apps.gateway.cache.storage import Found, NoReadCache, ReadCache
+from apps.gateway.cache.domain import marks_of_product_change
 from apps.gateway.errors import public_error
-from servicekit import JunctionError
-from servicekit.sidecar_errors import SidecarCallTimeout
-
-log = logging.getLogger("gateway.cache")
-
-
-@dataclass(frozen=True)
-class CachedReads:
-    """The cache behind the product reads, the clock its marks use, and how long a read waits for the owner."""
-
-    cache: ReadCache = field(default_factory=NoReadCache)
-    clock: Callable[[], float] = time.time
-    owner_timeout_seconds: float = 7.0
-    """A little over the owner's whole budget in the sidecar (catalog: 6.5 s, resiliency.yaml)."""
+from apps.gateway.settings import GatewaySettings
+from servicekit import JunctionError, SidecarClient
+from servicekit.read_cache import CachedRead, CachedReads, CacheKey, mark_changed, read_through, state_cache
 
 
-@dataclass(frozen=True)
-class CachedRead:
-    data: Any
-    outcome: CacheOutcome
-
-    @property
-    def stale(self) -> bool:
-        return self.outcome is CacheOutcome.STALE
-
-
-async def read_through(
+async def read_public(
     key: CacheKey, fetch: Callable[[], Awaitable[Any]], *, reads: CachedReads, bypass: bool = False
 ) -> CachedRead:
-    """Read `key` through the cache; `bypass` (the client's `no-cache`) neither answers nor falls back on a copy."""
-    found = None if bypass else await _lookup(reads.cache, key)
-    if found is not None and is_fresh(found.copy, found.changes):
-        return CachedRead(found.copy.data, CacheOutcome.HIT)
-    began = reads.clock()  # before the owner is asked: a change it races makes the copy out of date
+    """`read_through`, its failure as a public client may see it (the owner's timeout says nothing internal)."""
     try:
-        data = await _ask(fetch, reads.owner_timeout_seconds)
+        return await read_through(key, fetch, reads=reads, bypass=bypass)
     except JunctionError as failure:
-        if found is None or not serves_stale(failure):
+        public = public_error(failure)
+        if public is failure:
             raise
-        log.warning("the owner did not answer (%s); a cached copy is served stale", failure.code)
-        return CachedRead(found.copy.data, CacheOutcome.STALE)
-    await _keep(reads.cache, key, CachedCopy(data, began))
-    return CachedRead(data, CacheOutcome.BYPASS if bypass else CacheOutcome.MISS)
+        raise public from failure
 
 
 async def product_changed(product_id: str, *, reads: CachedReads) -> None:
     """Make the product's copies and every page of the list out of date (kept, for the stale fallback)."""
-    await reads.cache.mark_changed(marks_of_product_change(product_id), at=reads.clock())
+    await mark_changed(marks_of_product_change(product_id), reads=reads)
 
 
-async def _ask(fetch: Callable[[], Awaitable[Any]], timeout_seconds: float) -> Any:
-    try:
-        async with asyncio.timeout(timeout_seconds):
-            return await fetch()
-    except TimeoutError:
-        raise public_error(SidecarCallTimeout("The owner did not answer in time.")) from None
+def product_reads(settings: GatewaySettings, sidecar: SidecarClient) -> CachedReads:
+    """Products and pages of the list, fresh until catalog says they changed; none when the TTL is 0."""
+    timeout = settings.catalog_read_timeout_seconds
+    cache = state_cache(
+        sidecar,
+        ttl_seconds=settings.product_cache_ttl_seconds,
+        fill_seconds=timeout,
+        store=settings.statestore_name,
+    )
+    return CachedReads(
+        cache,
+        name="products",
+        owner=settings.catalog_app_id,
+        owner_timeout_seconds=timeout,
+        io_timeout_seconds=settings.read_cache_io_timeout_seconds,
+    )
 
 
-async def _lookup(cache: ReadCache, key: CacheKey) -> Found | None:
-    try:
-        return await cache.lookup(key)
-    except Exception:
-        log.warning("the read cache could not be read; asking the owner", exc_info=True)
-        return None
+def profile_reads(settings: GatewaySettings, sidecar: SidecarClient) -> CachedReads:
+    """Profiles (/users/me), fresh for USER_CACHE_FRESH_SECONDS, kept USER_CACHE_TTL_SECONDS for the fallback.
 
-
-async def _keep(cache: ReadCache, key: CacheKey, copy: CachedCopy) -> None:
-    try:
-        await cache.keep(key, copy)
-    except Exception:
-        log.warning("the read cache could not keep an answer", exc_info=True)
+    No timeout of its own: the gRPC call's deadline (IDENTITY_DEADLINE_SECONDS) bounds a fill, so identity
+    out of time stays a 504 when no copy is kept.
+    """
+    cache = state_cache(
+        sidecar,
+        ttl_seconds=settings.user_cache_ttl_seconds,
+        fill_seconds=settings.identity_deadline_seconds,
+        store=settings.statestore_name,
+    )
+    return CachedReads(
+        cache,
+        name="users",
+        owner=settings.identity_app_id,
+        max_age_seconds=settings.user_cache_fresh_seconds,
+        io_timeout_seconds=settings.read_cache_io_timeout_seconds,
+    )

@@ -1,6 +1,7 @@
 """The public edge's own middleware: per-client rate limiting before any route runs.
 
-The limiter and its tiers are `ratelimit`; who the client is behind trusted proxies, `forwarded`.
+The limiter and its tiers are `ratelimit`; who the client is behind trusted proxies, `forwarded`; the
+operator page's security headers, `headers`. Only the JSON API is limited: `/ui` and `/docs` serve files.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ connects a client.
 """
 
 from apps.gateway.feed.domain import FEED_TOPICS, ID_FIELDS, FeedItem, UnknownTopic, feed_item, parse_topics
-from apps.gateway.feed.hub import FeedClient, FeedClosed, FeedFull, FeedHub
-from apps.gateway.feed.sse import EventStream, missed_frame, sse_frame
+from apps.gateway.feed.hub import FeedClient, FeedClosed, FeedFull, FeedHub, TooManyFeedStreams
+from apps.gateway.feed.sse import EventStream, expired_frame, missed_frame, sse_frame
 
 __all__ = [
     "FEED_TOPICS",
@@ -19,7 +19,9 @@ __all__ = [
     "FeedFull",
     "FeedHub",
     "FeedItem",
+    "TooManyFeedStreams",
     "UnknownTopic",
+    "expired_frame",
     "feed_item",
     "missed_frame",
     "parse_topics",

@@ -33,7 +33,7 @@ LINE_IDS: Mapping[str, tuple[str, str, str]] = {"order.created": ("productIds", 
 FEED_TOPICS: tuple[str, ...] = tuple(ID_FIELDS)
 MAX_LINE_IDS = 50
 """As many lines as an order may have (the public API's limit)."""
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What an id looks like (uuid hex, a subdomain); an email or a sentence never does."""
 
 
@@ -89,7 +89,7 @@ def parse_topics(text: str | None) -> frozenset[str]:
 
 
 def _is_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and bool(_ID.match(value))
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
 
 
 def _line_ids(lines: object, field: str) -> list[str]:

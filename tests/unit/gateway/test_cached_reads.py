@@ -2,6 +2,7 @@
 
 HIT, MISS, STALE when catalog does not answer, 404 passed on and never cached, the cache's own failure
 ignored, `Cache-Control: no-cache`, the stock events that make copies out of date, and who may deliver them.
+The cache itself (marks, shapes, the metric) is tested in tests/unit/servicekit/test_read_cache.py.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.gateway.cache import CachedReads, DaprStateReadCache, product_changed
-from apps.gateway.cache.domain import CachedCopy, product_key
+from apps.gateway.cache import product_changed, product_key
 from apps.gateway.main import create_app
 from apps.gateway.peers import Peers
 from apps.gateway.settings import GatewaySettings
 from servicekit import EventEnvelope, JunctionError, NotFound, StateItem, new_event
 from servicekit.errors import ServiceUnavailable, UpstreamTimeout
+from servicekit.read_cache import CachedReads, DaprStateReadCache
 from servicekit.sidecar import StateOp
 from servicekit.sidecar_errors import BreakerOpen, SidecarCallTimeout, StateUnavailable
 from tests.unit.fakes import FakeSidecar
@@ -248,12 +249,15 @@ def test_a_failing_cache_retries_the_event_rather_than_lose_the_change() -> None
 
 
 # ---- no-cache --------------------------------------------------------------------------------------------
-def test_no_cache_asks_catalog_keeps_its_answer_and_never_falls_back(gateway: Gateway) -> None:
+def test_no_cache_asks_catalog_keeps_nothing_and_never_falls_back(gateway: Gateway) -> None:
     product = gateway.catalog.add(stock=5)
+    for _ in range(3):
+        assert answered(gateway.product(product["id"], **NO_CACHE), "BYPASS")["data"]["stock"] == 5
+    assert not gateway.sidecar.state, "an anonymous client's no-cache never makes the gateway write its state"
     gateway.product(product["id"])
     gateway.catalog.products[product["id"]]["stock"] = 4
     assert answered(gateway.product(product["id"], **NO_CACHE), "BYPASS")["data"]["stock"] == 4
-    assert answered(gateway.product(product["id"]), "HIT")["data"]["stock"] == 4
+    assert answered(gateway.product(product["id"]), "HIT")["data"]["stock"] == 5, "the kept copy stays as it was"
     gateway.catalog.failure = ServiceUnavailable("The catalog service is unavailable.")
     assert gateway.product(product["id"], **{"Cache-Control": "max-age=0, No-Cache"}).status_code == 503
 
@@ -318,52 +322,6 @@ def test_without_an_app_token_no_delivery_is_accepted_and_the_public_api_stays_o
 def test_the_public_api_needs_no_sidecar_token(gateway: Gateway) -> None:
     assert gateway.products().status_code == 200
     assert gateway.client.get("/healthz").status_code == 200
-
-
-# ---- the marks --------------------------------------------------------------------------------------------
-class RacingStore(FakeSidecar):
-    """Another delivery moves a mark between this one's read and its write, `races` times."""
-
-    def __init__(self, races: int) -> None:
-        super().__init__()
-        self.races = races
-
-    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
-        if self.races:
-            self.races -= 1
-            for op in operations:
-                await super().save_state(op.key, {"at": 1.0}, store=store)
-        await super().transact(operations, store=store)
-
-
-@pytest.mark.anyio
-async def test_a_mark_moves_forward_only_and_survives_a_racing_delivery() -> None:
-    store = RacingStore(races=2)
-    cache = DaprStateReadCache(store, ttl_seconds=300, fill_seconds=1)
-    await cache.mark_changed(["changed:x"], at=50.0)
-    assert (await store.get_state("changed:x")).value == {"at": 50.0}  # type: ignore[union-attr]
-    await cache.mark_changed(["changed:x"], at=20.0)
-    assert (await store.get_state("changed:x")).value == {"at": 50.0}  # type: ignore[union-attr]
-    assert store.expires[("statestore", "changed:x")] > store.clock() + 300
-
-
-@pytest.mark.anyio
-async def test_a_mark_that_keeps_moving_is_left_to_a_redelivery() -> None:
-    cache = DaprStateReadCache(RacingStore(races=100), ttl_seconds=300, fill_seconds=1)
-    with pytest.raises(StateUnavailable):
-        await cache.mark_changed(["changed:x"], at=50.0)
-
-
-@pytest.mark.anyio
-async def test_a_copy_in_another_shape_is_a_miss() -> None:
-    store = FakeSidecar()
-    cache = DaprStateReadCache(store, ttl_seconds=300, fill_seconds=1)
-    key = product_key("p-1")
-    await store.save_state(key.entry, {"something": "else"})
-    assert await cache.lookup(key) is None
-    await cache.keep(key, CachedCopy({"id": "p-1"}, 7.0))
-    found = await cache.lookup(key)
-    assert found is not None and found.copy == CachedCopy({"id": "p-1"}, 7.0) and found.changes == (None,)
 
 
 # ---- what the OpenAPI document says -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`GET /api/v1/admin/events/stream` through the real gateway app (every middleware of the edge), on a hub
-fed by its event route: who may open it, the SSE framing, the missed count, the heartbeat, the topic filter,
-and the stream's end when the client leaves or the gateway stops.
+fed by its event route: who may open it and how many one user may, the SSE framing, the missed count, the
+heartbeat, the topic filter, and the stream's end when the client leaves, its token expires or the gateway
+stops (a stream asked for after the stop is refused).
 
 A stream never ends by itself, and the TestClient and httpx's ASGI transport both wait for a response's end,
 so the streams here are driven as the server drives them: ASGI messages in, ASGI messages out.
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +25,8 @@ from starlette.types import Message
 from apps.gateway.feed import FeedHub, FeedItem, missed_frame, sse_frame
 from apps.gateway.main import create_app
 from apps.gateway.settings import GatewaySettings
-from servicekit import new_event
+from servicekit import new_event, serve
+from servicekit.tokens import TokenCodec
 from tests.unit.gateway.helpers import TOKENS, bearer, services
 
 pytestmark = pytest.mark.anyio
@@ -176,7 +179,9 @@ def test_a_filter_naming_an_unknown_topic_is_a_422(client: TestClient, topics: s
 def test_the_feed_is_documented_as_an_event_stream_for_admins(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"][PATH]["get"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
-    assert {"401", "403", "422", "503"} <= set(operation["responses"])
+    assert "event: expired" in operation["responses"]["200"]["description"]
+    assert {"401", "403", "422", "429", "503"} <= set(operation["responses"])
+    assert "TOO_MANY_FEED_STREAMS" in operation["responses"]["429"]["description"]
     assert operation["security"] == [{"bearer": ["admin"]}]
 
 
@@ -187,6 +192,24 @@ async def test_a_client_beyond_the_limit_gets_a_503_envelope(hub: FeedHub) -> No
         assert third.start["status"] == 503
         assert json.loads(third.body)["error"]["code"] == "EVENT_FEED_FULL"
         assert third.header(b"retry-after") == "5"
+    assert not hub.clients
+
+
+async def test_one_user_may_hold_three_streams_and_a_fourth_is_a_429_envelope() -> None:
+    hub = FeedHub(max_clients=10, heartbeat_seconds=30)
+    app = gateway(hub)
+    ada, bob = bearer("admin", subject="ada"), bearer("admin", subject="bob")
+    async with (
+        stream(app, headers=ada),
+        stream(app, headers=ada),
+        stream(app, headers=ada),
+        stream(app, headers=ada) as fourth,
+        stream(app, headers=bob) as other,
+    ):
+        assert fourth.start["status"] == 429 and fourth.header(b"retry-after") == "5"
+        assert json.loads(fourth.body)["error"]["code"] == "TOO_MANY_FEED_STREAMS"
+        assert other.start["status"] == 200, "another user's streams are counted apart"
+        assert len(hub.clients) == 4
     assert not hub.clients
 
 
@@ -254,6 +277,64 @@ async def test_closing_the_hub_ends_every_stream_after_what_was_queued(hub: Feed
         assert opened.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
 
 
+async def test_a_stream_ends_with_an_expired_frame_when_its_token_expires(hub: FeedHub) -> None:
+    short_lived = TokenCodec("g" * 32, ttl_seconds=2)  # TOKENS' key: the gateway accepts it, for 1 to 2 s
+    token = short_lived.issue(subject="ada", email="a@example.com", role="admin")
+    async with stream(gateway(hub), headers={"Authorization": f"Bearer {token}"}) as opened:
+        assert opened.start["status"] == 200
+        hub.publish(item(1))
+        with anyio.fail_after(WAIT_SECONDS):
+            await opened.done.wait()  # the client never left: the token's expiry ended it
+        assert frames(opened.body)[-1] == {"event": "expired", "data": '{"code": "TOKEN_EXPIRED"}'}
+        assert b"e1" in opened.body and opened.sent[-1]["more_body"] is False
+        assert not hub.clients
+
+
+@pytest.fixture
+def stop_server(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Ask the server to stop as a SIGTERM does (on a stop state of this test's own)."""
+    monkeypatch.setattr(serve, "_stop", serve._StopSignal())
+    server = serve._Server(serve.server_config("apps.gateway.main:create_app"))
+    return lambda: server.handle_exit(signal.SIGTERM, None)
+
+
+async def test_a_stop_ends_every_stream_and_refuses_one_asked_for_after_it(
+    hub: FeedHub, stop_server: Callable[[], None]
+) -> None:
+    app = gateway(hub)
+    async with app.router.lifespan_context(app):  # where the gateway asks to close its hub on a stop
+        async with stream(app, headers=bearer("admin")) as before:
+            stop_server()
+            with anyio.fail_after(WAIT_SECONDS):
+                await before.done.wait()
+            assert before.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+        async with stream(app, headers=bearer("admin")) as after:  # a request that was on its way at the signal
+            assert after.start["status"] == 503 and json.loads(after.body)["error"]["code"] == "EVENT_FEED_CLOSED"
+    assert hub.closed and not hub.clients
+
+
+async def test_streams_register_nothing_that_could_outlive_them(hub: FeedHub, stop_server: Callable[[], None]) -> None:
+    app = gateway(hub)
+    async with (
+        app.router.lifespan_context(app),
+        stream(app, headers=bearer("admin")),
+        stream(app, headers=bearer("admin")),
+    ):
+        assert len(serve._stop._callbacks) == 1  # the gateway's own, once: close the hub
+    assert not serve._stop._callbacks
+
+
+async def test_an_app_that_started_after_the_stop_began_closes_its_hub_at_once(
+    hub: FeedHub, stop_server: Callable[[], None]
+) -> None:
+    stop_server()
+    app = gateway(hub)
+    async with app.router.lifespan_context(app):
+        for _ in range(5):  # what the stop scheduled in this loop runs
+            await anyio.lowlevel.checkpoint()
+        assert hub.closed
+
+
 # ---- the deliveries that feed it ----------------------------------------------------------------
 def delivery(topic: str, payload: dict[str, Any], *, cloud_type: str | None = None) -> dict[str, Any]:
     event = new_event(payload)
@@ -268,7 +349,7 @@ def test_a_delivery_is_a_success_with_nobody_listening(client: TestClient) -> No
 def test_a_delivery_reaches_the_connected_clients_whitelisted_and_a_redelivery_does_not(
     client: TestClient, hub: FeedHub
 ) -> None:
-    listening = hub.connect(frozenset({"order.created", "payment.failed"}), lambda: None)
+    listening = hub.connect(frozenset({"order.created", "payment.failed"}), lambda: None, subject="admin-1")
     sent = delivery("order.created", {"orderId": "o1", "userId": "u1", "paymentToken": "tok_ok", "items": []})
     for _ in range(2):
         assert client.post("/events/order.created", json=sent, headers=SIDECAR).json() == {"status": "SUCCESS"}
@@ -281,7 +362,7 @@ def test_a_delivery_reaches_the_connected_clients_whitelisted_and_a_redelivery_d
 
 
 def test_a_delivery_to_a_client_that_never_reads_is_a_success_too(client: TestClient, hub: FeedHub) -> None:
-    stuck = hub.connect(frozenset({"order.expired"}), lambda: None)
+    stuck = hub.connect(frozenset({"order.expired"}), lambda: None, subject="admin-1")
     for n in range(10):
         answer = client.post(
             "/events/order.expired", json=delivery("order.expired", {"orderId": f"o{n}"}), headers=SIDECAR
@@ -303,4 +384,6 @@ def test_a_frame_is_three_lines_and_an_id_that_could_break_it_is_left_out() -> N
     odd = FeedItem("order.created", "e1\ndata: forged", "2026-01-01T00:00:00Z", "r\n1", {})
     frame = sse_frame(odd).decode()
     assert frame.startswith("event: order.created\ndata: {") and frame.count("\n") == 3
+    trailing = FeedItem("order.created", "e1\n", "2026-01-01T00:00:00Z", "r1", {})
+    assert sse_frame(trailing).startswith(b"event: order.created\n"), "an id ending in a line break is left out too"
     assert missed_frame(7) == b'event: missed\ndata: {"missed": 7}\n\n'

@@ -100,7 +100,7 @@ def test_an_item_shows_the_events_type_id_time_request_and_its_whitelisted_ids_o
 @pytest.mark.parametrize("topic", sorted(ID_FIELDS))
 def test_a_value_that_is_not_an_id_is_left_out_even_in_a_whitelisted_field(topic: str) -> None:
     """An email, a sentence, a number or a nested object placed in an id field by mistake never shows."""
-    for value in ("ada@example.com", "two words", 42, {"id": "x"}, "", "x" * 65, None):
+    for value in ("ada@example.com", "two words", 42, {"id": "x"}, "", "x" * 65, None, "o1\n", "o1\r\n"):
         payload = dict.fromkeys(ID_FIELDS[topic], value) | {"items": [{"productId": value}]}
         ids = feed_item(topic, event(payload)).ids
         assert {name: found for name, found in ids.items() if found != []} == {}, (topic, value)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from apps.gateway.feed import FeedClosed, FeedFull, FeedHub, FeedItem
+from apps.gateway.feed import FeedClosed, FeedFull, FeedHub, FeedItem, TooManyFeedStreams
 
 ALL = frozenset({"order.created", "order.confirmed", "payment.succeeded"})
+ADMIN = "admin-1"
+"""The subject of the token that opened a client (one per test: none reaches the per-subject limit)."""
 
 
 class Wakes:
@@ -31,9 +33,9 @@ def ids(items: list[FeedItem]) -> list[str]:
 def test_an_item_reaches_every_client_of_its_topic_and_wakes_it() -> None:
     hub = FeedHub()
     wakes_a, wakes_b, wakes_c = Wakes(), Wakes(), Wakes()
-    a = hub.connect(ALL, wakes_a)
-    b = hub.connect(frozenset({"order.created"}), wakes_b)
-    c = hub.connect(frozenset({"payment.succeeded"}), wakes_c)
+    a = hub.connect(ALL, wakes_a, subject=ADMIN)
+    b = hub.connect(frozenset({"order.created"}), wakes_b, subject=ADMIN)
+    c = hub.connect(frozenset({"payment.succeeded"}), wakes_c, subject=ADMIN)
     assert hub.publish(item(1)) is True
     assert hub.publish(item(2, "order.confirmed")) is True
     assert (wakes_a.count, wakes_b.count, wakes_c.count) == (2, 1, 0)
@@ -49,8 +51,8 @@ def test_publishing_with_nobody_connected_is_fine() -> None:
 
 def test_a_full_queue_drops_its_oldest_items_and_counts_them_until_the_next_take() -> None:
     hub = FeedHub(queue_size=3)
-    slow = hub.connect(ALL, Wakes())
-    fast = hub.connect(ALL, Wakes())
+    slow = hub.connect(ALL, Wakes(), subject=ADMIN)
+    fast = hub.connect(ALL, Wakes(), subject=ADMIN)
     for n in range(1, 6):
         hub.publish(item(n))
         if n in (2, 4):
@@ -64,7 +66,7 @@ def test_a_full_queue_drops_its_oldest_items_and_counts_them_until_the_next_take
 
 def test_a_client_that_never_reads_costs_at_most_its_queue() -> None:
     hub = FeedHub(queue_size=4)
-    client = hub.connect(ALL, Wakes())
+    client = hub.connect(ALL, Wakes(), subject=ADMIN)
     for n in range(10_000):
         hub.publish(item(n))
     missed, items = client.take()
@@ -73,21 +75,33 @@ def test_a_client_that_never_reads_costs_at_most_its_queue() -> None:
 
 def test_clients_are_bounded_and_a_disconnect_frees_a_place() -> None:
     hub = FeedHub(max_clients=2)
-    first = hub.connect(ALL, Wakes())
-    hub.connect(ALL, Wakes())
+    first = hub.connect(ALL, Wakes(), subject=ADMIN)
+    hub.connect(ALL, Wakes(), subject=ADMIN)
     with pytest.raises(FeedFull) as refused:
-        hub.connect(ALL, Wakes())
+        hub.connect(ALL, Wakes(), subject=ADMIN)
     assert refused.value.status == 503 and refused.value.code == "EVENT_FEED_FULL" and refused.value.retry_after
     hub.disconnect(first)
     hub.disconnect(first)  # twice is harmless
     assert first.closed
-    hub.connect(ALL, Wakes())
+    hub.connect(ALL, Wakes(), subject=ADMIN)
     assert len(hub.clients) == 2
+
+
+def test_one_subject_may_hold_only_so_many_clients_and_a_disconnect_frees_one() -> None:
+    hub = FeedHub(max_clients=10, max_clients_per_subject=3)
+    held = [hub.connect(ALL, Wakes(), subject="admin-1") for _ in range(3)]
+    with pytest.raises(TooManyFeedStreams) as refused:
+        hub.connect(ALL, Wakes(), subject="admin-1")
+    assert (refused.value.status, refused.value.code, refused.value.retry_after) == (429, "TOO_MANY_FEED_STREAMS", 5)
+    hub.connect(ALL, Wakes(), subject="admin-2")  # another subject still has its own
+    hub.disconnect(held[0])
+    hub.connect(ALL, Wakes(), subject="admin-1")
+    assert len(hub.clients) == 4
 
 
 def test_a_disconnected_client_gets_nothing_more() -> None:
     hub = FeedHub()
-    client = hub.connect(ALL, Wakes())
+    client = hub.connect(ALL, Wakes(), subject=ADMIN)
     hub.disconnect(client)
     hub.publish(item(1))
     assert client.take() == (0, [])
@@ -96,25 +110,35 @@ def test_a_disconnected_client_gets_nothing_more() -> None:
 def test_closing_ends_every_client_and_refuses_new_ones() -> None:
     hub = FeedHub()
     wakes = Wakes()
-    client = hub.connect(ALL, wakes)
+    client = hub.connect(ALL, wakes, subject=ADMIN)
     hub.publish(item(1))
     hub.close()
+    hub.close()  # twice is harmless
     assert client.closed and wakes.count == 2 and not hub.clients
     assert client.take() == (0, [item(1)])  # what was queued may still be written
     with pytest.raises(FeedClosed):
-        hub.connect(ALL, Wakes())
+        hub.connect(ALL, Wakes(), subject=ADMIN)
 
 
 def test_an_event_id_is_shown_once_among_the_recent_ones() -> None:
     """A redelivery (the stock event's cache part failed, the broker redelivered) is not shown twice."""
     hub = FeedHub(recent_ids=2)
-    client = hub.connect(ALL, Wakes())
+    client = hub.connect(ALL, Wakes(), subject=ADMIN)
     assert [hub.publish(item(n)) for n in (1, 1, 2, 3, 1)] == [True, False, True, True, True]
     assert ids(client.take()[1]) == ["e1", "e2", "e3", "e1"]  # e1 was forgotten: only the last two are kept
     assert len(hub._seen) == 2
 
 
-@pytest.mark.parametrize("bad", [{"max_clients": 0}, {"queue_size": 0}, {"recent_ids": -1}, {"heartbeat_seconds": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_clients": 0},
+        {"max_clients_per_subject": 0},
+        {"queue_size": 0},
+        {"recent_ids": -1},
+        {"heartbeat_seconds": 0},
+    ],
+)
 def test_a_hub_needs_room(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="room"):
         FeedHub(**bad)

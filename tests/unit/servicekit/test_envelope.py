@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from servicekit import Conflict, DependencyUnavailable, JunctionError, RateLimited, ValidationFailed, ok
+from servicekit.context import accept_request_id, is_request_id
 from servicekit.envelope import REFUSAL_STATUS_HEADER
 from servicekit.sidecar import unwrap_envelope
 from tests.unit.servicekit.helpers import build_app
@@ -176,6 +177,14 @@ def test_unsafe_request_id_is_replaced(client: TestClient, unsafe: str) -> None:
     assert replaced != unsafe
     assert re.fullmatch(r"[0-9a-f]{32}", replaced)
     assert response.json()["requestId"] == replaced
+
+
+@pytest.mark.parametrize("unsafe", ["req-1\n", "req-1\r\n", "\nreq-1"])
+def test_a_request_id_with_a_line_break_is_not_one(unsafe: str) -> None:
+    """An event's or a gRPC call's request id is no header: nothing stopped a line break on its way in."""
+    assert not is_request_id(unsafe)
+    assert re.fullmatch(r"[0-9a-f]{32}", accept_request_id(unsafe))
+    assert is_request_id("req-1") and accept_request_id("req-1") == "req-1"
 
 
 def test_missing_request_id_is_generated_per_request(client: TestClient) -> None:

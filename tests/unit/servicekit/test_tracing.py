@@ -1,5 +1,6 @@
 """One trace per request: the app's server span joins the caller's trace, which goes on with every call,
-every staged event and its publish; the error envelope and the logs name it; the public edge trusts none."""
+every staged event and its publish; the error envelope and the logs name it; the public edge trusts none but
+its own sidecar's (by its token, not by the path), and its spans record nothing of the client beyond the path."""
 
 from __future__ import annotations
 
@@ -11,23 +12,33 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.types import Message, Scope
 
 from servicekit import NotFound
 from servicekit.events import new_event
 from servicekit.grpc_handling import handling
 from servicekit.logs import JsonFormatter
 from servicekit.relay import Relay
-from servicekit.tracing import REQUEST_ID_ATTRIBUTE, current_trace_id, inject_trace, tracer, valid_traceparent
+from servicekit.tracing import (
+    REQUEST_ID_ATTRIBUTE,
+    UntrustedTraceContext,
+    current_trace_id,
+    inject_trace,
+    tracer,
+    valid_traceparent,
+)
 from tests.unit.fakes import FakeSidecar
 from tests.unit.servicekit.helpers import build_app
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+SIDECAR_TOKEN = "unit-test-app-token-" + "s" * 16
+TRACE_HEADERS = {"traceparent": CALLER, "tracestate": "vendor=chosen", "baggage": "userId=ada"}
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -56,6 +67,40 @@ async def missing() -> None:
     seen["onward"] = headers.get("traceparent")
     seen["event"] = new_event({"thing": 1}).traceparent
     raise NotFound("No such thing.")
+
+
+@router.post("/events/probe")
+async def probe(request: Request) -> dict[str, Any]:
+    """Stands for an event route: what arrived of the trace context, and in which trace it runs."""
+    seen["trace"] = current_trace_id()
+    return {"tracestate": request.headers.get("tracestate"), "baggage": request.headers.get("baggage")}
+
+
+@router.get("/whoami")
+async def whoami(request: Request) -> dict[str, Any]:
+    """What the app itself sees of the client, whatever its span was told."""
+    client = request.client
+    return {
+        "client": client.host if client else None,
+        "query": dict(request.query_params),
+        "userAgent": request.headers.get("user-agent"),
+    }
+
+
+def _call(app_public: bool, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
+    app = build_app([router], public=app_public, app_api_token=SIDECAR_TOKEN)
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50123))
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.request(method, url, headers=headers)
+
+    return anyio.run(go)
+
+
+def _server_span(spans: InMemorySpanExporter) -> ReadableSpan:
+    (server,) = [span for span in spans.get_finished_spans() if span.kind == trace.SpanKind.SERVER]
+    return server
 
 
 def _get(app_public: bool, headers: dict[str, str]) -> httpx.Response:
@@ -92,6 +137,74 @@ def test_the_public_edge_starts_a_trace_of_its_own_whatever_the_client_sends() -
     assert answer.status_code == 404
     assert answer.json()["traceId"] == seen["trace"]
     assert seen["trace"] not in (None, TRACE_ID)
+
+
+def test_the_public_edge_keeps_its_own_sidecars_trace_context(spans: InMemorySpanExporter) -> None:
+    seen.clear()
+    answer = _call(True, "POST", "/events/probe", TRACE_HEADERS | {"dapr-api-token": SIDECAR_TOKEN})
+    assert answer.status_code == 200
+    assert answer.json() == {"tracestate": "vendor=chosen", "baggage": "userId=ada"}
+    assert seen["trace"] == TRACE_ID
+    assert _server_span(spans).parent is not None
+
+
+@pytest.mark.parametrize("token", [None, "", "guessed", SIDECAR_TOKEN + "x"], ids=["none", "empty", "wrong", "longer"])
+def test_the_public_edge_records_a_post_to_an_event_path_in_a_trace_of_its_own_without_the_token(
+    spans: InMemorySpanExporter, token: str | None
+) -> None:
+    """Anyone may post to `/events/…`: the path proves nothing, the sidecar's token does (refused with a 401)."""
+    headers = TRACE_HEADERS | ({"dapr-api-token": token} if token is not None else {})
+    assert _call(True, "POST", "/events/probe", headers).status_code == 401
+    server = _server_span(spans)
+    assert server.parent is None
+    assert trace.format_trace_id(server.context.trace_id) != TRACE_ID
+    assert not server.context.trace_state, "the client's tracestate is gone too"
+
+
+async def _headers_passed_on(headers: list[tuple[bytes, bytes]], *, sidecar_token: str | None) -> list[bytes]:
+    """The header names UntrustedTraceContext passes to the app of a request with `headers`."""
+    passed: list[bytes] = []
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        passed.extend(name for name, _ in scope["headers"])
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    scope = {"type": "http", "path": "/events/order.created", "headers": headers}
+    await UntrustedTraceContext(app, sidecar_token=sidecar_token)(scope, receive, send)
+    return passed
+
+
+@pytest.mark.anyio
+async def test_tracestate_and_baggage_go_with_the_traceparent_unless_the_sidecar_sent_them() -> None:
+    sent = [(name.encode(), value.encode()) for name, value in TRACE_HEADERS.items()] + [(b"x-request-id", b"r1")]
+    token = [(b"dapr-api-token", SIDECAR_TOKEN.encode())]
+    assert await _headers_passed_on(sent, sidecar_token=SIDECAR_TOKEN) == [b"x-request-id"]
+    assert await _headers_passed_on(sent + token, sidecar_token=None) == [b"x-request-id", b"dapr-api-token"]
+    kept = await _headers_passed_on(sent + token, sidecar_token=SIDECAR_TOKEN)
+    assert kept == [b"traceparent", b"tracestate", b"baggage", b"x-request-id", b"dapr-api-token"]
+
+
+def test_a_public_requests_span_records_no_client_address_user_agent_or_query(spans: InMemorySpanExporter) -> None:
+    headers = {"User-Agent": "AdaBrowser/1.0"}
+    answer = _call(True, "GET", "/whoami?email=ada%40example.com", headers)
+    seen_by_app = {"client": "203.0.113.7", "query": {"email": "ada@example.com"}, "userAgent": "AdaBrowser/1.0"}
+    assert answer.json() == seen_by_app, "the app itself sees the request whole"
+    attributes = dict(_server_span(spans).attributes or {})
+    recorded = json.dumps(attributes)
+    assert "203.0.113.7" not in recorded and "50123" not in recorded and "ada" not in recorded.lower(), attributes
+    assert not {"client.address", "client.port", "net.peer.ip", "net.peer.port", "http.user_agent"} & set(attributes)
+    assert attributes.get("http.target") == "/whoami"
+
+
+def test_an_app_in_the_mesh_records_its_callers_address(spans: InMemorySpanExporter) -> None:
+    """Its caller is its own sidecar, on loopback: nothing personal, and what tells one sidecar call from another."""
+    _call(False, "GET", "/whoami", {"dapr-api-token": SIDECAR_TOKEN})
+    assert dict(_server_span(spans).attributes or {}).get("net.peer.ip") == "203.0.113.7"
 
 
 def test_probes_make_no_span(spans: InMemorySpanExporter) -> None:
@@ -153,7 +266,14 @@ async def test_an_event_staged_outside_any_trace_is_published_without_one() -> N
 
 
 @pytest.mark.parametrize(
-    "value", ["", "garbage", f"01-{TRACE_ID}-00f067aa0ba902b7-01", f"00-{TRACE_ID.upper()}-00f067aa0ba902b7-01"]
+    "value",
+    [
+        "",
+        "garbage",
+        f"01-{TRACE_ID}-00f067aa0ba902b7-01",
+        f"00-{TRACE_ID.upper()}-00f067aa0ba902b7-01",
+        f"{CALLER}\n",
+    ],
 )
 def test_only_a_w3c_traceparent_is_taken_from_an_event(value: str) -> None:
     assert valid_traceparent(value) is None

@@ -1,4 +1,4 @@
-"""Where cached reads are kept: the gateway's own state (its sidecar's `statestore`, keys prefixed by its app id).
+"""Where cached reads are kept: the app's own Dapr state (its sidecar's `statestore`, keys prefixed by its app id).
 
 Copies expire by the store's TTL (`ttlInSeconds`); change marks outlive every copy filled before them.
 """
@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from apps.gateway.cache.domain import CachedCopy, CacheKey, later_mark, mark_ttl_seconds
-from servicekit import SidecarClient, StateItem
 from servicekit.errors import ETagMismatch
-from servicekit.sidecar import StateOp
+from servicekit.read_cache.domain import CachedCopy, CacheKey, later_mark, mark_ttl_seconds
+from servicekit.sidecar import SidecarClient, StateItem, StateOp
 from servicekit.sidecar_errors import StateUnavailable
 
 MARK_ATTEMPTS = 5
@@ -29,6 +28,9 @@ class Found:
 
 
 class ReadCache(Protocol):
+    ttl_seconds: int
+    """How long a copy is kept; it never counts as fresh for longer (domain.fresh_seconds)."""
+
     async def lookup(self, key: CacheKey) -> Found | None:
         """The copy kept under `key` with its marks; None when there is none."""
         ...
@@ -43,6 +45,8 @@ class ReadCache(Protocol):
 class NoReadCache:
     """Caching turned off (a TTL of 0): nothing is kept, so every read asks the owner."""
 
+    ttl_seconds = 0
+
     async def lookup(self, key: CacheKey) -> Found | None:
         return None
 
@@ -54,7 +58,7 @@ class NoReadCache:
 
 
 class DaprStateReadCache:
-    """ReadCache in Dapr state through the gateway's sidecar."""
+    """ReadCache in Dapr state through the app's own sidecar."""
 
     def __init__(
         self, sidecar: SidecarClient, *, ttl_seconds: int, fill_seconds: float, store: str | None = None
@@ -101,6 +105,16 @@ class DaprStateReadCache:
                 continue  # another delivery moved it meanwhile: read it again
             return
         raise StateUnavailable(f"The change mark {mark} kept moving; the event is retried.")
+
+
+def state_cache(sidecar: SidecarClient, *, ttl_seconds: int, fill_seconds: float, store: str) -> ReadCache:
+    """Copies kept `ttl_seconds` in the app's state store `store`; none at all when `ttl_seconds` is 0.
+
+    `fill_seconds` is the longest a fill may take (the owner's budget): marks outlive it with every copy.
+    """
+    if ttl_seconds <= 0:
+        return NoReadCache()
+    return DaprStateReadCache(sidecar, ttl_seconds=ttl_seconds, fill_seconds=fill_seconds, store=store)
 
 
 def _copy(item: StateItem | None) -> CachedCopy | None:
