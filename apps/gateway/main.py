@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from apps.gateway import ui
 from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants
-from apps.gateway.cache import product_reads, profile_reads
+from apps.gateway.cache import product_reads
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
 from apps.gateway.edge.headers import PathHeadersMiddleware
@@ -25,6 +25,7 @@ from apps.gateway.settings import GatewaySettings
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.grpc_client import MeshChannel
 from servicekit.health import sidecar_components
+from servicekit.read_cache.users import identity_user_reads
 from servicekit.tokens import SIGNING_KEY_SECRET, TokenCodec
 
 
@@ -68,7 +69,7 @@ def create_app(
             limiter=limiter,
             components=sidecar_components(sidecar),
             reads=product_reads(settings, sidecar),
-            profiles=profile_reads(settings, sidecar),
+            profiles=identity_user_reads(settings, sidecar),
             feed=feed,
         )
         app.state.checks["rate-limit counters"] = limiter.ready

@@ -7,12 +7,12 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, HttpUrl, field_validator
 
 from apps.gateway.edge.forwarded import IPNetwork
-from servicekit import ServiceSettings
+from servicekit.read_cache.users import UserReadSettings
 
 HERE = Path(__file__).parent
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(UserReadSettings):
     app_id: str = Field("gateway", validation_alias=AliasChoices("APP_ID"))
     public_host: str = "127.0.0.1"
     trusted_proxies: list[IPNetwork] = []
@@ -22,9 +22,6 @@ class GatewaySettings(ServiceSettings):
     append the address they were called from; the limiter then counts the address they report."""
     # The longest call behind the edge is creating a tenant: 2 x 75 s + 0.2 s (resiliency.yaml).
     sidecar_timeout_seconds: float = Field(155.0, gt=0)
-    identity_app_id: str = "identity"
-    identity_deadline_seconds: float = Field(7.0, gt=0, le=60)
-    """The deadline of the gRPC user lookup: a little over identity's leaf budget (6.5 s, resiliency.yaml)."""
     catalog_app_id: str = "catalog"
     orders_app_id: str = "orders"
     payments_app_id: str = "payments"
@@ -51,13 +48,6 @@ class GatewaySettings(ServiceSettings):
     """How long a product or a page of the list stays cached (`ttlInSeconds`); 0 turns the cache off."""
     catalog_read_timeout_seconds: float = Field(7.0, gt=0, le=60)
     """How long a cached read waits for catalog before a copy answers stale: a little over catalog's budget (6.5 s)."""
-    user_cache_fresh_seconds: int = Field(300, ge=0, le=86400)
-    """/users/me answers a profile identity gave this recently without asking again (five minutes); 0: always asks."""
-    user_cache_ttl_seconds: int = Field(86400, ge=0, le=30 * 86400)
-    """How long a profile is kept (`ttlInSeconds`) to answer, marked stale, while identity does not; 0: no cache."""
-    read_cache_io_timeout_seconds: float = Field(0.5, gt=0, le=5)
-    """How long a read cache's lookup, and its keep, may take in the state store; past it the read goes on
-    without the copy (the store hung: catalog or identity is asked, the answer is not kept)."""
     feed_max_clients: int = Field(20, ge=1, le=1000)
     """How many clients the live event feed serves at once; one more is answered 503."""
     feed_max_clients_per_subject: int = Field(3, ge=1, le=1000)

@@ -18,7 +18,7 @@ from apps.orders.peers import DaprOrderPeers, GrpcUserValidator
 from apps.orders.service import Timeouts
 from apps.orders.settings import OrdersSettings
 from apps.orders.storage import SqlUnitOfWork, outbox, processed_events
-from servicekit import DaprSidecar, SidecarClient, create_sidecar_app
+from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.clock import utc_now
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.database import create_engine
@@ -27,7 +27,7 @@ from servicekit.health import database_check
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS
 from servicekit.migrations import upgrade_to_head
 from servicekit.outbox import OutboxRelay, Retention
-from servicekit.read_cache import CachedReads, state_cache
+from servicekit.read_cache.users import identity_user_reads
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -58,7 +58,7 @@ def create_app(settings: OrdersSettings | None = None, *, services: OrdersServic
                 sidecar,
                 GrpcUserValidator(mesh, identity_app_id=settings.identity_app_id),
                 catalog_app_id=settings.catalog_app_id,
-                user_reads=user_reads(settings, sidecar),
+                user_reads=identity_user_reads(settings, sidecar),
             ),
             clock=utc_now,
             timeouts=Timeouts(
@@ -79,22 +79,4 @@ def create_app(settings: OrdersSettings | None = None, *, services: OrdersServic
 
     return create_sidecar_app(
         settings, title="Junction orders", routers=[router, consumer.router()], wire=wire, services=services
-    )
-
-
-def user_reads(settings: OrdersSettings, sidecar: SidecarClient) -> CachedReads:
-    """identity's confirmations of users, in orders' own state store; no timeout of its own: the gRPC deadline
-    (IDENTITY_DEADLINE_SECONDS) bounds a fill, inside the placing budget."""
-    cache = state_cache(
-        sidecar,
-        ttl_seconds=settings.user_cache_ttl_seconds,
-        fill_seconds=settings.identity_deadline_seconds,
-        store=settings.statestore_name,
-    )
-    return CachedReads(
-        cache,
-        name="users",
-        owner=settings.identity_app_id,
-        max_age_seconds=settings.user_cache_fresh_seconds,
-        io_timeout_seconds=settings.read_cache_io_timeout_seconds,
     )

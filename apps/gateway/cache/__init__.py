@@ -5,7 +5,7 @@ settings, reads through it with public errors, and moves the product marks from 
 """
 
 from apps.gateway.cache.domain import product_key, product_list_key, profile_key
-from apps.gateway.cache.service import product_changed, product_reads, profile_reads, read_public
+from apps.gateway.cache.service import product_changed, product_reads, read_public
 
 __all__ = [
     "product_changed",
@@ -13,6 +13,5 @@ __all__ = [
     "product_list_key",
     "product_reads",
     "profile_key",
-    "profile_reads",
     "read_public",
 ]

@@ -1,8 +1,8 @@
 """The gateway's reads through servicekit.read_cache: products from catalog, the caller's profile from identity.
 
-Each cache is built from the gateway's settings (`product_reads`, `profile_reads`) in its own state
-store. A read's failure leaves as `public_error`, like every peer's; catalog's stock events move the
-product marks (`product_changed`).
+Each cache is built from the gateway's settings in its own state store: `product_reads` here, the profiles'
+by `servicekit.read_cache.users`. A read's failure leaves as `public_error`, like every peer's; catalog's
+stock events move the product marks (`product_changed`).
 """
 
 from __future__ import annotations
@@ -49,26 +49,5 @@ def product_reads(settings: GatewaySettings, sidecar: SidecarClient) -> CachedRe
         name="products",
         owner=settings.catalog_app_id,
         owner_timeout_seconds=timeout,
-        io_timeout_seconds=settings.read_cache_io_timeout_seconds,
-    )
-
-
-def profile_reads(settings: GatewaySettings, sidecar: SidecarClient) -> CachedReads:
-    """Profiles (/users/me), fresh for USER_CACHE_FRESH_SECONDS, kept USER_CACHE_TTL_SECONDS for the fallback.
-
-    No timeout of its own: the gRPC call's deadline (IDENTITY_DEADLINE_SECONDS) bounds a fill, so identity
-    out of time stays a 504 when no copy is kept.
-    """
-    cache = state_cache(
-        sidecar,
-        ttl_seconds=settings.user_cache_ttl_seconds,
-        fill_seconds=settings.identity_deadline_seconds,
-        store=settings.statestore_name,
-    )
-    return CachedReads(
-        cache,
-        name="users",
-        owner=settings.identity_app_id,
-        max_age_seconds=settings.user_cache_fresh_seconds,
         io_timeout_seconds=settings.read_cache_io_timeout_seconds,
     )

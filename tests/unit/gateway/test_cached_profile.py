@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from apps.gateway.cache import product_reads, profile_key, profile_reads
+from apps.gateway.cache import product_reads, profile_key
 from apps.gateway.errors import FAILURE_MESSAGE
 from apps.gateway.main import create_app
 from apps.gateway.peers import Peers
@@ -21,6 +21,7 @@ from apps.gateway.settings import GatewaySettings
 from servicekit import JunctionError, NotFound
 from servicekit.errors import ServiceUnavailable, UpstreamTimeout
 from servicekit.read_cache import CachedReads, DaprStateReadCache, NoReadCache
+from servicekit.read_cache.users import identity_user_reads
 from servicekit.sidecar_errors import BreakerOpen
 from tests.unit.fakes import FakeSidecar
 from tests.unit.gateway.helpers import APPS, TOKENS, bearer, services
@@ -192,12 +193,12 @@ def test_the_openapi_document_names_x_cache_on_users_me(gateway: Gateway) -> Non
 
 
 def test_the_settings_give_the_fresh_window_and_the_ttl_and_0_turns_the_cache_off() -> None:
-    reads = profile_reads(GatewaySettings(), FakeSidecar())
+    reads = identity_user_reads(GatewaySettings(), FakeSidecar())
     assert (reads.max_age_seconds, reads.owner, reads.owner_timeout_seconds) == (300, "identity", None)
     assert reads.io_timeout_seconds == 0.5
     quick = GatewaySettings(read_cache_io_timeout_seconds=0.2)
     assert (
-        profile_reads(quick, FakeSidecar()).io_timeout_seconds,
+        identity_user_reads(quick, FakeSidecar()).io_timeout_seconds,
         product_reads(quick, FakeSidecar()).io_timeout_seconds,
     ) == (
         0.2,
@@ -206,4 +207,4 @@ def test_the_settings_give_the_fresh_window_and_the_ttl_and_0_turns_the_cache_of
     with pytest.raises(ValidationError):
         GatewaySettings(read_cache_io_timeout_seconds=0)
     assert isinstance(reads.cache, DaprStateReadCache) and reads.cache.ttl_seconds == 86400
-    assert isinstance(profile_reads(GatewaySettings(user_cache_ttl_seconds=0), FakeSidecar()).cache, NoReadCache)
+    assert isinstance(identity_user_reads(GatewaySettings(user_cache_ttl_seconds=0), FakeSidecar()).cache, NoReadCache)

@@ -18,12 +18,12 @@ from pydantic import ValidationError
 
 from apps.orders import service
 from apps.orders.domain import Order, PlaceOrder, RequestedLine
-from apps.orders.main import user_reads
 from apps.orders.peers import DaprOrderPeers, user_key
 from apps.orders.settings import OrdersSettings
 from servicekit import JunctionError, NotFound, ValidationFailed
 from servicekit.errors import DependencyUnavailable, ServiceUnavailable, UpstreamTimeout
 from servicekit.read_cache import CachedReads, DaprStateReadCache, NoReadCache
+from servicekit.read_cache.users import identity_user_reads
 from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
 from tests.unit.fakes import FakeSidecar
 from tests.unit.orders.fakes import Deps, FakeOrderPeers
@@ -190,7 +190,7 @@ async def test_an_order_is_placed_for_a_known_user_while_identity_is_down_and_st
 
 
 async def test_the_settings_give_five_minutes_fresh_a_day_kept_and_0_turns_the_cache_off() -> None:
-    reads = user_reads(OrdersSettings(), FakeSidecar())
+    reads = identity_user_reads(OrdersSettings(), FakeSidecar())
     assert (reads.max_age_seconds, reads.owner, reads.owner_timeout_seconds, reads.name) == (
         300,
         "identity",
@@ -198,8 +198,10 @@ async def test_the_settings_give_five_minutes_fresh_a_day_kept_and_0_turns_the_c
         "users",
     )
     assert isinstance(reads.cache, DaprStateReadCache) and reads.cache.ttl_seconds == 86400
-    assert isinstance(user_reads(OrdersSettings(user_cache_ttl_seconds=0), FakeSidecar()).cache, NoReadCache)
+    assert isinstance(identity_user_reads(OrdersSettings(user_cache_ttl_seconds=0), FakeSidecar()).cache, NoReadCache)
     assert reads.io_timeout_seconds == 0.5
-    assert user_reads(OrdersSettings(read_cache_io_timeout_seconds=0.2), FakeSidecar()).io_timeout_seconds == 0.2
+    assert (
+        identity_user_reads(OrdersSettings(read_cache_io_timeout_seconds=0.2), FakeSidecar()).io_timeout_seconds == 0.2
+    )
     with pytest.raises(ValidationError):
         OrdersSettings(read_cache_io_timeout_seconds=0)
