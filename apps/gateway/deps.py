@@ -13,6 +13,7 @@ from apps.gateway.errors import AdminRoleRequired, AuthRequired
 from apps.gateway.feed import FeedHub
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
+from apps.gateway.traces import NoTraceStore, TraceStore
 from servicekit.deps import services_of
 from servicekit.health import ComponentList
 from servicekit.read_cache import CachedReads
@@ -34,6 +35,8 @@ class GatewayServices:
     """The profiles' cache (/users/me, apps.gateway.cache); by default none: every read asks identity."""
     feed: FeedHub = field(default_factory=FeedHub)
     """The live event feed's clients (apps.gateway.feed), fed by the event edge."""
+    traces: TraceStore = field(default_factory=NoTraceStore)
+    """Where the trace view reads traces (apps.gateway.traces); by default none: every read answers 503."""
 
 
 Services = Annotated[GatewayServices, Depends(services_of(GatewayServices))]
@@ -45,6 +48,10 @@ async def _peers(services: Services) -> Peers:
 
 async def _feed(services: Services) -> FeedHub:
     return services.feed
+
+
+async def _traces(services: Services) -> TraceStore:
+    return services.traces
 
 
 async def _registry(services: Services) -> ServiceRegistry:
@@ -70,5 +77,6 @@ async def _admin(claims: Annotated[Claims, Depends(_claims)]) -> Claims:
 FeedDep = Annotated[FeedHub, Depends(_feed)]
 PeersDep = Annotated[Peers, Depends(_peers)]
 RegistryDep = Annotated[ServiceRegistry, Depends(_registry)]
+TracesDep = Annotated[TraceStore, Depends(_traces)]
 SignedIn = Annotated[Claims, Depends(_claims)]
 AdminOnly = Annotated[Claims, Depends(_admin)]

@@ -1,5 +1,5 @@
-"""gateway's composition root: settings -> sidecar, tokens, limiter, peers, registry, cache, feed -> FastAPI app,
-with the operator page (apps.gateway.ui) beside the API."""
+"""gateway's composition root: settings -> sidecar, tokens, limiter, peers, registry, cache, feed, traces -> FastAPI
+app, with the operator page (apps.gateway.ui) beside the API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from apps.gateway import ui
-from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants
+from apps.gateway.api import admin, auth, catalog, gateway, health, orders, tenants, traces
 from apps.gateway.cache import product_reads
 from apps.gateway.deps import GatewayServices
 from apps.gateway.edge import RateLimitMiddleware
@@ -22,6 +22,7 @@ from apps.gateway.peers import AppIds, Peers, RecentReport
 from apps.gateway.peers.users import GrpcUserLookup
 from apps.gateway.registry.refresher import refreshing, registry_for
 from apps.gateway.settings import GatewaySettings
+from apps.gateway.traces import JaegerTraceStore, NoTraceStore
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.grpc_client import MeshChannel
 from servicekit.health import sidecar_components
@@ -54,6 +55,7 @@ def create_app(
         users = GrpcUserLookup(mesh, identity_app_id=apps.identity)
         registry = registry_for(apps)
         interval = settings.registry_interval_seconds
+        trace_store = jaeger_store(settings)
         peers = Peers(
             sidecar,
             apps,
@@ -71,6 +73,7 @@ def create_app(
             reads=product_reads(settings, sidecar),
             profiles=identity_user_reads(settings, sidecar),
             feed=feed,
+            traces=trace_store or NoTraceStore(),
         )
         app.state.checks["rate-limit counters"] = limiter.ready
         try:
@@ -79,6 +82,8 @@ def create_app(
         finally:
             feed.close()  # `on_stop` closed it already under `serve`; under another server nothing may have
             await mesh.aclose()
+            if trace_store is not None:
+                await trace_store.aclose()
 
     return create_sidecar_app(
         settings,
@@ -90,6 +95,7 @@ def create_app(
             catalog.router,
             orders.router,
             admin.router,
+            traces.router,
             tenants.router,
             consumer.router(),
             ui.router(ui_files or ui.UiFiles.installed(), trace_ui_url=trace_ui_url(settings)),
@@ -126,6 +132,14 @@ def app_ids(settings: GatewaySettings) -> AppIds:
         analytics=settings.analytics_app_id,
         admin=settings.admin_app_id,
     )
+
+
+def jaeger_store(settings: GatewaySettings) -> JaegerTraceStore | None:
+    """The trace view's reader of Jaeger's query API (TRACE_QUERY_URL), or None when the gateway was given none."""
+    if settings.trace_query_url is None:
+        return None
+    url = str(settings.trace_query_url).rstrip("/")
+    return JaegerTraceStore.open(url, timeout_seconds=settings.trace_query_timeout_seconds, service=settings.app_id)
 
 
 def trace_ui_url(settings: GatewaySettings) -> str | None:

@@ -56,13 +56,18 @@ class GatewaySettings(UserReadSettings):
     """Items queued per feed client; when full, the oldest go and the client is told how many it missed."""
     feed_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
     """A keep-alive comment on a feed stream silent this long, so proxies keep the connection."""
+    trace_query_url: HttpUrl | None = None
+    """Jaeger's HTTP query API as the gateway reaches it (`make run` and the harness set it): the operator page's
+    trace view reads traces through the gateway from there. Unset, `/api/v1/admin/traces` answers 503."""
+    trace_query_timeout_seconds: float = Field(2.0, gt=0, le=30)
+    """How long one read from the trace backend may take before the trace view answers 503."""
     trace_ui_url: HttpUrl | None = None
-    """The trace backend's UI as a browser reaches it (Jaeger: `make run` and the harness set it); the operator
-    page links an order's trace there. Unset, the page shows no trace link."""
+    """The trace backend's own UI as a browser reaches it (a Jaeger with its UI: `make run` and the harness set
+    it); the operator page links each trace there too. Unset, the page shows no such link."""
     rate_limits_file: Path = HERE / "ratelimits.yaml"
     rate_limit_storage_url: str = "memory://"
 
-    @field_validator("trace_ui_url", mode="before")
+    @field_validator("trace_query_url", "trace_ui_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # TRACE_UI_URL= (empty) leaves the trace links out, as unset does

@@ -272,7 +272,7 @@ def main(argv: list[str]) -> None:
     if command == "run-file":  # print the run file of a profile, rendering it when needed
         replicas = int(argv[3]) if len(argv) > 3 else 1
         print(run_file_for(load_profile(argv[2] if len(argv) > 2 else "local"), replicas).name)
-    elif command == "trace-ui":  # where a browser finds the traces (the gateway's TRACE_UI_URL)
+    elif command == "trace-ui":  # Jaeger's UI and query API (the gateway's TRACE_UI_URL and TRACE_QUERY_URL)
         print(query_url(load_profile(argv[2] if len(argv) > 2 else "local").servers["jaeger"]))
     elif command == "up":
         up(argv[2] if len(argv) > 2 else os.environ.get("JUNCTION_PROFILE", "local"))

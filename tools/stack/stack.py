@@ -265,7 +265,8 @@ class Stack:
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.run_dir}/{app.app_id}.db",
             "TENANT_DATABASE_URL_TEMPLATE": f"sqlite+aiosqlite:///{self.run_dir}/tenants/{{subdomain}}.db",
             "RATE_LIMITS_FILE": str(self.run_dir / "ratelimits.yaml"),
-            "TRACE_UI_URL": self.trace_query_url,  # the gateway's operator page links traces there
+            "TRACE_QUERY_URL": self.trace_query_url,  # the gateway reads the operator page's trace view there
+            "TRACE_UI_URL": self.trace_query_url,  # and links each trace to Jaeger's own UI (a placeholder here)
             "HEALTH_APPS": json.dumps(
                 sorted(a for a in self.app_ids if a not in ("gateway",) and not a.startswith("probe"))
             ),

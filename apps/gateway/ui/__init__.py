@@ -1,4 +1,4 @@
-"""The operator page at `/ui`: services, orders, the live feed, dead letters and tenants, for admins.
+"""The operator page at `/ui`: services, orders, the live feed, dead letters, tenants and a trace view, for admins.
 
 The page is static files and a client of the public JSON API: it signs in through `/api/v1/auth/login`,
 keeps the admin's token in the tab's sessionStorage, and calls the same routes as anyone else, each

@@ -19,6 +19,7 @@ from apps.gateway.edge.ratelimit import RateLimiter, Tier
 from apps.gateway.main import app_ids, create_app
 from apps.gateway.peers import Peers
 from apps.gateway.settings import GatewaySettings
+from apps.gateway.traces import NoTraceStore, TraceStore
 from servicekit import DaprSidecar, create_sidecar_app
 from servicekit.tokens import TokenCodec
 from tests.unit.fakes import FakeSidecar
@@ -47,13 +48,15 @@ def services(
     peers: Peers | None = None,
     limiter: RateLimiter | None = None,
     components: Components | None = None,
+    traces: TraceStore | None = None,
 ) -> GatewayServices:
-    """What the lifespan wires; peers default to a fake sidecar with no app behind it."""
+    """What the lifespan wires; peers default to a fake sidecar with no app behind it, traces to none."""
     return GatewayServices(
         peers=peers if peers is not None else Peers(FakeSidecar(), APPS, ()),
         tokens=tokens,
         limiter=limiter if limiter is not None else unlimited(),
         components=components,
+        traces=traces if traces is not None else NoTraceStore(),
     )
 
 

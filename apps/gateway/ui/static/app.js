@@ -6,7 +6,8 @@ import { Orders } from "./orders.js";
 import { Services } from "./services.js";
 import { LiveFeed } from "./sse.js";
 import { Tenants } from "./tenants.js";
-import { Component, Problem, TraceLink, html, links, render } from "./view.js";
+import { TracePanel } from "./traces.js";
+import { Component, Problem, html, links, render, traceView } from "./view.js";
 
 const api = new Api();
 const FEED = "/admin/events/stream";
@@ -49,13 +50,17 @@ class TraceFinder extends Component {
     this.state = { query: "" };
   }
 
-  render() {
+  submit = (event) => {
+    event.preventDefault();
     const query = this.state.query.trim();
-    const wanted = TRACE_ID.test(query) ? { traceId: query.toLowerCase() } : { requestId: query };
-    return html`<form class="finder" onSubmit=${(event) => event.preventDefault()}>
+    if (query) traceView.open(TRACE_ID.test(query) ? { traceId: query.toLowerCase() } : { requestId: query });
+  };
+
+  render() {
+    return html`<form class="finder" id="find-trace" onSubmit=${this.submit}>
       <input aria-label="a request id or a trace id" placeholder="request id or trace id" value=${this.state.query}
         onInput=${(event) => this.setState({ query: event.target.value })} />
-      ${query ? html`<${TraceLink} ...${wanted} label="find the trace" />` : null}
+      <button type="submit" class="quiet">Find the trace</button>
     </form>`;
   }
 }
@@ -63,7 +68,7 @@ class TraceFinder extends Component {
 class App extends Component {
   constructor(props) {
     super(props);
-    this.state = { ready: false, notice: null, events: [], status: { state: "connecting", error: null } };
+    this.state = { ready: false, notice: null, events: [], trace: null, status: { state: "connecting", error: null } };
     this.requests = new Map(); // order id -> the request id that placed it, learnt from the feed
     this.feed = new LiveFeed(api, FEED, {
       onEvent: (event) => this.received(event),
@@ -73,6 +78,7 @@ class App extends Component {
 
   componentDidMount() {
     api.onExpired = () => this.signOut("Your session ended: sign in again.");
+    traceView.open = (wanted) => this.setState({ trace: wanted });
     if (api.token) this.start().catch((error) => this.signOut(error.message));
   }
 
@@ -98,7 +104,7 @@ class App extends Component {
     this.feed.stop();
     api.forget();
     this.requests.clear();
-    this.setState({ ready: false, notice, events: [] });
+    this.setState({ ready: false, notice, events: [], trace: null });
   }
 
   received({ type, data }) {
@@ -121,18 +127,21 @@ class App extends Component {
 
   render() {
     if (!this.state.ready) return html`<${Login} onSignIn=${this.signIn} notice=${this.state.notice} />`;
+    const { trace } = this.state;
     return html`
       <header class="top">
         <h1>Junction <span class="muted">operator</span></h1>
         <nav>
           <a href=${links.docs} target="_blank" rel="noopener noreferrer">API docs</a>
-          ${links.traces ? html`<a href=${links.traces} target="_blank" rel="noopener noreferrer">Traces</a>` : null}
-          ${links.traces ? html`<${TraceFinder} />` : null}
+          ${links.traces ? html`<a href=${links.traces} target="_blank" rel="noopener noreferrer">Jaeger</a>` : null}
+          <${TraceFinder} />
           <span class="who">${api.email}</span>
           <button type="button" class="quiet" id="sign-out" onClick=${() => this.signOut()}>Sign out</button>
         </nav>
       </header>
       <div class="grid">
+        ${trace ? html`<${TracePanel} key=${JSON.stringify(trace)} api=${api} wanted=${trace}
+          onClose=${() => this.setState({ trace: null })} />` : null}
         <${Services} api=${api} />
         <${Orders} api=${api} requests=${this.requests} ref=${(section) => (this.orders = section)} />
         <${Feed} events=${this.state.events} status=${this.state.status} />

@@ -50,30 +50,32 @@ export function Pill({ value, children }) {
   return html`<span class="pill ${tone(value)}">${children ?? value}</span>`;
 }
 
+/** What a trace link does: open the page's trace view (traces.js) on a request id or a trace id; app.js sets it. */
+export const traceView = { open: () => {} };
+
 /**
- * Links to the trace a request or an error belongs to: in the trace UI, and the same search in Jaeger's query
- * API (JSON), which answers even where the UI is not built in (tools/jaeger's binary serves a placeholder page).
- * Nothing when the gateway was given no trace UI.
+ * A request's or an error's trace: a button that opens it in the page (read through the gateway from Jaeger's
+ * query API), and a link to the same trace in Jaeger's own UI when the gateway names one (TRACE_UI_URL; the Jaeger
+ * built from its Go module answers a placeholder page there, docker-compose's image the trace).
  */
 export function TraceLink({ requestId, traceId, label = "trace" }) {
+  if (!requestId && !traceId) return null;
   const href = traceHref({ requestId, traceId });
-  if (!href) return null;
-  const json = traceHref({ requestId, traceId, api: true });
-  return html`<span class="trace"><a href=${href} target="_blank" rel="noopener noreferrer">${label}</a>
-    <a class="json" href=${json} target="_blank" rel="noopener noreferrer" title="the same, from the query API">json</a>
+  return html`<span class="trace">
+    <button type="button" class="link" data-action="trace" onClick=${() => traceView.open({ requestId, traceId })}>
+      ${label}</button>
+    ${href ? html`<a class="external" href=${href} target="_blank" rel="noopener noreferrer"
+      title="the same trace in Jaeger's own UI">jaeger</a>` : null}
   </span>`;
 }
 
-export function traceHref({ requestId, traceId, api = false }) {
+export function traceHref({ requestId, traceId }) {
   if (!links.traces) return null;
-  const base = api ? `${links.traces}/api` : links.traces;
-  if (traceId) return `${base}/trace${api ? "s" : ""}/${encodeURIComponent(traceId)}`;
+  if (traceId) return `${links.traces}/trace/${encodeURIComponent(traceId)}`;
   if (!requestId) return null;
   // The gateway's request span carries the request id (servicekit.tracing's junction.request_id).
   const tags = encodeURIComponent(JSON.stringify({ "junction.request_id": requestId }));
-  return api
-    ? `${base}/traces?service=gateway&lookback=2d&limit=20&tags=${tags}`
-    : `${base}/search?service=gateway&lookback=2d&limit=20&tags=${tags}`;
+  return `${links.traces}/search?service=gateway&lookback=2d&limit=20&tags=${tags}`;
 }
 
 /** The message of a failed call, as the gateway's error envelope gave it. */
@@ -142,6 +144,7 @@ export class Polled extends Component {
         <h2>${this.title}</h2>
         <span class="muted">${at ? `updated ${clock(at)}` : "loading…"}</span>
         <button type="button" class="quiet" onClick=${() => this.refresh()}>Refresh</button>
+        ${this.actions?.()}
       </header>
       <${Problem} error=${error} />
       ${data === null ? null : html`<div class=${error ? "stale" : ""}>${this.body(data)}</div>`}
