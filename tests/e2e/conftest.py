@@ -172,11 +172,16 @@ def wait_until(fetch: Callable[[], T], accept: Callable[[T], bool], *, timeout: 
         time.sleep(0.3)
 
 
-@pytest.fixture(scope="session")
-def admin_auth(gateway: httpx.Client) -> dict[str, str]:
+def sign_in_as_admin(gateway: httpx.Client) -> dict[str, str]:
+    """The development admin's bearer header, signed in through `gateway` (whichever stack it fronts)."""
     login = gateway.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
     assert login.status_code == 200, login.text
     return {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
+
+
+@pytest.fixture(scope="session")
+def admin_auth(gateway: httpx.Client) -> dict[str, str]:
+    return sign_in_as_admin(gateway)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import OWN_STACKS, RATE_LIMIT_TIERS, Account, wait_until
+from tests.e2e.conftest import OWN_STACKS, RATE_LIMIT_TIERS, Account, sign_in_as_admin, wait_until
 from tests.e2e.test_order_flow import Json, order_in, payments_of, place, stock_becomes
 from tests.e2e.test_tenants import SCHOOL_TABLES, database_of, new_tenant
 from tests.e2e.test_traces import ONE_ORDER
@@ -95,9 +95,7 @@ def edge(platform: Stack, simulation: Simulation) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def admin(edge: httpx.Client) -> dict[str, str]:
-    login = edge.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
+    return sign_in_as_admin(edge)
 
 
 def test_every_app_and_its_sidecar_run_on_a_host_of_their_own(platform: Stack, simulation: Simulation) -> None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.e2e.conftest import NO_CACHE, OWN_STACKS, Account, wait_until
+from tests.e2e.conftest import NO_CACHE, OWN_STACKS, Account, sign_in_as_admin, wait_until
 from tests.e2e.test_metrics import scrape
 from tests.e2e.test_order_flow import Json, order_in, place, stock_becomes
 from tools.chaos import stores
@@ -96,9 +96,7 @@ def client(replicas: Stack) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def admin(client: httpx.Client) -> dict[str, str]:
-    login = client.post("/auth/login", json={"email": "admin@junction.local", "password": "junction-admin"})
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['data']['accessToken']}"}
+    return sign_in_as_admin(client)
 
 
 @pytest.fixture
