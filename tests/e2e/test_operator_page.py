@@ -10,6 +10,7 @@ profile, so it runs on the `local` profile alone: once per `make test`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import Account, wait_until
 from tests.e2e.test_dead_letters import ledger, letters_of, recent
@@ -169,8 +171,9 @@ def test_an_order_appears_with_its_events_and_its_trace(
 
     page.wait_for_selector(f"#feed li[data-type='order.created'][data-order-id='{order_id}']")
     page.wait_for_selector(f"#feed li[data-type='order.confirmed'][data-order-id='{order_id}']")
-    row = page.wait_for_selector(f"#orders tr[data-order-id='{order_id}'][data-status=CONFIRMED]")
-    assert row is not None and "25.00" in row.inner_text()
+    confirmed = f"#orders tr[data-order-id='{order_id}'][data-status=CONFIRMED]"
+    page.wait_for_selector(confirmed)
+    assert "25.00" in page.inner_text(confirmed)  # read again by selector: the section re-renders as it refreshes
     assert page.inner_text("#orders .count[data-status=CONFIRMED] .number").isdigit()  # orders by status
 
     # The order's trace opens in the page, read through the gateway from Jaeger's query API (the page itself only
@@ -248,10 +251,9 @@ def test_dead_letters_replayed_from_the_page_leave_the_list(
     again = f"#dead-letters tr[data-letter-id='{other['id']}']"
     page.click(f"{again} button[data-action=replay]")
     page.wait_for_selector(again, state="detached")
-    returned = page.wait_for_selector(
-        f"#dead-letters tr[data-event-id='{event_id}'][data-subscriber={other['subscriber']}]"
-    )
-    assert returned is not None and other["id"][:8] in returned.inner_text()  # "from": the letter it replays
+    returned = f"#dead-letters tr[data-event-id='{event_id}'][data-subscriber={other['subscriber']}]"
+    page.wait_for_selector(returned)
+    assert other["id"][:8] in page.inner_text(returned)  # "from": the letter it replays
 
 
 def tenants_call(url: str) -> bool:
@@ -311,9 +313,11 @@ def test_a_failed_tenant_is_retried_from_the_page(
     def retried() -> Json | None:
         # The breaker towards provisioner may stay open a few seconds after the failures: the page says so.
         if page.query_selector(f"{row}[data-status=ACTIVE]") is None:
-            button = page.query_selector(f"{row} button[data-action=retry]:not([disabled])")
-            if button is not None:
-                button.click()
+            # A locator, not an element handle: the section re-renders on its refresh interval, and a locator
+            # finds the button again where a handle would point at the row that was replaced.
+            button = page.locator(f"{row} button[data-action=retry]:not([disabled])")
+            with contextlib.suppress(PlaywrightError):  # no enabled button yet: a retry is under way
+                button.click(timeout=2_000)
             return None
         return {"status": "ACTIVE"}
 

@@ -13,6 +13,7 @@ const api = new Api();
 const FEED = "/admin/events/stream";
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 const REMEMBERED = 1000; // orders whose placing request the page keeps, for their trace links
+let arrivals = 0; // events received since the page loaded
 
 class Login extends Component {
   constructor(props) {
@@ -115,6 +116,8 @@ class App extends Component {
       return;
     }
     if (type === "missed") item = { type, missed: item.missed };
+    arrivals += 1;
+    item.arrival = arrivals; // the feed's key: the list grows at its top, and each entry keeps its element
     const order = item.ids?.orderId;
     if (order && item.requestId && (item.type === "order.created" || !this.requests.has(order))) {
       this.requests.set(order, item.requestId);

@@ -24,8 +24,8 @@ export class Feed extends Component {
       <ol class="events">
         ${events.map((event) =>
           event.type === "missed"
-            ? html`<li class="missed">${event.missed} events missed (the page fell behind)</li>`
-            : html`<li data-event-id=${event.eventId} data-type=${event.type} data-order-id=${event.ids?.orderId}>
+            ? html`<li key=${event.arrival} class="missed">${event.missed} events missed (the page fell behind)</li>`
+            : html`<li key=${event.arrival} data-event-id=${event.eventId} data-type=${event.type} data-order-id=${event.ids?.orderId}>
                 <span class="time">${clock(event.occurredAt)}</span>
                 <${Pill} value=${event.type.endsWith("failed") || event.type.endsWith("cancelled") ? "FAILED" : "ok"}>
                   ${event.type}<//>

@@ -61,7 +61,7 @@ export class DeadLetters extends Polled {
   }
 
   detail(letter) {
-    return html`<tr class="detail" data-detail-of=${letter.id}><td colspan="8">
+    return html`<tr key=${`detail-${letter.id}`} class="detail" data-detail-of=${letter.id}><td colspan="8">
       <div class="inspect">
         <div>
           <h4>The event as it arrived</h4>
@@ -98,8 +98,8 @@ export class DeadLetters extends Polled {
             <th>from</th><th></th>
           </tr></thead>
           <tbody>
-            ${shown.map((letter) => [
-              html`<tr data-letter-id=${letter.id} data-event-id=${letter.eventId} data-status=${letter.status}
+            ${shown.flatMap((letter) => [
+              html`<tr key=${letter.id} data-letter-id=${letter.id} data-event-id=${letter.eventId} data-status=${letter.status}
                 data-subscriber=${letter.subscriber}>
                 <td>${clock(letter.receivedAt)}</td>
                 <td>${letter.subscriber ?? html`<span class="muted">shared</span>`}</td>
@@ -115,7 +115,7 @@ export class DeadLetters extends Polled {
                     onClick=${() => this.replay(letter, false)}>Replay</button>
                 </td>
               </tr>`,
-              this.state.open === letter.id ? this.detail(letter) : null,
+              ...(this.state.open === letter.id ? [this.detail(letter)] : []),
             ])}
           </tbody>
         </table>`}`;

@@ -38,7 +38,7 @@ export class Orders extends Polled {
         <thead><tr><th>order</th><th>status</th><th>total</th><th>lines</th><th>placed</th><th>trace</th></tr></thead>
         <tbody>
           ${page.items.map(
-            (order) => html`<tr data-order-id=${order.id} data-status=${order.status}>
+            (order) => html`<tr key=${order.id} data-order-id=${order.id} data-status=${order.status}>
               <td><code title=${order.id}>${shortId(order.id)}</code></td>
               <td><${Pill} value=${order.status} /></td>
               <td>${money(order.total)}</td>

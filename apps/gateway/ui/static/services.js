@@ -52,7 +52,7 @@ export class Services extends Polled {
             <td></td><td class="muted">the public edge</td>
           </tr>
           ${items.map(
-            (item) => html`<tr data-service=${item.name} data-state=${item.state}>
+            (item) => html`<tr key=${item.name} data-service=${item.name} data-state=${item.state}>
               <td><strong>${item.name}</strong></td>
               <td><${Pill} value=${item.state} /></td>
               <td><${Pill} value=${item.health} /></td>
@@ -65,7 +65,7 @@ export class Services extends Polled {
             </tr>`,
           )}
           ${unrouted.map(
-            (name) => html`<tr data-service=${name}>
+            (name) => html`<tr key=${name} data-service=${name}>
               <td><strong>${name}</strong></td>
               <td colspan="3" class="muted">not routed by the gateway</td>
               <td>${sidecar(health.services[name])}</td>

@@ -38,7 +38,7 @@ export class Tenants extends Polled {
           </tr></thead>
           <tbody>
             ${page.items.map(
-              (tenant) => html`<tr data-tenant-id=${tenant.id} data-status=${tenant.status}>
+              (tenant) => html`<tr key=${tenant.id} data-tenant-id=${tenant.id} data-status=${tenant.status}>
                 <td>${tenant.name}</td>
                 <td><code>${tenant.subdomain}</code></td>
                 <td><${Pill} value=${tenant.status} /></td>
