@@ -1,7 +1,8 @@
 """The gateway's own refusals, and what a public client may see of a failure behind it (`public_error`).
 
 Of its own, the gateway refuses a missing sign-in (`AuthRequired`), a missing admin role
-(`AdminRoleRequired`) and a path that would not reach a peer as written (`InvalidPathParameter`).
+(`AdminRoleRequired`) and a path that would not reach a peer as written (`InvalidPathParameter`), and a request for a
+service its registry marks down (`ServiceDown`, a 503 with Retry-After, before any call).
 
 A peer's refusal (a 4xx from its own envelope: a taken email, a field that is not valid) is that app's
 public contract and crosses the edge with its code, message and details, less anything internal in
@@ -15,7 +16,7 @@ import re
 from typing import Any
 
 from servicekit import Forbidden, JunctionError, RateLimited, Unauthorized, ValidationFailed
-from servicekit.errors import error_for_status
+from servicekit.errors import ServiceUnavailable, error_for_status
 
 FAILURE_MESSAGE = "A service this request needs is unavailable; try again shortly."
 REFUSAL_MESSAGE = "The request was refused."
@@ -50,6 +51,17 @@ class InvalidPathParameter(ValidationFailed):
     """Raised when a path forwarded to a peer would not reach it as written (a NUL, a `..` segment)."""
 
     default_code = "INVALID_PATH_PARAMETER"
+
+
+class ServiceDown(ServiceUnavailable):
+    """Raised, without calling it, for a request to a service the registry marks down (apps.gateway.registry).
+
+    `retry_after` is the registry's interval: by then a probe has looked again.
+    """
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(FAILURE_MESSAGE)
+        self.retry_after = retry_after
 
 
 def is_internal(text: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from math import ceil
 
 from fastapi import FastAPI
 
@@ -63,6 +64,7 @@ def create_app(
             recent,
             users,
             registry,
+            retry_after_seconds=ceil(interval),
             probe_timeout_seconds=min(settings.registry_probe_timeout_seconds, interval),
         )
         app.state.services = GatewayServices(

@@ -1,8 +1,9 @@
-"""The gateway's registry: catalog stopped is marked down within two intervals; started again, its routes
-answer 200 at once, and it is marked up."""
+"""The gateway's registry: catalog stopped is marked down within two intervals and its routes answer 503 at
+once (but one trial call a second); started again, its routes answer 200 at once, and it is marked up."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from tools.stack import Stack
 
 INTERVAL = GatewaySettings().registry_interval_seconds
 MARKED_WITHIN = 3 * INTERVAL + 5  # two intervals and a probe's timeout, with room for a slow machine
+FAST = 0.5
+"""A refusal without a call: far under the resiliency budget of a call to a dead catalog (6.5 s)."""
 
 
 def registered(gateway: httpx.Client, admin_auth: dict[str, str], name: str) -> dict[str, Any]:
@@ -23,7 +26,7 @@ def registered(gateway: httpx.Client, admin_auth: dict[str, str], name: str) -> 
     return next(item for item in response.json()["data"]["items"] if item["name"] == name)
 
 
-def test_a_stopped_service_is_marked_down_and_back_up_at_its_first_call_when_started(
+def test_a_stopped_service_is_marked_down_refused_at_once_and_back_when_started(
     gateway: httpx.Client, stack: Stack, admin_auth: dict[str, str]
 ) -> None:
     catalog = registered(gateway, admin_auth, "catalog")
@@ -40,12 +43,20 @@ def test_a_stopped_service_is_marked_down_and_back_up_at_its_first_call_when_sta
         assert down["health"] == "unavailable" and down["consecutiveFailures"] >= 2, down
         status = gateway.get("/gateway/status").json()["data"]
         assert status["status"] == "degraded" and status["servicesDown"] >= 1, status
-        # the call is still made, and fails (no-cache: no cached copy answers in catalog's place)
-        assert_error(gateway.get("/products", headers=NO_CACHE), 503, "SERVICE_UNAVAILABLE")
+        # Refused at once, without a call (no-cache: no cached copy answers in catalog's place), but one trial
+        # call a second (peers.TRIAL_SPACING_SECONDS), which meets catalog's absence.
+        fast = 0
+        for _ in range(6):
+            started = time.monotonic()
+            refused = gateway.get("/products", headers=NO_CACHE)
+            assert_error(refused, 503, "SERVICE_UNAVAILABLE")
+            if time.monotonic() - started < FAST and refused.headers.get("Retry-After"):
+                fast += 1
+        assert fast >= 3, f"only {fast} of 6 calls to a catalog marked down were refused at once"
     finally:
         restarted = datetime.now(UTC)
         stack.start_app("catalog")
-    # Back as soon as it reports ready: the first call after the restart goes through and marks it up.
+    # Back as soon as it reports ready: the first call after the restart is a trial; it goes through.
     assert gateway.get("/products", headers=NO_CACHE).status_code == 200
     up = registered(gateway, admin_auth, "catalog")
     assert up["state"] == "up" and datetime.fromisoformat(up["lastSeen"]) >= restarted, up

@@ -1,8 +1,11 @@
 """The services behind the gateway, reached through its sidecar; their failures leave as `public_error`.
 
 identity's user lookup over gRPC (/users/me) is `users`. Every call's outcome is recorded in the
-`registry`, which reports what it saw; it refuses nothing: a service whose readiness probe fails (admin's
-does while provisioner is down) may still answer the calls it is sent.
+`registry`. Calls to a service it marks down (one that stopped answering, not one that answers it is
+not ready) are refused at once (`ServiceDown`), all but one trial call per `TRIAL_SPACING_SECONDS`,
+which goes through: a service that is back answers it and is up again within that long of reporting
+ready (as it would be without the registry: its probe's own breaker in the sidecar may stay open for a
+while after the restart, so a probe alone would lag).
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from apps.gateway.errors import InvalidPathParameter, public_error
+from apps.gateway.errors import InvalidPathParameter, ServiceDown, public_error
 from apps.gateway.peers.users import UserLookup
 from apps.gateway.registry import ServiceRegistry
 from servicekit import JunctionError, SidecarClient
 from servicekit.clock import utc_now
+from servicekit.health import NotReady
 from servicekit.sidecar_errors import BreakerOpen, SidecarCallTimeout, SidecarUnreachable
 
 log = logging.getLogger("gateway.peers")
 Report = dict[str, Any]
+TRIAL_SPACING_SECONDS = 1.0
+"""How often a call to a service marked down still goes through, to see whether it is back."""
 
 # What may appear in a forwarded path once its parameters are quoted: RFC 3986 unreserved, `%`, `/`.
 _URL_PATH = re.compile(r"^[A-Za-z0-9\-._~%/]*$")
@@ -89,6 +95,8 @@ class Peers:
     """identity's Users over gRPC (/users/me); the lifespan opens it on the sidecar's gRPC port."""
     registry: ServiceRegistry = field(default_factory=lambda: ServiceRegistry({}), compare=False, repr=False)
     """What the gateway last saw of each service (apps.gateway.registry); by default it knows none, refuses none."""
+    retry_after_seconds: int = 2
+    """Retry-After of a call refused because its service is down: the registry's interval."""
     probe_timeout_seconds: float = 1.5
     """How long a readiness probe may take (the registry's rounds and a down service's recheck)."""
 
@@ -96,6 +104,7 @@ class Peers:
         """The caller's profile: Users.GetUser over gRPC."""
         if self.users is None:
             raise RuntimeError("the gateway was built without its gRPC user lookup")
+        self._admit(self.apps.identity)
         try:
             profile = await self.users.profile(user_id)
         except JunctionError as failure:
@@ -113,6 +122,7 @@ class Peers:
         A failure is logged whole, with the request id, and raised as a public client may see it.
         """
         checked = check_path(path)
+        self._admit(app)
         try:
             answer = await self.sidecar.invoke(app, method, checked, **kwargs)
         except JunctionError as failure:
@@ -139,6 +149,9 @@ class Peers:
         except SidecarUnreachable:
             log.warning("the gateway's sidecar is not reachable; the registry keeps what it last saw")
         except JunctionError as failure:
+            if failure.code == NotReady.default_code:  # the service answered: not ready, yet callable
+                self.registry.probe_not_ready(app_id, at=utc_now(), code=failure.code)
+                return
             code = public_error(failure).code
             self.registry.probe_failed(app_id, at=utc_now(), code=code, breaker_open=isinstance(failure, BreakerOpen))
         else:
@@ -160,6 +173,11 @@ class Peers:
     async def recent_readiness(self) -> Report:
         """`readiness`, from a round at most `recent.max_age_seconds` old."""
         return await self.recent.get(self.readiness)
+
+    def _admit(self, app: str) -> None:
+        """Let a call through unless its service is down and this is not its turn to try it (a trial)."""
+        if self.registry.is_down(app) and not self.registry.take_trial(app, TRIAL_SPACING_SECONDS, now=utc_now()):
+            raise ServiceDown(retry_after=self.retry_after_seconds)
 
     def _observe(self, app: str, failure: JunctionError | None) -> None:
         """Record a call's outcome; a refusal (4xx) is an answer, and our own sidecar's failure is not the peer's."""

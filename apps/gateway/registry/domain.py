@@ -1,10 +1,14 @@
 """The gateway's service registry: what it routes where, and what it last saw of each service (pure, no I/O).
 
-A service is marked down on the second failure in a row that a probe started: two failed probes, or
-one failed probe and then a failed call. A call that fails alone (one slow answer) marks nothing, and
+A service is down when it stops answering, not when it answers that it is not ready: a readiness probe
+the service itself answered with NOT_READY (admin's, while provisioner is down; any app's, while its
+database is) sets its health to `unavailable` and leaves it up, because it still answers the calls it
+can. It is marked down on the second failure in a row that a probe started: two probes nobody answered, or
+one and then a failed call. A call that fails alone (one slow answer) marks nothing, and
 a probe's failure alone only counts. With probes every interval, a service that stops answering is down
 by the end of the second probe after it stopped: within two intervals and one probe's timeout. One
-successful probe or call brings it up again. It reports; it refuses no call (apps.gateway.peers says why).
+successful probe or call brings it up again: while a service is down, one call per spacing goes through
+as a trial (`take_trial`), so a service that is back is seen up by its first call, not its next probe.
 
 The breaker is the gateway's view of its own sidecar's circuit breaker towards the service, which
 the gateway cannot ask for: `open` when the sidecar refused a call or a probe because it is open,
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 State = Literal["up", "down"]
@@ -44,6 +48,8 @@ class ServiceRecord:
     """The public code of the last failure."""
     breaker: Breaker = "closed"
     breaker_changed: datetime | None = None
+    last_trial: datetime | None = None
+    """When a call last went through to it while it was down."""
 
 
 class ServiceRegistry:
@@ -64,10 +70,27 @@ class ServiceRegistry:
         record = self._records.get(name)
         return record is not None and record.state == "down"
 
+    def take_trial(self, name: str, spacing_seconds: float, *, now: datetime) -> bool:
+        """Whether a call to `name` may go through as a trial now (at most one per spacing); it counts as taken."""
+        record = self._records.get(name)
+        if record is None:
+            return True
+        if record.last_trial is not None and now - record.last_trial < timedelta(seconds=spacing_seconds):
+            return False
+        record.last_trial = now
+        return True
+
     def probe_succeeded(self, name: str, *, at: datetime) -> None:
         record = self._records[name]
         record.health, record.last_checked = "ok", at
         self._answered(record, at)
+
+    def probe_not_ready(self, name: str, *, at: datetime, code: str) -> None:
+        """The service answered its readiness probe, saying it is not ready: unavailable health, and still up."""
+        record = self._records[name]
+        record.health, record.last_checked = "unavailable", at
+        self._answered(record, at)
+        record.last_error = code
 
     def probe_failed(self, name: str, *, at: datetime, code: str, breaker_open: bool = False) -> None:
         record = self._records[name]

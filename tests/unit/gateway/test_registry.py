@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
 import pytest
 
+from apps.gateway.errors import ServiceDown
 from apps.gateway.main import create_app
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
 from apps.gateway.registry.refresher import ROUTE_PREFIXES, refreshing, registry_for
+from servicekit import JunctionError
 from servicekit.errors import ServiceUnavailable
+from servicekit.health import NotReady
 from servicekit.sidecar_errors import BreakerOpen, SidecarUnreachable
 from tests.unit.fakes import FakeSidecar
 from tests.unit.gateway.helpers import APPS
@@ -41,6 +45,28 @@ def test_a_service_is_up_until_two_probes_in_a_row_fail() -> None:
         "UPSTREAM_TIMEOUT",
         T0,
     )
+
+
+def test_a_service_that_answers_it_is_not_ready_stays_up_and_callable() -> None:
+    services = registry()
+    for step in range(3):  # admin, while provisioner is down; an app, while its database is
+        services.probe_not_ready("catalog", at=T0 + step * INTERVAL, code="NOT_READY")
+        services.call_failed("catalog", at=T0 + step * INTERVAL, code="DATABASE_UNAVAILABLE")
+    assert not services.is_down("catalog")
+    record = services.records()[0]
+    assert (record.health, record.failures, record.last_error, record.last_seen) == (
+        "unavailable",
+        0,
+        "NOT_READY",
+        T0 + 2 * INTERVAL,
+    )
+
+
+def test_a_down_service_that_answers_again_not_ready_is_up() -> None:
+    services = registry()
+    _down(services)
+    services.probe_not_ready("catalog", at=T0 + INTERVAL, code="NOT_READY")
+    assert not services.is_down("catalog")
 
 
 def test_failed_calls_alone_never_mark_a_service_down() -> None:
@@ -111,6 +137,7 @@ def _answering(answer: Exception | None) -> FakeSidecar:
     [
         (None, "ok", "closed"),
         (ServiceUnavailable("gone"), "unavailable", "closed"),
+        (NotReady("Not ready."), "unavailable", "closed"),
         (BreakerOpen("refused"), "unavailable", "open"),
         (SidecarUnreachable("our own sidecar"), "unknown", "closed"),
     ],
@@ -121,6 +148,19 @@ async def test_a_probe_records_what_the_readiness_call_met(answer: Exception | N
     await peers.probe("catalog")
     record = services.records()[0]
     assert (record.health, record.breaker) == (health, breaker)
+
+
+async def test_probes_answered_not_ready_never_mark_a_service_down() -> None:
+    services = registry()
+    sidecar = _answering(NotReady("Not ready."))
+    peers = Peers(sidecar, APPS, (), registry=services)
+    for _ in range(3):
+        await peers.probe("catalog")
+    assert not services.is_down("catalog")
+    with pytest.raises(JunctionError) as failed:  # its own answer, not the gateway's refusal
+        await peers.call("catalog", "GET", "/products")
+    assert not isinstance(failed.value, ServiceDown)
+    assert [path for _, _, path, _ in sidecar.invocations][-1] == "/products"
 
 
 async def test_a_probe_that_outlasts_its_timeout_is_a_failure() -> None:
@@ -152,11 +192,33 @@ def _down(services: ServiceRegistry, name: str = "catalog", *, at: datetime = T0
         services.probe_failed(name, at=at, code="SERVICE_UNAVAILABLE")
 
 
-async def test_a_call_to_a_service_marked_down_still_goes_through_and_brings_it_up() -> None:
+async def test_a_call_to_a_service_marked_down_that_is_back_goes_through_as_a_trial() -> None:
     services = registry()
     _down(services)
-    sidecar = _answering(None)  # catalog answers (restarted, or its readiness alone failed)
+    sidecar = _answering(None)  # catalog restarted and answers again; no probe has seen it yet
     peers = Peers(sidecar, APPS, (), registry=services)
     await peers.call("catalog", "GET", "/products")
     assert not services.is_down("catalog")
     assert [path for _, _, path, _ in sidecar.invocations] == ["/products"]
+
+
+async def test_calls_to_a_service_still_down_are_refused_but_one_trial_per_spacing() -> None:
+    services = registry()
+    _down(services)
+    sidecar = _answering(ServiceUnavailable("still gone"))
+    peers = Peers(sidecar, APPS, (), registry=services)
+    outcomes = await asyncio.gather(
+        *(peers.call("catalog", "GET", "/products") for _ in range(5)), return_exceptions=True
+    )
+    refused = [outcome for outcome in outcomes if isinstance(outcome, ServiceDown)]
+    assert len(refused) == 4  # the fifth was the trial: it met the peer's own failure
+    assert [path for _, _, path, _ in sidecar.invocations] == ["/products"]
+    assert services.is_down("catalog")
+
+
+def test_a_trial_is_given_once_per_spacing() -> None:
+    services = registry()
+    assert services.take_trial("catalog", 1.0, now=T0)
+    assert not services.take_trial("catalog", 1.0, now=T0 + timedelta(seconds=0.5))
+    assert services.take_trial("catalog", 1.0, now=T0 + timedelta(seconds=1))
+    assert services.take_trial("unknown", 1.0, now=T0)  # a service it does not know is never refused

@@ -1,4 +1,4 @@
-"""The registry at the edge: counts for anyone, details for admins."""
+"""The registry at the edge: counts for anyone, details for admins, and a down service refused without a call."""
 
 from __future__ import annotations
 
@@ -38,17 +38,34 @@ def registry() -> ServiceRegistry:
 
 @pytest.fixture
 def client(sidecar: FakeSidecar, registry: ServiceRegistry) -> Iterator[TestClient]:
-    peers = Peers(sidecar, APPS, (), registry=registry)
+    peers = Peers(sidecar, APPS, (), registry=registry, retry_after_seconds=2)
     with gateway_client(peers, TOKENS) as test_client:
         yield test_client
 
 
 def mark_down(registry: ServiceRegistry, name: str) -> datetime:
-    """Down, by two probes that failed just now."""
+    """Down, with its trial call just taken: the next call is refused without a call (peers.TRIAL_SPACING_SECONDS)."""
     now = datetime.now(UTC)
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
+    assert registry.take_trial(name, 60, now=now)
     return now
+
+
+def test_a_down_service_is_refused_at_once_without_a_call(
+    client: TestClient, sidecar: FakeSidecar, registry: ServiceRegistry
+) -> None:
+    mark_down(registry, APPS.catalog)
+    refused = client.get("/api/v1/products")
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "2"
+    body = refused.json()
+    assert body["success"] is False and body["statusCode"] == 503
+    assert body["error"]["code"] == "SERVICE_UNAVAILABLE" and body["requestId"]
+    assert sidecar.invocations == []
+    registry.probe_succeeded(APPS.catalog, at=T0)
+    assert client.get("/api/v1/products").status_code == 200
+    assert [call[0] for call in sidecar.invocations] == [APPS.catalog]
 
 
 def test_the_status_counts_services_for_anyone(client: TestClient, registry: ServiceRegistry) -> None:
