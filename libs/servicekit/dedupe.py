@@ -20,7 +20,7 @@ _PLAIN_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
 def marker_key(event_id: str, prefix: str = "applied") -> str:
     """The state key of an event's marker; an odd id (Dapr refuses keys with `||`) is hashed."""
-    plain = event_id if _PLAIN_ID.match(event_id) else "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
+    plain = event_id if _PLAIN_ID.fullmatch(event_id) else "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
     return f"{prefix}:{plain}"
 
 

@@ -13,7 +13,7 @@ _KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 
 def valid_idempotency_key(key: str) -> bool:
     """True when the key has 1 to 128 printable ASCII characters."""
-    return _KEY.match(key) is not None
+    return _KEY.fullmatch(key) is not None
 
 
 def derived_id(seed: str) -> str:

@@ -42,7 +42,7 @@ def letter_key(letter_id: str) -> str:
 
 
 def event_key(event_id: str, subscriber: str | None = None) -> str:
-    plain = event_id if _PLAIN_ID.match(event_id) else "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
+    plain = event_id if _PLAIN_ID.fullmatch(event_id) else "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
     return f"deadletter-event:{plain}" if subscriber is None else f"deadletter-event:{subscriber}:{plain}"
 
 

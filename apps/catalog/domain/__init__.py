@@ -193,7 +193,7 @@ class StockChanged:
 
 def valid_id(candidate: str) -> bool:
     """Ids become state keys, so only a safe alphabet can name a stored thing."""
-    return ID.match(candidate) is not None
+    return ID.fullmatch(candidate) is not None
 
 
 def _product_id(command: CreateProduct) -> str:
@@ -205,7 +205,7 @@ def _product_id(command: CreateProduct) -> str:
 
 def new_product(command: CreateProduct) -> tuple[Product, StockChanged]:
     """Check a new product's fields and create it with the event that announces its stock."""
-    if SKU.match(command.sku) is None:
+    if SKU.fullmatch(command.sku) is None:
         raise InvalidSku.for_field("sku", "The SKU must have 1 to 64 letters, digits, '.', '_' or '-'.")
     name = " ".join(command.name.split())
     if not 1 <= len(name) <= NAME_MAX:

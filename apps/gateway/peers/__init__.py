@@ -47,7 +47,7 @@ def check_path(path: str) -> str:
     A safety net under the routes' own validation: an unquoted NUL would crash the HTTP client, and a
     `..` segment would be normalised into another route of the peer.
     """
-    if not _URL_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+    if not _URL_PATH.fullmatch(path) or any(part in (".", "..") for part in path.split("/")):
         raise InvalidPathParameter("A path parameter is not a valid id.")
     return path
 

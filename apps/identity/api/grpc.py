@@ -18,7 +18,7 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def _user_id(value: str) -> str:
     """Refuse, as INVALID_ARGUMENT, an id no account can have (identity's ids are 32 hex digits)."""
-    if not _USER_ID.match(value):
+    if not _USER_ID.fullmatch(value):
         raise InvalidUserId.for_field("userId", "The user id is not valid.")
     return value
 

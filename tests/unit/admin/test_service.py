@@ -78,6 +78,7 @@ async def test_odd_event_ids_get_a_safe_marker_key(sidecar: FakeSidecar) -> None
     event = cloud_event(id="a||b c/ü")
     letter_id = await record(sidecar, event)
     assert event_key("a||b c/ü").startswith("deadletter-event:sha256-")
+    assert event_key("abc\n").startswith("deadletter-event:sha256-")
     assert stored(sidecar, event_key("a||b c/ü"))["id"] == letter_id
     assert await record(sidecar, event) == letter_id
 

@@ -74,6 +74,7 @@ def test_new_product_is_announced_with_its_whole_stock() -> None:
         ("a" * 65, "Box", "1", 1, "INVALID_SKU"),
         ("has space", "Box", "1", 1, "INVALID_SKU"),
         ("a/b", "Box", "1", 1, "INVALID_SKU"),
+        ("SKU-1\n", "Box", "1", 1, "INVALID_SKU"),  # `$` alone would let a last newline through
         ("S", "   ", "1", 1, "INVALID_NAME"),
         ("S", "n" * 201, "1", 1, "INVALID_NAME"),
         ("S", "Box", "0", 1, "INVALID_PRICE"),
@@ -97,3 +98,9 @@ def test_product_limits_are_inclusive() -> None:
     product, _ = domain.new_product(CreateProduct("a" * 64, "n" * 200, Decimal("1000000"), 1_000_000))
     assert (product.price, product.stock) == (Decimal("1000000.00"), 1_000_000)
     assert domain.new_product(CreateProduct("S", "n", Decimal("0.01"), 0))[0].stock == 0
+
+
+@pytest.mark.parametrize("candidate", ["", "a" * 129, "a b", "a/b", "abc\n"])
+def test_ids_outside_the_safe_alphabet_are_not_valid(candidate: str) -> None:
+    assert not domain.valid_id(candidate)
+    assert domain.valid_id("order-1_a.B")

@@ -133,7 +133,7 @@ def test_valid_idempotency_keys(key: str) -> None:
     assert check_idempotency_key(key) == key
 
 
-@pytest.mark.parametrize("key", ["", "x" * 129, "tab\there", "é", "new\nline", "\x7f"])
+@pytest.mark.parametrize("key", ["", "x" * 129, "tab\there", "é", "new\nline", "end\n", "\x7f"])
 def test_invalid_idempotency_keys(key: str) -> None:
     with pytest.raises(InvalidIdempotencyKey):
         check_idempotency_key(key)

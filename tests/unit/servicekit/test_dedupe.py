@@ -23,6 +23,7 @@ def test_a_marker_is_insert_only_with_the_horizon_as_ttl() -> None:
 def test_an_odd_event_id_is_hashed_into_the_key() -> None:
     assert marker_key("a||b").startswith("applied:sha256-")
     assert marker_key("a||b") != marker_key("a||c")
+    assert marker_key("abc\n").startswith("applied:sha256-")  # a last newline is not plain
 
 
 async def test_a_marker_is_remembered_until_its_ttl_runs_out() -> None:
