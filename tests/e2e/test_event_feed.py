@@ -1,5 +1,6 @@
 """The live event feed through real sidecars: an admin's stream shows an order's events as they happen, in
-order, with ids and no personal data; a customer may not open it, and a bad topic filter is refused."""
+order, with ids and no personal data; a customer may not open it, and a bad topic filter is refused; an open
+stream outlives the gateway's sidecar and shows, once it is back, what was published while it was down."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from servicekit import new_event
 from tests.e2e.conftest import Account
+from tests.e2e.test_cached_reads import publish_once_accepted
 from tests.e2e.test_identity_flow import assert_error
 from tests.e2e.test_order_flow import Json, order_in, place
 from tools.stack import Stack
@@ -41,6 +44,8 @@ class FeedReader:
     url: str
     headers: dict[str, str]
     enough: Callable[[list[Frame]], bool]
+    seconds: float = FEED_SECONDS
+    """How long it reads at most."""
     frames: list[Frame] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     status: int | None = None
@@ -56,7 +61,7 @@ class FeedReader:
         return thread
 
     def _read(self) -> None:
-        deadline = time.monotonic() + FEED_SECONDS
+        deadline = time.monotonic() + self.seconds
         try:
             with (
                 httpx.Client(timeout=READ_TIMEOUT) as client,
@@ -172,3 +177,35 @@ def test_a_filtered_stream_gets_only_what_it_asked_for(
     assert not thread.is_alive() and reader.error is None, reader.error
     assert reader.frames and {f.event for f in reader.frames} == {"order.confirmed"}
     assert [f.event for f in concerning(reader.frames, target["order"])] == ["order.confirmed"], reader.lines
+
+
+SIDECAR_BACK_SECONDS = 120.0
+"""The restart, and the broker handing the gateway's group what it kept (Kafka rebalances the group first)."""
+
+
+def test_an_open_stream_outlives_the_gateways_sidecar_and_misses_nothing_it_published_meanwhile(
+    stack: Stack, admin_auth: dict[str, str]
+) -> None:
+    product_id = uuid.uuid4().hex
+    event = new_event({"productId": product_id, "sku": f"SKU-{product_id[:10]}", "stock": 0, "change": 0})
+
+    def enough(frames: list[Frame]) -> bool:
+        return any(f.id == event.event_id for f in frames)
+
+    url = f"{stack.apps['gateway'].app_url}{STREAM}?topics=product.stock_changed"
+    reader = FeedReader(url, admin_auth, enough, seconds=SIDECAR_BACK_SECONDS)
+    thread = reader.start()
+    stack.kill_sidecar("gateway")  # the feed's only way in: its subscription through its own sidecar
+    try:
+        publish_once_accepted(
+            stack, "product.stock_changed", event.event_id, event.model_dump(mode="json", by_alias=True)
+        )
+        time.sleep(2)
+        assert thread.is_alive() and reader.error is None, reader.error  # the stream stays open, only quiet
+    finally:
+        stack.restart("gateway")
+    thread.join(timeout=SIDECAR_BACK_SECONDS + 10)
+    assert not thread.is_alive() and reader.error is None, reader.error
+    shown = [f for f in reader.frames if f.id == event.event_id]
+    assert len(shown) == 1, reader.lines
+    assert shown[0].data["ids"] == {"productId": product_id}, shown[0]
