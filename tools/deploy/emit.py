@@ -17,6 +17,14 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """A string of several lines as a block (a config file in a ConfigMap reads as the file)."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def header(*sources: str, comment: str = "#") -> str:
     return f"{comment} Rendered by `{COMMAND}` from {', '.join(sources)}: edit those, not this file.\n"
 

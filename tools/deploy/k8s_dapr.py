@@ -28,6 +28,7 @@ from tools.deploy.sources import (
     run_apps,
     service_hosts,
 )
+from tools.servers import jaeger
 
 NAMESPACE = "junction"
 """Part of every workload's identity (spiffe://public/ns/junction/<app-id>): the ACLs name it."""
@@ -50,6 +51,12 @@ def _in_namespace(resource: Resource) -> Resource:
 def trace_hosts() -> dict[int, str]:
     """The trace backend's ports -> its Service (jaeger:16687): every profile names it on the same ports."""
     return {port: kind for port, kind in service_hosts(profile(DEPLOYED_PROFILES[0])).items() if kind == "jaeger"}
+
+
+def trace_query_url() -> str:
+    """Jaeger's query API (UI and HTTP API, its first port) by its Service: the gateway's TRACE_QUERY_URL."""
+    port = min(trace_hosts())
+    return jaeger.query_url(port, host=trace_hosts()[port])
 
 
 def configuration(app: RunApp) -> Resource:

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.deploy.k8s_dapr import NAMESPACE, trace_hosts
+from tools.deploy.k8s_dapr import NAMESPACE, trace_hosts, trace_query_url
 from tools.deploy.k8s_plan import APP_CPU_REQUEST, SIDECAR, Plan, plan
 from tools.deploy.sources import Resource, RunApp, move_servers, run_common
 
 PUBLIC_APP = "gateway"
 PUBLIC_PORT = 80
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 
 
 def metrics_port(app: RunApp) -> int | None:
@@ -78,6 +89,8 @@ def _env(app: RunApp, chosen: Plan) -> list[dict[str, Any]]:
         values |= {"METRICS_PORT": str(port), "METRICS_HOST": "0.0.0.0"}
     if endpoint := app.env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # the app's spans go to the `jaeger` Service
         values["OTEL_EXPORTER_OTLP_ENDPOINT"] = move_servers(endpoint, trace_hosts())
+    if app.app_id == PUBLIC_APP:  # the trace view reads Jaeger's query API through the same Service
+        values["TRACE_QUERY_URL"] = trace_query_url()
     secrets = {"DAPR_API_TOKEN": (dapr_token, "token"), "APP_API_TOKEN": (app_token, "token"), **chosen.secret_env}
     return [{"name": k, "value": v} for k, v in values.items()] + [
         {"name": k, "valueFrom": _secret(*ref)} for k, ref in secrets.items()
@@ -113,11 +126,7 @@ def container(app: RunApp, image: str) -> dict[str, Any]:
             "limits": {"memory": chosen.memory_limit},
         },
         **probes(app),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": CONTAINER_SECURITY,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the container's own
     }
 
@@ -137,12 +146,7 @@ def deployment(app: RunApp, image: str) -> Resource:
                 "metadata": {"labels": labels(app.app_id), "annotations": dapr_annotations(app)},
                 "spec": {
                     "serviceAccountName": app.app_id,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "runAsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": POD_SECURITY,
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container(app, image)],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],

@@ -10,6 +10,7 @@ from tools.deploy.emit import dump
 from tools.deploy.k8s_access import autoscaling, namespace, secret_readers, service_account
 from tools.deploy.k8s_dapr import common_resources, configurations, profile_components, secret_stores
 from tools.deploy.k8s_plan import IMAGE
+from tools.deploy.k8s_tracing import trace_backend
 from tools.deploy.k8s_workloads import PUBLIC_APP, deployment, public_service
 from tools.deploy.sources import DEPLOYED_PROFILES, ROOT, run_apps
 
@@ -46,6 +47,7 @@ def base() -> dict[Path, str]:
         BASE / "dapr" / "components.yaml": dump(
             [*common_resources("Component"), *secret_stores()], "components/common/", "the profiles' secret stores"
         ),
+        BASE / "jaeger.yaml": dump(trace_backend(), "tools/servers/jaeger.py", "components/profiles.yaml"),
     }
     for app in apps:
         resources = [deployment(app, image())]
