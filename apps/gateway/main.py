@@ -54,8 +54,8 @@ def create_app(
         )
         apps = app_ids(settings)
         users = GrpcUserLookup(mesh, identity_app_id=apps.identity)
-        registry = registry_for(apps)
         interval = settings.registry_interval_seconds
+        registry = registry_for(apps, interval_seconds=interval)
         trace_store = jaeger_store(settings)
         peers = Peers(
             sidecar,

@@ -116,7 +116,12 @@ def create_service_app(
     app.state.settings = settings
     install_error_handlers(app, refusals_as_200=not public)
     app.include_router(
-        health_router(lambda: readiness(app), lambda: getattr(app.state, "components", None), detailed=not public)
+        health_router(
+            lambda: readiness(app),
+            lambda: getattr(app.state, "components", None),
+            detailed=not public,
+            refusals_as_200=not public,
+        )
     )
     for router in routers:
         app.include_router(router)

@@ -69,11 +69,16 @@ def health_router(
     components: Callable[[], ComponentList | None],
     *,
     detailed: bool = True,
+    refusals_as_200: bool = False,
 ) -> APIRouter:
     """Build the two probes; both callables are read per call so the lifespan can fill them in.
 
     `detailed` readiness names each check's result and the sidecar's components; a public app (the
     gateway, whose port faces clients) says only ready or not, and admins read the details elsewhere.
+    With `refusals_as_200` (an app behind a sidecar, whose `/readyz` only its sidecar may call), NOT_READY
+    travels as every dependency's 503 does inside the mesh: HTTP 200, the 503 in the envelope and in
+    X-Junction-Status. A caller's sidecar then counts no failure of an app that answered (a 503 would be
+    retried and open the caller's breaker towards it), and a gRPC app's answer crosses Dapr's bridge whole.
     """
     router = APIRouter(tags=["health"])
 
@@ -88,7 +93,7 @@ def health_router(
         report: dict[str, Any] = dict(zip(named, results, strict=True))
         if not all(result == "ok" for result in results):
             details = {"checks": report} if detailed else None
-            return error_response(NotReady("Not ready.", details=details))
+            return error_response(NotReady("Not ready.", details=details), refusals_as_200=refusals_as_200)
         if not detailed:
             return ok({"status": "ready"})
         listed = components()

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from apps.gateway.peers import AppIds, Peers
 from apps.gateway.registry.domain import ServiceRegistry
@@ -25,9 +26,11 @@ ROUTE_PREFIXES: dict[str, tuple[str, ...]] = {
 """The public routes each service answers, by its role in AppIds (/admin/dashboard asks several)."""
 
 
-def registry_for(apps: AppIds) -> ServiceRegistry:
-    """A registry of every service the gateway routes to, under the app ids its settings name."""
-    return ServiceRegistry({getattr(apps, role): prefixes for role, prefixes in ROUTE_PREFIXES.items()})
+def registry_for(apps: AppIds, *, interval_seconds: float = 2.0) -> ServiceRegistry:
+    """A registry of every service the gateway routes to, under the app ids its settings name; a service that
+    answered within one probe interval is never marked down."""
+    routes = {getattr(apps, role): prefixes for role, prefixes in ROUTE_PREFIXES.items()}
+    return ServiceRegistry(routes, answered_within=timedelta(seconds=interval_seconds))
 
 
 async def refresh(peers: Peers, registry: ServiceRegistry, *, interval_seconds: float) -> None:

@@ -69,6 +69,16 @@ def test_a_down_service_that_answers_again_not_ready_is_up() -> None:
     assert not services.is_down("catalog")
 
 
+def test_a_service_that_answered_within_the_interval_is_not_marked_down() -> None:
+    services = registry()  # answered_within: 2 s, the probes' interval
+    services.call_succeeded("catalog", at=T0)  # one of two replicas still answers, or a probe merely ran late
+    services.probe_failed("catalog", at=T0 + INTERVAL / 4, code="UPSTREAM_TIMEOUT")
+    services.call_failed("catalog", at=T0 + INTERVAL / 2, code="SERVICE_UNAVAILABLE")
+    assert not services.is_down("catalog")
+    services.probe_failed("catalog", at=T0 + INTERVAL, code="UPSTREAM_TIMEOUT")  # nothing answered for 2 s
+    assert services.is_down("catalog")
+
+
 def test_failed_calls_alone_never_mark_a_service_down() -> None:
     services = registry()
     for _ in range(5):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import apps.gateway.peers as peers_module
 from apps.gateway.peers import Peers
 from apps.gateway.registry import ServiceRegistry
 from apps.gateway.registry.refresher import registry_for
@@ -37,7 +38,9 @@ def registry() -> ServiceRegistry:
 
 
 @pytest.fixture
-def client(sidecar: FakeSidecar, registry: ServiceRegistry) -> Iterator[TestClient]:
+def client(sidecar: FakeSidecar, registry: ServiceRegistry, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    # The trial just taken (mark_down) stays the last one for the whole test, however slow the machine.
+    monkeypatch.setattr(peers_module, "TRIAL_SPACING_SECONDS", 60.0)
     peers = Peers(sidecar, APPS, (), registry=registry, retry_after_seconds=2)
     with gateway_client(peers, TOKENS) as test_client:
         yield test_client
@@ -48,7 +51,7 @@ def mark_down(registry: ServiceRegistry, name: str) -> datetime:
     now = datetime.now(UTC)
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
     registry.probe_failed(name, at=now, code="SERVICE_UNAVAILABLE")
-    assert registry.take_trial(name, 60, now=now)
+    assert registry.take_trial(name, peers_module.TRIAL_SPACING_SECONDS, now=now)
     return now
 
 
