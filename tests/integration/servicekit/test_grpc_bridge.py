@@ -6,7 +6,7 @@ and the caller's headers as metadata plus the app token; HealthCheck without a t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from servicekit import NotFound, ServiceSettings, create_service_app, ok
 from servicekit.grpc_serve import build_server
+from servicekit.health import ReadinessCheck
 from tests.unit.servicekit.helpers import sample
 
 pytestmark = pytest.mark.anyio
@@ -49,19 +50,24 @@ async def read(thing_id: str, detail: str = "short") -> Any:
     return ok({"id": thing_id, "detail": detail})
 
 
-def _app() -> FastAPI:
+async def _gone() -> None:
+    raise RuntimeError("the database is gone")
+
+
+def _app(readiness: Mapping[str, ReadinessCheck] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
 
     settings = ServiceSettings(app_id="thing", app_api_token=APP_TOKEN)
-    return create_service_app(settings, title="t", lifespan=lifespan, routers=[router], readiness=lambda _: {})
+    checks = readiness or {}
+    return create_service_app(settings, title="t", lifespan=lifespan, routers=[router], readiness=lambda _: checks)
 
 
 @asynccontextmanager
-async def serving() -> AsyncIterator[aio.Channel]:
+async def serving(readiness: Mapping[str, ReadinessCheck] | None = None) -> AsyncIterator[aio.Channel]:
     """The app behind build_server's AppCallback on a real server, and a channel to it."""
-    server, checks = build_server(_app(), lambda _server, _app: None, app_token=APP_TOKEN)
+    server, checks = build_server(_app(readiness), lambda _server, _app: None, app_token=APP_TOKEN)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     await checks.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -105,6 +111,17 @@ async def test_a_refusal_goes_back_ok_with_its_envelope_and_status_header() -> N
         answer = await call
         assert b'"statusCode":404' in answer.data.value and b"THING_NOT_FOUND" in answer.data.value
         assert ("x-junction-status", "404") in list(await call.initial_metadata())
+
+
+async def test_not_ready_goes_back_ok_with_its_envelope_so_the_caller_reads_not_ready() -> None:
+    """A 503 would go back as Dapr's UNAVAILABLE, its body Dapr's own: the gateway could not tell an app that
+    answered it is not ready from one that did not answer (and would mark it down)."""
+    async with serving({"database": _gone}) as channel:
+        request, metadata = _invoke("GET", "readyz")
+        call = appcallback_pb2_grpc.AppCallbackStub(channel).OnInvoke(request, metadata=metadata)
+        answer = await call
+        assert b'"statusCode":503' in answer.data.value and b'"NOT_READY"' in answer.data.value
+        assert ("x-junction-status", "503") in list(await call.initial_metadata())
 
 
 async def test_a_crash_goes_back_as_a_failed_status() -> None:
