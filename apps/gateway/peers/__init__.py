@@ -98,7 +98,7 @@ class Peers:
     retry_after_seconds: int = 2
     """Retry-After of a call refused because its service is down: the registry's interval."""
     probe_timeout_seconds: float = 1.5
-    """How long a readiness probe may take (the registry's rounds and a down service's recheck)."""
+    """How long one of the registry's readiness probes may take."""
 
     async def profile(self, user_id: str) -> Any:
         """The caller's profile: Users.GetUser over gRPC."""

@@ -1,17 +1,17 @@
 """The gateway's service registry: what it routes where, and what it last saw of each service (pure, no I/O).
 
 A service is down when it stops answering, not when it answers that it is not ready: a readiness probe
-the service itself answered with NOT_READY (admin's, while provisioner is down; any app's, while its
-database is) sets its health to `unavailable` and leaves it up, because it still answers the calls it
-can. It is marked down on the second failure in a row that a probe started (two probes nobody answered,
-or one and then a failed call), once nothing it was asked has been answered for `answered_within`, the
-probes' interval: while any of its instances answers calls (one of two replicas died; the gateway's own
-sidecar is slow under load and a probe ran out of time), it stays up. A call that fails alone (one slow
-answer) marks nothing, and a probe's failure alone only counts. With probes every interval, a service
-that stops answering is down by the end of the second probe after it stopped: within two intervals and
-one probe's timeout. One successful probe or call brings it up again: while a service is down, one call
-per spacing goes through as a trial (`take_trial`), so a service that is back is seen up by its first
-call, not its next probe.
+the service itself answered with NOT_READY (an app whose database or sidecar is not usable) sets its
+health to `unavailable` and leaves it up, because it still answers the calls it can. It is marked down
+on the second failure in a row that a probe started (two probes nobody answered, or one and then a
+failed call), once nothing it was asked has been answered for `answered_within`, the probes' interval:
+while any of its instances answers calls (one of two replicas died; the gateway's own sidecar is slow
+under load and a probe ran out of time), it stays up. A call that fails alone (one slow answer) marks
+nothing, and a probe's failure alone only counts. With probes every interval, a service that stops
+answering is down by the end of the second probe after it stopped: within two intervals and one probe's
+timeout. One successful probe or call brings it up again: while a service is down, one call per spacing
+goes through as a trial (`take_trial`), so a service that is back is seen up by its first call, not its
+next probe.
 
 The breaker is the gateway's view of its own sidecar's circuit breaker towards the service, which
 the gateway cannot ask for: `open` when the sidecar refused a call or a probe because it is open,

@@ -49,7 +49,7 @@ def test_a_service_is_up_until_two_probes_in_a_row_fail() -> None:
 
 def test_a_service_that_answers_it_is_not_ready_stays_up_and_callable() -> None:
     services = registry()
-    for step in range(3):  # admin, while provisioner is down; an app, while its database is
+    for step in range(3):  # an app whose database is down answers, NOT_READY
         services.probe_not_ready("catalog", at=T0 + step * INTERVAL, code="NOT_READY")
         services.call_failed("catalog", at=T0 + step * INTERVAL, code="DATABASE_UNAVAILABLE")
     assert not services.is_down("catalog")
