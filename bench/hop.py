@@ -4,14 +4,16 @@ catalog's `GET /products/{id}` is read three ways: from catalog's port (with the
 would present), through catalog's sidecar (`/v1.0/invoke/catalog/method/...` with catalog's own API
 token) and through the gateway's sidecar, which hands it over mTLS to catalog's sidecar (the path
 every call between apps takes). identity is a gRPC app: its HTTP routes are reached only through a
-sidecar (Dapr's AppCallback), so `GET /users/{id}` is read through one sidecar and through two.
+sidecar (Dapr's AppCallback), so `GET /users/{id}` is read through one sidecar and through two. The
+gateway's `GET /healthz` (no I/O, no span) is the least any request costs one of the platform's apps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
+from bench.processes import Watched, cpu_ms_between, snapshot
 from bench.wrk import WrkResult, run_wrk
 from tools.stack import Stack
 
@@ -25,6 +27,8 @@ class Route:
     sidecars: int
     url: str
     headers: dict[str, str]
+    processes: tuple[str, ...] = ()
+    """The processes the request crosses, by their names in bench.processes: the app, then its sidecars."""
 
     @property
     def via(self) -> str:
@@ -38,12 +42,51 @@ def hop_routes(stack: Stack, *, product_id: str, user_id: str) -> list[Route]:
     def invoke(via: str, app_id: str, path: str) -> str:
         return f"{stack.apps[via].sidecar_url}/v1.0/invoke/{app_id}/method{path}"
 
+    on_catalog = ("catalog", "catalog daprd", "gateway daprd")
+    least = Route("gateway", "GET /healthz", 0, gateway.app_url + "/healthz", {}, ("gateway",))
+    on_identity = ("identity", "identity daprd", "gateway daprd")
     return [
-        Route("catalog", "GET /products/{id}", 0, catalog.app_url + product, {"dapr-api-token": catalog.app_token}),
-        Route("catalog", "GET /products/{id}", 1, invoke("catalog", "catalog", product), _token(catalog.dapr_token)),
-        Route("catalog", "GET /products/{id}", 2, invoke("gateway", "catalog", product), _token(gateway.dapr_token)),
-        Route("identity", "GET /users/{id}", 1, invoke("identity", "identity", user), _token(identity.dapr_token)),
-        Route("identity", "GET /users/{id}", 2, invoke("gateway", "identity", user), _token(gateway.dapr_token)),
+        least,
+        Route(
+            "catalog",
+            "GET /products/{id}",
+            0,
+            catalog.app_url + product,
+            {"dapr-api-token": catalog.app_token},
+            on_catalog[:1],
+        ),
+        Route(
+            "catalog",
+            "GET /products/{id}",
+            1,
+            invoke("catalog", "catalog", product),
+            _token(catalog.dapr_token),
+            on_catalog[:2],
+        ),
+        Route(
+            "catalog",
+            "GET /products/{id}",
+            2,
+            invoke("gateway", "catalog", product),
+            _token(gateway.dapr_token),
+            on_catalog,
+        ),
+        Route(
+            "identity",
+            "GET /users/{id}",
+            1,
+            invoke("identity", "identity", user),
+            _token(identity.dapr_token),
+            on_identity[:2],
+        ),
+        Route(
+            "identity",
+            "GET /users/{id}",
+            2,
+            invoke("gateway", "identity", user),
+            _token(gateway.dapr_token),
+            on_identity,
+        ),
     ]
 
 
@@ -55,20 +98,37 @@ def _token(dapr_token: str) -> dict[str, str]:
 class HopRun:
     route: Route
     result: WrkResult
+    cpu_ms_per_request: Mapping[str, float] = field(default_factory=dict)
+    """CPU time per request of every platform process during the run (the route's own and any other)."""
+
+    def route_cpu_ms(self) -> list[float]:
+        """CPU ms per request of the route's processes, in the route's order (the app, then its sidecars)."""
+        return [self.cpu_ms_per_request.get(name, 0.0) for name in self.route.processes]
 
 
-def measure_hops(routes: Iterable[Route], *, connections: Iterable[int], seconds: float) -> list[HopRun]:
+def measure_hops(
+    routes: Iterable[Route], *, connections: Iterable[int], seconds: float, watched: list[Watched] | None = None
+) -> list[HopRun]:
     """wrk on every route at every number of connections; the runs compared with each other follow each other.
 
-    Listed by route, then connections.
+    With `watched`, each run also says what every watched process spent per request. Listed by route,
+    then connections.
     """
     listed = list(routes)
-    runs = [
-        HopRun(route, run_wrk(route.url, connections=n, seconds=seconds, headers=route.headers))
-        for n in connections
-        for route in listed
-    ]
+    runs = [measured(route, n, seconds=seconds, watched=watched or []) for n in connections for route in listed]
     return sorted(runs, key=lambda run: (listed.index(run.route), run.result.connections))
+
+
+def measured(route: Route, connections: int, *, seconds: float, watched: list[Watched]) -> HopRun:
+    """One wrk run on `route`, with the CPU each watched process spent per request meanwhile."""
+    before = snapshot(watched)
+    result = run_wrk(route.url, connections=connections, seconds=seconds, headers=route.headers)
+    return HopRun(route, result, cpu_per_request(cpu_ms_between(before, snapshot(watched)), result.requests))
+
+
+def cpu_per_request(cpu_ms: Mapping[str, float], requests: int) -> dict[str, float]:
+    """Each process's CPU ms divided by the requests answered (none when nothing was answered)."""
+    return {name: ms / requests for name, ms in cpu_ms.items()} if requests else {}
 
 
 def added_ms(runs: list[HopRun], run: HopRun) -> tuple[int, float, float] | None:

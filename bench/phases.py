@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 
 import httpx
 
+from bench.anatomy import Anatomy, Counts
 from bench.load import Send, Sent
 from bench.orders import CONFIRMED, OrderView, Placed, place, settle
 from bench.processes import Watched, cpu_ms_between, quiet, snapshot
@@ -17,6 +18,8 @@ from bench.stats import Spread
 
 Drive = Callable[[Send[Placed]], Awaitable[list[Sent[Placed]]]]
 """Runs the load (open_loop or closed_loop with its settings bound) with a send."""
+Scrape = Callable[[], Awaitable[Mapping[str, Counts]]]
+"""Reads every app's operation counters (bench.anatomy.scrape on a stack)."""
 POLL_INTERVAL = 1.0
 """How often the orders still open are read once the platform is quiet (an order waiting on a retry, say)."""
 SETTLE_BOUND = 60.0
@@ -33,6 +36,8 @@ class OrderPhase:
     cpu_ms: dict[str, float]
     """Each platform process's CPU time (ms) from the first placement until the platform was quiet again."""
     client_cpu_ms: float
+    anatomy: Anatomy | None = None
+    """What each app did per CONFIRMED order, when the phase counted it."""
 
     @property
     def accepted(self) -> list[Sent[Placed]]:
@@ -97,15 +102,18 @@ async def run_phase(
     watched: list[Watched],
     idle_ms_per_s: float,
     settle_bound: float = SETTLE_BOUND,
+    scrape: Scrape | None = None,
 ) -> OrderPhase:
     """Drive the load, wait until its orders are final and the platform is quiet again, and measure.
 
-    Order i is one unit of product i mod P by customer i mod C.
+    Order i is one unit of product i mod P by customer i mod C. With `scrape`, the phase also counts each
+    app's operations per order (its counters read before the first placement and once everything settled).
     """
 
     async def send(index: int) -> Placed:
         return await place(client, customers[index % len(customers)], products[index % len(products)])
 
+    counted = await scrape() if scrape is not None else None
     before = snapshot(watched)
     sent = await drive(send)
     placed = time.monotonic()
@@ -114,7 +122,7 @@ async def run_phase(
     left = max(0.0, settle_bound - (time.monotonic() - placed))
     views = await settle(client, [s.outcome for s in sent], interval=POLL_INTERVAL, bound=left)
     after = snapshot(watched)
-    return OrderPhase(
+    phase = OrderPhase(
         name=name,
         load=load,
         sent=sent,
@@ -122,3 +130,6 @@ async def run_phase(
         cpu_ms=cpu_ms_between(before, after),
         client_cpu_ms=after.client_cpu_ms - before.client_cpu_ms,
     )
+    if scrape is None or counted is None:
+        return phase
+    return replace(phase, anatomy=Anatomy.between(counted, await scrape(), len(phase.confirmed)))

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.anatomy import Operation
 from bench.books import Books
 from bench.goals import APP_RSS_MIB, Goal
 from bench.hop import HopRun, added_ms
@@ -45,6 +46,8 @@ class RunResults:
     idle_cpu_ms_per_s: dict[str, float]
     phases: list[OrderPhase]
     users_me: WrkResult
+    users_me_cpu_ms: dict[str, float]
+    """CPU ms per GET /users/me of every platform process during its wrk run."""
     passwords: list[Timed]
     hops: list[HopRun]
     memory: dict[str, Usage]
@@ -132,6 +135,63 @@ def _cpu(r: RunResults) -> list[str]:
     return [*lines, ""]
 
 
+def _anatomy(r: RunResults) -> list[str]:
+    phase = next((p for p in r.phases if p.anatomy is not None and p.confirmed), None)
+    if phase is None or phase.anatomy is None:
+        return []
+    anatomy = phase.anatomy
+    lines = [
+        f"### What one order asks of each app ({phase.name})",
+        "",
+        "Per CONFIRMED order: requests each app served (event deliveries, calls from other apps, the public "
+        "API), the building-block calls it made through its sidecar (counted by daprd per Dapr API method) and "
+        "its calls to other apps; read from the apps' and the sidecars' Prometheus counters before and after "
+        "the phase. Failed: building-block calls answered with an error (an ETag conflict, then retried), "
+        "already counted in their kind. CPU per operation: the process's CPU per order (table above) divided by "
+        "the app's operations per order (everything but the failed column).",
+        "",
+        f"| app | {' | '.join(op.value for op in Operation)} | app CPU ms per operation | "
+        "sidecar CPU ms per operation |",
+        f"|---|{'---:|' * len(Operation)}---:|---:|",
+    ]
+    for app_id, ops in anatomy.per_order.items():
+        count = anatomy.operations(app_id)
+        app_ms, sidecar_ms = phase.cpu_ms_per_order([app_id]), phase.cpu_ms_per_order([f"{app_id} daprd"])
+        cells = [f"{ops.get(op, 0.0):.1f}" for op in Operation]
+        lines.append(
+            f"| {app_id} | {' | '.join(cells)} | {_per_operation(app_ms, count)} | "
+            f"{_per_operation(sidecar_ms, count)} |"
+        )
+    apps = list(anatomy.per_order)
+    total = sum(anatomy.operations(a) for a in apps)
+    totals = [f"**{anatomy.total(op):.1f}**" for op in Operation]
+    app_ms = phase.cpu_ms_per_order(apps)
+    sidecar_ms = phase.cpu_ms_per_order([f"{a} daprd" for a in apps])
+    lines.append(
+        f"| **every app** | {' | '.join(totals)} | {_per_operation(app_ms, total)} | "
+        f"{_per_operation(sidecar_ms, total)} |"
+    )
+    methods = sorted(
+        ((n, app_id, m) for app_id, by in anatomy.methods_per_order.items() for m, n in by.items() if n >= 0.05),
+        reverse=True,
+    )
+    shown = ", ".join(f"{app_id} {method} {n:.1f}" for n, app_id, method in methods[:12])
+    served = anatomy.total(Operation.SERVED)
+    state = anatomy.total(Operation.STATE_READ) + anatomy.total(Operation.STATE_WRITE)
+    lines += [
+        "",
+        f"{total:.0f} operations per order across the apps: {served:.0f} requests served, {total - served:.0f} "
+        f"calls out, {state:.0f} of them state reads and writes. The busiest Dapr API methods per order: "
+        f"{shown or EMPTY}.",
+        "",
+    ]
+    return lines
+
+
+def _per_operation(ms: float | None, operations: float) -> str:
+    return EMPTY if ms is None or operations <= 0 else f"{ms / operations:.2f}"
+
+
 def _per_order(phase: OrderPhase, members: list[str]) -> str:
     value = phase.cpu_ms_per_order(members)
     return EMPTY if value is None else f"{value:.1f}"
@@ -150,6 +210,14 @@ def _edge(r: RunResults) -> list[str]:
     for t in r.passwords:
         load = f"{t.clients} clients, closed loop"
         lines.append(f"| {t.name} | {load} | {t.rate:.0f} | {_spread(t.spread)} | {_counts(t.errors)} |")
+    busiest = sorted(r.users_me_cpu_ms.items(), key=lambda item: -item[1])[:6]
+    if busiest:
+        spent = ", ".join(f"{name} {ms:.2f}" for name, ms in busiest)
+        lines += [
+            "",
+            f"CPU per GET /users/me during its wrk run, ms, by the busiest processes: {spent} "
+            f"(all processes: {sum(r.users_me_cpu_ms.values()):.2f}).",
+        ]
     return [*lines, ""]
 
 
@@ -159,11 +227,14 @@ def _hops(r: RunResults) -> list[str]:
         "",
         "The same GET three ways, with wrk: straight to the app's port, through the app's own sidecar, and from "
         "another app's sidecar (the gateway's) through the app's sidecar, as every call between apps goes. "
-        "identity is a gRPC app, reachable over HTTP only through a sidecar. Added: over the same app's route "
-        "with the fewest sidecars at the same connections.",
+        "identity is a gRPC app, reachable over HTTP only through a sidecar. The gateway's liveness probe (no I/O, "
+        "no span) is the least a request costs one of the apps. Added: over the same app's route "
+        "with the fewest sidecars at the same connections. CPU ms/request: the app's, then each sidecar's on the "
+        "route (its own, then the caller's), from /proc during the run.",
         "",
-        "| app | request | via | connections | req/s | p50 ms | p95 ms | p99 ms | errors | added p50 / p99 ms |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| app | request | via | connections | req/s | p50 ms | p95 ms | p99 ms | errors | added p50 / p99 ms | "
+        "CPU ms/request |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in r.hops:
         added = added_ms(r.hops, run)
@@ -171,7 +242,8 @@ def _hops(r: RunResults) -> list[str]:
         res = run.result
         lines.append(
             f"| {run.route.app_id} | {run.route.path} | {run.route.via} | {res.connections} | {res.rate:,.0f} | "
-            f"{res.p50_ms:.2f} | {res.p95_ms:.2f} | {res.p99_ms:.2f} | {res.errors} | {shown} |"
+            f"{res.p50_ms:.2f} | {res.p95_ms:.2f} | {res.p99_ms:.2f} | {res.errors} | {shown} | "
+            f"{' / '.join(f'{ms:.2f}' for ms in run.route_cpu_ms()) or EMPTY} |"
         )
     return [*lines, ""]
 
@@ -209,7 +281,7 @@ def _books(r: RunResults) -> list[str]:
 
 
 def render(r: RunResults) -> str:
-    sections = [_header, _goals, _orders, _cpu, _edge, _hops, _memory, _books]
+    sections = [_header, _goals, _orders, _cpu, _anatomy, _edge, _hops, _memory, _books]
     return "\n".join(line for section in sections for line in section(r)).rstrip() + "\n"
 
 

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.anatomy import scrape
 from bench.books import Books, check_books
 from bench.goals import Figures, evaluate
-from bench.hop import HopRun, added_ms, hop_routes, measure_hops
+from bench.hop import HopRun, added_ms, cpu_per_request, hop_routes, measure_hops
 from bench.load import closed_loop, open_loop
 from bench.passwords import logins, registrations
 from bench.phases import OrderPhase, run_phase
@@ -69,17 +70,17 @@ async def _idle_cpu(watched: list[Watched], seconds: float) -> dict[str, float]:
     return {name: ms / (after.at - before.at) for name, ms in cpu_ms_between(before, after).items()}
 
 
-async def _hops(stack: Stack, product_id: str, user_id: str, plan: Plan) -> list[HopRun]:
+async def _hops(stack: Stack, product_id: str, user_id: str, plan: Plan, watched: list[Watched]) -> list[HopRun]:
     routes = hop_routes(stack, product_id=product_id, user_id=user_id)
     async with httpx.AsyncClient(timeout=30) as warm:
         for route in routes:  # the first call through a route dials connections and fetches certificates
             (await warm.get(route.url, headers=route.headers)).raise_for_status()
-    run = partial(measure_hops, routes, connections=HOP_CONNECTIONS, seconds=plan.seconds(5))
+    run = partial(measure_hops, routes, connections=HOP_CONNECTIONS, seconds=plan.seconds(5), watched=watched)
     return await asyncio.to_thread(run)
 
 
 async def _order_phases(
-    client: httpx.AsyncClient, watched: list[Watched], idle: float, plan: Plan
+    client: httpx.AsyncClient, stack: Stack, watched: list[Watched], idle: float, plan: Plan
 ) -> tuple[list[str], list[OrderPhase]]:
     """The three phases of orders on products and customers of their own; the products' ids and the phases."""
     admin = await admin_auth(client)
@@ -109,6 +110,7 @@ async def _order_phases(
             f"closed loop, 16 customers for {seconds:.0f} s",
             partial(closed_loop, clients=16, seconds=seconds),
             customers=saturating,
+            scrape=partial(scrape, stack),
         ),
     ]
     return products, phases
@@ -129,16 +131,18 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
             seconds=plan.seconds(8, least=2),
             headers=customer.auth,
         )
+        before_me = snapshot(watched)
         users_me = await asyncio.to_thread(me)
+        users_me_cpu = cpu_per_request(cpu_ms_between(before_me, snapshot(watched)), users_me.requests)
         passwords = [
             await logins(client, customer, plan.seconds(4)),
             await registrations(client, plan.seconds(4)),
         ]
         products_for_hops = await new_products(client, await admin_auth(client), os.urandom(4).hex(), 1)
-        hops = await _hops(stack, products_for_hops[0], customer.user_id, plan)
+        hops = await _hops(stack, products_for_hops[0], customer.user_id, plan, watched)
         await asyncio.sleep(2)  # the last registrations' events
         idle = await _idle_cpu(watched, plan.seconds(5, least=2))
-        products, phases = await _order_phases(client, watched, sum(idle.values()), plan)
+        products, phases = await _order_phases(client, stack, watched, sum(idle.values()), plan)
         books = await check_books(client, products, phases)
     memory = snapshot(watched).usage
     figures = _figures(phases, users_me, hops, books, watched, memory)
@@ -151,6 +155,7 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
         idle_cpu_ms_per_s=idle,
         phases=phases,
         users_me=users_me,
+        users_me_cpu_ms=users_me_cpu,
         passwords=passwords,
         hops=hops,
         memory=memory,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from bench.anatomy import Anatomy, Operation
 from bench.books import Books
 from bench.goals import Goal
 from bench.hop import HopRun, Route
@@ -45,7 +47,11 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
         Watched("redis", Role.SERVER, 12),
     ]
     wrk = WrkResult(16, 3000, 2.0, 0, 0, 9.0, 20.0, 30.0, 40.0)
-    route = Route("catalog", "GET /products/{id}", 0, "http://a", {})
+    route = Route("catalog", "GET /products/{id}", 1, "http://a", {}, ("catalog", "catalog daprd"))
+    counted = Anatomy(
+        {"orders": {Operation.SERVED: 2.0, Operation.STATE_READ: 1.0, Operation.STATE_WRITE: 1.0}},
+        {"orders": {"GetState": 1.0, "ExecuteStateTransaction": 1.0}},
+    )
     books = Books(2_000_000, 1_999_998, 2, 0, 0, 2, ())
     results = RunResults(
         command="`python -m bench.run`",
@@ -54,10 +60,11 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
         machine=Machine(2, "3.11.7", "1.18.3", "local"),
         watched=watched,
         idle_cpu_ms_per_s={"orders": 5.0, "orders daprd": 2.0, "redis": 1.0},
-        phases=[PHASE],
+        phases=[replace(PHASE, anatomy=counted)],
         users_me=wrk,
+        users_me_cpu_ms={"orders": 1.5, "orders daprd": 0.5, "redis": 0.25},
         passwords=[Timed("POST /auth/login", 4, 2.0, [Sent(0, 0.0, 0.08, None), Sent(1, 0.0, 0.09, "401 X")])],
-        hops=[HopRun(route, wrk)],
+        hops=[HopRun(route, wrk, {"catalog": 1.25, "catalog daprd": 0.75, "redis": 0.1})],
         memory={w.name: Usage(0.0, 130.0 if w.role == Role.APP else 20.0) for w in watched},
         books=books,
         goals=[Goal("≥ 50 completed orders/s", "2.9/s", False)],
@@ -70,4 +77,9 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
     assert "| **platform total** | 20.0 | 8.0 |" in text
     assert "| POST /auth/login | 4 clients, closed loop | 1 | 80 / 90 / 90 | 401 X: 1 |" in text
     assert "| orders | Python apps | 130 **over** |" in text
+    # two CONFIRMED orders: orders spent 15 ms and its sidecar 5 ms on each, over 4 operations
+    assert "| orders | 2.0 | 1.0 | 1.0 | 0.0 | 0.0 | 0.0 | 3.75 | 1.25 |" in text
+    assert "The busiest Dapr API methods per order: orders GetState 1.0, orders ExecuteStateTransaction 1.0." in text
+    assert "orders 1.50, orders daprd 0.50, redis 0.25 (all processes: 2.25)" in text
+    assert "| 1.25 / 0.75 |" in text
     assert "conserved" in text and "NOT" not in text
