@@ -25,9 +25,9 @@ async def observe(command: Observe, *, summaries: SummaryRepository, order_id: s
     shard = shard_of(order_id or command.event_id, summaries.shards)
 
     async def attempt() -> bool:
-        if await summaries.applied(command.event_id):
+        stored, applied = await summaries.get_with_marker(shard, command.event_id)
+        if applied:
             return False
-        stored = await summaries.get(shard)
         changed = (stored.summary if stored else Summary()).observe(command)
         if changed is None:
             return False

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from apps.analytics.domain import OrderStatus, Summary
-from servicekit.dedupe import applied_marker, was_applied
-from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.dedupe import applied_marker, read_with_marker
+from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
 SHARDS = 16
 
@@ -34,8 +34,8 @@ class SummaryRepository(Protocol):
 
     async def get(self, shard: int) -> StoredSummary | None: ...
 
-    async def applied(self, event_id: str) -> bool:
-        """Whether the event's marker is there (it was counted within the dedupe horizon)."""
+    async def get_with_marker(self, shard: int, event_id: str) -> tuple[StoredSummary | None, bool]:
+        """The shard, and whether the event's marker is there (it was counted within the dedupe horizon)."""
         ...
 
     async def save(self, shard: int, summary: Summary, etag: str | None, *, event_id: str) -> None:
@@ -74,14 +74,18 @@ class DaprStateSummaryRepository:
         return len(self.keys)
 
     async def get(self, shard: int) -> StoredSummary | None:
-        item = await self.sidecar.get_state(self.keys[shard])
-        if item is None or not item.value:
-            return None
-        return StoredSummary(from_state(item.value), item.etag)
+        return _stored(await self.sidecar.get_state(self.keys[shard]))
 
-    async def applied(self, event_id: str) -> bool:
-        return await was_applied(self.sidecar, event_id)
+    async def get_with_marker(self, shard: int, event_id: str) -> tuple[StoredSummary | None, bool]:
+        item, applied = await read_with_marker(self.sidecar, self.keys[shard], event_id)
+        return _stored(item), applied
 
     async def save(self, shard: int, summary: Summary, etag: str | None, *, event_id: str) -> None:
         op = StateOp(self.keys[shard], to_state(summary), etag=etag, insert_only=etag is None)
         await self.sidecar.transact([op, applied_marker(event_id)])
+
+
+def _stored(item: StateItem | None) -> StoredSummary | None:
+    if item is None or not item.value:
+        return None
+    return StoredSummary(from_state(item.value), item.etag)

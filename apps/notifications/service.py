@@ -19,9 +19,9 @@ async def notify(command: Notify, *, inboxes: InboxRepository) -> bool:
     """Add a notification to its user's inbox once; False when the event was already applied."""
 
     async def attempt() -> bool:
-        if await inboxes.applied(command.event_id):
+        stored, applied = await inboxes.get_with_marker(command.user_id, command.event_id)
+        if applied:
             return False
-        stored = await inboxes.get(command.user_id)
         changed = (stored.inbox if stored else Inbox()).receive(command)
         if changed is None:
             return False

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from apps.notifications.domain import Inbox, Notification
 from servicekit.clock import utc_text
-from servicekit.dedupe import applied_marker, was_applied
-from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.dedupe import applied_marker, read_with_marker
+from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
 
 def inbox_key(user_id: str) -> str:
@@ -28,8 +28,8 @@ class StoredInbox:
 class InboxRepository(Protocol):
     async def get(self, user_id: str) -> StoredInbox | None: ...
 
-    async def applied(self, event_id: str) -> bool:
-        """Whether the event's marker is there (it was applied within the dedupe horizon)."""
+    async def get_with_marker(self, user_id: str, event_id: str) -> tuple[StoredInbox | None, bool]:
+        """The user's inbox, and whether the event's marker is there (it was applied within the dedupe horizon)."""
         ...
 
     async def save(self, user_id: str, inbox: Inbox, etag: str | None, *, event_id: str) -> None:
@@ -68,14 +68,18 @@ class DaprStateInboxRepository:
         self.sidecar = sidecar
 
     async def get(self, user_id: str) -> StoredInbox | None:
-        item = await self.sidecar.get_state(inbox_key(user_id))
-        if item is None or not item.value:
-            return None
-        return StoredInbox(from_state(item.value), item.etag)
+        return _stored(await self.sidecar.get_state(inbox_key(user_id)))
 
-    async def applied(self, event_id: str) -> bool:
-        return await was_applied(self.sidecar, event_id)
+    async def get_with_marker(self, user_id: str, event_id: str) -> tuple[StoredInbox | None, bool]:
+        item, applied = await read_with_marker(self.sidecar, inbox_key(user_id), event_id)
+        return _stored(item), applied
 
     async def save(self, user_id: str, inbox: Inbox, etag: str | None, *, event_id: str) -> None:
         op = StateOp(inbox_key(user_id), to_state(inbox), etag=etag, insert_only=etag is None)
         await self.sidecar.transact([op, applied_marker(event_id)])
+
+
+def _stored(item: StateItem | None) -> StoredInbox | None:
+    if item is None or not item.value:
+        return None
+    return StoredInbox(from_state(item.value), item.etag)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS
-from servicekit.sidecar import SidecarClient, StateOp
+from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
@@ -29,8 +29,18 @@ def applied_marker(event_id: str, *, horizon_seconds: int = DEDUPE_HORIZON_SECON
     return StateOp(marker_key(event_id, prefix), {"eventId": event_id}, insert_only=True, ttl_seconds=horizon_seconds)
 
 
-async def was_applied(sidecar: SidecarClient, event_id: str, *, prefix: str = "applied") -> bool:
-    return await sidecar.get_state(marker_key(event_id, prefix)) is not None
+async def read_with_marker(
+    sidecar: SidecarClient, key: str, event_id: str, *, prefix: str = "applied"
+) -> tuple[StateItem | None, bool]:
+    """The document at `key` and whether the event was applied already, read in one call to the sidecar.
+
+    One GetBulkState for both keys instead of two reads: a consumer's every delivery makes it, and each call
+    to the sidecar costs the app more than the store's read. The marker is written insert-only with the
+    document, so a delivery that raced this one clashes on the write and, retried, finds its marker.
+    """
+    marker = marker_key(event_id, prefix)
+    found = await sidecar.get_bulk_state([key, marker])
+    return found.get(key), marker in found
 
 
 def already_applied(seen: Sequence[str], event_id: str) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from servicekit.dedupe import applied_marker, marker_key, was_applied
+from servicekit.dedupe import applied_marker, marker_key, read_with_marker
 from servicekit.horizons import DEDUPE_HORIZON_SECONDS, REPLAY_HORIZON_SECONDS
+from servicekit.sidecar import StateItem, StateOp
 from tests.unit.fakes import FakeSidecar
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +36,24 @@ async def test_a_marker_is_remembered_until_its_ttl_runs_out() -> None:
 
     await sidecar.transact([applied_marker("e-1")])
     now[0] += DEDUPE_HORIZON_SECONDS - 1
-    assert await was_applied(sidecar, "e-1")
+    assert await read_with_marker(sidecar, "doc", "e-1") == (None, True)
     now[0] += 2
-    assert not await was_applied(sidecar, "e-1")
+    assert await read_with_marker(sidecar, "doc", "e-1") == (None, False)
     await sidecar.transact([applied_marker("e-1")])  # gone for good: insert-only succeeds again
+
+
+async def test_the_document_and_its_marker_come_back_from_one_read() -> None:
+    sidecar = FakeSidecar()
+    await sidecar.transact([StateOp("inbox:u-1", {"items": [1]}), applied_marker("e-1")])
+    bulk_reads: list[list[str]] = []
+    read_bulk = sidecar.get_bulk_state
+
+    async def counted(keys: Sequence[str], *, store: str | None = None) -> dict[str, StateItem]:
+        bulk_reads.append(list(keys))
+        return await read_bulk(keys, store=store)
+
+    sidecar.get_bulk_state = counted  # type: ignore[method-assign]
+    item, applied = await read_with_marker(sidecar, "inbox:u-1", "e-1")
+    assert item is not None and item.value == {"items": [1]} and applied
+    assert await read_with_marker(sidecar, "inbox:u-1", "e-2") == (item, False)
+    assert bulk_reads == [["inbox:u-1", "applied:e-1"], ["inbox:u-1", "applied:e-2"]]
