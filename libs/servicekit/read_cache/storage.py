@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from servicekit.errors import ETagMismatch
@@ -16,7 +16,7 @@ from servicekit.sidecar import SidecarClient, StateItem, StateOp
 from servicekit.sidecar_errors import StateUnavailable
 
 MARK_ATTEMPTS = 5
-"""Marks are moved forward by compare-and-set; concurrent deliveries may each lose a race a few times."""
+"""Marks are moved forward by compare-and-set; other instances of the app may each win a race a few times."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class DaprStateReadCache:
         self.ttl_seconds = ttl_seconds
         self.mark_ttl_seconds = mark_ttl_seconds(ttl_seconds, fill_seconds)
         self.store = store
+        self._writers: dict[str, _MarkWriter] = {}
 
     async def lookup(self, key: CacheKey) -> Found | None:
         entry, *marks = await asyncio.gather(
@@ -87,6 +88,29 @@ class DaprStateReadCache:
             await self._move_forward(mark, at)
 
     async def _move_forward(self, mark: str, at: float) -> None:
+        """Move a mark to `at` or later, one write for every delivery of this app waiting on the same mark.
+
+        Deliveries of one app that change one mark at once (every stock change moves the product list's)
+        take turns: the one whose turn it is writes the latest change any of them waits with, and those it
+        covered return without a read or a write of their own. A later mark only makes more copies out of
+        date, never fewer. Other instances of the app still meet at the ETag.
+        """
+        writer = self._writers.setdefault(mark, _MarkWriter())
+        writer.users += 1
+        writer.wanted = at if writer.wanted is None else max(writer.wanted, at)
+        try:
+            async with writer.turn:
+                if writer.written is not None and writer.written >= at:
+                    return  # written while this delivery waited its turn
+                target = writer.wanted
+                await self._compare_and_set(mark, target)
+                writer.written = target
+        finally:
+            writer.users -= 1
+            if not writer.users:
+                del self._writers[mark]
+
+    async def _compare_and_set(self, mark: str, at: float) -> None:
         for _ in range(MARK_ATTEMPTS):
             current = await self.sidecar.get_state(mark, store=self.store)
             recorded = _mark(current)
@@ -102,9 +126,19 @@ class DaprStateReadCache:
             try:
                 await self.sidecar.transact([write], store=self.store)
             except ETagMismatch:
-                continue  # another delivery moved it meanwhile: read it again
+                continue  # another instance moved it meanwhile: read it again
             return
         raise StateUnavailable(f"The change mark {mark} kept moving; the event is retried.")
+
+
+@dataclass
+class _MarkWriter:
+    """The deliveries of one app moving one mark now: whose turn it is, the latest change they wait with."""
+
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+    wanted: float | None = None
+    written: float | None = None
 
 
 def state_cache(sidecar: SidecarClient, *, ttl_seconds: int, fill_seconds: float, store: str) -> ReadCache:

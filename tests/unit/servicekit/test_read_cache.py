@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 from servicekit import JunctionError, NotFound, StateItem, ValidationFailed
-from servicekit.errors import ServiceUnavailable, UpstreamTimeout
+from servicekit.errors import ETagMismatch, ServiceUnavailable, UpstreamTimeout
 from servicekit.read_cache import (
     CachedCopy,
     CachedReads,
@@ -27,9 +27,10 @@ from servicekit.read_cache import (
     read_through,
     state_cache,
 )
+from servicekit.read_cache.storage import MARK_ATTEMPTS
 from servicekit.sidecar import StateOp
 from servicekit.sidecar_errors import BreakerOpen, SidecarCallTimeout, StateUnavailable
-from tests.unit.fakes import FakeSidecar
+from tests.unit.fakes import FakeSidecar, InterleavingSidecar
 from tests.unit.servicekit.helpers import sample
 
 TTL_SECONDS = 3600
@@ -408,3 +409,53 @@ async def test_a_copy_in_another_shape_is_a_miss() -> None:
     await cache.keep(KEY, CachedCopy({"id": "t-1"}, 7.0))
     found = await cache.lookup(KEY)
     assert found is not None and found.copy == CachedCopy({"id": "t-1"}, 7.0) and found.changes == (None,)
+
+
+class CountingStore(InterleavingSidecar):
+    """Interleaves like a real sidecar and counts the state calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.writes: list[list[StateOp]] = []
+        self.clashes = 0
+
+    async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
+        self.reads += 1
+        return await super().get_state(key, store=store)
+
+    async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
+        self.writes.append(operations)
+        try:
+            await super().transact(operations, store=store)
+        except ETagMismatch:
+            self.clashes += 1
+            raise
+
+
+@pytest.mark.anyio
+async def test_deliveries_moving_one_mark_at_once_share_its_writes_and_never_clash() -> None:
+    store = CountingStore()
+    cache = DaprStateReadCache(store, ttl_seconds=300, fill_seconds=1)
+    await asyncio.gather(*(cache.mark_changed(["changed:list"], at=float(at)) for at in range(1, 21)))
+    assert (await store.get_state("changed:list")).value == {"at": 20.0}  # type: ignore[union-attr]
+    assert store.clashes == 0
+    assert len(store.writes) < 20  # those that waited their turn behind a later change wrote nothing
+    assert cache._writers == {}  # nothing kept once nobody waits
+
+
+class InterleavingRacingStore(RacingStore, InterleavingSidecar):
+    """Loses races like RacingStore, and yields around every state call, so deliveries overlap."""
+
+
+@pytest.mark.anyio
+async def test_a_mark_whose_write_failed_is_written_by_the_next_delivery_in_turn() -> None:
+    store = InterleavingRacingStore(races=MARK_ATTEMPTS)  # the first delivery loses every race and gives up
+    cache = DaprStateReadCache(store, ttl_seconds=300, fill_seconds=1)
+    first, second = await asyncio.gather(
+        cache.mark_changed(["changed:x"], at=40.0),
+        cache.mark_changed(["changed:x"], at=30.0),
+        return_exceptions=True,
+    )
+    assert isinstance(first, StateUnavailable) and second is None
+    assert (await store.get_state("changed:x")).value == {"at": 40.0}  # type: ignore[union-attr]
