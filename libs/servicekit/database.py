@@ -48,9 +48,11 @@ def create_engine(database_url: str) -> AsyncEngine:
     read then write queue behind the busy timeout instead of failing with "database is locked".
     """
     server = make_url(database_url).get_backend_name() != "sqlite"
-    # On a database server a request waits a bounded time for a pooled connection, then is answered 503.
-    pooling: dict[str, Any] = {"pool_timeout": POOL_TIMEOUT_SECONDS} if server else {}
-    engine = create_async_engine(database_url, pool_pre_ping=True, **pooling)
+    # On a database server a request waits a bounded time for a pooled connection, then is answered 503, and a
+    # pooled connection the server dropped is found by a ping at checkout. A SQLite file has no connection to
+    # lose: a ping there would only add a statement (a round trip through aiosqlite's thread) to every unit.
+    pooling: dict[str, Any] = {"pool_timeout": POOL_TIMEOUT_SECONDS, "pool_pre_ping": True} if server else {}
+    engine = create_async_engine(database_url, **pooling)
     if make_url(database_url).get_backend_name() == "postgresql":
         # PostgreSQL's driver fails such a statement with a DataError (a 500); it is the caller's bad input.
         @event.listens_for(engine.sync_engine, "before_cursor_execute")
