@@ -7,6 +7,7 @@ they do not shape the numbers), then, in about three minutes with the stack's st
 
 1. GET /users/me through the gateway with wrk (16 connections), login and register briefly;
 2. the sidecar hop: one GET direct, through one sidecar and through two, with wrk at 1 and 16 connections;
+   then the least an event costs: 500 replays published by admin's sidecar to the gateway's bare handler;
 3. orders, counted when CONFIRMED: open loop at a steady 5/s, then 40/s, then a closed loop of 16
    customers for the saturation figure, each phase with every platform process's CPU time (bench.phases);
 4. the books (stock and payments conserved) and every process's resident memory;
@@ -33,6 +34,7 @@ import httpx
 
 from bench.anatomy import scrape
 from bench.books import Books, check_books
+from bench.events import measure_event_floor
 from bench.goals import Figures, evaluate
 from bench.hop import HopRun, added_ms, cpu_per_request, hop_routes, measure_hops
 from bench.load import closed_loop, open_loop
@@ -48,6 +50,8 @@ from tools.stack.stack import DAPRD, ROOT, new_run_dir
 
 UNLIMITED: list[dict[str, object]] = [{"name": "default", "paths": ["/"], "limits": ["1000000/second"]}]
 PRODUCTS = 20
+EVENTS = 500
+"""Events published for the least an event costs (bench.events)."""
 HOP_CONNECTIONS = (1, 16)
 EDGE_CONNECTIONS = 16
 
@@ -140,6 +144,7 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
         ]
         products_for_hops = await new_products(client, await admin_auth(client), os.urandom(4).hex(), 1)
         hops = await _hops(stack, products_for_hops[0], customer.user_id, plan, watched)
+        event_floor = await measure_event_floor(stack, watched, count=max(50, round(EVENTS * plan.scale)))
         await asyncio.sleep(2)  # the last registrations' events
         idle = await _idle_cpu(watched, plan.seconds(5, least=2))
         products, phases = await _order_phases(client, stack, watched, sum(idle.values()), plan)
@@ -158,6 +163,7 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
         users_me_cpu_ms=users_me_cpu,
         passwords=passwords,
         hops=hops,
+        event_floor=event_floor,
         memory=memory,
         books=books,
         goals=evaluate(figures),

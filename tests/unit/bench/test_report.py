@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.anatomy import Anatomy, Operation
 from bench.books import Books
+from bench.events import EventFloor
 from bench.goals import Goal
 from bench.hop import HopRun, Route
 from bench.load import Sent
@@ -65,6 +66,7 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
         users_me_cpu_ms={"orders": 1.5, "orders daprd": 0.5, "redis": 0.25},
         passwords=[Timed("POST /auth/login", 4, 2.0, [Sent(0, 0.0, 0.08, None), Sent(1, 0.0, 0.09, "401 X")])],
         hops=[HopRun(route, wrk, {"catalog": 1.25, "catalog daprd": 0.75, "redis": 0.1})],
+        event_floor=EventFloor(500, 4.0, {"orders": 0.5, "orders daprd": 0.25, "redis": 0.125, "sentry": 0.0}),
         memory={w.name: Usage(0.0, 130.0 if w.role == Role.APP else 20.0) for w in watched},
         books=books,
         goals=[Goal("≥ 50 completed orders/s", "2.9/s", False)],
@@ -82,4 +84,6 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
     assert "The busiest Dapr API methods per order: orders GetState 1.0, orders ExecuteStateTransaction 1.0." in text
     assert "orders 1.50, orders daprd 0.50, redis 0.25 (all processes: 2.25)" in text
     assert "| 1.25 / 0.75 |" in text
+    assert "| orders | Python apps | 0.50 |\n| orders daprd | sidecars (daprd) | 0.25 |\n| redis |" in text
+    assert "| **every process** | | **0.88** |" in text and "| sentry |" not in text
     assert "conserved" in text and "NOT" not in text
