@@ -31,12 +31,13 @@ async def observe(command: Observe, *, summaries: SummaryRepository, order_id: s
         changed = (stored.summary if stored else Summary()).observe(command)
         if changed is None:
             return False
-        # Concurrent writers of one shard redo their update on an ETag clash instead of losing it;
-        # the shards keep such clashes rare.
+        # Another instance writing the shard meanwhile makes this write clash on the ETag: it is redone
+        # instead of lost; the shards keep such clashes rare.
         await summaries.save(shard, changed, stored.etag if stored else None, event_id=command.event_id)
         return True
 
-    return await retry_on_conflict(attempt)
+    async with summaries.turn(shard):  # this instance's deliveries to the shard take turns instead of clashing
+        return await retry_on_conflict(attempt)
 
 
 async def current_summary(*, summaries: SummaryRepository) -> Summary:

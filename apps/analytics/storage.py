@@ -5,11 +5,13 @@ Each counted event leaves an `applied:{eventId}` marker (servicekit.dedupe) writ
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from apps.analytics.domain import OrderStatus, Summary
+from servicekit.conflicts import Turns
 from servicekit.dedupe import applied_marker, read_with_marker
 from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
@@ -33,6 +35,10 @@ class SummaryRepository(Protocol):
         """How many shards the summary is split over; shard numbers run from 0 to this minus one."""
 
     async def get(self, shard: int) -> StoredSummary | None: ...
+
+    def turn(self, shard: int) -> AbstractAsyncContextManager[None]:
+        """Held while one delivery of this instance reads and writes the shard: the others wait their turn."""
+        ...
 
     async def get_with_marker(self, shard: int, event_id: str) -> tuple[StoredSummary | None, bool]:
         """The shard, and whether the event's marker is there (it was counted within the dedupe horizon)."""
@@ -68,10 +74,14 @@ class DaprStateSummaryRepository:
             raise ValueError("The summary needs at least one shard.")
         self.sidecar = sidecar
         self.keys = summary_keys(shards)
+        self.turns = Turns()
 
     @property
     def shards(self) -> int:
         return len(self.keys)
+
+    def turn(self, shard: int) -> AbstractAsyncContextManager[None]:
+        return self.turns.of(shard)
 
     async def get(self, shard: int) -> StoredSummary | None:
         return _stored(await self.sidecar.get_state(self.keys[shard]))

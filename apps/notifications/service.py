@@ -28,7 +28,8 @@ async def notify(command: Notify, *, inboxes: InboxRepository) -> bool:
         await inboxes.save(command.user_id, changed, stored.etag if stored else None, event_id=command.event_id)
         return True
 
-    return await retry_on_conflict(attempt)
+    async with inboxes.turn(command.user_id):  # this instance's deliveries to the inbox take turns, not clash
+        return await retry_on_conflict(attempt)
 
 
 async def list_notifications(user_id: str, *, limit: int, inboxes: InboxRepository) -> NotificationPage:

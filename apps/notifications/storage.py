@@ -5,12 +5,14 @@ Each applied event leaves an `applied:{eventId}` marker (servicekit.dedupe) writ
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from apps.notifications.domain import Inbox, Notification
 from servicekit.clock import utc_text
+from servicekit.conflicts import Turns
 from servicekit.dedupe import applied_marker, read_with_marker
 from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
@@ -27,6 +29,10 @@ class StoredInbox:
 
 class InboxRepository(Protocol):
     async def get(self, user_id: str) -> StoredInbox | None: ...
+
+    def turn(self, user_id: str) -> AbstractAsyncContextManager[None]:
+        """Held while one delivery of this instance reads and writes the inbox: the others wait their turn."""
+        ...
 
     async def get_with_marker(self, user_id: str, event_id: str) -> tuple[StoredInbox | None, bool]:
         """The user's inbox, and whether the event's marker is there (it was applied within the dedupe horizon)."""
@@ -66,6 +72,10 @@ def from_state(value: dict[str, Any]) -> Inbox:
 class DaprStateInboxRepository:
     def __init__(self, sidecar: SidecarClient) -> None:
         self.sidecar = sidecar
+        self.turns = Turns()
+
+    def turn(self, user_id: str) -> AbstractAsyncContextManager[None]:
+        return self.turns.of(user_id)
 
     async def get(self, user_id: str) -> StoredInbox | None:
         return _stored(await self.sidecar.get_state(inbox_key(user_id)))

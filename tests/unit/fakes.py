@@ -143,7 +143,9 @@ class FakeSidecar:
 
 class InterleavingSidecar(FakeSidecar):
     """Yields to the event loop around every state call, as a real sidecar's network calls do, so gathered
-    use cases and deliveries really interleave."""
+    use cases and deliveries really interleave. Counts the writes that lost on an ETag (`clashes`)."""
+
+    clashes = 0
 
     async def get_state(self, key: str, *, store: str | None = None) -> StateItem | None:
         await asyncio.sleep(0)
@@ -153,4 +155,8 @@ class InterleavingSidecar(FakeSidecar):
 
     async def transact(self, operations: list[StateOp], *, store: str | None = None) -> None:
         await asyncio.sleep(0)
-        await super().transact(operations, store=store)
+        try:
+            await super().transact(operations, store=store)
+        except ETagMismatch:
+            self.clashes += 1
+            raise

@@ -7,15 +7,18 @@ import asyncio
 import pytest
 
 from apps.notifications.domain import KEEP_ITEMS, Inbox, Notify
+from apps.notifications.events import consumer
 from servicekit import Delivery
 from tests.unit.fakes import FakeSidecar, InterleavingSidecar
 from tests.unit.notifications.helpers import (
     START,
+    cloud_event,
     deliver,
     envelope,
     inbox,
     messages,
     new_id,
+    services_on,
 )
 from tests.unit.servicekit.helpers import sample
 
@@ -60,11 +63,15 @@ async def test_users_have_separate_inboxes(sidecar: FakeSidecar) -> None:
 async def test_concurrent_events_for_one_user_are_all_kept() -> None:
     sidecar, user_id = InterleavingSidecar(), new_id()
     events = [envelope(expired(user_id, f"order-{n:02d}"), minute=n) for n in range(10)]
-    deliveries = await asyncio.gather(*(deliver(sidecar, "order.expired", e) for e in events))
+    services = services_on(sidecar)  # one instance: its deliveries take turns on the inbox
+    deliveries = await asyncio.gather(
+        *(consumer.deliver("order.expired", cloud_event("order.expired", e), services) for e in events)
+    )
     assert deliveries == [Delivery.SUCCESS] * 10
     stored = inbox(sidecar, user_id)
     assert [i["orderId"] for i in stored["items"]] == [f"order-{n:02d}" for n in reversed(range(10))]
     assert all(("statestore", f"applied:{e.event_id}") in sidecar.state for e in events)
+    assert sidecar.clashes == 0  # they took turns on the inbox
 
 
 def test_only_the_newest_items_are_kept() -> None:
