@@ -70,14 +70,12 @@ class DaprStateReadCache:
         self._writers: dict[str, _MarkWriter] = {}
 
     async def lookup(self, key: CacheKey) -> Found | None:
-        entry, *marks = await asyncio.gather(
-            self.sidecar.get_state(key.entry, store=self.store),
-            *(self.sidecar.get_state(mark, store=self.store) for mark in key.marks),
-        )
-        copy = _copy(entry)
+        """The copy and its marks in one call to the sidecar (GetBulkState): every cached read makes it."""
+        found = await self.sidecar.get_bulk_state([key.entry, *key.marks], store=self.store)
+        copy = _copy(found.get(key.entry))
         if copy is None:
             return None
-        return Found(copy, tuple(_mark(item) for item in marks))
+        return Found(copy, tuple(_mark(found.get(mark)) for mark in key.marks))
 
     async def keep(self, key: CacheKey, copy: CachedCopy) -> None:
         value = {"data": copy.data, "fetchedAt": copy.fetched_at}

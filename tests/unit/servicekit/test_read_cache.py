@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -459,3 +459,27 @@ async def test_a_mark_whose_write_failed_is_written_by_the_next_delivery_in_turn
     )
     assert isinstance(first, StateUnavailable) and second is None
     assert (await store.get_state("changed:x")).value == {"at": 40.0}  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_lookup_reads_the_copy_and_its_marks_in_one_call() -> None:
+    store = FakeSidecar()
+    cache = DaprStateReadCache(store, ttl_seconds=300, fill_seconds=1)
+    await cache.keep(KEY, CachedCopy({"id": "t-1"}, 7.0))
+    await cache.mark_changed(KEY.marks[:1], at=5.0)
+    calls: list[list[str]] = []
+    read_bulk, read_one = store.get_bulk_state, store.get_state
+
+    async def bulk(keys: Sequence[str], *, store: str | None = None) -> dict[str, StateItem]:
+        calls.append(list(keys))
+        return await read_bulk(keys, store=store)
+
+    async def one(key: str, *, store: str | None = None) -> StateItem | None:
+        if not calls or key not in calls[-1]:  # the fake's bulk read goes through get_state
+            calls.append([key])
+        return await read_one(key, store=store)
+
+    store.get_bulk_state, store.get_state = bulk, one  # type: ignore[method-assign]
+    found = await cache.lookup(KEY)
+    assert calls == [[KEY.entry, *KEY.marks]]
+    assert found is not None and found.copy == CachedCopy({"id": "t-1"}, 7.0) and found.changes[0] == 5.0
