@@ -10,7 +10,7 @@ they do not shape the numbers), then, in about three minutes with the stack's st
    then the least an event costs: 500 replays published by admin's sidecar to the gateway's bare handler;
 3. orders, counted when CONFIRMED: open loop at a steady 5/s, then 40/s, then a closed loop of 16
    customers for the saturation figure, each phase with every platform process's CPU time (bench.phases);
-4. the books (stock and payments conserved) and every process's resident memory;
+4. the books (stock and payments conserved), every process's resident memory, and each app's at import;
 
 and judges issue 11's goals (bench.goals). `--scale 0.2` runs every step a fifth as long: a smoke run.
 The report goes between two markers of the output file (bench.report); the hand-written sections
@@ -37,6 +37,7 @@ from bench.books import Books, check_books
 from bench.events import measure_event_floor
 from bench.goals import Figures, evaluate
 from bench.hop import HopRun, added_ms, cpu_per_request, hop_routes, measure_hops
+from bench.imports import rss_at_import_mib
 from bench.load import closed_loop, open_loop
 from bench.passwords import logins, registrations
 from bench.phases import OrderPhase, run_phase
@@ -150,6 +151,7 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
         products, phases = await _order_phases(client, stack, watched, sum(idle.values()), plan)
         books = await check_books(client, products, phases)
     memory = snapshot(watched).usage
+    at_import = {w.name: rss_at_import_mib(w.name) for w in watched if w.role == Role.APP}
     figures = _figures(phases, users_me, hops, books, watched, memory)
     return RunResults(
         command=command,
@@ -164,6 +166,7 @@ async def measure(stack: Stack, plan: Plan, machine: Machine, command: str, star
         passwords=passwords,
         hops=hops,
         event_floor=event_floor,
+        rss_at_import_mib=at_import,
         memory=memory,
         books=books,
         goals=evaluate(figures),

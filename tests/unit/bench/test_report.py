@@ -67,6 +67,7 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
         passwords=[Timed("POST /auth/login", 4, 2.0, [Sent(0, 0.0, 0.08, None), Sent(1, 0.0, 0.09, "401 X")])],
         hops=[HopRun(route, wrk, {"catalog": 1.25, "catalog daprd": 0.75, "redis": 0.1})],
         event_floor=EventFloor(500, 4.0, {"orders": 0.5, "orders daprd": 0.25, "redis": 0.125, "sentry": 0.0}),
+        rss_at_import_mib={"orders": 110.4},
         memory={w.name: Usage(0.0, 130.0 if w.role == Role.APP else 20.0) for w in watched},
         books=books,
         goals=[Goal("≥ 50 completed orders/s", "2.9/s", False)],
@@ -78,7 +79,8 @@ def test_a_run_renders_every_section_with_its_figures() -> None:
     assert "| orders | 15.0 | 5.0 |" in text
     assert "| **platform total** | 20.0 | 8.0 |" in text
     assert "| POST /auth/login | 4 clients, closed loop | 1 | 80 / 90 / 90 | 401 X: 1 |" in text
-    assert "| orders | Python apps | 130 **over** |" in text
+    assert "| orders | Python apps | 130 **over** | 110 |" in text
+    assert "| redis | servers and control plane | 20 | – |" in text  # noqa: RUF001 - the report's en dash
     # two CONFIRMED orders: orders spent 15 ms and its sidecar 5 ms on each, over 4 operations
     assert "| orders | 2.0 | 1.0 | 1.0 | 0.0 | 0.0 | 0.0 | 3.75 | 1.25 |" in text
     assert "The busiest Dapr API methods per order: orders GetState 1.0, orders ExecuteStateTransaction 1.0." in text
