@@ -3,10 +3,10 @@
 Counted from the Prometheus counters the platform already exports, read before and after a phase: each
 app's own (`junction_http_requests_total`, `junction_grpc_requests_total`, servicekit.metrics) and its
 sidecar's (`dapr_grpc_io_server_completed_rpcs` by Dapr API method, the building-block calls an app makes
-through the SDK; `dapr_runtime_service_invocation_req_sent_total`, the calls it makes to other apps;
-`dapr_http_server_request_count`, what reaches the sidecar over HTTP). Divided by the phase's CONFIRMED
-orders, and set beside each process's CPU per order, they say what one operation costs, which is what
-stands between the platform and a CPU budget per order.
+through the SDK; `dapr_runtime_service_invocation_req_sent_total`, the calls it makes to other apps, each
+retry by the sidecar's resiliency policy counted again). Divided by the phase's CONFIRMED orders, and set
+beside each process's CPU per order, they say what one operation costs, which is what stands between the
+platform and a CPU budget per order. One instance per app id is counted (the benchmark runs one).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class Operation(StrEnum):
 STATE_READS = frozenset({"GetState", "GetBulkState", "QueryStateAlpha1"})
 STATE_WRITES = frozenset({"SaveState", "ExecuteStateTransaction", "DeleteState", "DeleteBulkState"})
 PUBLISHES = frozenset({"PublishEvent", "BulkPublishEvent", "BulkPublishEventAlpha1"})
-CALLS = frozenset({"InvokeService"})
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def sidecar_counts(text: str) -> tuple[dict[Operation, float], dict[str, float]]
 
 
 async def scrape(stack: Stack) -> dict[str, Counts]:
-    """Every app's counts now, read from its metrics and its sidecar's (first instance of each app id)."""
+    """Every app's counts now, read from its metrics and its sidecar's (one instance per app id)."""
     async with httpx.AsyncClient(timeout=SCRAPE_TIMEOUT_SECONDS) as client:
 
         async def read(url: str) -> str:

@@ -3,8 +3,9 @@
 admin's sidecar publishes `count` events on `replays.gateway` (the only publisher that topic allows), each an
 `order.confirmed` as a replay carries it; the gateway's handler puts it on its live feed, which nobody reads,
 and answers SUCCESS: no state read or written, no call. Every process's CPU from before the first publish
-until the gateway has counted the last delivery, divided by the events, is the floor under each event of an
-order's fan-out: its publisher's sidecar, the broker, the subscriber's sidecar and a handler that does nothing.
+until the gateway has counted the last delivery, less what the process burns idle in as long, divided by the
+events, is the floor under each event of an order's fan-out: its publisher's sidecar, the broker, the
+subscriber's sidecar and a handler that does nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class EventFloor:
     seconds: float
     """From the first publish until the last delivery was counted."""
     cpu_ms_per_event: dict[str, float]
-    """Every watched process's CPU time per event."""
+    """Every watched process's CPU time per event, above its idle burn."""
 
 
 def delivered(metrics_text: str, topic: str = TOPIC) -> float:
@@ -53,8 +54,13 @@ def delivered(metrics_text: str, topic: str = TOPIC) -> float:
     )
 
 
-async def measure_event_floor(stack: Stack, watched: list[Watched], *, count: int, bound: float = 60.0) -> EventFloor:
-    """Publish `count` replays to the gateway through admin's sidecar and wait until each was delivered."""
+async def measure_event_floor(
+    stack: Stack, watched: list[Watched], *, idle_ms_per_s: dict[str, float], count: int, bound: float = 60.0
+) -> EventFloor:
+    """Publish `count` replays to the gateway through admin's sidecar and wait until each was delivered.
+
+    `idle_ms_per_s` is each process's idle burn (measured before), taken off what it spent meanwhile.
+    """
     admin, gateway = stack.apps["admin"], stack.apps[SUBSCRIBER]
     url = f"{admin.sidecar_url}/v1.0/publish/pubsub/{replay_topic_of(SUBSCRIBER)}"
     headers = {"dapr-api-token": admin.dapr_token, "content-type": "application/cloudevents+json"}
@@ -77,5 +83,6 @@ async def measure_event_floor(stack: Stack, watched: list[Watched], *, count: in
                 raise EventsNotDelivered(f"the gateway counted {await counted() - already:.0f} of {count} events")
             await asyncio.sleep(POLL_SECONDS)
         after = snapshot(watched)
-    spent = cpu_ms_between(before, after)
-    return EventFloor(count, after.at - before.at, {name: ms / count for name, ms in spent.items()})
+    seconds = after.at - before.at
+    spent = {name: ms - idle_ms_per_s.get(name, 0.0) * seconds for name, ms in cpu_ms_between(before, after).items()}
+    return EventFloor(count, seconds, {name: max(0.0, ms) / count for name, ms in spent.items()})

@@ -264,8 +264,8 @@ def _event_floor(r: RunResults) -> list[str]:
         f"{floor.events} events published one after another by admin's sidecar on `replays.gateway` (each an "
         "`order.confirmed` as a replay carries it) and delivered to the gateway, whose handler only puts it on "
         "its live feed (nobody reading) and answers: no state, no call. CPU per event, from the first publish "
-        f"until the gateway counted the last delivery ({floor.seconds:.1f} s); the load client's publishing is "
-        "not counted.",
+        f"until the gateway counted the last delivery ({floor.seconds:.1f} s), less each process's idle burn in as "
+        "long; the load client's publishing is not counted.",
         "",
         "| process | role | CPU ms/event |",
         "|---|---|---:|",

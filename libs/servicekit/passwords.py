@@ -21,9 +21,13 @@ def _hash_buffers_leave_with_their_hash() -> None:
     glibc maps blocks that large on their own, but the first such block freed raises its threshold to that size
     (the threshold is dynamic), and from then on the buffers come from the hashing threads' heaps and stay
     resident: identity held 216 MiB after `make bench`, 115 MiB before its first hash. A threshold set once stays
-    fixed. On a C library without mallopt (musl has a stub) there is nothing to tune.
+    fixed; each hash then maps and zeroes a fresh buffer, a cost well under the hash's own. On a C library
+    without mallopt (musl has a stub) there is nothing to tune.
     """
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    try:
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    except (OSError, TypeError):  # no C library to open by the program's own name (Windows)
+        return
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, HASH_BUFFER_MMAP_THRESHOLD)
 
