@@ -31,7 +31,6 @@ from servicekit.relay import Relay
 from servicekit.sidecar import SidecarClient, StateItem, StateOp
 
 SHARDS = 64
-BATCH_WINDOW_SECONDS = 0.02
 
 
 def outbox_keys(key: str = "outbox", shards: int = SHARDS) -> list[str]:
@@ -155,7 +154,10 @@ class StateOutbox(Relay):
         self.backlog.record(sum(count for count, _ in self._shards.values()), oldest)
 
     async def relay_pass(self, *, kicked: bool) -> None:
-        await asyncio.sleep(BATCH_WINDOW_SECONDS)  # let a burst of commits share one pass
+        # No waiting for more commits: every event published at once is sooner by the wait (it was 20 ms, on
+        # the way from payments' charge to the order's CONFIRMED). Under load commits gather by themselves:
+        # those made while a pass runs share the next one, which reads each dirty shard once.
+        await asyncio.sleep(0)  # only commits already scheduled in this turn of the loop join this pass
         # After a commit only the shards it wrote; on the interval every shard (a crash's leftovers).
         keys, self._dirty = (sorted(self._dirty) if kicked else None), set()
         await self.publish_pending(keys)
