@@ -16,7 +16,12 @@ export class Tenants extends Polled {
     this.setState({ busy: tenant.id, failed: null, outcome: null });
     try {
       const done = await this.props.api.call("POST", `/tenants/${encodeURIComponent(tenant.id)}/retry`);
-      this.setState({ outcome: `${done.subdomain}: attempt ${done.attempts} is ${done.status}.` });
+      // The row shows what the retry answered at once: until the refresh lands it would still say FAILED and
+      // offer a Retry that only gets a 409 (and hides this outcome).
+      this.setState(({ data }) => ({
+        outcome: `${done.subdomain}: attempt ${done.attempts} is ${done.status}.`,
+        data: data && { ...data, items: data.items.map((item) => (item.id === done.id ? { ...item, ...done } : item)) },
+      }));
     } catch (error) {
       this.setState({ failed: error });
     } finally {
