@@ -79,10 +79,13 @@ class KitDaprClient(DaprClient):
         request = api_v1.ExecuteStateTransactionRequest(storeName=store, operations=list(operations))
         await self._stub.ExecuteStateTransaction(request)
 
-    async def close(self) -> None:
-        """Close both channels (calls in flight end CANCELLED)."""
-        await self._sdk_channel.close()
-        await self._channel.close()
+    async def close(self, *, grace_seconds: float | None = None) -> None:
+        """Close both channels; calls still in flight after `grace_seconds` (at once without) end CANCELLED.
+
+        grpc.aio ends a call it cancels this way with asyncio.CancelledError in the caller's task.
+        """
+        await self._sdk_channel.close()  # never called on: nothing to wait for
+        await self._channel.close(grace=grace_seconds)
 
 
 def open_dapr_client(*, http_port: int, grpc_port: int, api_token: str | None, timeout_seconds: float) -> KitDaprClient:

@@ -20,6 +20,7 @@ from servicekit.errors import JunctionError
 from servicekit.events import EventEnvelope
 from servicekit.metrics import SET_ASIDE, OutboxBacklog, unwatch_outbox, watch_outbox
 from servicekit.sidecar import PublishRefused, SidecarClient
+from servicekit.tasks import cancelling
 from servicekit.tracing import publishing, valid_traceparent
 
 log = logging.getLogger("servicekit.relay")
@@ -92,6 +93,11 @@ class Relay(ABC):
                 await self.relay_pass(kicked=kicked)
             except JunctionError as exc:
                 log.warning("%s will retry: %s", self.name, exc.message)
+            except asyncio.CancelledError:
+                if cancelling():
+                    raise
+                # Raised into the pass by a library, not a stop: a relay that ended here would publish nothing more.
+                log.exception("%s pass was cut short; will retry", self.name)
             except Exception:
                 log.exception("%s pass failed; will retry", self.name)
 

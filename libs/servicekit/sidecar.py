@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import grpc.aio
 import httpx
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from dapr.proto import api_v1, common_v1
@@ -52,6 +53,7 @@ from servicekit.sidecar_errors import (
     state_read_error,
     state_write_error,
 )
+from servicekit.tasks import cancelling
 from servicekit.tracing import inject_trace
 
 __all__ = ["DaprSidecar", "PublishRefused", "SidecarClient", "StateItem", "StateOp", "unwrap_envelope"]
@@ -165,6 +167,8 @@ class DaprSidecar:
         self._timeout_seconds = timeout_seconds
         self._sdk: KitDaprClient | None = None
         self._opening = asyncio.Lock()
+        self._retiring: set[KitDaprClient] = set()
+        self._retirements: set[asyncio.Task[None]] = set()
         self.pubsub = pubsub
         self.statestore = statestore
         self.secretstore = secretstore
@@ -184,8 +188,13 @@ class DaprSidecar:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        if self._sdk is not None:
-            await self._forget(self._sdk)
+        for task in self._retirements:
+            task.cancel()
+        clients = [*self._retiring, *([self._sdk] if self._sdk is not None else [])]
+        self._sdk = None
+        self._retiring.clear()
+        for client in clients:
+            await client.close()
 
     # ---- the SDK client: opened on a ready sidecar, opened again after the sidecar was gone ----
     async def _client(self) -> KitDaprClient:
@@ -210,10 +219,29 @@ class DaprSidecar:
         except TimeoutError as exc:
             raise SidecarUnreachable("The sidecar is not reachable.") from exc
 
-    async def _forget(self, client: KitDaprClient) -> None:
-        if self._sdk is client:
-            self._sdk = None
-        await client.close()
+    def _retire(self, client: KitDaprClient) -> None:
+        """Hand out a new client from now on; close this one once the calls already on it are over.
+
+        gRPC backs its reconnects off (up to 120 s): a channel that saw its sidecar go stays failed for
+        seconds after the sidecar is back, where a new one dials at once. It is not closed at once:
+        grpc.aio ends the calls still on a closed channel with asyncio.CancelledError, which reads as the
+        caller's own cancellation; a relay's loop took it for its stop and published nothing more (chaos,
+        kafka, after orders' sidecar was SIGKILLed). Each call ends by its deadline, so one deadline's
+        grace (and a second for calls that took the client just before) lets every one finish first.
+        """
+        if self._sdk is not client:
+            return  # already retired by another call that saw the sidecar go
+        self._sdk = None
+        self._retiring.add(client)
+        task = asyncio.create_task(self._close_retired(client), name="retire a sidecar client")
+        self._retirements.add(task)
+        task.add_done_callback(self._retirements.discard)
+
+    async def _close_retired(self, client: KitDaprClient) -> None:
+        try:
+            await client.close(grace_seconds=2 * self._timeout_seconds)
+        finally:
+            self._retiring.discard(client)
 
     async def _call(
         self, call: Callable[[KitDaprClient], Awaitable[T]], error: Callable[[SidecarFailure], JunctionError]
@@ -222,14 +250,22 @@ class DaprSidecar:
         client = await self._client()
         try:
             return await call(client)
+        except grpc.aio.UsageError:
+            if client is self._sdk:
+                raise
+            # Taken just before another call retired it: the call never left, so it goes on the new client.
+            return await self._call(call, error)
+        except asyncio.CancelledError:
+            if cancelling():
+                raise
+            # Not this task's stop: the client was closed under the call (the app is shutting down).
+            raise SidecarUnreachable("The sidecar is not reachable.") from None
         except Exception as exc:
             failure = failure_of(exc)
             if failure is None:
                 raise
             if failure.unreachable:
-                # gRPC backs its reconnects off (up to 120 s): a channel that saw its sidecar go stays failed
-                # for seconds after the sidecar is back, where a new one dials at once.
-                await self._forget(client)
+                self._retire(client)
             raise error(failure) from exc
 
     # ---- invocation: HTTP ----

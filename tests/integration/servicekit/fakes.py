@@ -53,14 +53,16 @@ class FakeDaprd(api_service_v1.DaprServicer):
     failures: dict[str, Failure] = field(default_factory=dict)
     """Per method name: answer with this failure instead."""
     delay_seconds: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)
+    """Per method name: answer this much later (on top of `delay_seconds`)."""
     state: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def _answer(self, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
         self.calls.append(Call(method, request, metadata))
-        if self.delay_seconds:
-            await asyncio.sleep(self.delay_seconds)
+        if delay := self.delay_seconds + self.delays.get(method, 0.0):
+            await asyncio.sleep(delay)
         failure = self.failures.get(method)
         if failure is None:
             return

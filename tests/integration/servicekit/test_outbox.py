@@ -166,3 +166,34 @@ async def test_running_relay_survives_a_broker_outage_and_publishes_when_kicked(
     finally:
         await relay.stop()
     assert sidecar.published == [("user.registered", event)]
+
+
+class CutShortSidecar(CountingSidecar):
+    """Its first publish ends in asyncio.CancelledError, as grpc.aio ends a call whose channel was closed."""
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise asyncio.CancelledError
+        await FakeSidecar.publish(self, topic, event)
+
+
+async def test_running_relay_outlives_a_cancelled_error_that_is_not_its_stop(engine: AsyncEngine, table: Table) -> None:
+    event = await record(engine, table, "order.created", {"orderId": "o-1"})
+    sidecar = CutShortSidecar()
+    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, interval_seconds=3600)
+
+    async def attempted() -> bool:
+        return sidecar.attempts >= 1
+
+    async def marked_sent() -> bool:
+        return [row.published_at is not None for row in await rows(engine, table)] == [True]
+
+    relay.start()
+    try:
+        await until(attempted)
+        relay.kick()  # the next commit's kick: a relay that took the error for its stop would not answer
+        await until(marked_sent)
+    finally:
+        await relay.stop()
+    assert sidecar.published == [("order.created", event)]

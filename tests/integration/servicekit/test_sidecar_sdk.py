@@ -254,6 +254,24 @@ async def test_a_dead_sidecar_fails_at_once_and_a_restarted_one_serves_the_next_
         assert time.monotonic() - started < 0.5, "the next call waited for gRPC's reconnect backoff"
 
 
+async def test_a_call_in_flight_outlives_another_call_finding_the_sidecar_gone() -> None:
+    # The second call retires the client; the publish already on it gets its answer, not a CancelledError
+    # (which grpc.aio raises when a channel closes under a call, and which ended a relay's loop for good).
+    daprd = FakeDaprd(
+        failures={"GetState": Failure(grpc.StatusCode.UNAVAILABLE, "connection reset")}, delays={"PublishEvent": 0.5}
+    )
+    async with connected(daprd=daprd) as (sidecar, fake):
+        publishing = asyncio.create_task(sidecar.publish("order.created", new_event({"orderId": "o-1"})))
+        await asyncio.sleep(0.2)
+        with pytest.raises(DependencyUnavailable) as caught:
+            await sidecar.get_state("cart-1")
+        assert caught.value.code == "SIDECAR_UNREACHABLE"
+        await publishing
+        assert len(fake.daprd.called("PublishEvent")) == 1
+        await sidecar.publish("order.created", new_event({"orderId": "o-2"}))  # on the new client
+        assert len(fake.daprd.called("PublishEvent")) == 2
+
+
 async def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
     # The SDK's constructor would block the event loop polling health; the kit asks first, without blocking.
     async with connected() as (sidecar, fake):
