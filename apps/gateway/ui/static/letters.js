@@ -51,7 +51,13 @@ export class DeadLetters extends Polled {
     try {
       const done = await this.props.api.call("POST", `/admin/dead-letters/${encodeURIComponent(letter.id)}/replay`, body);
       const how = corrected ? "with the corrected payload" : "as it was";
-      this.setState({ open: null, outcome: `Replayed ${shortId(done.id)} to ${done.subscriber ?? "its topic"} ${how}.` });
+      // The row takes the replay's answer at once: until the refresh lands it would still wait with a Replay
+      // button that only gets a refusal (and hides this outcome).
+      this.setState(({ data }) => ({
+        open: null,
+        outcome: `Replayed ${shortId(done.id)} to ${done.subscriber ?? "its topic"} ${how}.`,
+        data: data && { ...data, items: data.items.map((item) => (item.id === done.id ? done : item)) },
+      }));
     } catch (error) {
       this.setState({ failed: error });
     } finally {
