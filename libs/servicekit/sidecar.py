@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ from servicekit.sidecar_errors import (
 )
 from servicekit.tasks import cancelling
 from servicekit.tracing import inject_trace
+
+log = logging.getLogger("servicekit.sidecar")
 
 __all__ = ["DaprSidecar", "PublishRefused", "SidecarClient", "StateItem", "StateOp", "unwrap_envelope"]
 
@@ -169,6 +172,7 @@ class DaprSidecar:
         self._opening = asyncio.Lock()
         self._retiring: set[KitDaprClient] = set()
         self._retirements: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.pubsub = pubsub
         self.statestore = statestore
         self.secretstore = secretstore
@@ -187,17 +191,22 @@ class DaprSidecar:
         )
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._http.aclose()
-        for task in self._retirements:
+        retirements = list(self._retirements)
+        for task in retirements:
             task.cancel()
         clients = [*self._retiring, *([self._sdk] if self._sdk is not None else [])]
         self._sdk = None
         self._retiring.clear()
         for client in clients:
             await client.close()
+        await asyncio.gather(*retirements, return_exceptions=True)
 
     # ---- the SDK client: opened on a ready sidecar, opened again after the sidecar was gone ----
     async def _client(self) -> KitDaprClient:
+        if self._closed:
+            raise SidecarUnreachable("The sidecar client is closed.")
         if self._sdk is None:
             async with self._opening:
                 if self._sdk is None:
@@ -240,33 +249,39 @@ class DaprSidecar:
     async def _close_retired(self, client: KitDaprClient) -> None:
         try:
             await client.close(grace_seconds=2 * self._timeout_seconds)
+        except Exception:
+            log.exception("a retired sidecar client did not close")
         finally:
             self._retiring.discard(client)
 
     async def _call(
         self, call: Callable[[KitDaprClient], Awaitable[T]], error: Callable[[SidecarFailure], JunctionError]
     ) -> T:
-        """Run one SDK call; its gRPC failure becomes the kit's error through `error`."""
-        client = await self._client()
-        try:
-            return await call(client)
-        except grpc.aio.UsageError:
-            if client is self._sdk:
-                raise
-            # Taken just before another call retired it: the call never left, so it goes on the new client.
-            return await self._call(call, error)
-        except asyncio.CancelledError:
-            if cancelling():
-                raise
-            # Not this task's stop: the client was closed under the call (the app is shutting down).
-            raise SidecarUnreachable("The sidecar is not reachable.") from None
-        except Exception as exc:
-            failure = failure_of(exc)
-            if failure is None:
-                raise
-            if failure.unreachable:
-                self._retire(client)
-            raise error(failure) from exc
+        """Run one SDK call; its gRPC failure becomes the kit's error through `error`.
+
+        A call that took the client just before another call retired it finds its channel closing
+        (UsageError): it never left, so it goes once more, on the new client.
+        """
+        for last_try in (False, True):
+            client = await self._client()
+            try:
+                return await call(client)
+            except grpc.aio.UsageError:
+                if last_try or self._closed:
+                    raise SidecarUnreachable("The sidecar is not reachable.") from None
+            except asyncio.CancelledError:
+                if cancelling():
+                    raise
+                # Not this task's stop: the client was closed under the call (the app is shutting down).
+                raise SidecarUnreachable("The sidecar is not reachable.") from None
+            except Exception as exc:
+                failure = failure_of(exc)
+                if failure is None:
+                    raise
+                if failure.unreachable:
+                    self._retire(client)
+                raise error(failure) from exc
+        raise AssertionError("unreachable")
 
     # ---- invocation: HTTP ----
     async def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:

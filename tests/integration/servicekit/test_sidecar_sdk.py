@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 import pytest
@@ -18,7 +19,7 @@ from servicekit import DependencyUnavailable, JunctionError, StateItem, new_even
 from servicekit.context import request_id_var
 from servicekit.errors import ETagMismatch
 from servicekit.sidecar import DaprSidecar, PublishRefused, StateOp
-from servicekit.sidecar_errors import PublishFailed, SecretUnavailable, StateUnavailable
+from servicekit.sidecar_errors import PublishFailed, SecretUnavailable, StateUnavailable, publish_error
 from tests.integration.servicekit.fakes import Failure, FakeDaprd, Sidecar, fake_sidecar
 
 DAPR_TOKEN = "dapr-token-" + "z" * 16
@@ -270,6 +271,35 @@ async def test_a_call_in_flight_outlives_another_call_finding_the_sidecar_gone()
         assert len(fake.daprd.called("PublishEvent")) == 1
         await sidecar.publish("order.created", new_event({"orderId": "o-2"}))  # on the new client
         assert len(fake.daprd.called("PublishEvent")) == 2
+
+
+async def test_a_call_that_took_the_client_just_before_it_was_retired_goes_on_the_new_one() -> None:
+    daprd = FakeDaprd(failures={"GetState": Failure(grpc.StatusCode.UNAVAILABLE, "connection reset")})
+    async with connected(daprd=daprd) as (sidecar, fake):
+        retired: list[bool] = []
+
+        async def publish_after_another_call_retired_its_client(dapr: Any) -> Any:
+            if not retired:
+                retired.append(True)
+                with pytest.raises(DependencyUnavailable):
+                    await sidecar.get_state("cart-1")  # sees the sidecar gone: retires the client `dapr` came from
+                await asyncio.sleep(0.05)  # its channel is closing now
+            return await dapr.publish_event("pubsub", "order.created", "{}")
+
+        await sidecar._call(publish_after_another_call_retired_its_client, lambda f: publish_error(f, "order.created"))
+        assert len(fake.daprd.called("PublishEvent")) == 1  # sent once, on the new client
+
+
+async def test_a_call_cut_by_closing_the_sidecar_client_is_a_503_and_so_is_every_call_after() -> None:
+    async with connected() as (sidecar, fake):
+        fake.daprd.delays["GetState"] = 5.0
+        reading = asyncio.create_task(sidecar.get_state("cart-1"))
+        await asyncio.sleep(0.2)
+        await sidecar.aclose()  # the app shutting down
+        for outcome in (reading, sidecar.get_state("cart-1")):
+            with pytest.raises(DependencyUnavailable) as caught:
+                await outcome
+            assert caught.value.code == "SIDECAR_UNREACHABLE"
 
 
 async def test_no_sdk_client_is_opened_on_a_sidecar_that_is_not_ready() -> None:
