@@ -93,3 +93,21 @@ def test_a_transaction_applies_its_operations_in_order(stack: Stack) -> None:
         assert other is not None and other.value == {"new": True}
 
     _on_probe_sidecar(stack, scenario)
+
+
+def test_transactions_taking_the_same_keys_in_opposite_orders_all_commit(stack: Stack) -> None:
+    """A store that locks rows as it writes them (postgres) must not deadlock them (SQLSTATE 40P01, a 503)."""
+
+    async def scenario(sidecar: DaprSidecar, key: str) -> None:
+        keys = [f"{key}-{name}" for name in ("a", "b", "c")]
+
+        async def write(round_: int, order: list[str]) -> None:
+            await sidecar.transact([StateOp(each, {"round": round_}) for each in order])
+
+        for round_ in range(15):
+            await asyncio.gather(*(write(round_, keys if n % 2 else keys[::-1]) for n in range(8)))
+        for each in keys:
+            item = await sidecar.get_state(each)
+            assert item is not None and item.value == {"round": 14}
+
+    _on_probe_sidecar(stack, scenario)

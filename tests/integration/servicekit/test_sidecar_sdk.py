@@ -226,6 +226,26 @@ async def test_a_grpc_failure_becomes_the_kits_error(
         assert error.details == {"errorCode": reason or status.name, "message": message, "grpcStatus": status.name}
 
 
+async def test_a_transaction_goes_in_key_order_and_one_keys_operations_keep_theirs() -> None:
+    async with connected() as (sidecar, fake):
+        await sidecar.transact(
+            [
+                StateOp("product:b", {"stock": 1}, etag="3"),
+                StateOp("outbox:7", {"pending": []}, insert_only=True),
+                StateOp("product:a", None, delete=True),
+                StateOp("product:a", {"stock": 2}),
+            ]
+        )
+        [call] = fake.daprd.called("ExecuteStateTransaction")
+        sent = [(op.request.key, op.operationType) for op in call.request.operations]
+        assert sent == [
+            ("outbox:7", "upsert"),
+            ("product:a", "delete"),
+            ("product:a", "upsert"),
+            ("product:b", "upsert"),
+        ]
+
+
 async def test_a_stalled_sidecar_is_an_upstream_timeout_within_the_bound() -> None:
     async with connected(timeout_seconds=0.3) as (sidecar, fake):
         fake.daprd.delay_seconds = 5.0
