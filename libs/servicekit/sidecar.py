@@ -249,6 +249,9 @@ class DaprSidecar:
     async def _close_retired(self, client: KitDaprClient) -> None:
         try:
             await client.close(grace_seconds=2 * self._timeout_seconds)
+        except asyncio.CancelledError:
+            await client.close()  # stopped during its grace (the loop is ending): not left half closed
+            raise
         except Exception:
             log.exception("a retired sidecar client did not close")
         finally:

@@ -131,7 +131,7 @@ async def test_a_transaction_keeps_insert_only_etags_ttls_and_deletes() -> None:
             ]
         )
         [call] = fake.daprd.called("ExecuteStateTransaction")
-        marker, stock, hold = call.request.operations
+        marker, hold, stock = call.request.operations  # in key order
         assert call.request.storeName == "statestore"
         assert (marker.operationType, marker.request.key, json.loads(marker.request.value)) == (
             "upsert",
