@@ -142,12 +142,38 @@ async def until(condition: Callable[[], Awaitable[bool]], *, within: float = 5.0
         await asyncio.sleep(0.01)
 
 
-async def test_running_relay_survives_a_broker_outage_and_publishes_when_kicked(
-    engine: AsyncEngine, table: Table
+class DownSidecar(CountingSidecar):
+    """Its broker is down until the test says otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broker_down = True
+
+    def recover(self) -> None:
+        self.broker_down = False
+
+
+class CutShortSidecar(CountingSidecar):
+    """Its first publish ends in asyncio.CancelledError, as grpc.aio ends a call whose channel was closed."""
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise asyncio.CancelledError
+        await FakeSidecar.publish(self, topic, event)
+
+    def recover(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "failing", [DownSidecar, CutShortSidecar], ids=["broker-outage", "cancelled-error-not-its-stop"]
+)
+async def test_running_relay_outlives_a_failed_pass_and_publishes_when_kicked(
+    engine: AsyncEngine, table: Table, failing: type[DownSidecar | CutShortSidecar]
 ) -> None:
-    event = await record(engine, table, "user.registered", {"userId": "u-1"})
-    sidecar = CountingSidecar()
-    sidecar.broker_down = True
+    event = await record(engine, table, "order.created", {"orderId": "o-1"})
+    sidecar = failing()
     relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, interval_seconds=3600)
 
     async def attempted() -> bool:
@@ -160,39 +186,8 @@ async def test_running_relay_survives_a_broker_outage_and_publishes_when_kicked(
     try:
         await until(attempted)
         assert sidecar.published == []
-        sidecar.broker_down = False
-        relay.kick()
-        await until(marked_sent)
-    finally:
-        await relay.stop()
-    assert sidecar.published == [("user.registered", event)]
-
-
-class CutShortSidecar(CountingSidecar):
-    """Its first publish ends in asyncio.CancelledError, as grpc.aio ends a call whose channel was closed."""
-
-    async def publish(self, topic: str, event: EventEnvelope) -> None:
-        self.attempts += 1
-        if self.attempts == 1:
-            raise asyncio.CancelledError
-        await FakeSidecar.publish(self, topic, event)
-
-
-async def test_running_relay_outlives_a_cancelled_error_that_is_not_its_stop(engine: AsyncEngine, table: Table) -> None:
-    event = await record(engine, table, "order.created", {"orderId": "o-1"})
-    sidecar = CutShortSidecar()
-    relay = OutboxRelay(engine=engine, table=table, sidecar=sidecar, interval_seconds=3600)
-
-    async def attempted() -> bool:
-        return sidecar.attempts >= 1
-
-    async def marked_sent() -> bool:
-        return [row.published_at is not None for row in await rows(engine, table)] == [True]
-
-    relay.start()
-    try:
-        await until(attempted)
-        relay.kick()  # the next commit's kick: a relay that took the error for its stop would not answer
+        sidecar.recover()
+        relay.kick()  # the next commit's kick: a relay that took the failure for its stop would not answer
         await until(marked_sent)
     finally:
         await relay.stop()
