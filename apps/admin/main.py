@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
@@ -26,6 +27,7 @@ from servicekit.accounts import allow_local_email_domains
 from servicekit.consumer import dead_letter_topic_of
 from servicekit.provisioning import read_provisioner_key
 from servicekit.state_outbox import StateOutbox
+from servicekit.tasks import every
 
 
 def routers() -> list[APIRouter]:
@@ -48,7 +50,10 @@ def workflows(settings: AdminSettings, on: Steps) -> DaprTenantWorkflows:
     """The provisioning workflow, hosted here through admin's own sidecar (its gRPC API)."""
     token = settings.dapr_api_token
     return DaprTenantWorkflows(
-        on, grpc_port=settings.dapr_grpc_port, api_token=token.get_secret_value() if token else None
+        on,
+        grpc_port=settings.dapr_grpc_port,
+        api_token=token.get_secret_value() if token else None,
+        call_timeout_seconds=settings.workflow_call_timeout_seconds,
     )
 
 
@@ -76,6 +81,17 @@ def create_app(settings: AdminSettings | None = None, *, services: AdminServices
                 sidecar=sidecar, dead_letters=DaprStateDeadLetterRepository(sidecar), onboarding=onboarding
             )
             await tenants_service.resume_unscheduled(onboarding=onboarding)
+            # In-process rather than a cron binding: admin is the single workflow host, and the sweep
+            # repairs what admin itself left (a tenant recorded whose run it could not schedule).
+            sweep = settings.provisioning_sweep_seconds
+            quiet = timedelta(seconds=2 * sweep)
+            await stack.enter_async_context(
+                every(
+                    sweep,
+                    lambda: tenants_service.resume_unscheduled(onboarding=onboarding, quiet_for=quiet),
+                    name="admin-provisioning-sweep",
+                )
+            )
             yield
 
     return create_sidecar_app(settings, title="Junction admin", routers=routers(), wire=wire, services=services)

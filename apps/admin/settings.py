@@ -25,6 +25,13 @@ class AdminSettings(ServiceSettings):
     """How long POST /tenants waits for the provisioning workflow before answering the tenant as it stands
     (PROVISIONING; the workflow goes on): below the gateway's one attempt at admin (`onboarding`, 75 s)."""
 
+    workflow_call_timeout_seconds: float = Field(5.0, gt=0)
+    """How long one call to the sidecar's workflow API (a run's state, scheduling it) may take before it is a
+    503 WORKFLOW_UNAVAILABLE; the wait for a run is bounded by `provisioning_wait_seconds` instead."""
+    provisioning_sweep_seconds: float = Field(15.0, gt=0)
+    """How often admin schedules the run of a PROVISIONING tenant that has none (`resume_unscheduled`), for a
+    tenant recorded but left unscheduled more than twice as long ago (the request that recorded it was cut)."""
+
     @field_validator("tenant_database_url_template")
     @classmethod
     def _template_names_one_database_per_subdomain(cls, template: str) -> str:

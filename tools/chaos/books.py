@@ -268,7 +268,8 @@ def check_tenants(load: Load, tenants: list[Json], retries: int, stack: Stack, b
     books.tenants = Counter(t["status"] for t in tenants)
     books.tenant_retries = retries
     if books.tenants.get("PROVISIONING"):
-        books.findings.append(f"{books.tenants['PROVISIONING']} tenants stuck in PROVISIONING")
+        stuck = [t for t in tenants if t["status"] == "PROVISIONING"]
+        books.findings.append(f"{len(stuck)} tenants stuck in PROVISIONING{_clues(stack, stuck)}")
     if books.tenants.get("FAILED"):
         books.findings.append(f"{books.tenants['FAILED']} tenants still FAILED after bounded retries")
     active = {t["subdomain"] for t in tenants if t["status"] == "ACTIVE"}
@@ -284,6 +285,19 @@ def check_tenants(load: Load, tenants: list[Json], retries: int, stack: Stack, b
     lost = [a.subdomain for a in load.tenants if a.outcome == "CREATED" and a.subdomain not in listed]
     if lost:
         books.findings.append(f"{len(lost)} tenants answered 201 but are not listed")
+
+
+def _clues(stack: Stack, stuck: list[Json], lines: int = 12) -> str:
+    """What admin and its sidecar logged about stuck tenants: where each stands, admin's lines naming it,
+    and the sidecar's last warnings and errors (its workflow engine), so a red run explains itself."""
+    app_log, sidecar_log = stack.app_log("admin").splitlines(), stack.sidecar_log("admin").splitlines()
+    found = []
+    for tenant in stuck:
+        found.append(f"tenant {tenant['id']} at {tenant['step']}, last changed {tenant.get('updatedAt')}")
+        found += [line[:300] for line in app_log if tenant["id"] in line][-lines:]
+    found.append("admin's sidecar, last warnings and errors:")
+    found += [line[:300] for line in sidecar_log if "level=warning" in line or "level=error" in line][-lines:]
+    return "".join(f"\n    {line}" for line in found)
 
 
 async def reconcile(load: Load, stack: Stack, settle_within: float, *, tenants: bool = True) -> Books:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from apps.gateway.peers import AppIds, Peers
 from apps.gateway.registry.domain import ServiceRegistry
-
-log = logging.getLogger("gateway.registry")
+from servicekit.tasks import every
 
 ROUTE_PREFIXES: dict[str, tuple[str, ...]] = {
     "identity": ("/api/v1/auth", "/api/v1/users"),
@@ -33,27 +30,13 @@ def registry_for(apps: AppIds, *, interval_seconds: float = 2.0) -> ServiceRegis
     return ServiceRegistry(routes, answered_within=timedelta(seconds=interval_seconds))
 
 
-async def refresh(peers: Peers, registry: ServiceRegistry, *, interval_seconds: float) -> None:
-    """Probe every service in parallel (`Peers.probe`), one round per interval (start to start), until cancelled."""
-    while True:
-        started = time.monotonic()
-        try:
-            await asyncio.gather(*(peers.probe(name) for name in registry.names))
-        except Exception:  # a bug in one round must not stop the next
-            log.exception("a registry round failed")
-        await asyncio.sleep(max(0.0, interval_seconds - (time.monotonic() - started)))
+async def probe_all(peers: Peers, registry: ServiceRegistry) -> None:
+    """One round: probe every service in parallel (`Peers.probe`)."""
+    await asyncio.gather(*(peers.probe(name) for name in registry.names))
 
 
 @asynccontextmanager
 async def refreshing(peers: Peers, registry: ServiceRegistry, *, interval_seconds: float) -> AsyncIterator[None]:
-    """Run `refresh` in the background while the block runs; cancel it on the way out."""
-    task = asyncio.create_task(
-        refresh(peers, registry, interval_seconds=interval_seconds),
-        name="gateway-registry",
-    )
-    try:
+    """Probe every service once per interval (start to start) in the background while the block runs."""
+    async with every(interval_seconds, lambda: probe_all(peers, registry), name="gateway-registry"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

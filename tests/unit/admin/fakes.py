@@ -16,6 +16,7 @@ from typing import Any
 from dapr.ext.workflow import RetryPolicy, TaskFailedError
 from dapr.ext.workflow._durabletask.internal.helpers import new_failure_details
 
+from apps.admin.tenants.domain import WorkflowUnavailable
 from apps.admin.tenants.service.engine import RunState
 from apps.admin.tenants.service.steps import Run, StepFailed, Steps, perform
 from apps.admin.tenants.service.workflow import instance_id, provision_tenant
@@ -89,8 +90,13 @@ class InlineWorkflows:
     driven: dict[str, Driven] = field(default_factory=dict)
     hold: bool = False
     """Schedule without running (a workflow still in flight)."""
+    unavailable: set[str] = field(default_factory=set)
+    """Tenant ids whose runs the engine does not answer for (503 WORKFLOW_UNAVAILABLE)."""
+    waited: list[float] = field(default_factory=list)
 
     async def start(self, run: Run) -> None:
+        if run.tenant_id in self.unavailable:
+            raise WorkflowUnavailable("The workflow engine is unavailable.", details={"tenantId": run.tenant_id})
         if self.states.get(instance_id(run), RunState.MISSING) is not RunState.MISSING:
             return
         self.states[instance_id(run)] = RunState.RUNNING
@@ -99,7 +105,7 @@ class InlineWorkflows:
             self.states[instance_id(run)] = RunState.ENDED
 
     async def wait(self, run: Run, *, timeout_seconds: float) -> None:
-        return None
+        self.waited.append(timeout_seconds)
 
     async def state(self, run: Run) -> RunState:
         return self.states.get(instance_id(run), RunState.MISSING)

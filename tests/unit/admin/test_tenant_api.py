@@ -223,9 +223,10 @@ class LifespanWorkflows(InlineWorkflows):
 
     instance: ClassVar[LifespanWorkflows]
 
-    def __init__(self, on: Steps, *, grpc_port: int, api_token: str | None) -> None:
+    def __init__(self, on: Steps, *, grpc_port: int, api_token: str | None, call_timeout_seconds: float) -> None:
         super().__init__(on)
         self.grpc_port = grpc_port
+        self.call_timeout_seconds = call_timeout_seconds
         self.running = False
         LifespanWorkflows.instance = self
 
@@ -259,7 +260,7 @@ def test_start_up_reads_the_key_hosts_the_workflow_and_schedules_tenants_left_wi
     app = create_app(AdminSettings(APP_ID="admin", DAPR_GRPC_PORT=4607))
     with TestClient(app) as started:
         workflows = LifespanWorkflows.instance
-        assert workflows.running and workflows.grpc_port == 4607
+        assert workflows.running and (workflows.grpc_port, workflows.call_timeout_seconds) == (4607, 5.0)
         assert sidecar.secret_stores == ["provisioning-secrets"]
         stuck = started.get(f"/tenants/{stuck_id}").json()["data"]
         assert (stuck["status"], stuck["attempts"]) == ("ACTIVE", 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -368,3 +369,51 @@ async def test_state_store_down_at_start_up_does_not_stop_admin(kit: Kit) -> Non
 
     kit.sidecar.get_state = down  # type: ignore[method-assign]
     assert await service.resume_unscheduled(onboarding=kit.onboarding) == []
+
+
+async def test_the_sweep_schedules_a_tenant_left_without_a_run_once_it_has_been_quiet(kit: Kit) -> None:
+    kit.workflows.hold = True
+    left = await create(kit)  # recorded; pretend the request that recorded it could not schedule its run
+    kit.workflows.states.clear()
+    kit.workflows.hold = False
+    quiet = timedelta(seconds=30)
+
+    assert await service.resume_unscheduled(onboarding=kit.onboarding, quiet_for=quiet) == []  # its request may
+    assert document(kit.sidecar, left.id)["status"] == "PROVISIONING"  # still be scheduling it: not yet
+    backdate(kit, left.id, seconds=31)
+    assert await service.resume_unscheduled(onboarding=kit.onboarding, quiet_for=quiet) == [left.id]
+    assert document(kit.sidecar, left.id)["status"] == "ACTIVE"
+
+
+async def test_an_engine_that_fails_one_tenant_does_not_stop_the_sweep_for_the_others(kit: Kit) -> None:
+    kit.workflows.hold = True
+    first, second = await create(kit), await create(kit)
+    kit.workflows.states.clear()
+    kit.workflows.hold = False
+    kit.workflows.unavailable = {first.id}
+
+    assert await service.resume_unscheduled(onboarding=kit.onboarding) == [second.id]
+    assert (document(kit.sidecar, first.id)["status"], document(kit.sidecar, second.id)["status"]) == (
+        "PROVISIONING",
+        "ACTIVE",
+    )
+
+
+async def test_a_creation_waits_for_its_run_only_what_is_left_of_its_wait(kit: Kit) -> None:
+    slow = kit.workflows.start
+
+    async def slow_start(run: Run) -> None:
+        await asyncio.sleep(0.3)
+        await slow(run)
+
+    kit.workflows.start = slow_start  # type: ignore[method-assign]
+    await create(kit)
+    [waited] = kit.workflows.waited
+    assert waited <= kit.onboarding.wait_seconds - 0.3
+
+
+def backdate(kit: Kit, tenant_id: str, *, seconds: float) -> None:
+    """Move the tenant's last change `seconds` into the past, in the store."""
+    item = kit.sidecar.state[("statestore", tenant_key(tenant_id))]
+    stamp = datetime.fromisoformat(item.value["updatedAt"]) - timedelta(seconds=seconds)
+    item.value["updatedAt"] = stamp.isoformat()

@@ -7,7 +7,9 @@ SDK's runtime that hosts them and the client that schedules runs.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from apps.admin.tenants.domain import (
     NAME_MAX,
@@ -52,9 +54,12 @@ def _run(tenant: Tenant) -> Run:
     return Run(tenant.id, tenant.attempts)
 
 
-async def _provisioned(run: Run, *, onboarding: Onboarding) -> Tenant:
-    """Wait (bounded) for the run's workflow; the tenant as it then stands, or ProvisioningFailed (424)."""
-    await onboarding.workflows.wait(run, timeout_seconds=onboarding.wait_seconds)
+async def _provisioned(run: Run, *, onboarding: Onboarding, since: float) -> Tenant:
+    """Wait for the run's workflow until `wait_seconds` after `since` (the request's start, monotonic);
+    the tenant as it then stands, or ProvisioningFailed (424)."""
+    left = onboarding.wait_seconds - (time.monotonic() - since)
+    if left > 0:
+        await onboarding.workflows.wait(run, timeout_seconds=left)
     tenant = (await _existing(run.tenant_id, onboarding.tenants)).tenant
     if tenant.status is TenantStatus.FAILED and tenant.attempts == run.attempt:
         raise ProvisioningFailed(
@@ -86,6 +91,7 @@ async def _existing(tenant_id: str, tenants: TenantRepository) -> Versioned:
 
 async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Tenant:
     """Record the tenant and claim its subdomain, then provision it; ACTIVE, or ProvisioningFailed (424)."""
+    since = time.monotonic()
     subdomain = valid_subdomain(command.subdomain)
     name = clean_name(command.name, longest=NAME_MAX, printable=True)
     email = normalise_email(command.admin_email, field="adminEmail")
@@ -116,7 +122,7 @@ async def create_tenant(command: CreateTenant, *, onboarding: Onboarding) -> Ten
     if not created:
         return recorded.tenant
     await onboarding.workflows.start(_run(recorded.tenant))
-    return await _provisioned(_run(recorded.tenant), onboarding=onboarding)
+    return await _provisioned(_run(recorded.tenant), onboarding=onboarding, since=since)
 
 
 async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenant:
@@ -124,6 +130,7 @@ async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenan
 
     A PROVISIONING tenant is retried only when its run's workflow has ended or never started.
     """
+    since = time.monotonic()
 
     async def restart() -> Versioned:
         current = await _existing(command.tenant_id, onboarding.tenants)
@@ -137,7 +144,7 @@ async def retry_tenant(command: RetryTenant, *, onboarding: Onboarding) -> Tenan
 
     run = _run((await retry_on_conflict(restart)).tenant)
     await onboarding.workflows.start(run)
-    return await _provisioned(run, onboarding=onboarding)
+    return await _provisioned(run, onboarding=onboarding, since=since)
 
 
 async def get_tenant(tenant_id: str, *, tenants: TenantRepository) -> Tenant:
@@ -150,23 +157,33 @@ async def list_tenants(*, limit: int, offset: int, tenants: TenantRepository) ->
     return [found.tenant for found in await tenants.tenants(wanted)], total
 
 
-async def resume_unscheduled(*, onboarding: Onboarding) -> list[str]:
-    """Schedule the workflow of every PROVISIONING tenant that has none (admin died between the two).
+async def resume_unscheduled(*, onboarding: Onboarding, quiet_for: timedelta = timedelta(0)) -> list[str]:
+    """Schedule the workflow of every PROVISIONING tenant that has none; returns their ids.
 
-    Runs that had started need nothing: the workflow engine resumes them itself. Returns the ids.
+    A tenant is recorded before its run is scheduled: admin may die between the two, or the engine may
+    not answer the request in time (503 WORKFLOW_UNAVAILABLE). Admin runs this at start and then every
+    `provisioning_sweep_seconds`; `quiet_for` leaves alone a tenant changed that recently, whose request
+    may still be scheduling it. Runs that had started need nothing: the engine resumes them itself.
     """
     scheduled: list[str] = []
     try:
         every = await onboarding.tenants.tenants(await onboarding.tenants.ids())
-    except JunctionError as exc:  # admin still starts; such a tenant can be retried once the store is back
+    except JunctionError as exc:  # admin still starts; the next sweep looks again
         log.warning("could not look for unscheduled tenants: %s %s", exc.code, exc.message)
         return scheduled
+    settled = utc_now() - quiet_for
     for found in every:
-        if found.tenant.status is not TenantStatus.PROVISIONING:
+        tenant = found.tenant
+        if tenant.status is not TenantStatus.PROVISIONING or tenant.updated_at > settled:
             continue
-        run = _run(found.tenant)
-        if await onboarding.workflows.state(run) is RunState.MISSING:
+        run = _run(tenant)
+        try:
+            if await onboarding.workflows.state(run) is not RunState.MISSING:
+                continue
             await onboarding.workflows.start(run)
-            log.info("tenant %s (%s) had no workflow: scheduled", found.tenant.id, found.tenant.subdomain)
-            scheduled.append(found.tenant.id)
+        except JunctionError as exc:
+            log.warning("could not schedule the workflow of tenant %s: %s %s", tenant.id, exc.code, exc.message)
+            continue
+        log.info("tenant %s (%s) had no workflow: scheduled", tenant.id, tenant.subdomain)
+        scheduled.append(tenant.id)
     return scheduled

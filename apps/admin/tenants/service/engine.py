@@ -52,10 +52,15 @@ _ENDED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMIN
 
 
 @asynccontextmanager
-async def _engine_call(run: Run) -> AsyncIterator[None]:
-    """The sidecar's workflow API failing is a 503 like any sidecar failure, never a bare 500."""
+async def _engine_call(run: Run, *, seconds: float) -> AsyncIterator[None]:
+    """The sidecar's workflow API failing, or not answering within `seconds`, is a 503 like any sidecar
+    failure, never a bare 500 nor a request held until the gateway gives up (the SDK's calls have no deadline)."""
     try:
-        yield
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        log.warning("workflow engine call for %s did not answer within %.0f s", instance_id(run), seconds)
+        raise WorkflowUnavailable("The workflow engine is unavailable.", details={"tenantId": run.tenant_id}) from exc
     except grpc.RpcError as exc:
         log.warning("workflow engine call for %s failed: %s", instance_id(run), exc)
         raise WorkflowUnavailable("The workflow engine is unavailable.", details={"tenantId": run.tenant_id}) from exc
@@ -81,10 +86,11 @@ def _orchestrator() -> Callable[..., Any]:
 class DaprTenantWorkflows:
     """Hosts the provisioning workflow in admin (start/stop in the lifespan) and schedules its runs."""
 
-    def __init__(self, on: Steps, *, grpc_port: int, api_token: str | None) -> None:
+    def __init__(self, on: Steps, *, grpc_port: int, api_token: str | None, call_timeout_seconds: float) -> None:
         self._on = on
         self._grpc_port = grpc_port
         self._api_token = api_token
+        self._call_timeout = call_timeout_seconds
         self._runtime: WorkflowRuntime | None = None
         self._client: DaprWorkflowClient | None = None
 
@@ -114,7 +120,7 @@ class DaprTenantWorkflows:
         return self._client
 
     async def state(self, run: Run) -> RunState:
-        async with _engine_call(run):
+        async with _engine_call(run, seconds=self._call_timeout):
             found = await self._workflows().get_workflow_state(instance_id(run), fetch_payloads=False)
         if found is None:
             return RunState.MISSING
@@ -123,15 +129,29 @@ class DaprTenantWorkflows:
     async def start(self, run: Run) -> None:
         if await self.state(run) is not RunState.MISSING:
             return
-        async with _engine_call(run):
-            await self._workflows().schedule_new_workflow(WORKFLOW, input=run.as_input(), instance_id=instance_id(run))
+        try:
+            async with _engine_call(run, seconds=self._call_timeout):
+                await self._workflows().schedule_new_workflow(
+                    WORKFLOW, input=run.as_input(), instance_id=instance_id(run)
+                )
+        except WorkflowUnavailable:
+            # Scheduled meanwhile by another caller (admin's sweep, a repeated request): the instance exists.
+            if await self.state(run) is RunState.MISSING:
+                raise
+            return
         log.info("provisioning workflow %s scheduled", instance_id(run))
 
     async def wait(self, run: Run, *, timeout_seconds: float) -> None:
         try:
-            async with _engine_call(run):
+            # The SDK's own deadline ends the wait; ours only backs it up (TimeoutError either way).
+            async with asyncio.timeout(timeout_seconds + 1.0):
                 await self._workflows().wait_for_workflow_completion(
-                    instance_id(run), fetch_payloads=False, timeout_in_seconds=max(1, int(timeout_seconds))
+                    instance_id(run), fetch_payloads=False, timeout_in_seconds=max(1, round(timeout_seconds))
                 )
         except TimeoutError:
             log.info("provisioning workflow %s still running after %.0f s", instance_id(run), timeout_seconds)
+        except grpc.RpcError as exc:
+            log.warning("workflow engine call for %s failed: %s", instance_id(run), exc)
+            raise WorkflowUnavailable(
+                "The workflow engine is unavailable.", details={"tenantId": run.tenant_id}
+            ) from exc
