@@ -13,15 +13,17 @@ pytestmark = pytest.mark.anyio
 
 async def test_every_runs_on_after_a_failing_pass_and_stops_with_its_block() -> None:
     passes: list[int] = []
+    third = asyncio.Event()
 
     async def tick() -> None:
         passes.append(len(passes))
+        if len(passes) == 3:
+            third.set()
         if len(passes) == 1:
             raise RuntimeError("the first pass fails")
 
     async with every(0.01, tick, name="test-ticks"):
-        while len(passes) < 3:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(third.wait(), 5)
     stopped = len(passes)
     await asyncio.sleep(0.05)
     assert stopped >= 3 and len(passes) == stopped  # it ran on, and nothing runs after the block
