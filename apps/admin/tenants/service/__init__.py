@@ -167,12 +167,12 @@ async def resume_unscheduled(*, onboarding: Onboarding, quiet_for: timedelta = t
     """
     scheduled: list[str] = []
     try:
-        every = await onboarding.tenants.tenants(await onboarding.tenants.ids())
+        recorded = await onboarding.tenants.tenants(await onboarding.tenants.ids())
     except JunctionError as exc:  # admin still starts; the next sweep looks again
         log.warning("could not look for unscheduled tenants: %s %s", exc.code, exc.message)
         return scheduled
     settled = utc_now() - quiet_for
-    for found in every:
+    for found in recorded:
         tenant = found.tenant
         if tenant.status is not TenantStatus.PROVISIONING or tenant.updated_at > settled:
             continue
