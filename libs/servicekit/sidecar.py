@@ -443,4 +443,6 @@ def unwrap_envelope(response: httpx.Response, app_id: str) -> Any:
     ):
         BREAKER_REFUSALS.labels(app_id).inc()
         raise BreakerOpen(f"The {app_id} service is unavailable.", details={"service": app_id})
+    # What the sidecar said stays in this app's log (a caller sees the 503 only): the one clue to a blip.
+    log.warning("the sidecar could not reach %s: HTTP %s %s", app_id, response.status_code, response.text[:300])
     raise ServiceUnavailable(f"The {app_id} service is unavailable.", details={"service": app_id})

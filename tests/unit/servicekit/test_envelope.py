@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from servicekit import Conflict, DependencyUnavailable, JunctionError, RateLimited, ValidationFailed, ok
 from servicekit.context import accept_request_id, is_request_id
 from servicekit.envelope import REFUSAL_STATUS_HEADER
+from servicekit.errors import ServiceUnavailable
 from servicekit.sidecar import unwrap_envelope
 from tests.unit.servicekit.helpers import build_app
 
@@ -314,3 +315,13 @@ def test_caller_reads_the_data_of_an_internal_success(internal: TestClient) -> N
     response = internal.post("/items", json={"name": "pen", "quantity": 2})
     assert response.status_code == 201
     assert unwrap_envelope(response, "unit-test") == {"name": "pen", "quantity": 2}
+
+
+def test_what_the_sidecar_said_of_an_unreachable_peer_is_logged_and_the_caller_gets_a_503(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    said = {"errorCode": "ERR_DIRECT_INVOKE", "message": "failed to invoke, id: orders: connection refused"}
+    with caplog.at_level("WARNING", logger="servicekit.sidecar"), pytest.raises(ServiceUnavailable) as caught:
+        unwrap_envelope(httpx.Response(500, json=said), "orders")
+    assert (caught.value.message, caught.value.details) == ("The orders service is unavailable.", {"service": "orders"})
+    assert "could not reach orders: HTTP 500" in caplog.text and "connection refused" in caplog.text
